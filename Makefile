@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what they need first.
+SHELL := /bin/bash
+ROOT := $(CURDIR)
+export PATH := $(ROOT)/tools/sf-cli/node_modules/.bin:$(ROOT)/.venv/bin:$(PATH)
+export SF_DISABLE_TELEMETRY := true
+export SF_DISABLE_AUTOUPDATE := true
+INTEGRATION_USER ?= sixsense.integration@example.com
+SCENARIO ?= new_customer
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test lint format sweep bench
+
+setup:
+	@scripts/setup
+
+## Run sixsense_new_customer against the simulated org, the autopilot playing the operator.
+demo: setup
+	scripts/with-sim $(SCENARIO) --autopilot -- \
+	  cci flow run sixsense_new_customer --org sim \
+	    -o sixsense_validate_inputs__integration_username $(INTEGRATION_USER) \
+	    -o sixsense_validate_inputs__interactive True \
+	    -o sixsense_validate_inputs__poll_interval 1
+
+## The whole test suite (lint included), in parallel.
+test: setup lint
+	.venv/bin/python -m pytest -n auto $(PYTEST_ARGS)
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+## Exhaustive fault sweep (every fault kind at every request); the suite runs a sample.
+sweep: setup
+	.venv/bin/python -m pytest -m sweep --run-sweep $(PYTEST_ARGS)
+
+bench: setup
+	.venv/bin/python benchmarks/run.py
