@@ -1,0 +1,183 @@
+"""Shared fixtures: a simulated org per test, the real ``cci`` as a subprocess, and flows run in-process.
+
+Layers (docs/architecture.md): tests/orgsim/ drive the simulator with real clients; tests/tasks/ run the
+task classes; tests/e2e/ run whole flows, in-process (fast, polling sleeps patched) and through the real
+``cci`` CLI (slow, marked ``cli``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = ROOT / "datasets" / "scenarios"
+INTEGRATION_USER = "sixsense.integration@example.com"
+SETUP_USER = "admin@example.com"
+CUMULUSCI_KEY = "0123456789abcdef"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-sweep",
+        action="store_true",
+        default=False,
+        help="run the exhaustive fault-injection sweep (every fault kind at every request)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-sweep"):
+        return
+    skip = pytest.mark.skip(reason="exhaustive sweep: run with `make sweep`")
+    for item in items:
+        if "sweep" in item.keywords:
+            item.add_marker(skip)
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenario files shipped in datasets/scenarios/, sorted."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml"))
+
+
+@pytest.fixture
+def start_sim():
+    """Factory: ``start_sim("new_customer", autopilot=True)`` -> a running ``orgsim.server.SimServer``.
+
+    Every server started through it is stopped at teardown.
+    """
+    from orgsim import server
+
+    started = []
+
+    def _start(scenario: str, **kwargs):
+        sim = server.start(scenario, **kwargs)
+        started.append(sim)
+        return sim
+
+    yield _start
+    for sim in started:
+        sim.stop()
+
+
+def cci_environment(sim, home: Path) -> dict[str, str]:
+    """The environment a shell needs to run ``cci`` against ``sim`` with an isolated keychain."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CUMULUSCI_", "SFDX_"))}
+    env.pop("CI", None)
+    env.update(sim.env())
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".cumulusci").mkdir(exist_ok=True)
+    # cci checks PyPI for a newer version hourly; a far-future stamp keeps it offline.
+    (home / ".cumulusci" / "cumulus_timestamp").write_text("99999999999")
+    env.update(
+        HOME=str(home),
+        CUMULUSCI_KEY=CUMULUSCI_KEY,
+        SF_DISABLE_TELEMETRY="true",
+        SF_DISABLE_AUTOUPDATE="true",
+        PATH=os.pathsep.join(
+            [str(ROOT / "tools/sf-cli/node_modules/.bin"), str(ROOT / ".venv/bin"), env["PATH"]]
+        ),
+    )
+    return env
+
+
+def run_cci(
+    args: list[str], env: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run the real ``cci`` from the project's venv in the repo root; stdout and stderr combined."""
+    cci = ROOT / ".venv" / "bin" / "cci"
+    return subprocess.run(
+        [str(cci), *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cci(tmp_path):
+    """Factory: ``cci(sim, "flow", "run", ...)`` runs the real CLI against ``sim``."""
+
+    def _cci(sim, *args, timeout: float = 300):
+        return run_cci(list(args), cci_environment(sim, tmp_path / "home"), timeout=timeout)
+
+    return _cci
+
+
+def flow_options(integration_user: str = INTEGRATION_USER, **common) -> list[str]:
+    """``-o sixsense_validate_inputs__<name> <value>`` arguments for ``cci flow run``."""
+    values = {"integration_username": integration_user, **common}
+    out: list[str] = []
+    for name, value in values.items():
+        out += ["-o", f"sixsense_validate_inputs__{name}", str(value)]
+    return out
+
+
+@pytest.fixture
+def run_flow_inprocess(tmp_path, monkeypatch):
+    """Factory: run a flow in this process against ``sim`` with ``time.sleep`` patched out.
+
+    Returns ``(coordinator, exception_or_None, output)``; the coordinator's ``results`` hold each step's
+    return values. Options are the common options of ``sixsense_validate_inputs``.
+    """
+    import logging
+    from unittest import mock
+
+    def _run(sim, flow: str, *, task_options: dict | None = None, **common):
+        env = cci_environment(sim, tmp_path / "home")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(ROOT)
+        from cumulusci.cli.runtime import CliRuntime
+
+        runtime = CliRuntime(load_keychain=True)
+        _, org_config = runtime.get_org("sim")
+        options = {"sixsense_validate_inputs": {"integration_username": INTEGRATION_USER, **common}}
+        for task, opts in (task_options or {}).items():
+            options.setdefault(task, {}).update(opts)
+        coordinator = runtime.get_flow(flow, options=options)
+        records: list[str] = []
+
+        class _Capture(logging.Handler):
+            def emit(self, record):
+                records.append(record.getMessage())
+
+        handler = _Capture(level=logging.INFO)
+        root = logging.getLogger("cumulusci")
+        root.addHandler(handler)
+        previous = root.level
+        root.setLevel(logging.INFO)
+        error = None
+        try:
+            with mock.patch("time.sleep"):
+                coordinator.run(org_config)
+        except Exception as exc:  # the flow's failure is part of what a test asserts
+            error = exc
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(previous)
+        return coordinator, error, "\n".join(records)
+
+    return _run
+
+
+def writes_since(sim, seq: int) -> list[dict]:
+    """Write requests (DML, composite, Metadata deploy) the simulator logged after ``seq``."""
+    return [r for r in sim.requests(since=seq) if r["kind"] == "write"]
+
+
+def last_seq(sim) -> int:
+    log = sim.requests()
+    return log[-1]["seq"] if log else 0
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
