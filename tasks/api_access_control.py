@@ -1,0 +1,89 @@
+"""sixsense_detect_api_access_control: is API Access Control provisioned, and is it enforcing?"""
+
+import io
+
+from cumulusci.salesforce_api.exceptions import MetadataApiError
+from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
+from lxml import etree
+
+from .common import MD_NS, USE_ANY_API_CLIENT, SixsenseTask
+
+SETTINGS_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Package xmlns="http://soap.sforce.com/2006/04/metadata">
+    <types>
+        <members>ConnectedApp</members>
+        <name>Settings</name>
+    </types>
+    <version>{api_version}</version>
+</Package>
+"""
+SETTINGS_FILE = "settings/ConnectedApp.settings"
+
+
+class DetectApiAccessControl(SixsenseTask):
+    task_docs = """
+Detects API Access Control, which decides which permission the setup user needs (vendor prerequisite).
+
+- provisioned: ``PermissionsUseAnyApiClient`` is a field of ``describe('PermissionSet')`` (the field exists
+  only after Salesforce Support provisioned the feature).
+- enforcing: a Metadata API retrieve of ``Settings: ConnectedApp`` has ``enableAdminApprovedAppsOnly`` true
+  ("For admin-approved users, limit API access to only allowlisted connected apps"). Absent or false means
+  not enforcing.
+
+Read-only. Return values: ``provisioned`` (bool), ``enforcing`` (bool), ``signals`` (dict: which signal
+said what).
+    """
+    task_options = {}
+
+    def _init_options(self, kwargs):
+        # No common options: this task only reads org-wide settings.
+        super(SixsenseTask, self)._init_options(kwargs)
+
+    def _run_task(self):
+        signals = {}
+        provisioned = self._has_permission_field(USE_ANY_API_CLIENT)
+        signals["describe PermissionSet"] = (
+            "PermissionsUseAnyApiClient present: provisioned"
+            if provisioned
+            else "PermissionsUseAnyApiClient absent: not provisioned"
+        )
+        enforcing, signals["Settings:ConnectedApp"] = self._read_enforcing()
+        if enforcing and not provisioned:
+            self.logger.warning(
+                "enableAdminApprovedAppsOnly is true although the describe shows no "
+                "PermissionsUseAnyApiClient field; treating API Access Control as enforcing."
+            )
+        self._log_table(
+            "API Access Control",
+            [["signal", "says"]] + [[k, v] for k, v in signals.items()],
+        )
+        self.logger.info(f"API Access Control: provisioned={provisioned}, enforcing={enforcing}")
+        self.return_values = {
+            "provisioned": provisioned,
+            "enforcing": enforcing,
+            "signals": signals,
+        }
+
+    def _read_enforcing(self):
+        """(enforcing, signal text) from the ConnectedApp settings retrieve."""
+        api_version = self.project_config.project__package__api_version
+        package_xml = SETTINGS_PACKAGE_XML.format(api_version=api_version)
+        try:
+            zip_file = ApiRetrieveUnpackaged(self, package_xml, api_version)()
+        except MetadataApiError as e:
+            return False, f"retrieve failed ({e}); assuming not enforcing"
+        if SETTINGS_FILE not in zip_file.namelist():
+            return False, "no ConnectedApp settings returned: not enforcing"
+        root = etree.parse(io.BytesIO(zip_file.read(SETTINGS_FILE))).getroot()
+        values = root.xpath(
+            "/md:ConnectedAppSettings/md:enableAdminApprovedAppsOnly/text()",
+            namespaces={"md": MD_NS},
+        )
+        if not values:
+            return False, "enableAdminApprovedAppsOnly absent: not enforcing"
+        enforcing = values[0].strip().lower() == "true"
+        return enforcing, (
+            "enableAdminApprovedAppsOnly true: enforcing"
+            if enforcing
+            else f"enableAdminApprovedAppsOnly {values[0].strip()}: not enforcing"
+        )

@@ -1,0 +1,208 @@
+"""sixsense_grant_app_access: the integration user's permission set (and optionally profile) gets the app."""
+
+from cumulusci.core.config import TaskConfig
+
+from .common import (
+    POLICY_TEMPLATE,
+    SixsenseInputError,
+    SixsenseOrgError,
+    SixsenseTask,
+    parse_bool_option,
+    read_policy_template,
+    soql_in,
+    soql_quote,
+)
+from .setup_access import AssignPermissionSetsByUsername
+
+
+class GrantAppAccess(SixsenseTask):
+    task_docs = f"""
+Seed step 4: gives the integration user access to the installed 6sense connected app, so it can authorize
+once Permitted Users is "Admin approved users are pre-authorized".
+
+The access list is the app's desired policy, ``{POLICY_TEMPLATE.as_posix()}``: each ``permissionSetName``
+and ``profileName`` entry gets a ``SetupEntityAccess`` row (ParentId = the permission set, or the profile's
+own permission set; SetupEntityId = the ConnectedApplication Id). The permission sets of the list are
+assigned to the integration user (PermissionSetAssignment, matched by Username). With
+``include_integration_profile True`` the integration user's profile gets access as well.
+Only what is missing is written; a second run writes nothing. Fails with "install first" when the app is
+not installed.
+
+Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assignments_created`` (list of
+"permission set -> user"), ``created`` (int).
+    """
+    requires_integration_user = True
+    task_options = {
+        **SixsenseTask.task_options,
+        "integration_username": {
+            **SixsenseTask.task_options["integration_username"],
+            "required": True,
+        },
+        "include_integration_profile": {
+            "description": "True: also give the integration user's profile access to the app (through the "
+            "profile's own permission set). Default: False.",
+        },
+    }
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        value = self.options.get("include_integration_profile")
+        self.options["include_integration_profile"] = (
+            False
+            if value in (None, "")
+            else parse_bool_option("include_integration_profile", value)
+        )
+
+    def _run_task(self):
+        # 1. Read and validate everything.
+        policy = read_policy_template(self.project_config.repo_root)
+        user = self._get_user(self.integration_username, "integration user")
+        apps = self._connected_apps(self.app_names)
+        if not apps:
+            raise SixsenseOrgError(
+                f"The 6sense connected app ({' or '.join(self.app_names)}) is not installed: install it first "
+                "(step 2, sixsense_install_connected_app), then run this step again."
+            )
+        parents = self._resolve_parents(policy, user)
+        existing = self._query(
+            "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
+            f"WHERE SetupEntityId IN {soql_in(a['Id'] for a in apps)} "
+            f"AND ParentId IN {soql_in(p['Id'] for p in parents)}"
+        )
+        have = {(r["ParentId"], r["SetupEntityId"]) for r in existing}
+        to_create = [
+            (parent, app)
+            for app in apps
+            for parent in parents
+            if (parent["Id"], app["Id"]) not in have
+        ]
+        assigned = {
+            r["PermissionSetId"]
+            for r in self._query(
+                "SELECT PermissionSetId FROM PermissionSetAssignment "
+                f"WHERE AssigneeId = {soql_quote(user['Id'])}"
+            )
+        }
+        to_assign = [
+            p["Name"] for p in parents if p["kind"] == "permission set" and p["Id"] not in assigned
+        ]
+
+        # 2. Write only what is missing.
+        rows = [["grant", "to", "action"]]
+        created_access = []
+        for parent, app in to_create:
+            # SetupEntityType is derived by Salesforce from the Id; it is not createable.
+            self._call(
+                "Insert SetupEntityAccess",
+                self.sf.SetupEntityAccess.create,
+                {"ParentId": parent["Id"], "SetupEntityId": app["Id"]},
+            )
+            created_access.append(f"{parent['label']} -> {app['Name']}")
+        for app in apps:
+            for parent in parents:
+                action = (
+                    "created"
+                    if f"{parent['label']} -> {app['Name']}" in created_access
+                    else "already done"
+                )
+                rows.append([f"access to {app['Name']}", parent["label"], action])
+        created_assignments = []
+        if to_assign:
+            self._assign(to_assign)
+            created_assignments = [f"{n} -> {user['Username']}" for n in to_assign]
+        for p in parents:
+            if p["kind"] == "permission set":
+                action = "created" if p["Name"] in to_assign else "already done"
+                rows.append([f"assignment of {p['Name']}", user["Username"], action])
+
+        # 3. Verify by query.
+        if to_create:
+            after = self._query(
+                "SELECT ParentId, SetupEntityId FROM SetupEntityAccess "
+                f"WHERE SetupEntityId IN {soql_in(a['Id'] for a in apps)} "
+                f"AND ParentId IN {soql_in(p['Id'] for p in parents)}"
+            )
+            got = {(r["ParentId"], r["SetupEntityId"]) for r in after}
+            lost = [
+                f"{p['label']} -> {a['Name']}"
+                for p, a in to_create
+                if (p["Id"], a["Id"]) not in got
+            ]
+            if lost:
+                raise SixsenseOrgError(
+                    f"SetupEntityAccess not found after insert: {', '.join(lost)}"
+                )
+        self._log_table("App access", rows)
+        if not to_create and not to_assign:
+            self.logger.info("already done: the access list of the app policy is in place.")
+        self.return_values = {
+            "setup_entity_access_created": created_access,
+            "assignments_created": created_assignments,
+            "created": len(created_access) + len(created_assignments),
+        }
+
+    def _resolve_parents(self, policy, user):
+        """PermissionSet rows that must hold access: ``[{Id, Name, kind, label}]``."""
+        parents = []
+        names = policy["permission_sets"]
+        found = self._permission_sets_by_name(names)
+        missing = [n for n in names if n not in found]
+        if missing:
+            raise SixsenseOrgError(
+                f"Permission set(s) {', '.join(missing)} of the app policy not found in the org: deploy "
+                "them first (cci task run sixsense_deploy_access)."
+            )
+        for name in names:
+            parents.append(
+                {
+                    "Id": found[name]["Id"],
+                    "Name": name,
+                    "kind": "permission set",
+                    "label": f"permission set {name}",
+                }
+            )
+        profiles = list(policy["profiles"])
+        profile_rows = []
+        if profiles:
+            profile_rows = self._query(
+                "SELECT Id, ProfileId, Profile.Name FROM PermissionSet "
+                f"WHERE IsOwnedByProfile = true AND Profile.Name IN {soql_in(profiles)}"
+            )
+            got = {(r.get("Profile") or {}).get("Name") for r in profile_rows}
+            missing = [p for p in profiles if p not in got]
+            if missing:
+                raise SixsenseInputError(
+                    f"Profile(s) {', '.join(missing)} named in {POLICY_TEMPLATE.as_posix()} do not exist in this org."
+                )
+        if self.options["include_integration_profile"] and user.get("ProfileId"):
+            profile_rows += [
+                r
+                for r in self._query(
+                    "SELECT Id, ProfileId, Profile.Name FROM PermissionSet "
+                    f"WHERE IsOwnedByProfile = true AND ProfileId = {soql_quote(user['ProfileId'])}"
+                )
+                if r["Id"] not in {p["Id"] for p in profile_rows}
+            ]
+        for r in profile_rows:
+            name = (r.get("Profile") or {}).get("Name")
+            parents.append(
+                {"Id": r["Id"], "Name": name, "kind": "profile", "label": f"profile {name}"}
+            )
+        return parents
+
+    def _assign(self, api_names):
+        """Insert the missing PermissionSetAssignments with CumulusCI's AssignPermissionSets (by Username)."""
+        task = AssignPermissionSetsByUsername(
+            self.project_config,
+            TaskConfig(
+                {
+                    "options": {
+                        "api_names": ",".join(api_names),
+                        "usernames": self.integration_username,
+                    }
+                }
+            ),
+            self.org_config,
+            logger=self.logger,
+        )
+        self._call("Permission set assignment", task)

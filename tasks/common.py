@@ -1,0 +1,446 @@
+"""Shared pieces of the sixsense_* tasks: common options, org lookups, SOQL quoting, errors, log tables.
+
+Every task in this package follows the rules of ``docs/architecture.md`` and the shared design brief:
+verify by query, query before writing, validate every input before the first write, never select or log a
+token (``OauthToken.AccessToken``/``DeleteToken``/``RequestToken`` are never queried).
+"""
+
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from cumulusci.core.exceptions import (
+    CumulusCIFailure,
+    SalesforceException,
+    TaskOptionsError,
+)
+from cumulusci.core.utils import process_bool_arg, process_list_arg
+from cumulusci.tasks.salesforce import BaseSalesforceApiTask
+from lxml import etree
+from simple_salesforce.exceptions import SalesforceError
+
+# ---------------------------------------------------------------------------------------------------------
+# Names (Salesforce API names and repository paths). Options override the app names; nothing else is
+# org-specific.
+
+DEFAULT_APP_NAMES = ["sfdc_6sense_oauth_app", "sfdc_6sense_integration_connected_app"]
+SETUP_PERMISSION_SET = "Sixsense_Setup_Access"
+INTEGRATION_PERMISSION_SET = "Sixsense_Integration_Access"
+APPROVE_UNINSTALLED = "CanApproveUninstalledApps"
+API_ENABLED = "ApiEnabled"
+USE_ANY_API_CLIENT = "UseAnyApiClient"
+POLICY_TEMPLATE = Path("unpackaged", "app_policy", "connectedApps", "Sixsense.connectedApp")
+MD_NS = "http://soap.sforce.com/2006/04/metadata"
+OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
+RETURN_VALUE_PREFIX = (
+    "^^"  # an option still waiting for flowrunner's ^^ substitution (MetaDeploy freeze)
+)
+
+# PermissionSet.Name rules (PermissionSet object reference): letters, digits, underscores; begins with a
+# letter; no "__"; does not end with "_"; at most 80 characters.
+API_NAME_RE = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]{0,79}(?<!_)$")
+# Connected app names seen in OauthToken.AppName / ConnectedApplication.Name: the label may hold spaces
+# and punctuation, but no quotes, commas or control characters (commas separate the option's entries).
+APP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-()&]{0,79}$")
+USERNAME_RE = re.compile(r"^[^@\s,']+@[^@\s,']+\.[^@\s,']+$")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class SixsenseInputError(TaskOptionsError):
+    """An option value the user can fix. Raised before any write; the message names the fix."""
+
+
+class SixsenseOrgError(SalesforceException):
+    """The org refused a call, or is in a state the step cannot work from. Message: what and what to do."""
+
+
+class ManualStepPending(CumulusCIFailure):
+    """A guided step is not done yet. cci exits non-zero and prints the instructions and how to resume."""
+
+
+class ConfirmationRequired(CumulusCIFailure):
+    """A disruptive write needs an explicit option (non-interactive) or a confirmation at the terminal."""
+
+
+def format_salesforce_error(error: SalesforceError) -> str:
+    """``errorCode: message`` for a simple_salesforce error (REST body ``[{"errorCode","message"}]``)."""
+    content = getattr(error, "content", None)
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return "; ".join(
+            f"{item.get('errorCode', 'ERROR')}: {item.get('message', '')}" for item in content
+        )
+    if isinstance(content, dict):
+        return f"{content.get('errorCode', content.get('error', 'ERROR'))}: {content.get('message', content.get('error_description', ''))}"
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return f"HTTP {getattr(error, 'status', '?')}: {content}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def format_table(title: str, rows: list[Sequence]) -> list[str]:
+    """Plain fixed-width table lines: title, header, rule, rows. Cells are ``str()``-ed; None is blank."""
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(len(cells[0]))]
+
+    def line(row):
+        return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
+
+    return [title, line(cells[0]), "  ".join("-" * w for w in widths)] + [
+        line(r) for r in cells[1:]
+    ]
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal: backslash and single quote escaped (SOQL reference, "Quoted String Escape
+    Sequences"). ``soql_quote("O'Brien")`` -> ``'O\\'Brien'``."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def soql_in(values: Iterable[str]) -> str:
+    """``('a', 'b')`` for ``WHERE x IN ...``; values are quoted with ``soql_quote``."""
+    return "(" + ", ".join(soql_quote(v) for v in values) + ")"
+
+
+def parse_sf_datetime(value: str | None) -> datetime | None:
+    """Parse ``2025-01-31T12:00:00.000+0000`` (REST) into an aware datetime; None stays None."""
+    if not value:
+        return None
+    value = value.replace("Z", "+0000")
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    raise SixsenseOrgError(f"Unexpected datetime from Salesforce: {value!r}")
+
+
+def format_seconds(seconds: float) -> str:
+    """``75`` -> ``01:15``; ``3725`` -> ``62:05`` (minutes:seconds)."""
+    seconds = int(seconds)
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def is_deferred(value) -> bool:
+    """True for an option still holding a ``^^task.value`` reference (MetaDeploy freezes without running)."""
+    return isinstance(value, str) and value.startswith(RETURN_VALUE_PREFIX)
+
+
+def default_interactive() -> bool:
+    """Interactive when standard input is a terminal and ``CI`` is unset."""
+    return bool(sys.stdin and sys.stdin.isatty()) and not os.environ.get("CI")
+
+
+def stdin_is_tty() -> bool:
+    return bool(sys.stdin and sys.stdin.isatty())
+
+
+def parse_bool_option(name: str, value) -> bool:
+    try:
+        return process_bool_arg(value)
+    except TypeError:
+        raise SixsenseInputError(
+            f"Option {name} must be True or False, got {value!r}. Pass -o {name} True (or False)."
+        ) from None
+
+
+def parse_positive_number(name: str, value) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number != number or number <= 0 or number == float("inf"):
+        raise SixsenseInputError(
+            f"Option {name} must be a positive number of seconds, got {value!r}. Pass e.g. -o {name} 900."
+        )
+    return int(number) if number == int(number) else number
+
+
+def read_policy_template(repo_root) -> dict[str, list[str]]:
+    """The access list of the app's desired policy (``unpackaged/app_policy``).
+
+    Returns ``{"permission_sets": [...], "profiles": [...], "is_admin_approved": bool, "ip_relaxation":
+    str|None, "refresh_token_policy": str|None}``. Invalid permission set API names raise
+    ``SixsenseInputError``.
+    """
+    path = Path(repo_root or ".", POLICY_TEMPLATE)
+    if not path.exists():
+        raise SixsenseInputError(f"The app policy template {POLICY_TEMPLATE} is missing.")
+    tree = etree.parse(str(path))
+    ns = {"md": MD_NS}
+
+    def texts(xpath):
+        return [t.strip() for t in tree.xpath(xpath, namespaces=ns) if t and t.strip()]
+
+    permission_sets = texts("/md:ConnectedApp/md:permissionSetName/text()")
+    profiles = texts("/md:ConnectedApp/md:profileName/text()")
+    bad = [n for n in permission_sets if not API_NAME_RE.match(n)]
+    if bad:
+        raise SixsenseInputError(
+            f"{POLICY_TEMPLATE}: invalid permission set API name(s) {', '.join(bad)}. An API name begins "
+            "with a letter and holds only letters, digits and single underscores."
+        )
+    approved = texts("/md:ConnectedApp/md:oauthConfig/md:isAdminApproved/text()")
+    ip = texts("/md:ConnectedApp/md:oauthPolicy/md:ipRelaxation/text()")
+    refresh = texts("/md:ConnectedApp/md:oauthPolicy/md:refreshTokenPolicy/text()")
+    return {
+        "permission_sets": permission_sets,
+        "profiles": profiles,
+        "is_admin_approved": bool(approved) and approved[0].lower() == "true",
+        "ip_relaxation": ip[0] if ip else None,
+        "refresh_token_policy": refresh[0] if refresh else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Options
+
+COMMON_OPTIONS = {
+    "integration_username": {
+        "description": "Username of the 6sense integration user (the account 6sense syncs data with).",
+        "required": False,
+    },
+    "setup_username": {
+        "description": "Username of the setup user who makes the one-time authorization (seed step 1). "
+        "Default: the user cci is connected as.",
+    },
+    "connected_app_names": {
+        "description": "Comma-separated candidate names of the 6sense connected app. "
+        f"Default: {','.join(DEFAULT_APP_NAMES)}.",
+    },
+    "wait_timeout": {
+        "description": "Seconds a guided step waits for the manual action before failing. Default: 900.",
+    },
+    "poll_interval": {
+        "description": "Seconds between checks while a guided step waits. Default: 10.",
+    },
+    "interactive": {
+        "description": "True: print the instructions and wait, polling the org. False: check once and stop the "
+        "flow with 'manual step pending'. Default: True when standard input is a terminal and CI is unset.",
+    },
+}
+
+
+class SixsenseOrgMixin:
+    """Org lookups shared by every sixsense task. Needs ``self.sf`` (simple_salesforce), ``self.logger``,
+    ``self.org_config``. Every call that reaches Salesforce goes through ``_query``/``_call`` so a
+    ``SalesforceError`` surfaces as ``errorCode: message``."""
+
+    _describe_cache: dict[str, set]
+
+    # -- low level -------------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SalesforceError as e:
+            raise SixsenseOrgError(f"{what} failed: {format_salesforce_error(e)}") from None
+
+    def _query(self, soql: str) -> list[dict]:
+        """All records of a SOQL query (``query_all``; follows nextRecordsUrl)."""
+        result = self._call("Query", self.sf.query_all, soql)
+        return result["records"]
+
+    def _describe_fields(self, sobject: str) -> set:
+        """Field names of ``describe(sobject)``, cached per task run."""
+        if not hasattr(self, "_describe_cache"):
+            self._describe_cache = {}
+        if sobject not in self._describe_cache:
+            describe = self._call(f"describe {sobject}", getattr(self.sf, sobject).describe)
+            self._describe_cache[sobject] = {f["name"] for f in describe["fields"]}
+        return self._describe_cache[sobject]
+
+    def _has_permission_field(self, permission: str, sobject: str = "PermissionSet") -> bool:
+        return f"Permissions{permission}" in self._describe_fields(sobject)
+
+    # -- users -----------------------------------------------------------------------------------------
+
+    def _get_users(self, usernames: Sequence[str]) -> dict[str, dict]:
+        """User rows keyed by lowercased Username (SOQL ``=`` on Username is case-insensitive).
+
+        Fields: Id, Username, Name, IsActive, ProfileId, Profile.Name, Profile.UserLicense.Name and the
+        Profile.Permissions<X> flags that ``describe('Profile')`` has (ApiEnabled, CanApproveUninstalledApps).
+        """
+        perm_fields = [
+            f"Profile.Permissions{p}"
+            for p in (API_ENABLED, APPROVE_UNINSTALLED)
+            if self._has_permission_field(p, "Profile")
+        ]
+        fields = [
+            "Id",
+            "Username",
+            "Name",
+            "IsActive",
+            "ProfileId",
+            "Profile.Name",
+            "Profile.UserLicense.Name",
+        ] + perm_fields
+        records = self._query(
+            f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(usernames)}"
+        )
+        return {r["Username"].lower(): r for r in records}
+
+    def _get_user(self, username: str, role: str) -> dict:
+        """One active user by Username, or ``SixsenseInputError`` naming the role and the fix."""
+        user = self._get_users([username]).get(username.lower())
+        if not user:
+            raise SixsenseInputError(
+                f"The {role} {username} does not exist in this org. Check the username "
+                f"(-o {role.replace(' ', '_')}name ...)."
+            )
+        if not user.get("IsActive"):
+            raise SixsenseInputError(
+                f"The {role} {username} is inactive. Activate the user in Setup > Users, or pick another user."
+            )
+        return user
+
+    def _permission_sources(self, user: dict, permission: str) -> list[str] | None:
+        """Where ``user`` gets a user permission from: ``["profile System Administrator",
+        "permission set Some_Set"]``; ``[]`` when not held; ``None`` when the org's describe has no
+        ``Permissions<permission>`` field (cannot tell by SOQL)."""
+        if not self._has_permission_field(permission):
+            return None
+        sources = []
+        profile = user.get("Profile") or {}
+        if profile.get(f"Permissions{permission}"):
+            sources.append(f"profile {profile.get('Name')}")
+        rows = self._query(
+            "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
+            f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user['Id'])} "
+            f"AND PermissionSet.Permissions{permission} = true"
+        )
+        for row in rows:
+            ps = row.get("PermissionSet") or {}
+            if ps.get("IsOwnedByProfile"):
+                source = f"profile {(ps.get('Profile') or {}).get('Name') or profile.get('Name')}"
+            else:
+                source = f"permission set {ps.get('Name')}"
+            if source not in sources:
+                sources.append(source)
+        return sources
+
+    # -- the connected app -----------------------------------------------------------------------------
+
+    def _connected_apps(self, names: Sequence[str]) -> list[dict]:
+        """ConnectedApplication rows (installed apps) among ``names``: Id, Name, CreatedDate,
+        LastModifiedDate, OptionsAllowAdminApprovedUsersOnly. Read-only object."""
+        return self._query(
+            "SELECT Id, Name, CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly "
+            f"FROM ConnectedApplication WHERE Name IN {soql_in(names)}"
+        )
+
+    def _oauth_tokens(
+        self, names: Sequence[str] | None = None, user_id: str | None = None
+    ) -> list[dict]:
+        """OauthToken rows for the app names and/or one user. Never selects AccessToken, DeleteToken or
+        RequestToken. Needs Customize Application to see other users' tokens."""
+        where = []
+        if names:
+            where.append(f"AppName IN {soql_in(names)}")
+        if user_id:
+            where.append(f"UserId = {soql_quote(user_id)}")
+        soql = (
+            "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, AppMenuItemId "
+            "FROM OauthToken"
+        )
+        if where:
+            soql += " WHERE " + " AND ".join(where)
+        return self._query(soql)
+
+    def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
+        if not names:
+            return {}
+        rows = self._query(
+            f"SELECT Id, Name, Label FROM PermissionSet WHERE Name IN {soql_in(names)}"
+        )
+        return {r["Name"]: r for r in rows}
+
+    def _instance_url(self) -> str:
+        return (self.org_config.instance_url or "").rstrip("/")
+
+    def _oauth_usage_url(self) -> str:
+        return self._instance_url() + OAUTH_USAGE_PATH
+
+    # -- output ----------------------------------------------------------------------------------------
+
+    def _log_table(self, title: str, rows: list[Sequence]):
+        """Log a short table (header row first) through the task logger, one line per row."""
+        for line in format_table(title, rows):
+            self.logger.info(line)
+
+
+class SixsenseTask(SixsenseOrgMixin, BaseSalesforceApiTask):
+    """Base of the sixsense_* tasks: the common options, parsed once in ``_init_options`` without touching
+    the org (MetaDeploy freezes steps with ``org_config=None``)."""
+
+    task_options = COMMON_OPTIONS
+    # Which common options a subclass cannot run without (checked in _validate_options).
+    requires_integration_user = False
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        opts = self.options
+        for name in ("integration_username", "setup_username"):
+            value = opts.get(name)
+            opts[name] = value.strip() if isinstance(value, str) and value.strip() else None
+        names = opts.get("connected_app_names")
+        if not is_deferred(names):
+            names = process_list_arg(names) if names else list(DEFAULT_APP_NAMES)
+            opts["connected_app_names"] = [n for n in names if n]
+        for name, default in (("wait_timeout", 900), ("poll_interval", 10)):
+            value = opts.get(name)
+            if value in (None, ""):
+                opts[name] = default
+            elif not is_deferred(value):
+                opts[name] = parse_positive_number(name, value)
+        interactive = opts.get("interactive")
+        if interactive in (None, "", "auto"):
+            opts["interactive"] = default_interactive()
+        elif not is_deferred(interactive):
+            opts["interactive"] = parse_bool_option("interactive", interactive)
+
+    def _validate_options(self):
+        super()._validate_options()
+        if self.requires_integration_user and not self.options.get("integration_username"):
+            raise SixsenseInputError(
+                "integration_username is required. In a flow pass it once: "
+                "-o sixsense_validate_inputs__integration_username <username>; "
+                "for this task alone: -o integration_username <username>."
+            )
+
+    # -- resolved values (need the org) ----------------------------------------------------------------
+
+    @property
+    def app_names(self) -> list[str]:
+        return self.options["connected_app_names"]
+
+    @property
+    def setup_username(self) -> str:
+        return self.options.get("setup_username") or self.org_config.username
+
+    @property
+    def integration_username(self) -> str | None:
+        return self.options.get("integration_username")
+
+    def _bool_option(self, name: str, default: bool = False) -> bool:
+        value = self.options.get(name)
+        if value in (None, ""):
+            return default
+        return parse_bool_option(name, value)
+
+
+def summarize_tokens(tokens: list[dict]) -> list[tuple[str, str, int]]:
+    """``[(username, app name, token count)]`` sorted, for warnings before disruptive steps."""
+    counts: dict[tuple[str, str], int] = {}
+    for t in tokens:
+        key = ((t.get("User") or {}).get("Username") or t.get("UserId"), t.get("AppName"))
+        counts[key] = counts.get(key, 0) + 1
+    return sorted((u, a, n) for (u, a), n in counts.items())

@@ -1,0 +1,348 @@
+"""Guided steps: the parts of the procedure Salesforce offers no API for.
+
+Each step checks the org first ("already done" when it is), prints numbered org-specific instructions,
+then either waits and polls (interactive) or stops the flow with ``ManualStepPending`` (non-interactive).
+A step is done only when a query says so; the one exception (an authorization attempt that API Access
+Control denies leaves no trace) is reported as "confirmed by operator, not verifiable by API".
+"""
+
+import time
+
+import click
+
+from .common import (
+    ManualStepPending,
+    SixsenseOrgError,
+    SixsenseTask,
+    format_seconds,
+    parse_bool_option,
+    parse_sf_datetime,
+    stdin_is_tty,
+    summarize_tokens,
+)
+
+RESUME_HINT = (
+    "To resume: run the flow again after this step (finished steps are detected and skipped)."
+)
+
+
+class GuidedStep(SixsenseTask):
+    """Base class. Subclasses implement ``_check()`` and ``_instructions()``; may override ``_prepare()``
+    (lookups and validation before the first check) and ``_before_wait()`` (warnings)."""
+
+    step_title = "manual step"
+    requires_integration_user = False
+
+    def _check(self) -> tuple[bool, str]:
+        """Query the org: (done, detail). ``detail`` is a short phrase for the progress line."""
+        raise NotImplementedError
+
+    def _instructions(self) -> list[str]:
+        """Numbered, org-specific instructions (without the numbers)."""
+        raise NotImplementedError
+
+    def _progress_subject(self) -> str:
+        """What is being checked, e.g. ``OauthToken for sfdc_6sense_oauth_app by admin@example.com``."""
+        raise NotImplementedError
+
+    def _prepare(self):
+        pass
+
+    def _before_wait(self):
+        pass
+
+    def _run_task(self):
+        self._prepare()
+        done, detail = self._check()
+        if done:
+            self.logger.info(f"{self.step_title}: already done ({detail}).")
+            self._finish("already done", detail)
+            return
+        self._before_wait()
+        instructions = self._format_instructions()
+        for line in instructions.splitlines():
+            self.logger.info(line)
+        if not self.options["interactive"]:
+            raise ManualStepPending(
+                f"Manual step pending: {self.step_title}.\n{instructions}\n{RESUME_HINT}"
+            )
+        done, detail = self._wait()
+        if done:
+            self._finish(getattr(self, "_wait_status", "verified"), detail)
+            return
+        raise ManualStepPending(
+            f"Timed out after {format_seconds(self.options['wait_timeout'])} waiting for: "
+            f"{self.step_title}.\n{instructions}\n{RESUME_HINT}"
+        )
+
+    def _wait(self) -> tuple[bool, str]:
+        """Poll every poll_interval seconds until done or wait_timeout; logs a progress line per check."""
+        timeout = self.options["wait_timeout"]
+        interval = self.options["poll_interval"]
+        elapsed = 0
+        detail = "not yet"
+        while elapsed < timeout:
+            step = min(interval, timeout - elapsed)
+            time.sleep(step)
+            elapsed += step
+            done, detail = self._check()
+            self.logger.info(
+                f"[{format_seconds(elapsed)} / {format_seconds(timeout)}] checking "
+                f"{self._progress_subject()}: {detail if done else 'not yet'}"
+            )
+            if done:
+                return True, detail
+        return False, detail
+
+    def _format_instructions(self) -> str:
+        lines = [f"To do ({self.step_title}):"]
+        lines += [f"  {i}. {text}" for i, text in enumerate(self._instructions(), 1)]
+        return "\n".join(lines)
+
+    def _finish(self, status: str, detail: str):
+        self._log_table(
+            self.step_title,
+            [["check", "result"], [self._progress_subject(), f"{status}: {detail}"]],
+        )
+        self.return_values = {"done": True, "status": status, "detail": detail}
+
+    # -- shared lookups --------------------------------------------------------------------------------
+
+    def _apps_text(self) -> str:
+        return " or ".join(self.app_names)
+
+    def _require_installed_app(self) -> dict:
+        apps = self._connected_apps(self.app_names)
+        if not apps:
+            raise SixsenseOrgError(
+                f"The 6sense connected app ({self._apps_text()}) is not installed in this org: "
+                "install it first (step 2, sixsense_install_connected_app)."
+            )
+        return apps[0]
+
+
+class AuthorizeSetupUser(GuidedStep):
+    task_docs = """
+Guided seed step 1: the setup user authorizes the 6sense app once, from 6sense, so that Salesforce lists
+the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
+names, or the app is already installed (a ConnectedApplication row exists).
+
+Where API Access Control is enforcing, Salesforce denies the attempt and leaves no token; the attempt
+still makes the app appear on OAuth Usage. Then pass ``authorization_attempted True`` after making the
+attempt (or confirm at the terminal); the step is reported "confirmed by operator, not verifiable by API".
+
+Return values: done, status (already done | verified | confirmed by operator), detail.
+    """
+    step_title = "step 1: authorize the 6sense app as the setup user"
+    task_options = {
+        **SixsenseTask.task_options,
+        "authorization_attempted": {
+            "description": "True when the operator has made the authorization attempt in 6sense (needed "
+            "where API Access Control denies it and leaves no token). Default: False.",
+        },
+        "api_access_control_enforcing": {
+            "description": "True where API Access Control is enforcing (from "
+            "sixsense_detect_api_access_control.enforcing). Default: False.",
+        },
+    }
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        for name in ("authorization_attempted", "api_access_control_enforcing"):
+            value = self.options.get(name)
+            if value in (None, ""):
+                self.options[name] = False
+            elif not isinstance(value, bool) and not str(value).startswith("^^"):
+                self.options[name] = parse_bool_option(name, value)
+
+    def _progress_subject(self):
+        return f"OauthToken for {self._apps_text()} by {self.setup_username}"
+
+    def _prepare(self):
+        self.setup_user = self._get_user(self.setup_username, "setup user")
+        if self.integration_username and (
+            self.integration_username.lower() == self.setup_username.lower()
+        ):
+            raise SixsenseOrgError(
+                "The integration user must not make the one-time authorization (seed step 1); "
+                "pass a different setup_username."
+            )
+
+    def _check(self):
+        apps = self._connected_apps(self.app_names)
+        if apps:
+            return True, f"{apps[0]['Name']} is installed"
+        tokens = self._oauth_tokens(self.app_names, self.setup_user["Id"])
+        if tokens:
+            return True, f"{self.setup_username} holds a token for {tokens[0]['AppName']}"
+        return False, "not yet"
+
+    def _run_task(self):
+        self._prepare()
+        done, _ = self._check()
+        if not done and self.options["authorization_attempted"]:
+            self.logger.info(
+                "No token for the setup user, but the operator confirmed the authorization attempt "
+                "(authorization_attempted True)."
+            )
+            self._finish("confirmed by operator", "not verifiable by API")
+            return
+        super()._run_task()
+
+    def _before_wait(self):
+        if self.options["api_access_control_enforcing"]:
+            self.logger.warning(
+                "API Access Control is enforcing: Salesforce will deny this attempt and keep no token, "
+                "but the attempt makes the app appear on Connected Apps OAuth Usage, which is what step 2 needs."
+            )
+
+    def _wait(self):
+        if self.options["api_access_control_enforcing"] and stdin_is_tty():
+            # A denied attempt leaves no token to poll for: ask the operator instead.
+            if not click.confirm(
+                f"Did you make the authorization attempt in 6sense as {self.setup_username}?",
+                default=False,
+            ):
+                return False, "not confirmed"
+            done, detail = self._check()
+            if done:
+                return True, detail
+            self._wait_status = "confirmed by operator"
+            return True, "not verifiable by API"
+        return super()._wait()
+
+    def _instructions(self):
+        steps = [
+            "In 6sense, select the Settings icon in the top navigation bar, then Integrations.",
+            "Under CRM, select Salesforce (Production) and select Connect (if not already connected).",
+            f"Sign in to Salesforce as the setup user {self.setup_username} "
+            f"(org {self._instance_url()}). Do not use the integration user {self.integration_username or ''}".rstrip()
+            + ".",
+            "Approve the OAuth consent screen: select Allow.",
+            "Select Next, then Save & Next, then Finish.",
+            f"The app ({self._apps_text()}) then appears on Connected Apps OAuth Usage: {self._oauth_usage_url()}",
+        ]
+        if self.options["api_access_control_enforcing"]:
+            steps.append(
+                "API Access Control is enforcing, so Salesforce denies this attempt (OAUTH_APP_BLOCKED) and "
+                "keeps no token. Once you made the attempt, confirm it: "
+                "-o sixsense_authorize_setup_user__authorization_attempted True"
+            )
+        return steps
+
+
+class InstallConnectedApp(GuidedStep):
+    task_docs = """
+Guided seed step 2: Install the 6sense connected app on Connected Apps OAuth Usage (no API exists for this
+click). Done when a ConnectedApplication row exists for one of the app names. If the app is not listed yet
+(no token and no row), the instructions say to repeat step 1 (vendor troubleshooting).
+
+Return values: done, status (already done | verified), detail, app_id, app_name.
+    """
+    step_title = "step 2: install the 6sense connected app"
+
+    def _progress_subject(self):
+        return f"ConnectedApplication {self._apps_text()}"
+
+    def _check(self):
+        apps = self._connected_apps(self.app_names)
+        if apps:
+            self._app = apps[0]
+            return True, f"{apps[0]['Name']} installed ({apps[0]['Id']})"
+        return False, "not yet"
+
+    def _finish(self, status, detail):
+        super()._finish(status, detail)
+        app = getattr(self, "_app", None) or {}
+        self.return_values.update({"app_id": app.get("Id"), "app_name": app.get("Name")})
+
+    def _instructions(self):
+        tokens = self._oauth_tokens(self.app_names)
+        steps = [
+            f"In Salesforce, log in as a System Administrator ({self.setup_username}).",
+            f"Open Setup > Apps > Connected Apps > Connected Apps OAuth Usage: {self._oauth_usage_url()}",
+            f"Locate the 6sense connected app ({self._apps_text()}).",
+            "Select Install next to the app name, then Install to confirm.",
+        ]
+        if not tokens:
+            steps.append(
+                "If the app is not listed or has no Install button, it was never used in this org: repeat "
+                "step 1 (cci task run sixsense_authorize_setup_user) to make it visible, then install."
+            )
+        else:
+            users = sorted({(t.get("User") or {}).get("Username") or t["UserId"] for t in tokens})
+            steps.append(
+                f"The app is in use here (tokens held by {', '.join(users)}), so it is listed on the page."
+            )
+        return steps
+
+
+class ReauthorizeIntegrationUser(GuidedStep):
+    task_docs = """
+Guided seed step 5: reauthorize in 6sense as the integration user. Done when the integration user holds an
+OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
+Before waiting, warns that reauthorizing may log the integration user out of other Salesforce integrations
+(Pardot, Sales Engagement) and lists its tokens for other apps. Fails with "install first" when the app is
+not installed.
+
+Return values: done, status (already done | verified), detail.
+    """
+    step_title = "step 5: reauthorize in 6sense as the integration user"
+    requires_integration_user = True
+    task_options = {
+        **SixsenseTask.task_options,
+        "integration_username": {
+            **SixsenseTask.task_options["integration_username"],
+            "required": True,
+        },
+    }
+
+    def _progress_subject(self):
+        return f"OauthToken for {self._apps_text()} by {self.integration_username}"
+
+    def _prepare(self):
+        self.integration_user = self._get_user(self.integration_username, "integration user")
+        self.app = self._require_installed_app()
+        self.policy_changed = parse_sf_datetime(self.app.get("LastModifiedDate"))
+
+    def _check(self):
+        tokens = self._oauth_tokens(self.app_names, self.integration_user["Id"])
+        fresh = [
+            t
+            for t in tokens
+            if self.policy_changed is None
+            or (parse_sf_datetime(t.get("CreatedDate")) or self.policy_changed)
+            > self.policy_changed
+        ]
+        if fresh:
+            newest = max(t["CreatedDate"] for t in fresh)
+            return (
+                True,
+                f"token created {newest}, after the policy change {self.app.get('LastModifiedDate')}",
+            )
+        if tokens:
+            return False, "only tokens older than the policy change"
+        return False, "no token"
+
+    def _before_wait(self):
+        tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
+        others = [t for t in summarize_tokens(tokens) if t[1] not in self.app_names]
+        self.logger.warning(
+            "Reauthorizing may log the integration user out of other Salesforce integrations such as "
+            "Pardot and Sales Engagement; reauthorize those if they stop syncing."
+        )
+        if others:
+            self._log_table(
+                f"Other apps {self.integration_username} holds tokens for",
+                [["app", "tokens"]] + [[app, n] for _, app, n in others],
+            )
+
+    def _instructions(self):
+        return [
+            "In 6sense, go to Settings > All Integrations > CRM > Connect to Salesforce.",
+            "Select Sign in with a different Salesforce account.",
+            f"Log in as the integration user {self.integration_username} (org {self._instance_url()}).",
+            "Approve the OAuth consent screen.",
+            f"Check: the integration user appears under Users for {self.app['Name']} on "
+            f"{self._oauth_usage_url()}",
+        ]

@@ -1,0 +1,153 @@
+"""sixsense_validate_inputs: check every common option against the org before any step writes."""
+
+from .common import (
+    API_ENABLED,
+    APP_NAME_RE,
+    USERNAME_RE,
+    SixsenseInputError,
+    SixsenseTask,
+)
+
+
+class ValidateInputs(SixsenseTask):
+    task_docs = """
+Validates the common options of the 6sense flows against the org, before anything is written, and returns
+them normalized so later steps receive them with ``^^sixsense_validate_inputs.<option>``.
+
+Checks: both users exist and are active; each option names one user; the setup user is not the
+integration user (the vendor article forbids the integration user doing the one-time authorization);
+the integration user has API access (API Enabled through the profile or a permission set);
+``connected_app_names`` is a non-empty list of plausible connected app names; ``wait_timeout`` and
+``poll_interval`` are positive numbers of seconds; ``interactive`` is True or False.
+All problems are reported together in one error; nothing is written. Read-only.
+
+Return values (strings, for ``^^``): integration_username, setup_username, connected_app_names
+(comma-joined), wait_timeout, poll_interval, interactive ("True"/"False"), integration_user_id,
+setup_user_id, integration_profile.
+    """
+    task_options = {
+        **SixsenseTask.task_options,
+        "integration_username": {
+            **SixsenseTask.task_options["integration_username"],
+            "required": True,
+        },
+    }
+    requires_integration_user = True
+
+    def _run_task(self):
+        problems = []
+        integration = self.integration_username
+        setup = self.setup_username
+        names = self.app_names
+
+        for role, value in (("integration_username", integration), ("setup_username", setup)):
+            if "," in value:
+                problems.append(
+                    f"{role} names more than one user ({value}); give exactly one username."
+                )
+            elif not USERNAME_RE.match(value):
+                problems.append(
+                    f"{role} {value!r} is not a Salesforce username (they look like name@example.com)."
+                )
+        if integration.lower() == setup.lower():
+            problems.append(
+                f"The setup user and the integration user are the same user ({setup}). The vendor article "
+                "requires the one-time authorization (step 1) by a setup user who is not the integration "
+                "user: pass -o sixsense_validate_inputs__setup_username <admin username>."
+            )
+        if not names:
+            problems.append(
+                "connected_app_names is empty; pass the 6sense app names, e.g. "
+                "-o sixsense_validate_inputs__connected_app_names sfdc_6sense_oauth_app."
+            )
+        bad_names = [n for n in names if not APP_NAME_RE.match(n)]
+        if bad_names:
+            problems.append(
+                f"connected_app_names holds implausible connected app name(s): {', '.join(map(repr, bad_names))}. "
+                "Names are letters, digits, spaces, '_', '-', '.', separated by commas."
+            )
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            problems.append(f"connected_app_names lists {', '.join(duplicates)} more than once.")
+        if self.options["poll_interval"] > self.options["wait_timeout"]:
+            problems.append(
+                f"poll_interval ({self.options['poll_interval']} s) is longer than wait_timeout "
+                f"({self.options['wait_timeout']} s); the guided steps would never check twice."
+            )
+        if problems:
+            raise SixsenseInputError(self._format(problems))
+
+        users = self._get_users([integration, setup])
+        rows = [["check", "value", "result"]]
+        found = {}
+        for role, username in (("integration user", integration), ("setup user", setup)):
+            user = users.get(username.lower())
+            if not user:
+                problems.append(
+                    f"The {role} {username} does not exist in this org; check the username."
+                )
+                rows.append([f"{role} exists", username, "FAIL"])
+                continue
+            found[role] = user
+            rows.append([f"{role} exists", user["Username"], "ok"])
+            if not user.get("IsActive"):
+                problems.append(
+                    f"The {role} {username} is inactive; activate it in Setup > Users or choose another user."
+                )
+                rows.append([f"{role} active", "inactive", "FAIL"])
+            else:
+                rows.append([f"{role} active", "active", "ok"])
+
+        api_sources = None
+        if "integration user" in found:
+            api_sources = self._permission_sources(found["integration user"], API_ENABLED)
+            if api_sources is None:
+                self.logger.warning(
+                    "This org's PermissionSet describe has no PermissionsApiEnabled field; "
+                    "API access of the integration user not checked."
+                )
+                rows.append(["integration user API Enabled", "not checkable", "skipped"])
+            elif not api_sources:
+                problems.append(
+                    f"The integration user {integration} has no API access (API Enabled is on neither its "
+                    f"profile {found['integration user']['Profile']['Name']} nor an assigned permission set). "
+                    "Give it API Enabled (for example the 'Minimum Access - API Only Integrations' profile)."
+                )
+                rows.append(["integration user API Enabled", "not held", "FAIL"])
+            else:
+                rows.append(["integration user API Enabled", ", ".join(api_sources), "ok"])
+        rows.append(["connected_app_names", ", ".join(names), "ok"])
+        rows.append(
+            [
+                "wait_timeout / poll_interval",
+                f"{self.options['wait_timeout']} s / {self.options['poll_interval']} s",
+                "ok",
+            ]
+        )
+        rows.append(["interactive", str(self.options["interactive"]), "ok"])
+        self._log_table("Inputs", rows)
+        if problems:
+            raise SixsenseInputError(self._format(problems))
+
+        integration_user = found["integration user"]
+        setup_user = found["setup user"]
+        self.return_values = {
+            "integration_username": integration_user["Username"],
+            "setup_username": setup_user["Username"],
+            "connected_app_names": ",".join(names),
+            "wait_timeout": str(self.options["wait_timeout"]),
+            "poll_interval": str(self.options["poll_interval"]),
+            "interactive": str(bool(self.options["interactive"])),
+            "integration_user_id": integration_user["Id"],
+            "setup_user_id": setup_user["Id"],
+            "integration_profile": (integration_user.get("Profile") or {}).get("Name") or "",
+        }
+        self.logger.info("Inputs are valid. Nothing was written.")
+
+    @staticmethod
+    def _format(problems):
+        if len(problems) == 1:
+            return problems[0]
+        return "The inputs have problems; nothing was written:\n" + "\n".join(
+            f"  - {p}" for p in problems
+        )

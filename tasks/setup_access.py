@@ -1,0 +1,142 @@
+"""sixsense_assign_setup_access: the setup user gets Approve Uninstalled Connected Apps, unless it holds it."""
+
+from cumulusci.core.exceptions import CumulusCIException
+from cumulusci.core.utils import process_list_arg
+from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
+
+from .common import (
+    APPROVE_UNINSTALLED,
+    SETUP_PERMISSION_SET,
+    SixsenseInputError,
+    SixsenseOrgError,
+    SixsenseTask,
+    soql_in,
+    soql_quote,
+)
+
+
+class AssignPermissionSetsByUsername(AssignPermissionSets):
+    """CumulusCI's ``assign_permission_sets`` with users matched by Username instead of Alias (aliases are
+    not unique; usernames are). Same composite insert, same skip of existing assignments."""
+
+    task_options = {
+        "api_names": AssignPermissionSets.task_options["api_names"],
+        "usernames": {
+            "description": "Usernames of the target users, separated by commas. Default: the running user."
+        },
+    }
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        self.options["usernames"] = process_list_arg(self.options.get("usernames") or [])
+
+    def _usernames(self):
+        return self.options.get("usernames") or [self.org_config.username]
+
+    def _query_existing_assignments(self):
+        query = (
+            f"SELECT Id,(SELECT {self.assignment_lookup} FROM {self.assignment_child_relationship}) "
+            f"FROM User WHERE Username IN {soql_in(self._usernames())}"
+        )
+        result = self.sf.query(query)
+        if result["totalSize"] == 0:
+            raise CumulusCIException(
+                f"No users were found with the username(s) {', '.join(self._usernames())}."
+            )
+        return result["records"]
+
+
+class AssignSetupAccess(SixsenseTask, AssignPermissionSetsByUsername):
+    task_docs = """
+Gives the setup user the ``Sixsense_Setup_Access`` permission set (Approve Uninstalled Connected Apps and
+API Enabled; with API Access Control also Use Any API Client), which the one-time authorization of the
+uninstalled app needs (vendor prerequisite). Skipped, and reported, when the user already holds
+Approve Uninstalled Connected Apps through its profile (the standard System Administrator profile has it)
+or another permission set. Users are matched by Username. Idempotent: an existing assignment is
+"already done".
+
+Return values: ``assigned`` (bool: this run created the assignment), ``held_through`` (where the user gets
+the permission from, e.g. "profile System Administrator" or "permission set Sixsense_Setup_Access").
+    """
+    task_options = {
+        "setup_username": SixsenseTask.task_options["setup_username"],
+        "integration_username": SixsenseTask.task_options["integration_username"],
+        "api_names": {
+            "description": f"Permission set(s) that carry the setup access. Default: {SETUP_PERMISSION_SET}."
+        },
+    }
+
+    def _init_options(self, kwargs):
+        kwargs = dict(kwargs or {})
+        if not (self.task_config.options or {}).get("api_names") and not kwargs.get("api_names"):
+            kwargs["api_names"] = SETUP_PERMISSION_SET
+        super()._init_options(kwargs)
+
+    def _usernames(self):
+        return [self.setup_username]
+
+    def _run_task(self):
+        api_names = self.options["api_names"]
+        if (
+            self.integration_username
+            and self.integration_username.lower() == self.setup_username.lower()
+        ):
+            raise SixsenseInputError(
+                "The setup user is the integration user; the vendor article forbids the integration user "
+                "doing the one-time authorization. Pass a different setup_username."
+            )
+        user = self._get_user(self.setup_username, "setup user")
+        permission_sets = self._permission_sets_by_name(api_names)
+        missing = [n for n in api_names if n not in permission_sets]
+        if missing:
+            raise SixsenseOrgError(
+                f"Permission set(s) {', '.join(missing)} not found in the org: deploy them first "
+                "(cci task run sixsense_deploy_access)."
+            )
+        ours = {f"permission set {n}" for n in api_names}
+        sources = self._permission_sources(user, APPROVE_UNINSTALLED)
+        if sources is None:
+            self.logger.warning(
+                "The org's PermissionSet describe has no PermissionsCanApproveUninstalledApps field; "
+                "cannot tell whether the profile grants it, so the permission set is assigned."
+            )
+            sources = []
+        others = [s for s in sources if s not in ours]
+        assigned_ids = self._assigned_permission_set_ids(user["Id"])
+        already = [n for n in api_names if permission_sets[n]["Id"] in assigned_ids]
+        rows = [["user", "permission", "held through", "action"]]
+        if others:
+            held = ", ".join(others)
+            self.logger.info(
+                f"{user['Username']} already holds {APPROVE_UNINSTALLED} through {held}; "
+                f"{', '.join(api_names)} not assigned."
+            )
+            rows.append([user["Username"], APPROVE_UNINSTALLED, held, "none (already held)"])
+            self._log_table("Setup access", rows)
+            self.return_values = {"assigned": False, "held_through": held}
+            return
+        if len(already) == len(api_names):
+            held = ", ".join(f"permission set {n}" for n in api_names)
+            self.logger.info(f"already done: {user['Username']} has {', '.join(api_names)}.")
+            rows.append([user["Username"], APPROVE_UNINSTALLED, held, "none (already done)"])
+            self._log_table("Setup access", rows)
+            self.return_values = {"assigned": False, "held_through": held}
+            return
+        # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
+        self._call("Permission set assignment", AssignPermissionSets._run_task, self)
+        assigned_ids = self._assigned_permission_set_ids(user["Id"])
+        not_there = [n for n in api_names if permission_sets[n]["Id"] not in assigned_ids]
+        if not_there:
+            raise SixsenseOrgError(
+                f"After the insert, {', '.join(not_there)} is still not assigned to {user['Username']}."
+            )
+        held = ", ".join(f"permission set {n}" for n in api_names)
+        rows.append([user["Username"], APPROVE_UNINSTALLED, held, "assigned"])
+        self._log_table("Setup access", rows)
+        self.return_values = {"assigned": True, "held_through": held}
+
+    def _assigned_permission_set_ids(self, user_id):
+        rows = self._query(
+            f"SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)}"
+        )
+        return {r["PermissionSetId"] for r in rows}
