@@ -58,6 +58,10 @@ class GuidedStep(SixsenseTask):
             self.logger.info(f"{self.step_title}: already done ({detail}).")
             self._finish("already done", detail)
             return
+        self._guide()
+
+    def _guide(self):
+        """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive)."""
         self._before_wait()
         instructions = self._format_instructions()
         for line in instructions.splitlines():

@@ -1,0 +1,229 @@
+"""sixsense_set_permitted_users: Permitted Users = "Admin approved users are pre-authorized" (seed step 3)."""
+
+import click
+from cumulusci.core.config import TaskConfig
+from cumulusci.salesforce_api.exceptions import MetadataApiError
+from cumulusci.salesforce_api.metadata import ApiListMetadata
+from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
+from cumulusci.utils.xml.metadata_tree import MetadataElement
+
+from .common import (
+    POLICY_TEMPLATE,
+    ConfirmationRequired,
+    SixsenseTask,
+    parse_bool_option,
+    read_policy_template,
+    stdin_is_tty,
+    summarize_tokens,
+)
+from .guided import GuidedStep
+
+
+def ensure_child(parent: MetadataElement, tag: str) -> MetadataElement:
+    """The first ``tag`` child of ``parent``, created in alphabetical position if missing (Metadata API
+    types list their fields in that order)."""
+    child = parent.find(tag)
+    if child is not None:
+        return child
+    siblings = [c for c in parent._element if isinstance(c.tag, str)]
+    for sibling in siblings:
+        if sibling.tag.split("}")[-1] > tag:
+            return parent.insert(parent._element.index(sibling), tag)
+    return parent.append(tag)
+
+
+def merge_policy(metadata: MetadataElement, policy: dict) -> list:
+    """Merge the desired policy (``read_policy_template``) into a retrieved ConnectedApp, in place.
+
+    Sets ``oauthConfig/isAdminApproved`` (Permitted Users), the ``oauthPolicy`` values the template has,
+    and adds missing ``permissionSetName``/``profileName`` entries (never removes the org's own entries).
+    Returns the list of changes (empty when the app already matches).
+    """
+    changes = []
+
+    def set_text(parent, tag, value):
+        element = ensure_child(parent, tag)
+        if (element.text or "").strip() != value:
+            changes.append(f"{parent.tag}/{tag}: {element.text!r} -> {value!r}")
+            element.text = value
+
+    if policy.get("is_admin_approved"):
+        set_text(ensure_child(metadata, "oauthConfig"), "isAdminApproved", "true")
+    for tag, key in (
+        ("ipRelaxation", "ip_relaxation"),
+        ("refreshTokenPolicy", "refresh_token_policy"),
+    ):
+        if policy.get(key):
+            set_text(ensure_child(metadata, "oauthPolicy"), tag, policy[key])
+    for tag, key in (("permissionSetName", "permission_sets"), ("profileName", "profiles")):
+        have = {(e.text or "").strip() for e in metadata.findall(tag)}
+        for name in policy.get(key, []):
+            if name not in have:
+                if metadata.findall(tag):
+                    metadata.append(tag, name)
+                else:
+                    ensure_child(metadata, tag).text = name
+                changes.append(f"{tag}: + {name}")
+    return changes
+
+
+class MergeConnectedAppPolicy(MetadataSingleEntityTransformTask):
+    """Metadata ETL: retrieve the ConnectedApp(s) in ``api_names``, merge the policy template, deploy.
+    Used by ``sixsense_set_permitted_users``; not registered as a task of its own."""
+
+    entity = "ConnectedApp"
+    task_options = {
+        **MetadataSingleEntityTransformTask.task_options,
+        "policy": {"description": "The parsed policy template (dict); internal."},
+    }
+
+    def _transform_entity(self, metadata: MetadataElement, api_name: str):
+        self.changes = merge_policy(metadata, self.options["policy"])
+        for change in self.changes:
+            self.logger.info(f"{api_name}: {change}")
+        return metadata if self.changes else None
+
+    def _run_task(self):
+        self.changes = []
+        super()._run_task()
+
+
+class SetPermittedUsers(GuidedStep):
+    task_docs = f"""
+Seed step 3: sets the app's Permitted Users to "Admin approved users are pre-authorized". Done when
+``ConnectedApplication.OptionsAllowAdminApprovedUsersOnly`` is true.
+
+Switching logs out every user of the app, so the task first names who holds tokens now. Where the org
+lists the app as ``ConnectedApp`` metadata (``listMetadata``), it retrieves it, merges the desired policy
+``{POLICY_TEMPLATE.as_posix()}`` and deploys it (Metadata ETL), then verifies by query; this write needs
+``confirm_logout True`` or a confirmation at the terminal. Where the app cannot be retrieved (the usual
+case for an app installed from OAuth Usage), it is a guided step: instructions with the deep link, then
+wait and verify. Fails with "install first" when the app is not installed.
+
+Return values: done, status (already done | deployed | verified), detail, method (etl | guided | none).
+    """
+    step_title = "step 3: set Permitted Users to admin approved"
+    task_options = {
+        **SixsenseTask.task_options,
+        "confirm_logout": {
+            "description": "True: you accept that switching Permitted Users logs out all users of the app "
+            "(needed for the Metadata ETL write when not confirming at a terminal). Default: False.",
+        },
+    }
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        value = self.options.get("confirm_logout")
+        self.options["confirm_logout"] = (
+            False if value in (None, "") else parse_bool_option("confirm_logout", value)
+        )
+
+    def _progress_subject(self):
+        return f"ConnectedApplication.OptionsAllowAdminApprovedUsersOnly of {self.app['Name']}"
+
+    def _prepare(self):
+        self.policy = read_policy_template(self.project_config.repo_root)
+        self.app = self._require_installed_app()
+        self.method = "none"
+
+    def _check(self):
+        rows = [a for a in self._connected_apps(self.app_names) if a["Id"] == self.app["Id"]]
+        if rows and rows[0].get("OptionsAllowAdminApprovedUsersOnly"):
+            self.app = rows[0]
+            return True, f"{self.app['Name']} is admin approved"
+        return False, "all users may self-authorize"
+
+    def _finish(self, status, detail):
+        super()._finish(status, detail)
+        self.return_values["method"] = self.method
+
+    def _run_task(self):
+        self._prepare()
+        done, detail = self._check()
+        if done:
+            self.logger.info(f"{self.step_title}: already done ({detail}).")
+            self._finish("already done", detail)
+            return
+        self._warn_logout()
+        member = self._retrievable_member()
+        if member:
+            self._confirm_logout()
+            self.method = "etl"
+            self._run_etl(member)
+            done, detail = self._check()
+            if done:
+                self._finish("deployed", f"{detail} (Metadata ETL, verified by query)")
+                return
+            self.logger.warning(
+                "The ConnectedApp deploy succeeded but the org does not report the app as admin approved; "
+                "set it by hand:"
+            )
+        self.method = "guided"
+        self._guide()
+
+    def _warn_logout(self):
+        tokens = self._oauth_tokens(self.app_names)
+        self.logger.warning(
+            "Setting Permitted Users to 'Admin approved users are pre-authorized' logs out ALL users of "
+            f"{self.app['Name']}; they must authorize again (the integration user does in step 5)."
+        )
+        summary = summarize_tokens(tokens)
+        if summary:
+            self._log_table(
+                "Users holding tokens for the app now",
+                [["user", "app", "tokens"]] + [list(row) for row in summary],
+            )
+        else:
+            self.logger.info("Nobody holds a token for the app now.")
+
+    def _retrievable_member(self):
+        """The ConnectedApp metadata name of the app if ``listMetadata`` lists it, else None."""
+        try:
+            listing = ApiListMetadata(self, "ConnectedApp")()
+        except MetadataApiError as e:
+            self.logger.info(f"listMetadata ConnectedApp failed ({e}); using the guided step.")
+            return None
+        names = {n.lower() for n in [self.app["Name"], *self.app_names]}
+        for item in listing.get("ConnectedApp", []):
+            if (item.get("fullName") or "").lower() in names:
+                return item["fullName"]
+        self.logger.info(
+            f"{self.app['Name']} is not retrievable as ConnectedApp metadata in this org; "
+            "Permitted Users is set in Setup (guided step)."
+        )
+        return None
+
+    def _confirm_logout(self):
+        if self.options["confirm_logout"]:
+            return
+        if self.options["interactive"] and stdin_is_tty():
+            if click.confirm(
+                f"Switch {self.app['Name']} to admin approved users now, logging out all its users?",
+                default=False,
+            ):
+                return
+        raise ConfirmationRequired(
+            f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' logs "
+            "out all users of the app. Confirm with -o sixsense_set_permitted_users__confirm_logout True "
+            "(or run interactively), then run the flow again."
+        )
+
+    def _run_etl(self, member):
+        task = MergeConnectedAppPolicy(
+            self.project_config,
+            TaskConfig({"options": {"api_names": member, "managed": False, "policy": self.policy}}),
+            self.org_config,
+            logger=self.logger,
+        )
+        task()
+        if not task.changes:
+            self.logger.info("The retrieved ConnectedApp already matches the policy template.")
+
+    def _instructions(self):
+        return [
+            "In Salesforce, log in as a System Administrator.",
+            f"Open Setup > Apps > Connected Apps > Connected Apps OAuth Usage: {self._oauth_usage_url()}",
+            f"Locate {self.app['Name']} and select Manage App Policies, then Edit Policies.",
+            "Under OAuth Policies, set Permitted Users to 'Admin approved users are pre-authorized'.",
+            "Select OK to confirm (Salesforce logs out all users of the app), then Save.",
+        ]
