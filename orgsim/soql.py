@@ -606,7 +606,7 @@ def _value(ctx: _Ctx, path: Path, f: schema.Field, lit: Literal, *, for_like: bo
         value = unescape(text)
         if not schema.is_valid_id(value):
             raise SoqlError("INVALID_QUERY_FILTER_OPERATOR", f"invalid ID field: {value}")
-        return schema.to_18(value)
+        return _canonical_id(value)
     if f.type == "boolean" and kind in ("TRUE", "FALSE"):
         return 1 if kind == "TRUE" else 0
     if f.type == "int" and kind == "NUMBER" and re.fullmatch(r"[+-]?\d+", text):
@@ -616,6 +616,13 @@ def _value(ctx: _Ctx, path: Path, f: schema.Field, lit: Literal, *, for_like: bo
     if f.type == "date" and kind == "DATE":
         return text
     raise _type_error(ctx, path, f)
+
+
+def _canonical_id(value: str) -> str:
+    """15-char ids gain their suffix; an 18-char id whose suffix matches its checksum in any case gets
+    the canonical suffix (Salesforce treats 18-char ids case-insensitively); anything else is kept."""
+    canonical = schema.to_18(value[:15])
+    return canonical if canonical.lower() == value.lower() or len(value) == 15 else value
 
 
 def _relative_bounds(ctx: _Ctx, f: schema.Field, lit: Literal) -> tuple[str, str]:

@@ -18,10 +18,10 @@ MIN_PROFILE = "00e000000000002AAA"
 ADMIN = "005000000000001AAA"
 INTEGRATION = "005000000000002AAA"
 ORPHAN = "005000000000003AAA"
-ADMIN_PS = "0PS000000000001AAA"
-SOME_SET = "0PS000000000002AAA"
-SIX_SET = "0PS000000000003AAA"
-APP = "0H4000000000001AAA"
+ADMIN_PS = schema.to_18("0PS000000000001")
+SOME_SET = schema.to_18("0PS000000000002")
+SIX_SET = schema.to_18("0PS000000000003")
+APP = schema.to_18("0H4000000000001")  # "...CAA": real ids carry the checksum
 
 
 def _insert(conn: sqlite3.Connection, table: str, **values: object) -> None:
@@ -558,6 +558,8 @@ def test_row_filters_apply_to_main_query_children_and_parents(conn):
 
 def test_15_character_id_literal_matches_18(conn):
     assert ids(run(conn, "SELECT Id FROM User WHERE Id = '005000000000001'")) == [ADMIN]
+    assert ids(run(conn, "SELECT Id FROM User WHERE Id = '005000000000001aaa'")) == [ADMIN]
+    assert ids(run(conn, f"SELECT Id FROM ConnectedApplication WHERE Id = '{APP[:15]}'")) == [APP]
     result = run(
         conn, "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId IN ('005000000000002')"
     )
