@@ -1,0 +1,123 @@
+"""sixsense_grant_app_access: SetupEntityAccess and assignment from the policy template, only what is missing."""
+
+import json
+
+import pytest
+
+from tests.tasks.conftest import APP_ROW, INTEGRATION, INTEGRATION_PS, INTEGRATION_USER
+
+
+def grant(make_task, **options):
+    return make_task("sixsense_grant_app_access", integration_username=INTEGRATION, **options)()
+
+
+def test_app_not_installed_says_install_first(make_task, org, common):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    with pytest.raises(common.SixsenseOrgError, match=r"install it first \(step 2"):
+        grant(make_task)
+    assert org.writes() == []
+
+
+def test_creates_access_row_and_assignment_when_missing(make_task, org):
+    state = {"access": [], "assigned": []}
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on("FROM SetupEntityAccess", records=lambda: state["access"])
+    org.on("FROM PermissionSetAssignment", records=lambda: state["assigned"])
+    org.on(
+        "FROM User WHERE Username IN",
+        "PermissionSetAssignments",
+        records=[{"Id": INTEGRATION_USER["Id"], "PermissionSetAssignments": None}],
+    )
+
+    def on_insert(sobject, body):
+        if sobject == "SetupEntityAccess":
+            state["access"].append(
+                {"ParentId": body["ParentId"], "SetupEntityId": body["SetupEntityId"]}
+            )
+
+    org.on_insert = on_insert
+    result = grant(make_task)
+    assert result == {
+        "setup_entity_access_created": [
+            "permission set Sixsense_Integration_Access -> sfdc_6sense_oauth_app"
+        ],
+        "assignments_created": ["Sixsense_Integration_Access -> sixsense.integration@example.com"],
+        "created": 2,
+    }
+    sea = [body for sobject, body in org.inserted if sobject == "SetupEntityAccess"]
+    assert sea == [
+        {"ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]}
+    ]  # no SetupEntityType
+    psa = [body for sobject, body in org.inserted if sobject == "PermissionSetAssignment"]
+    assert psa == [
+        {
+            "attributes": {"type": "PermissionSetAssignment"},
+            "AssigneeId": INTEGRATION_USER["Id"],
+            "PermissionSetId": INTEGRATION_PS["Id"],
+        }
+    ]
+    user_lookup = [q for q in org.soql if "PermissionSetAssignments" in q]
+    assert (
+        user_lookup and f"Username IN ('{INTEGRATION}')" in user_lookup[0]
+    )  # by Username, not Alias
+
+
+def test_second_run_writes_nothing(make_task, org, caplog):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on(
+        "FROM SetupEntityAccess",
+        records=[{"Id": "0J0x", "ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]}],
+    )
+    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
+    caplog.set_level("INFO")
+    result = grant(make_task)
+    assert result["created"] == 0
+    assert org.writes() == []
+    assert "already done" in caplog.text
+
+
+def test_integration_profile_access_is_optional(make_task, org):
+    profile_ps = {
+        "Id": "0PS00000000000PAAA",
+        "ProfileId": INTEGRATION_USER["ProfileId"],
+        "Profile": {"Name": "Minimum Access - API Only Integrations"},
+    }
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on("IsOwnedByProfile = true", records=[profile_ps])
+    access = [{"Id": "0J0x", "ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]}]
+    org.on("FROM SetupEntityAccess", records=lambda: access)
+    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
+    org.on_insert = lambda sobject, body: access.append(dict(body))
+    result = grant(make_task, include_integration_profile="True")
+    assert result["setup_entity_access_created"] == [
+        "profile Minimum Access - API Only Integrations -> sfdc_6sense_oauth_app"
+    ]
+    assert org.inserted == [
+        ("SetupEntityAccess", {"ParentId": profile_ps["Id"], "SetupEntityId": APP_ROW["Id"]})
+    ]
+
+
+def test_salesforce_error_surfaces_with_its_code(make_task, org, common):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
+    org.rsps.replace(
+        "POST",
+        org.rsps.registered()[2].url,  # the sobjects insert route
+        status=400,
+        body=json.dumps(
+            [{"errorCode": "INSUFFICIENT_ACCESS", "message": "insufficient access rights"}]
+        ),
+    )
+    with pytest.raises(
+        common.SixsenseOrgError, match="INSUFFICIENT_ACCESS: insufficient access rights"
+    ):
+        grant(make_task)

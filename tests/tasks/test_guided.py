@@ -1,0 +1,165 @@
+"""Guided steps: already done, pending (non-interactive), wait and verify, timeout."""
+
+import logging
+
+import pytest
+
+from tests.tasks.conftest import (
+    ADMIN,
+    ADMIN_USER,
+    APP,
+    APP_ROW,
+    INSTANCE,
+    INTEGRATION,
+    INTEGRATION_USER,
+    token,
+)
+
+DEEP_LINK = f"{INSTANCE}/lightning/setup/ConnectedAppsUsage/home"
+
+
+def test_install_already_done_writes_nothing_and_does_not_wait(make_task, org, no_sleep, caplog):
+    caplog.set_level(logging.INFO)
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    result = make_task("sixsense_install_connected_app", interactive="True")()
+    assert result["status"] == "already done"
+    assert result["app_id"] == APP_ROW["Id"]
+    assert "already done" in caplog.text
+    assert org.writes() == [] and not no_sleep.called
+
+
+def test_install_pending_non_interactive_says_what_to_do_and_how_to_resume(
+    make_task, org, common, no_sleep
+):
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(common.ManualStepPending) as err:
+        make_task("sixsense_install_connected_app", interactive="False")()
+    message = str(err.value)
+    assert "Manual step pending: step 2: install the 6sense connected app" in message
+    assert DEEP_LINK in message
+    assert "  4. Select Install next to the app name" in message
+    assert "repeat step 1" in message  # no token and no row: the app is not listed yet
+    assert "run the flow again after this step" in message
+    assert org.writes() == [] and not no_sleep.called
+
+
+def test_install_interactive_polls_until_the_row_appears(make_task, org, no_sleep, caplog):
+    caplog.set_level(logging.INFO)
+    answers = iter([[], [], [APP_ROW]])
+    org.on("FROM ConnectedApplication", records=lambda: next(answers))
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
+    result = make_task(
+        "sixsense_install_connected_app", interactive="True", poll_interval="20", wait_timeout="900"
+    )()
+    assert result["status"] == "verified"
+    assert [c.args for c in no_sleep.call_args_list] == [(20,), (20,)]
+    assert f"[00:20 / 15:00] checking ConnectedApplication {APP} or" in caplog.text
+    assert f"[00:40 / 15:00] checking ConnectedApplication {APP}" in caplog.text
+    assert (
+        "tokens held by admin@example.com" in caplog.text
+    )  # the app is listed: no "repeat step 1"
+    assert org.writes() == []
+
+
+def test_interactive_wait_times_out_with_the_instructions(make_task, org, common, no_sleep):
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(common.ManualStepPending, match="Timed out after 00:30") as err:
+        make_task(
+            "sixsense_install_connected_app",
+            interactive="True",
+            poll_interval="10",
+            wait_timeout="30",
+        )()
+    assert no_sleep.call_count == 3
+    assert DEEP_LINK in str(err.value)
+
+
+def test_authorize_done_when_the_setup_user_holds_a_token(make_task, org):
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on(
+        "FROM OauthToken",
+        f"UserId = '{ADMIN_USER['Id']}'",
+        records=[token(ADMIN, ADMIN_USER["Id"])],
+    )
+    result = make_task("sixsense_authorize_setup_user", interactive="False")()
+    assert result["status"] == "already done"
+    assert "admin@example.com holds a token" in result["detail"]
+    token_query = next(q for q in org.soql if "FROM OauthToken" in q)
+    for secret in ("AccessToken", "DeleteToken", "RequestToken"):
+        assert secret not in token_query
+
+
+def test_authorize_pending_lists_the_seed_steps_for_the_setup_user(make_task, org, common):
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(common.ManualStepPending) as err:
+        make_task(
+            "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+        )()
+    message = str(err.value)
+    assert "Salesforce (Production)" in message and "Save & Next" in message
+    assert f"as the setup user {ADMIN}" in message
+    assert f"Do not use the integration user {INTEGRATION}" in message
+
+
+def test_authorize_confirmed_by_operator_where_api_access_control_denies(make_task, org):
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    result = make_task(
+        "sixsense_authorize_setup_user",
+        interactive="False",
+        authorization_attempted="True",
+        api_access_control_enforcing="True",
+    )()
+    assert result == {
+        "done": True,
+        "status": "confirmed by operator",
+        "detail": "not verifiable by API",
+    }
+    assert org.writes() == []
+
+
+def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, common, caplog):
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
+    pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
+    org.on("FROM OauthToken", records=[old, pardot])  # all tokens of the user
+    org.on(
+        "FROM OauthToken", "AppName IN", records=[old]
+    )  # the 6sense app only (rule checked first)
+    with pytest.raises(common.ManualStepPending) as err:
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+        )()
+    assert "Sign in with a different Salesforce account" in str(err.value)
+    assert "Pardot and Sales Engagement" in caplog.text
+    assert "Pardot  1" in caplog.messages  # the table of the integration user's other apps
+
+
+def test_reauthorize_already_done(make_task, org):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"])])
+    result = make_task(
+        "sixsense_reauthorize_integration_user",
+        integration_username=INTEGRATION,
+        interactive="True",
+    )()
+    assert result["status"] == "already done"
+    assert "after the policy change 2025-10-02T10:00:00.000+0000" in result["detail"]
+
+
+def test_reauthorize_before_install_says_install_first(make_task, org, common):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    with pytest.raises(common.SixsenseOrgError, match="install it first"):
+        make_task("sixsense_reauthorize_integration_user", integration_username=INTEGRATION)()
