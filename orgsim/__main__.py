@@ -1,0 +1,146 @@
+"""Command line: ``python -m orgsim serve ...`` and ``python -m orgsim action ...``.
+
+``serve --scenario NAME_OR_PATH [--port N] [--state FILE] [--autopilot] [--latency-ms N] [--fault SPEC]
+[--env-file FILE] [--cert-dir DIR]`` prints ``export`` lines for cci (docs/architecture.md §1.4) on stdout
+(and, atomically, to ``--env-file``), serves until SIGINT/SIGTERM, then prints the request-log summary on
+stderr. ``--port 0`` picks a free port. Bad input (unknown scenario, port in use, corrupt state file): one
+line on stderr, exit status 2, nothing written.
+
+``action {authorize,install,policy,block,unblock} --url URL [--username U] [--app NAME]
+[--permitted-users admin_approved|all_users]`` posts to ``/_sim/actions/*``, prints the JSON answer and exits
+0 on ``ok``, 1 otherwise. TLS is verified against ``$REQUESTS_CA_BUNDLE`` when set (the shell that sourced
+the ``serve`` exports has it); otherwise the local simulator's certificate is not verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import threading
+
+
+def _export_lines(env: dict[str, str]) -> str:
+    return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+
+
+def _write_env_file(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".orgsim-env.")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def serve(args) -> int:
+    from orgsim import server
+
+    try:
+        sim = server.start(
+            args.scenario,
+            autopilot=args.autopilot,
+            port=args.port,
+            latency_ms=args.latency_ms,
+            fault=args.fault,
+            state_file=args.state,
+            cert_dir=args.cert_dir,
+        )
+    except server.StartError as exc:
+        print(f"orgsim: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def _handler(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, _handler)
+    signal.signal(signal.SIGTERM, _handler)
+    text = _export_lines(sim.env())
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if args.env_file:
+        _write_env_file(args.env_file, text)
+    print(
+        f"orgsim: serving scenario '{sim.org.store.meta('scenario_name')}' at {sim.url}"
+        f"{' with autopilot' if args.autopilot else ''}; Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+    while not stop.wait(0.5):
+        pass
+    sim.stop()
+    print(sim.observer.summary(), file=sys.stderr, flush=True)
+    return 0
+
+
+def action(args) -> int:
+    import requests
+    import urllib3
+
+    params = {"app": args.app}
+    if args.name == "authorize":
+        if not args.username:
+            print("orgsim: action authorize needs --username", file=sys.stderr)
+            return 2
+        params["username"] = args.username
+    if args.name == "policy":
+        if not args.permitted_users:
+            print("orgsim: action policy needs --permitted-users", file=sys.stderr)
+            return 2
+        params["permitted_users"] = args.permitted_users
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or False
+    if verify is False:
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    try:
+        resp = requests.post(
+            f"{args.url.rstrip('/')}/_sim/actions/{args.name}",
+            json=params,
+            verify=verify,
+            timeout=30,
+        )
+        body = resp.json()
+    except (requests.RequestException, ValueError) as exc:
+        print(f"orgsim: cannot reach the simulator at {args.url}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(body))
+    return 0 if body.get("ok") else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m orgsim", description="Local Salesforce org simulator"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="serve a scenario over HTTPS on 127.0.0.1")
+    p.add_argument("--scenario", required=True, help="bundled scenario name or path to a YAML file")
+    p.add_argument("--port", type=int, default=8443, help="port (0 = a free one; default 8443)")
+    p.add_argument("--state", help="SQLite state file (created from the scenario if missing)")
+    p.add_argument(
+        "--autopilot", action="store_true", help="perform the manual steps after a few polls"
+    )
+    p.add_argument("--latency-ms", type=int, default=0, help="delay every API request by N ms")
+    p.add_argument("--fault", help="fault spec, e.g. nth=5:kind=503 (see orgsim/observe.py)")
+    p.add_argument("--env-file", help="also write the export lines to this file once listening")
+    p.add_argument(
+        "--cert-dir", help="certificate directory (default .orgsim/ or $ORGSIM_CERT_DIR)"
+    )
+    p.set_defaults(func=serve)
+    a = sub.add_parser("action", help="perform a human step on a running simulator")
+    a.add_argument("name", choices=["authorize", "install", "policy", "block", "unblock"])
+    a.add_argument("--url", required=True, help="the simulator URL ($ORGSIM_URL)")
+    a.add_argument("--username", help="the user who authorizes (authorize)")
+    a.add_argument("--app", help="connected app name (default: the scenario's app)")
+    a.add_argument(
+        "--permitted-users", choices=["admin_approved", "all_users"], help="policy value"
+    )
+    a.set_defaults(func=action)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The autopilot: a simulated diligent operator who does the manual steps once the tool is waiting.
+
+After every Salesforce API read (a "poll"), if ``autopilot.polls_before_action`` polls have happened since the
+org state last changed (``Store.version``), it performs the first applicable step, in the seed procedure's
+order:
+
+a. the app is not visible and not installed, and the setup user holds CanApproveUninstalledApps or
+   UseAnyApiClient, or API Access Control is enforcing -> authorize as the setup user (may be denied; the
+   attempt still lists the app on OAuth Usage);
+b. blocked -> Unblock; visible and not installed -> Install;
+c. installed, not admin-approved, and the ConnectedApp metadata is NOT retrievable (otherwise the tool sets
+   the policy itself by Metadata ETL) -> Permitted Users = admin approved;
+d. admin-approved, the integration user pre-authorized, and no token of theirs created after the
+   ConnectedApplication's LastModifiedDate -> authorize as the integration user.
+
+Every action goes through the same ``platform.Org`` methods as ``/_sim/actions/*``, is printed to stderr and
+recorded in the request log with kind ``sim`` (path ``/_sim/autopilot/<action>``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from orgsim.platform import ActionError, Org
+
+
+class Autopilot:
+    def __init__(self, org: Org, observer, *, stream=None):
+        self.org = org
+        self.observer = observer
+        self.stream = stream or sys.stderr
+        self._seen_version: int | None = None
+        self._polls = 0
+
+    def on_read(self) -> str | None:
+        """Count one poll; act when enough polls saw no change. Returns what was done, if anything."""
+        with self.org.lock:
+            version = self.org.store.version
+            if version != self._seen_version:
+                self._seen_version = version
+                self._polls = 0
+            self._polls += 1
+            if self._polls < self.org.scenario["autopilot"]["polls_before_action"]:
+                return None
+            self._polls = 0
+            done = self.step()
+            self._seen_version = self.org.store.version
+            return done
+
+    def next_step(self) -> tuple[str, dict] | None:
+        """The step the operator would take now: ``(action, kwargs)`` or ``None``."""
+        org = self.org
+        cfg = org.scenario["autopilot"]
+        state = org.app_state()
+        setup = org.user_by_username(cfg["setup_user"]) if cfg["setup_user"] else None
+        if not state["visible"] and not state["installed"] and setup:
+            if (
+                org.has_permission(setup["Id"], "CanApproveUninstalledApps")
+                or org.has_permission(setup["Id"], "UseAnyApiClient")
+                or org.acc_enforcing
+            ):
+                return "authorize", {"username": setup["Username"]}
+        if state["blocked"]:
+            return "unblock", {}
+        if state["visible"] and not state["installed"]:
+            return "install", {}
+        if (
+            state["installed"]
+            and not state["admin_approved"]
+            and not org.connected_app_metadata_retrievable
+        ):
+            return "policy", {"permitted_users": "admin_approved"}
+        integration = (
+            org.user_by_username(cfg["integration_user"]) if cfg["integration_user"] else None
+        )
+        if state["admin_approved"] and integration and org.is_pre_authorized(integration["Id"]):
+            newer = [
+                t
+                for t in org.store.find(
+                    "OauthToken", UserId=integration["Id"], AppName=state["label"]
+                )
+                if t["CreatedDate"] > (state["policy_modified"] or "")
+            ]
+            if not newer:
+                return "authorize", {"username": integration["Username"]}
+        return None
+
+    def step(self) -> str | None:
+        planned = self.next_step()
+        if planned is None:
+            return None
+        action, kwargs = planned
+        started = time.perf_counter()
+        status = 200
+        try:
+            result = run_action(self.org, action, kwargs)
+            outcome = "ok" if not result.get("already") else "already done"
+        except ActionError as exc:
+            status, outcome = 400, f"{exc.error}: {exc.error_description}"
+        detail = " ".join(f"{k}={v}" for k, v in kwargs.items())
+        message = f"orgsim autopilot: {action} {detail} -> {outcome}".replace("  ", " ")
+        print(message, file=self.stream, flush=True)
+        self.observer.record(
+            method="SIM",
+            path=f"/_sim/autopilot/{action}",
+            action=f"autopilot:{action}",
+            status=status,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            kind="sim",
+        )
+        return message
+
+
+def run_action(org: Org, name: str, params: dict) -> dict:
+    """Dispatch a human step by name (``authorize``, ``install``, ``policy``, ``block``, ``unblock``) with
+    the ``/_sim/actions`` JSON parameters. Raises ``ActionError`` (also for unknown actions / bad params)."""
+    app = params.get("app") or None
+    if name == "authorize":
+        if not params.get("username"):
+            raise ActionError("invalid_request", "username is required")
+        return org.authorize(params["username"], app)
+    if name == "install":
+        return org.install(app)
+    if name == "policy":
+        return org.set_policy(params.get("permitted_users") or "", app)
+    if name == "block":
+        return org.block(app)
+    if name == "unblock":
+        return org.unblock(app)
+    raise ActionError("invalid_request", f"unknown action '{name}'")

@@ -1,0 +1,258 @@
+"""Start and stop a simulator; its TLS certificate; the environment ``cci`` needs (docs/architecture.md §1.4).
+
+Python API (tests)::
+
+    sim = start("new_customer", autopilot=False, port=0, latency_ms=0, fault=None, state_file=None)
+    sim.url            # "https://127.0.0.1:PORT"
+    sim.env()          # CUMULUSCI_ORG_sim, CUMULUSCI_KEYCHAIN_CLASS, REQUESTS_CA_BUNDLE, ORGSIM_URL
+    sim.requests(since=0)   # the request log (list of dicts, see observe)
+    sim.state()        # GET /_sim/state as a dict
+    sim.action("authorize", username="admin@example.com")   # {"ok": True, ...} or {"error", "error_description"}
+    sim.stop()
+
+Errors at start raise :class:`StartError` with a one-line message (unknown or malformed scenario, port in
+use, corrupt state file); nothing is written in those cases.
+
+Certificate: a self-signed RSA certificate (SAN ``IP:127.0.0.1``, ``DNS:localhost``) generated with
+``cryptography`` on first start under ``cert_dir`` (default ``.orgsim/`` in the current directory, or
+``$ORGSIM_CERT_DIR``); written atomically (temp file + rename) so parallel test processes never read half a
+file. ``REQUESTS_CA_BUNDLE`` points at ``bundle-<hash>.pem`` = certifi's CAs + that certificate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import hashlib
+import ipaddress
+import json
+import os
+import ssl
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import certifi
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from orgsim import scenario as scenario_mod
+from orgsim.app import ResetMiddleware, SimContext, create_app, state
+from orgsim.autopilot import Autopilot, run_action
+from orgsim.observe import Observer
+from orgsim.platform import ActionError, Org
+from orgsim.store import StateFileError, Store
+
+HOST = "127.0.0.1"
+#: docs/architecture.md §1.4 names ``EnvironmentProjectKeychain``; the ``cci`` CLI imports this variable as a
+#: dotted class path (``cumulusci/cli/runtime.py::get_keychain_class``), and the bare name fails there with
+#: "Empty module name", so the simulator exports the importable path of the same class.
+KEYCHAIN_CLASS = "cumulusci.core.keychain.EnvironmentProjectKeychain"
+CERT_FILE = "orgsim-cert.pem"
+
+
+class StartError(Exception):
+    """The server could not start; the message is one line for stderr."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):  # the request log replaces werkzeug's access log
+        pass
+
+    def log_error(self, *args, **kwargs):
+        pass
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def ensure_certificate(cert_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """``(keycert_path, bundle_path)``: the key+certificate PEM the server loads and the CA bundle clients
+    trust. Both are content-addressed copies, so a concurrent first start in another process cannot swap
+    the certificate under this server."""
+    directory = Path(cert_dir or os.environ.get("ORGSIM_CERT_DIR") or ".orgsim").resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    main = directory / CERT_FILE
+    if not main.exists():
+        _atomic_write(main, _generate_certificate())
+    pem = main.read_bytes()
+    digest = hashlib.sha256(pem).hexdigest()[:12]
+    keycert = directory / f"keycert-{digest}.pem"
+    bundle = directory / f"bundle-{digest}.pem"
+    if not keycert.exists():
+        _atomic_write(keycert, pem)
+    if not bundle.exists():
+        cert_only = pem[pem.index(b"-----BEGIN CERTIFICATE-----") :]
+        _atomic_write(bundle, Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + cert_only)
+    return keycert, bundle
+
+
+def _generate_certificate() -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "orgsim local Salesforce simulator")])
+    now = _dt.datetime.now(_dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _dt.timedelta(days=1))
+        .not_valid_after(now + _dt.timedelta(days=3650))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return key_pem + cert.public_bytes(serialization.Encoding.PEM)
+
+
+class SimServer:
+    """A running simulator (werkzeug threaded HTTPS server in a daemon thread)."""
+
+    def __init__(self, httpd, ctx: SimContext, bundle: Path, session: dict[str, str]):
+        self._httpd = httpd
+        self.ctx = ctx
+        self.org: Org = ctx.org
+        self.observer: Observer = ctx.observer
+        self.port: int = httpd.server_port
+        self.url = f"https://{HOST}:{self.port}"
+        self.ca_bundle = str(bundle)
+        self.session = session
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, name=f"orgsim:{self.port}", daemon=True
+        )
+        self._thread.start()
+
+    def env(self) -> dict[str, str]:
+        """The environment for cci (docs/architecture.md §1.4)."""
+        user = self.org.connected_user()
+        org_json = {
+            "instance_url": self.url,
+            "access_token": self.session["access_token"],
+            "refresh_token": self.session["refresh_token"],
+            "id": f"{self.url}/id/{self.org.org_id}/{user['Id']}",
+            "username": user["Username"],
+        }
+        return {
+            "CUMULUSCI_ORG_sim": json.dumps(org_json),
+            "CUMULUSCI_KEYCHAIN_CLASS": KEYCHAIN_CLASS,
+            "REQUESTS_CA_BUNDLE": self.ca_bundle,
+            "ORGSIM_URL": self.url,
+        }
+
+    def requests(self, since: int = 0) -> list[dict]:
+        return self.observer.requests(since)
+
+    def state(self) -> dict[str, Any]:
+        return state(self.org)
+
+    def action(self, name: str, **kw) -> dict[str, Any]:
+        """Run a human step like ``POST /_sim/actions/{name}`` (logged with kind ``sim``)."""
+        import time
+
+        started = time.perf_counter()
+        try:
+            result = {
+                "ok": True,
+                **{k: v for k, v in run_action(self.org, name, kw).items() if k != "ok"},
+            }
+            status = 200
+        except ActionError as exc:
+            result, status = {"error": exc.error, "error_description": exc.error_description}, 400
+        self.observer.record(
+            method="POST",
+            path=f"/_sim/actions/{name}",
+            action=name,
+            status=status,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            kind="sim",
+        )
+        return result
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def start(
+    scenario: str,
+    *,
+    autopilot: bool = False,
+    port: int = 0,
+    latency_ms: int = 0,
+    fault: str | None = None,
+    state_file: str | os.PathLike | None = None,
+    cert_dir: str | os.PathLike | None = None,
+) -> SimServer:
+    """Start a simulator for ``scenario`` (a bundled name or a YAML path). Raises :class:`StartError`."""
+    try:
+        loaded = scenario_mod.load(scenario)
+    except scenario_mod.ScenarioError as exc:
+        raise StartError(str(exc)) from None
+    try:
+        observer = Observer(latency_ms=latency_ms, fault_spec=fault)
+    except ValueError as exc:
+        raise StartError(str(exc)) from None
+    existing = state_file is not None and os.path.exists(state_file)
+    store = None
+    if existing:
+        try:
+            store = Store.open_existing(os.fspath(state_file))
+        except StateFileError as exc:
+            raise StartError(str(exc)) from None
+        recorded = store.meta("scenario_name")
+        if recorded != loaded.name:
+            store.conn.close()
+            raise StartError(f"{state_file}: holds scenario '{recorded}', not '{loaded.name}'")
+    ctx = SimContext(observer=observer)
+    app = ResetMiddleware(create_app(ctx))
+    keycert, bundle = ensure_certificate(cert_dir)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(str(keycert))
+    try:
+        httpd = make_server(
+            HOST, port, app, threaded=True, ssl_context=tls, request_handler=_QuietHandler
+        )
+    except OSError as exc:
+        if store is not None:
+            store.conn.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartError(f"port {port} on {HOST} is already in use") from None
+        raise StartError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+    if store is None:
+        store = Store.create(os.fspath(state_file) if state_file else ":memory:")
+        org = Org.seed(store, loaded.name, loaded.data)
+    else:
+        org = Org(store)
+    ctx.org = org
+    if autopilot:
+        ctx.autopilot = Autopilot(org, observer)
+    with org.lock:
+        session = org.issue_session(org.connected_user()["Id"])
+    return SimServer(httpd, ctx, bundle, session)

@@ -1,0 +1,317 @@
+"""Metadata API (SOAP): parse envelopes by local tag name (lxml), render responses and faults.
+The rules (what deploys, what a retrieve returns) are ``platform.Org.deploy`` / ``retrieve_metadata`` /
+``list_metadata``.
+
+Endpoint: ``POST /services/Soap/m/{version}[/{orgId}]`` with ``<SessionHeader><sessionId>``. Operations
+(the body's first element; the ``SOAPAction`` header is only logged): ``deploy`` -> ``<id>0Af…</id>``;
+``checkDeployStatus`` -> ``DeployResult`` (``done`` true, ``status``, ``success``, ``numberComponents*``,
+``details/componentSuccesses|componentFailures`` with ``created``/``deleted``/``problem``/``problemType``,
+as cci's ``ApiDeploy`` reads them, cumulusci-notes §3.6); ``retrieve`` -> ``<id>09S…</id>``;
+``checkStatus`` -> ``done`` true; ``checkRetrieveStatus`` -> ``zipFile`` (entries under ``unpackaged/``),
+``fileProperties``, ``messages``; ``listMetadata``; ``describeMetadata``.
+
+Faults (HTTP 500, ``soapenv:Fault`` with ``faultcode``/``faultstring``): ``sf:INVALID_SESSION_ID`` for a
+bad session (cci then refreshes its token once and retries), ``soapenv:Client`` for an envelope that does
+not parse, ``sf:INVALID_ID_FIELD`` for an unknown async id, ``sf:UNABLE_TO_LOCK_ROW`` when injected.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import string
+from xml.sax.saxutils import escape
+
+from flask import Flask, Response, g, request
+from lxml import etree
+
+from orgsim import schema
+from orgsim.platform import MD_NS, SalesforceError
+
+_ALNUM = string.ascii_letters + string.digits
+
+#: describeMetadata: the types the simulator models (xmlName, directoryName, suffix).
+METADATA_TYPES = [
+    ("BlacklistedConsumer", "blacklistedConsumers", "blacklistedConsumer"),
+    ("ConnectedApp", "connectedApps", "connectedApp"),
+    ("PermissionSet", "permissionsets", "permissionset"),
+    ("Settings", "settings", "settings"),
+]
+
+
+def envelope(body_xml: str) -> Response:
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        f'xmlns="{MD_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"<soapenv:Body>{body_xml}</soapenv:Body></soapenv:Envelope>"
+    )
+    return Response(xml, status=200, mimetype="text/xml")
+
+
+def fault(code: str, message: str) -> Response:
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+        'xmlns:sf="http://soap.sforce.com/2006/04/metadata">'
+        f"<soapenv:Body><soapenv:Fault><faultcode>{escape(code)}</faultcode>"
+        f"<faultstring>{escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+    return Response(xml, status=500, mimetype="text/xml")
+
+
+def _el(tag: str, value) -> str:
+    if value is None:
+        return f'<{tag} xsi:nil="true"/>'
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return f"<{tag}>{escape(str(value))}</{tag}>"
+
+
+def _struct(tag: str, fields: dict) -> str:
+    return f"<{tag}>" + "".join(_el(k, v) for k, v in fields.items() if v is not None) + f"</{tag}>"
+
+
+def _local(el) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def _find_all(root, name: str) -> list:
+    return [el for el in root.iter() if _local(el) == name]
+
+
+def _text(root, name: str) -> str | None:
+    found = _find_all(root, name)
+    return (found[0].text or "").strip() if found else None
+
+
+def _new_id(prefix: str) -> str:
+    return schema.to_18(prefix + "5i" + "".join(secrets.choice(_ALNUM) for _ in range(10)))
+
+
+def register(app: Flask, ctx) -> None:
+    def handle(version: str, org_id: str | None = None):
+        g.kind = "read"
+        g.action = (request.headers.get("SOAPAction") or "").strip('"') or None
+        try:
+            root = etree.fromstring(
+                request.get_data(), parser=etree.XMLParser(resolve_entities=False)
+            )
+        except etree.XMLSyntaxError as exc:
+            return fault("soapenv:Client", f"Unable to parse the SOAP request: {exc}")
+        bodies = _find_all(root, "Body")
+        ops = [c for c in (bodies[0] if bodies else []) if isinstance(c.tag, str)]
+        if not ops:
+            return fault("soapenv:Client", "The SOAP request has no Body operation")
+        op = ops[0]
+        name = _local(op)
+        g.action = name
+        if name == "deploy":
+            g.kind = "write"
+        with ctx.org.lock:
+            try:
+                user = ctx.org.session_user(_text(root, "sessionId"))
+            except SalesforceError:
+                return fault(
+                    "sf:INVALID_SESSION_ID",
+                    "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session",
+                )
+            handler = HANDLERS.get(name)
+            if handler is None:
+                return fault(
+                    "soapenv:Client", f"No operation available for request {{{MD_NS}}}{name}"
+                )
+            return handler(ctx, user, op)
+
+    app.add_url_rule("/services/Soap/m/<version>", "soap_m", handle, methods=["POST"])
+    app.add_url_rule("/services/Soap/m/<version>/<org_id>", "soap_m_org", handle, methods=["POST"])
+
+
+def _deploy(ctx, user, op) -> Response:
+    try:
+        data = base64.b64decode(_text(op, "ZipFile") or "", validate=False)
+    except (binascii.Error, ValueError):
+        data = b""
+    check_only = (_text(op, "checkOnly") or "false").lower() == "true"
+    result = ctx.org.deploy(user, data, check_only=check_only)
+    async_id = _new_id("0Af")
+    now = ctx.org.store.now()
+    result.update(id=async_id, createdDate=now, completedDate=now, rollbackOnError=True)
+    ctx.async_results[async_id] = ("deploy", result)
+    return envelope(
+        f"<deployResponse><result><done>false</done><id>{async_id}</id><state>Queued</state></result></deployResponse>"
+    )
+
+
+def _component(tag: str, comp: dict) -> str:
+    fields = {
+        "changed": comp.get("changed", False),
+        "componentType": comp["componentType"],
+        "created": comp["created"],
+        "createdDate": None,
+        "deleted": comp["deleted"],
+        "fileName": comp["fileName"],
+        "fullName": comp["fullName"],
+        "problem": comp.get("problem"),
+        "problemType": comp.get("problemType"),
+        "success": comp["success"],
+    }
+    return _struct(tag, fields)
+
+
+def _check_deploy_status(ctx, user, op) -> Response:
+    async_id = _text(op, "asyncProcessId") or ""
+    entry = ctx.async_results.get(async_id)
+    if not entry or entry[0] != "deploy":
+        return fault(
+            "sf:INVALID_ID_FIELD", f"INVALID_ID_FIELD: Invalid async process id: {async_id}"
+        )
+    r = entry[1]
+    include = (_text(op, "includeDetails") or "false").lower() == "true"
+    details = ""
+    if include:
+        details = (
+            "<details>"
+            + "".join(_component("componentSuccesses", c) for c in r["componentSuccesses"])
+            + "".join(_component("componentFailures", c) for c in r["componentFailures"])
+            + "<runTestResult><numFailures>0</numFailures><numTestsRun>0</numTestsRun><totalTime>0.0</totalTime></runTestResult>"
+            + "</details>"
+        )
+    head = {
+        "checkOnly": r["checkOnly"],
+        "completedDate": r["completedDate"],
+        "createdBy": user["Id"],
+        "createdByName": user.get("Name"),
+        "createdDate": r["createdDate"],
+    }
+    tail = {
+        "done": True,
+        "errorMessage": r.get("errorMessage"),
+        "errorStatusCode": r.get("errorStatusCode"),
+        "id": r["id"],
+        "ignoreWarnings": True,
+        "lastModifiedDate": r["completedDate"],
+        "numberComponentErrors": r["numberComponentErrors"],
+        "numberComponentsDeployed": r["numberComponentsDeployed"],
+        "numberComponentsTotal": r["numberComponentsTotal"],
+        "numberTestErrors": 0,
+        "numberTestsCompleted": 0,
+        "numberTestsTotal": 0,
+        "rollbackOnError": True,
+        "runTestsEnabled": False,
+        "startDate": r["createdDate"],
+        "status": r["status"],
+        "success": r["success"],
+    }
+    body = (
+        "".join(_el(k, v) for k, v in head.items())
+        + details
+        + "".join(_el(k, v) for k, v in tail.items() if v is not None)
+    )
+    return envelope(
+        f"<checkDeployStatusResponse><result>{body}</result></checkDeployStatusResponse>"
+    )
+
+
+def _retrieve(ctx, user, op) -> Response:
+    types: dict[str, list[str]] = {}
+    for t in _find_all(op, "types"):
+        name = _text(t, "name")
+        if name:
+            types.setdefault(name, []).extend(
+                (m.text or "").strip() for m in t if _local(m) == "members"
+            )
+    result = ctx.org.retrieve_metadata(types)
+    for pkg in _find_all(op, "packageNames"):
+        result.messages.append(
+            {"fileName": pkg.text or "", "problem": f"No package named '{pkg.text}' found"}
+        )
+    async_id = _new_id("09S")
+    ctx.async_results[async_id] = ("retrieve", result)
+    return envelope(
+        f"<retrieveResponse><result><done>false</done><id>{async_id}</id><state>Queued</state></result></retrieveResponse>"
+    )
+
+
+def _check_status(ctx, user, op) -> Response:
+    async_id = _text(op, "asyncProcessId") or _text(op, "asyncProcessIds") or ""
+    if async_id not in ctx.async_results:
+        return fault(
+            "sf:INVALID_ID_FIELD", f"INVALID_ID_FIELD: Invalid async process id: {async_id}"
+        )
+    return envelope(
+        f"<checkStatusResponse><result><done>true</done><id>{async_id}</id><state>Completed</state></result></checkStatusResponse>"
+    )
+
+
+def _check_retrieve_status(ctx, user, op) -> Response:
+    async_id = _text(op, "asyncProcessId") or ""
+    entry = ctx.async_results.get(async_id)
+    if not entry or entry[0] != "retrieve":
+        return fault(
+            "sf:INVALID_ID_FIELD", f"INVALID_ID_FIELD: Invalid async process id: {async_id}"
+        )
+    r = entry[1]
+    props = "".join(
+        _struct(
+            "fileProperties",
+            {
+                k: p[k]
+                for k in (
+                    "createdById",
+                    "createdByName",
+                    "createdDate",
+                    "fileName",
+                    "fullName",
+                    "id",
+                    "lastModifiedById",
+                    "lastModifiedByName",
+                    "lastModifiedDate",
+                    "manageableState",
+                    "type",
+                )
+            },
+        )
+        for p in r.file_properties
+    )
+    messages = "".join(_struct("messages", m) for m in r.messages)
+    zipped = base64.b64encode(r.zip_bytes).decode()
+    return envelope(
+        "<checkRetrieveStatusResponse><result><done>true</done>"
+        f"{props}<id>{async_id}</id>{messages}<status>Succeeded</status><success>true</success>"
+        f"<zipFile>{zipped}</zipFile></result></checkRetrieveStatusResponse>"
+    )
+
+
+def _list_metadata(ctx, user, op) -> Response:
+    results = []
+    for query in _find_all(op, "queries"):
+        md_type = _text(query, "type")
+        for props in ctx.org.list_metadata(md_type or ""):
+            results.append(_struct("result", props))
+    return envelope(f"<listMetadataResponse>{''.join(results)}</listMetadataResponse>")
+
+
+def _describe_metadata(ctx, user, op) -> Response:
+    objects = "".join(
+        f"<metadataObjects><directoryName>{d}</directoryName><inFolder>false</inFolder><metaFile>false</metaFile>"
+        f"<suffix>{s}</suffix><xmlName>{x}</xmlName></metadataObjects>"
+        for x, d, s in METADATA_TYPES
+    )
+    return envelope(
+        f"<describeMetadataResponse><result>{objects}<organizationNamespace></organizationNamespace>"
+        "<partialSaveAllowed>true</partialSaveAllowed><testRequired>false</testRequired></result>"
+        "</describeMetadataResponse>"
+    )
+
+
+HANDLERS = {
+    "deploy": _deploy,
+    "checkDeployStatus": _check_deploy_status,
+    "retrieve": _retrieve,
+    "checkStatus": _check_status,
+    "checkRetrieveStatus": _check_retrieve_status,
+    "listMetadata": _list_metadata,
+    "describeMetadata": _describe_metadata,
+}
