@@ -1,0 +1,87 @@
+"""sixsense_verify: table, JSON report without tokens, non-zero exit naming the step to run."""
+
+import json
+
+import pytest
+
+from tests.tasks.conftest import (
+    ADMIN_USER,
+    APP_ROW,
+    INTEGRATION,
+    INTEGRATION_PS,
+    INTEGRATION_USER,
+    token,
+)
+
+
+def configured(org, fresh=True, approved=True):
+    org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
+    org.on(
+        "FROM ConnectedApplication",
+        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": approved}],
+    )
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on("FROM SetupEntityAccess", records=[{"ParentId": INTEGRATION_PS["Id"]}])
+    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
+    created = "2025-10-03T10:00:00.000+0000" if fresh else "2025-09-01T10:00:00.000+0000"
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], created=created)])
+
+
+def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
+    configured(org)
+    report = tmp_path / "out" / "verification.json"
+    result = make_task(
+        "sixsense_verify", integration_username=INTEGRATION, report_path=str(report)
+    )()
+    assert result == {"passed": True, "failed": [], "report_path": str(report)}
+    data = json.loads(report.read_text())
+    assert data["passed"] is True
+    assert [c["check"] for c in data["checks"]] == [
+        "setup user access",
+        "app installed",
+        "permitted users",
+        "app access: permission set Sixsense_Integration_Access",
+        "assignment: Sixsense_Integration_Access",
+        "app not blocked",
+        "integration user authorized",
+    ]
+    assert all(c["result"] == "PASS" for c in data["checks"])
+    text = report.read_text()
+    assert "AccessToken" not in text and "00D000000000001!SESSION" not in text
+    assert org.writes() == []
+
+
+def test_failures_name_the_step_to_run(make_task, org, common, tmp_path):
+    configured(org, fresh=False, approved=False)
+    report = tmp_path / "v.json"
+    task = make_task("sixsense_verify", integration_username=INTEGRATION, report_path=str(report))
+    with pytest.raises(Exception) as err:
+        task()
+    assert type(err.value).__name__ == "VerificationFailed"
+    message = str(err.value)
+    assert (
+        "permitted users: all users may self-authorize; run sixsense_set_permitted_users (step 3)"
+        in message
+    )
+    assert (
+        "integration user authorized" in message
+        and "sixsense_reauthorize_integration_user" in message
+    )
+    assert task.return_values["failed"] == ["permitted users", "integration user authorized"]
+    assert json.loads(report.read_text())["passed"] is False
+
+
+def test_blocked_app_fails(make_task, org, tmp_path):
+    configured(org)
+    org.retrieve_files = {
+        "blacklistedConsumers/Sixsense.blacklistedConsumer": (
+            '<BlacklistedConsumer xmlns="http://soap.sforce.com/2006/04/metadata">'
+            "<consumerName>sfdc_6sense_oauth_app</consumerName><masterLabel>6sense</masterLabel>"
+            "</BlacklistedConsumer>"
+        )
+    }
+    task = make_task(
+        "sixsense_verify", integration_username=INTEGRATION, report_path=str(tmp_path / "r.json")
+    )
+    with pytest.raises(Exception, match="app not blocked: blocked: Sixsense"):
+        task()
