@@ -75,10 +75,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def ensure_certificate(cert_dir: str | os.PathLike | None = None) -> tuple[Path, Path]:
-    """``(keycert_path, bundle_path)``: the key+certificate PEM the server loads and the CA bundle clients
-    trust. Both are content-addressed copies, so a concurrent first start in another process cannot swap
-    the certificate under this server."""
+def ensure_certificate(cert_dir: str | os.PathLike | None = None) -> tuple[Path, Path, Path]:
+    """``(keycert_path, bundle_path, cert_path)``: the key+certificate PEM the server loads, the CA bundle
+    clients trust (certifi + the certificate) and the certificate alone (a small CA file for fast tests:
+    requests reloads its CA file on every new connection). All are content-addressed copies, so a
+    concurrent first start in another process cannot swap the certificate under this server."""
     directory = Path(cert_dir or os.environ.get("ORGSIM_CERT_DIR") or ".orgsim").resolve()
     directory.mkdir(parents=True, exist_ok=True)
     main = directory / CERT_FILE
@@ -88,12 +89,15 @@ def ensure_certificate(cert_dir: str | os.PathLike | None = None) -> tuple[Path,
     digest = hashlib.sha256(pem).hexdigest()[:12]
     keycert = directory / f"keycert-{digest}.pem"
     bundle = directory / f"bundle-{digest}.pem"
+    cert = directory / f"cert-{digest}.pem"
+    cert_only = pem[pem.index(b"-----BEGIN CERTIFICATE-----") :]
     if not keycert.exists():
         _atomic_write(keycert, pem)
+    if not cert.exists():
+        _atomic_write(cert, cert_only)
     if not bundle.exists():
-        cert_only = pem[pem.index(b"-----BEGIN CERTIFICATE-----") :]
         _atomic_write(bundle, Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + cert_only)
-    return keycert, bundle
+    return keycert, bundle, cert
 
 
 def _generate_certificate() -> bytes:
@@ -134,7 +138,7 @@ def _generate_certificate() -> bytes:
 class SimServer:
     """A running simulator (werkzeug threaded HTTPS server in a daemon thread)."""
 
-    def __init__(self, httpd, ctx: SimContext, bundle: Path, session: dict[str, str]):
+    def __init__(self, httpd, ctx: SimContext, bundle: Path, cert: Path, session: dict[str, str]):
         self._httpd = httpd
         self.ctx = ctx
         self.org: Org = ctx.org
@@ -142,9 +146,13 @@ class SimServer:
         self.port: int = httpd.server_port
         self.url = f"https://{HOST}:{self.port}"
         self.ca_bundle = str(bundle)
+        self.cert_file = str(cert)
         self.session = session
         self._thread = threading.Thread(
-            target=httpd.serve_forever, name=f"orgsim:{self.port}", daemon=True
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"orgsim:{self.port}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -232,7 +240,7 @@ def start(
             raise StartError(f"{state_file}: holds scenario '{recorded}', not '{loaded.name}'")
     ctx = SimContext(observer=observer)
     app = ResetMiddleware(create_app(ctx))
-    keycert, bundle = ensure_certificate(cert_dir)
+    keycert, bundle, cert = ensure_certificate(cert_dir)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(str(keycert))
     try:
@@ -255,4 +263,4 @@ def start(
         ctx.autopilot = Autopilot(org, observer)
     with org.lock:
         session = org.issue_session(org.connected_user()["Id"])
-    return SimServer(httpd, ctx, bundle, session)
+    return SimServer(httpd, ctx, bundle, cert, session)
