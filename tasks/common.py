@@ -86,17 +86,26 @@ def format_salesforce_error(error: SalesforceError) -> str:
 # Pure helpers
 
 
-def format_table(title: str, rows: list[Sequence]) -> list[str]:
-    """Plain fixed-width table lines: title, header, rule, rows. Cells are ``str()``-ed; None is blank."""
+def format_table(title: str, rows: list[Sequence], max_width: int = 100) -> list[str]:
+    """Plain table lines: title, header, rule, rows (cells ``str()``-ed; None is blank). When the table
+    would be wider than ``max_width`` (cci's console wraps long log lines), each row becomes a block:
+    the first cell, then ``header: value`` lines indented below it."""
     cells = [["" if c is None else str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(len(cells[0]))]
 
     def line(row):
         return "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
 
-    return [title, line(cells[0]), "  ".join("-" * w for w in widths)] + [
-        line(r) for r in cells[1:]
-    ]
+    if sum(widths) + 2 * (len(widths) - 1) <= max_width:
+        return [title, line(cells[0]), "  ".join("-" * w for w in widths)] + [
+            line(r) for r in cells[1:]
+        ]
+    out = [title]
+    header = cells[0]
+    for row in cells[1:]:
+        out.append(f"- {row[0]}")
+        out += [f"    {h}: {v}" for h, v in zip(header[1:], row[1:], strict=False)]
+    return out
 
 
 def soql_quote(value: str) -> str:

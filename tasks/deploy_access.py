@@ -138,12 +138,14 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
                 raise SixsenseOrgError(
                     "The deploy succeeded but the org still differs: " + "; ".join(still)
                 )
+        changed = base_diffs + variant_diffs
         for name in sorted(desired):
-            state = (
-                "differed"
-                if any(d.startswith(name) for d in base_diffs + variant_diffs)
-                else ("missing" if name not in org else "matches")
-            )
+            if name not in org:
+                state = "missing"
+            elif any(d.split(" ", 1)[0] == name for d in changed):
+                state = "differed"
+            else:
+                state = "matches"
             rows.append([name, state, "deployed" if deployed and state != "matches" else "none"])
         self._log_table("Permission sets", rows)
         if not deployed:
