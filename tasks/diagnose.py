@@ -284,11 +284,15 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         },
     }
 
+    default_json_path = ".sixsense/diagnosis.json"
+    default_markdown_path = ".sixsense/diagnosis.md"
+
     def _init_options(self, kwargs):
+        # Parses options only: must not touch the org (MetaDeploy freezes steps with org_config=None).
         super()._init_options(kwargs)
-        self.options["json_path"] = self.options.get("json_path") or ".sixsense/diagnosis.json"
+        self.options["json_path"] = self.options.get("json_path") or self.default_json_path
         self.options["markdown_path"] = (
-            self.options.get("markdown_path") or ".sixsense/diagnosis.md"
+            self.options.get("markdown_path") or self.default_markdown_path
         )
 
     # -- main ------------------------------------------------------------------------------------------

@@ -101,7 +101,9 @@ def tailor_blocked(d: dict) -> tuple[list[str], list[str]]:
         )
         fixes.append(f"Select Unblock for the app on {app['oauth_usage_url']}.")
     elif not app.get("blocked_detectable", True):
-        facts.append("The blocked list (BlacklistedConsumer) could not be read, so a Block cannot be ruled out.")
+        facts.append(
+            "The blocked list (BlacklistedConsumer) could not be read, so a Block cannot be ruled out."
+        )
     else:
         facts.append("The app is not on this org's blocked list (BlacklistedConsumer).")
     if not app["installed"]:
@@ -121,7 +123,9 @@ def tailor_blocked(d: dict) -> tuple[list[str], list[str]]:
     else:
         facts.append("The app is installed and all users may self-authorize.")
     if acc["enforcing"]:
-        facts.append("API Access Control is enforcing (Settings:ConnectedApp enableAdminApprovedAppsOnly).")
+        facts.append(
+            "API Access Control is enforcing (Settings:ConnectedApp enableAdminApprovedAppsOnly)."
+        )
     fixes.append(f"Next: {d['next_step']['text']}.")
     return facts, fixes
 
@@ -135,7 +139,9 @@ def _integration_access_fact(d: dict) -> tuple[list[str], list[str]]:
     ]
     fixes = []
     if not integration.get("provided"):
-        facts.append("Pass -o integration_username <user> to check whether the integration user has access.")
+        facts.append(
+            "Pass -o integration_username <user> to check whether the integration user has access."
+        )
     elif not integration.get("found"):
         facts.append(f"The integration user {integration.get('username')} was not found.")
     elif integration.get("has_app_access"):
@@ -195,9 +201,13 @@ def tailor_tokens(d: dict) -> tuple[list[str], list[str]]:
                 "oldest one silently."
             )
         if d["app"]["installed"] and not t["after_policy_change"]:
-            facts.append("None of them was created after the app's last policy change, which invalidates older grants.")
+            facts.append(
+                "None of them was created after the app's last policy change, which invalidates older grants."
+            )
     else:
-        facts.append(f"The integration user {integration['username']} holds NO token for the app: it was revoked.")
+        facts.append(
+            f"The integration user {integration['username']} holds NO token for the app: it was revoked."
+        )
     if tokens.get("other_apps"):
         facts.append(
             "It also holds tokens for "
@@ -287,7 +297,9 @@ def tailor_permission_gate(d: dict) -> tuple[list[str], list[str]]:
         + ")."
     ]
     if setup.get("found") and setup.get("approve_uninstalled_sources") is None:
-        facts.append("CanApproveUninstalledApps is not a field of this org's PermissionSet describe.")
+        facts.append(
+            "CanApproveUninstalledApps is not a field of this org's PermissionSet describe."
+        )
     return facts, [
         "Deploy with cci task run sixsense_deploy_access, which leaves out permissions the org does not have."
     ]
@@ -298,7 +310,9 @@ def tailor_licence(d: dict) -> tuple[list[str], list[str]]:
     for role in ("integration", "setup"):
         u = d["users"].get(role) or {}
         if u.get("found"):
-            facts.append(f"The {role} user {u['username']} has licence {u.get('licence')} (profile {u.get('profile')}).")
+            facts.append(
+                f"The {role} user {u['username']} has licence {u.get('licence')} (profile {u.get('profile')})."
+            )
     return facts, []
 
 
@@ -395,25 +409,16 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
             "required": True,
         },
         **Diagnose.task_options,
-        "json_path": {"description": "Where to write the JSON report. Default: .sixsense/troubleshoot.json"},
+        "json_path": {
+            "description": "Where to write the JSON report. Default: .sixsense/troubleshoot.json"
+        },
         "markdown_path": {
             "description": "Where to write the Markdown report. Default: .sixsense/troubleshoot.md"
         },
     }
 
-    def _init_options(self, kwargs):
-        self.options = getattr(self, "options", {})
-        super()._init_options(kwargs)
-        self.options["json_path"] = (
-            kwargs.get("json_path")
-            or (self.task_config.options or {}).get("json_path")
-            or ".sixsense/troubleshoot.json"
-        )
-        self.options["markdown_path"] = (
-            kwargs.get("markdown_path")
-            or (self.task_config.options or {}).get("markdown_path")
-            or ".sixsense/troubleshoot.md"
-        )
+    default_json_path = ".sixsense/troubleshoot.json"
+    default_markdown_path = ".sixsense/troubleshoot.md"
 
     def _validate_options(self):
         super()._validate_options()
