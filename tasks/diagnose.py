@@ -88,9 +88,10 @@ def next_step(diagnosis: dict) -> dict:
     Returns ``{"step": "Step 2: Install", "number": 2 | "Prerequisite" | None, "title": str,
     "task": "sixsense_install_connected_app" | None, "flow": "sixsense_new_customer" |
     "sixsense_existing_customer" | None, "command": "cci flow run ..." | "cci task run ..." | "",
-    "task_command": "cci task run <task>" | "", "why": str, "text": str, "done": bool}``. Order follows the seed: prerequisite (setup access), step 1 (authorize as
-    the setup user), step 2 (install), step 3 (Permitted Users), step 4 (access), step 5 (reauthorize),
-    step 6 (verify). A blocked app comes first (seed FAQ, OAUTH_APP_BLOCKED; field-cases C07).
+    "task_command": "cci task run <task>" | "", "why": str, "text": str, "done": bool}``.
+
+    Order follows the seed: prerequisite (setup access), step 1 (authorize as the setup user), step 2
+    (install), step 3 (Permitted Users), step 4 (access), step 5 (reauthorize), step 6 (verify). A blocked app comes first (seed FAQ, OAUTH_APP_BLOCKED; field-cases C07).
     """
     app = diagnosis["app"]
     users = diagnosis["users"]
@@ -141,9 +142,7 @@ def next_step(diagnosis: dict) -> dict:
                 "the app is blocked on Connected Apps OAuth Usage; Install it (step 2), "
                 "give the integration user access (step 4), then select Unblock."
             )
-        return step(
-            "Unblock", "unblock the 6sense app on Connected Apps OAuth Usage", None, why, None
-        )
+        return step(None, "Unblock the 6sense app on Connected Apps OAuth Usage", None, why, None)
 
     if not app.get("installed"):
         if not app.get("used"):

@@ -1,0 +1,457 @@
+"""sixsense_diagnose: org states -> the right next step; read-only (no DML, no deploy); no token values.
+
+The class is loaded by class path (``import_global`` after the session's project config exists), not from a
+cumulusci.yml entry. ``FakeOrg`` (tests/tasks/conftest.py) answers REST and Metadata SOAP with ``responses``;
+the last tests run against the org simulator for every bundled scenario.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import bundled_scenarios
+from tests.tasks.conftest import (
+    ADMIN,
+    ADMIN_USER,
+    APP,
+    APP_ROW,
+    INSTANCE,
+    INTEGRATION,
+    INTEGRATION_PS,
+    INTEGRATION_USER,
+    SOAP,
+    token,
+    user,
+)
+
+SECRETS = ("AccessToken", "DeleteToken", "RequestToken")
+READ_SOAP_ACTIONS = {"retrieve", "checkStatus", "checkRetrieveStatus", "listMetadata"}
+ORG_ROW = {
+    "Id": "00D000000000001EAA",
+    "Name": "Acme Corp",
+    "OrganizationType": "Enterprise Edition",
+    "IsSandbox": False,
+    "InstanceName": "NA224",
+    "TrialExpirationDate": None,
+}
+SETTINGS_ENFORCING = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<ConnectedAppSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
+    "<enableAdminApprovedAppsOnly>true</enableAdminApprovedAppsOnly></ConnectedAppSettings>"
+)
+
+
+@pytest.fixture
+def make_class_task(runtime, org_config, tmp_path):
+    """``make_class_task("tasks.diagnose.Diagnose", **options)``: the task by class path, reports in tmp."""
+    from cumulusci.core.config import TaskConfig
+    from cumulusci.core.utils import import_global
+
+    def _make(class_path="tasks.diagnose.Diagnose", org=org_config, **options):
+        options.setdefault("json_path", str(tmp_path / "diagnosis.json"))
+        options.setdefault("markdown_path", str(tmp_path / "diagnosis.md"))
+        cls = import_global(class_path)
+        return cls(
+            runtime.project_config,
+            TaskConfig({"class_path": class_path, "options": options}),
+            org_config=org,
+        )
+
+    return _make
+
+
+def base_org(org, setup=ADMIN_USER, integration=INTEGRATION_USER):
+    org.on("FROM Organization", records=[ORG_ROW])
+    org.on("FROM User WHERE Username IN", records=[u for u in (setup, integration) if u])
+    return org
+
+
+def assert_read_only(org):
+    """Every call was a GET, or a Metadata SOAP call that reads (retrieve / listMetadata and their polls)."""
+    for call in org.rsps.calls:
+        req = call.request
+        if req.url.startswith(SOAP):
+            assert req.headers.get("SOAPAction") in READ_SOAP_ACTIONS, req.headers.get("SOAPAction")
+        else:
+            assert req.method == "GET", f"{req.method} {req.url}"
+    assert org.writes() == []
+
+
+def assert_no_secret_fields(org):
+    for soql in org.soql:
+        if "OauthToken" in soql:
+            for secret in SECRETS:
+                assert secret not in soql, soql
+
+
+# -- next step per org state -------------------------------------------------------------------------
+
+
+def test_never_used_app_next_step_is_the_setup_users_authorization(make_class_task, org):
+    base_org(org)
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["app"]["state"] == "never_used"
+    step = result["next_step"]
+    assert step["step"] == "Step 1: Authorize once as the setup user"
+    assert (step["task"], step["flow"]) == (
+        "sixsense_authorize_setup_user",
+        "sixsense_new_customer",
+    )
+    assert step["text"] == (
+        "Step 1: Authorize once as the setup user — run `cci flow run sixsense_new_customer` "
+        "(step sixsense_authorize_setup_user)"
+    )
+    assert result["users"]["setup"]["approve_uninstalled_sources"] == [
+        "profile System Administrator"
+    ]
+    assert result["users"]["setup"]["is_connected_user"] is True  # default: the connected user
+    assert_read_only(org)
+    assert_no_secret_fields(org)
+
+
+def test_setup_user_without_the_permission_gets_the_prerequisite_first(make_class_task, org):
+    custom_admin = user(ADMIN, ADMIN_USER["Id"], profile="Custom Admin", approve=False)
+    base_org(org, setup=custom_admin)
+    result = make_class_task(integration_username=INTEGRATION)()
+    step = result["next_step"]
+    assert step["number"] == "Prerequisite"
+    assert step["task"] == "sixsense_assign_setup_access"
+    assert step["flow"] == "sixsense_new_customer"
+    assert result["users"]["setup"]["can_approve_uninstalled_apps"] is False
+    assert_read_only(org)
+
+
+def test_setup_user_holding_the_permission_through_a_permission_set_is_reported(
+    make_class_task, org
+):
+    custom_admin = user(ADMIN, ADMIN_USER["Id"], profile="Custom Admin", approve=False)
+    base_org(org, setup=custom_admin)
+    org.on(
+        "FROM PermissionSetAssignment",
+        "PermissionsCanApproveUninstalledApps = true",
+        f"AssigneeId = '{ADMIN_USER['Id']}'",
+        records=[{"PermissionSet": {"Name": "Sixsense_Setup_Access", "IsOwnedByProfile": False}}],
+    )
+    result = make_class_task()()
+    assert result["users"]["setup"]["approve_uninstalled_sources"] == [
+        "permission set Sixsense_Setup_Access"
+    ]
+    assert result["next_step"]["task"] == "sixsense_authorize_setup_user"
+
+
+def test_used_but_not_installed_app_next_step_is_install_in_the_existing_customer_flow(
+    make_class_task, org
+):
+    base_org(org)
+    int_token = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-03-01T10:00:00.000+0000")
+    pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
+    org.on("FROM OauthToken", "AppName IN", records=[int_token])
+    org.on("FROM OauthToken", f"UserId = '{INTEGRATION_USER['Id']}'", records=[int_token, pardot])
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["app"]["state"] == "used"
+    step = result["next_step"]
+    assert step["text"] == (
+        "Step 2: Install — run `cci flow run sixsense_existing_customer` "
+        "(step sixsense_install_connected_app)"
+    )
+    tokens = result["tokens"]["integration_user"]
+    assert tokens["app"]["count"] == 1
+    assert tokens["app"]["first_created"] == "2025-03-01T10:00:00.000+0000"
+    assert tokens["other_apps"] == [
+        {"app": "Pardot", "count": 1, "last_used": "2025-10-03T10:00:00.000+0000"}
+    ]
+    assert any("Pardot (1)" in w for w in result["warnings"])
+    assert_read_only(org)
+    assert_no_secret_fields(org)
+
+
+def test_installed_app_next_step_is_permitted_users(make_class_task, org):
+    base_org(org)
+    org.on(
+        "FROM ConnectedApplication",
+        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
+    )
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["app"]["state"] == "installed"
+    assert result["next_step"]["task"] == "sixsense_set_permitted_users"
+    assert result["next_step"]["step"] == "Step 3: Set Permitted Users to admin approved"
+
+
+def test_admin_approved_without_access_next_step_is_grant_access(make_class_task, org):
+    base_org(org)
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["app"]["state"] == "admin_approved"
+    assert result["users"]["integration"]["has_app_access"] is False
+    assert result["next_step"]["task"] == "sixsense_grant_app_access"
+
+
+def _access(org, parent_id=INTEGRATION_PS["Id"]):
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on(
+        "FROM SetupEntityAccess",
+        records=[
+            {
+                "Id": "0J0000000000001AAA",
+                "ParentId": parent_id,
+                "Parent": {
+                    "Name": INTEGRATION_PS["Name"],
+                    "Label": INTEGRATION_PS["Label"],
+                    "IsOwnedByProfile": False,
+                    "Profile": None,
+                },
+                "SetupEntityId": APP_ROW["Id"],
+            }
+        ],
+    )
+    org.on(
+        "SELECT PermissionSetId FROM PermissionSetAssignment",
+        records=[{"PermissionSetId": INTEGRATION_PS["Id"]}],
+    )
+
+
+def test_access_granted_but_token_older_than_policy_next_step_is_reauthorize(make_class_task, org):
+    base_org(org)
+    _access(org)
+    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T10:00:00.000+0000")
+    org.on("FROM OauthToken", records=[old])
+    result = make_class_task(integration_username=INTEGRATION)()
+    integration = result["users"]["integration"]
+    assert integration["has_app_access"] is True
+    assert integration["app_access_via"] == ["permission set Sixsense_Integration_Access"]
+    assert result["app"]["candidates"][0]["access"][0]["name"] == "Sixsense_Integration_Access"
+    assert result["tokens"]["integration_user"]["app"]["after_policy_change"] is False
+    assert result["next_step"]["task"] == "sixsense_reauthorize_integration_user"
+
+
+def test_complete_setup_next_step_is_verify_and_done(make_class_task, org):
+    base_org(org)
+    _access(org)
+    fresh = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-10-05T10:00:00.000+0000")
+    org.on("FROM OauthToken", records=[fresh])
+    result = make_class_task(integration_username=INTEGRATION)()
+    step = result["next_step"]
+    assert step["done"] is True
+    assert step["task"] == "sixsense_verify"
+    assert step["flow"] is None and step["command"] == "cci task run sixsense_verify"
+    assert_read_only(org)
+
+
+def test_blocked_app_is_a_hard_stop_before_install(make_class_task, org):
+    base_org(org)
+    org.list_metadata = [APP]
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["app"]["state"] == "blocked"
+    assert result["app"]["blocked"] is True
+    step = result["next_step"]
+    assert step["task"] is None and step["flow"] is None
+    assert step["step"] == "Unblock the 6sense app on Connected Apps OAuth Usage"
+    assert "Install it (step 2)" in step["why"]
+    assert "listMetadata" in org.soap_actions()
+    assert_read_only(org)
+
+
+def test_blocked_consumer_with_another_full_name_is_matched_by_its_label(make_class_task, org):
+    base_org(org)
+    org.list_metadata = ["SixSense_Blocked"]
+    org.retrieve_files = {
+        "blacklistedConsumers/SixSense_Blocked.blacklistedConsumer": (
+            '<BlacklistedConsumer xmlns="http://soap.sforce.com/2006/04/metadata">'
+            f"<consumerKey>3MVG9x</consumerKey><consumerName>{APP}</consumerName>"
+            f"<masterLabel>{APP}</masterLabel></BlacklistedConsumer>"
+        )
+    }
+    result = make_class_task()()
+    assert result["app"]["blocked"] is True
+    assert [c["name"] for c in result["app"]["candidates"] if c["blocked"]] == [APP]
+
+
+def test_api_access_control_provisioned_and_enforcing(make_class_task, org):
+    base_org(org)
+    org.permission_fields.add("UseAnyApiClient")
+    org.retrieve_files = {"settings/ConnectedApp.settings": SETTINGS_ENFORCING}
+    result = make_class_task()()
+    assert result["api_access_control"]["provisioned"] is True
+    assert result["api_access_control"]["enforcing"] is True
+    assert "API Access Control is enforcing" in result["next_step"]["why"]
+
+
+def test_org_facts_kind_my_domain_and_api_version(make_class_task, org):
+    base_org(org)
+    org.on("FROM Organization", records=[{**ORG_ROW, "IsSandbox": True}])
+    result = make_class_task()()
+    assert result["org"]["kind"] == "sandbox"
+    assert result["org"]["my_domain"] == "acme"
+    assert result["org"]["api_version"] == "65.0"
+    assert result["org"]["edition"] == "Enterprise Edition"
+
+
+def test_without_integration_user_reports_what_it_can(make_class_task, org):
+    base_org(org, integration=None)
+    result = make_class_task()()
+    assert result["users"]["integration"] == {"provided": False, "username": None, "found": False}
+    assert result["tokens"]["integration_user"] is None
+    assert any("integration_username not given" in w for w in result["warnings"])
+    assert result["next_step"]["task"] == "sixsense_authorize_setup_user"
+
+
+def test_unknown_integration_user_is_reported_not_raised(make_class_task, org):
+    base_org(org, integration=None)
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    result = make_class_task(integration_username="nobody@example.com")()
+    assert result["users"]["integration"]["found"] is False
+    assert "nobody@example.com" in result["next_step"]["why"]
+
+
+def test_token_counts_respect_the_2500_row_cap(make_class_task, org):
+    base_org(org)
+    many = [token(f"u{i}@example.com", f"005{i:015d}") for i in range(2600)]
+    org.on("SELECT COUNT() FROM OauthToken WHERE AppName IN", records=many)
+    org.on("SELECT COUNT() FROM OauthToken WHERE AppName =", records=many)
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["tokens"]["app_total"] == 2600
+    # Past the cap the rows are never read unfiltered: only COUNT() and user-filtered queries.
+    unfiltered_reads = [
+        q for q in org.soql if "FROM OauthToken" in q and "COUNT()" not in q and "UserId =" not in q
+    ]
+    assert unfiltered_reads == []
+    assert result["app"]["used"] is True
+    assert result["next_step"]["task"] == "sixsense_install_connected_app"
+
+
+def test_reports_are_written_and_hold_no_token_values(make_class_task, org, tmp_path, org_config):
+    base_org(org)
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"])])
+    result = make_class_task(
+        integration_username=INTEGRATION,
+        json_path=str(tmp_path / "out" / "d.json"),
+        markdown_path=str(tmp_path / "out" / "d.md"),
+    )()
+    data = json.loads((tmp_path / "out" / "d.json").read_text())
+    markdown = (tmp_path / "out" / "d.md").read_text()
+    assert data["next_step"] == result["next_step"]
+    assert "**Next step:** Step 2: Install" in markdown
+    assert "| candidate | state |" in markdown
+    everything = json.dumps(result) + markdown
+    assert org_config.access_token not in everything
+    for secret in SECRETS:
+        assert secret not in everything
+    assert_no_secret_fields(org)
+
+
+def test_logs_a_readable_table(make_class_task, org, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    base_org(org)
+    make_class_task(integration_username=INTEGRATION)()
+    assert "API Access Control" in caplog.text
+    assert "Next: Step 1: Authorize once as the setup user" in caplog.text
+    assert INSTANCE in caplog.text
+
+
+def test_init_options_do_not_touch_the_org(make_class_task):
+    task = make_class_task(org=None, integration_username=INTEGRATION, connected_app_names="a, b")
+    assert task.options["connected_app_names"] == ["a", "b"]
+    assert task.options["json_path"].endswith("diagnosis.json")
+
+
+def test_next_step_is_a_pure_function_of_the_facts(runtime):
+    from cumulusci.core.utils import import_global
+
+    next_step = import_global("tasks.diagnose.next_step")
+    facts = {
+        "app": {
+            "installed": True,
+            "admin_approved": True,
+            "access": [{"name": "X"}],
+            "used_by_others": True,
+        },
+        "users": {"setup": {}, "integration": {"provided": False}},
+        "api_access_control": {"provisioned": False, "enforcing": False},
+    }
+    step = next_step(facts)
+    assert step["task"] == "sixsense_verify" and step["done"] is False
+    assert "integration_username" in step["why"]
+
+
+# -- against the simulator ---------------------------------------------------------------------------
+
+EXPECTED_NEXT = {
+    "new_customer": ("sixsense_authorize_setup_user", "never_used"),
+    "new_customer_acc": ("sixsense_authorize_setup_user", "never_used"),
+    "connected_app_metadata_retrievable": ("sixsense_authorize_setup_user", "never_used"),
+    "setup_user_lacks_permission": ("sixsense_assign_setup_access", "never_used"),
+    "existing_customer": ("sixsense_install_connected_app", "used"),
+    "configured": ("sixsense_verify", "admin_approved"),
+}
+
+
+@pytest.fixture
+def sim_diagnose(start_sim, runtime, monkeypatch, tmp_path):
+    """``sim_diagnose(scenario)`` -> (sim, run(**options) -> return values)."""
+    from cumulusci.core.config import OrgConfig, TaskConfig
+    from cumulusci.core.utils import import_global
+
+    def _factory(scenario, class_path="tasks.diagnose.Diagnose"):
+        sim = start_sim(scenario)
+        env = sim.env()
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
+        org = OrgConfig(json.loads(env["CUMULUSCI_ORG_sim"]), "sim")
+        org.refresh_oauth_token = lambda keychain: None
+
+        def run(**options):
+            options.setdefault("json_path", str(tmp_path / "d.json"))
+            options.setdefault("markdown_path", str(tmp_path / "d.md"))
+            cls = import_global(class_path)
+            config = TaskConfig({"class_path": class_path, "options": options})
+            return cls(runtime.project_config, config, org_config=org)()
+
+        return sim, run
+
+    return _factory
+
+
+def test_every_bundled_scenario_has_an_expected_next_step():
+    assert sorted(EXPECTED_NEXT) == bundled_scenarios()
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED_NEXT))
+def test_diagnose_each_bundled_scenario_against_the_simulator(sim_diagnose, scenario, tmp_path):
+    sim, run = sim_diagnose(scenario)
+    result = run(integration_username=INTEGRATION)
+    task, state = EXPECTED_NEXT[scenario]
+    assert result["next_step"]["task"] == task
+    assert result["app"]["state"] == state
+    log = sim.requests()
+    assert [r for r in log if r["kind"] == "write"] == []
+    assert log, "the simulator saw the requests"
+    rows = sim.state()["objects"]["OauthToken"]
+    secrets = [t[k] for t in rows for k in ("AccessToken", "DeleteToken") if t.get(k)]
+    assert len(secrets) == 2 * len(rows)
+    everything = json.dumps(result) + (tmp_path / "d.md").read_text()
+    assert not [s for s in secrets if s in everything]
+
+
+def test_simulator_lifecycle_states_give_the_right_next_steps(sim_diagnose):
+    sim, run = sim_diagnose("new_customer")
+    steps = [run(integration_username=INTEGRATION)["next_step"]["task"]]
+    assert sim.action("authorize", username=ADMIN)["ok"]
+    steps.append(run(integration_username=INTEGRATION)["next_step"]["task"])
+    assert sim.action("install")["ok"]
+    steps.append(run(integration_username=INTEGRATION)["next_step"]["task"])
+    assert sim.action("policy", permitted_users="admin_approved")["ok"]
+    steps.append(run(integration_username=INTEGRATION)["next_step"]["task"])
+    assert steps == [
+        "sixsense_authorize_setup_user",
+        "sixsense_install_connected_app",
+        "sixsense_set_permitted_users",
+        "sixsense_grant_app_access",
+    ]
+    assert sim.action("block")["ok"]
+    blocked = run(integration_username=INTEGRATION)
+    assert blocked["app"]["state"] == "blocked"
+    assert blocked["next_step"]["task"] is None
+    assert [r for r in sim.requests() if r["kind"] == "write"] == []
