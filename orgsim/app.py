@@ -96,7 +96,7 @@ def create_app(ctx: SimContext) -> Flask:
         g.kind = "sim" if request.path.startswith(("/_sim/", "/lightning/", "/setup/")) else "read"
         g.action = None
         g.fault = None
-        if g.kind == "sim":
+        if g.kind == "sim" or request.headers.get(rest.SUBREQUEST):
             return None
         ctx.observer.delay()
         target = request.full_path + " " + (request.headers.get("SOAPAction") or "")
@@ -111,7 +111,7 @@ def create_app(ctx: SimContext) -> Flask:
 
     @app.after_request
     def _after(response: Response):
-        if request.path in UNLOGGED:
+        if request.path in UNLOGGED or request.headers.get(rest.SUBREQUEST):
             return response
         if (
             request.path.startswith("/services/Soap/")

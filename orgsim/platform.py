@@ -258,7 +258,13 @@ class Org:
         return records, total, QUERY_BATCH
 
     def retrieve(
-        self, user: dict, sobject: str, record_id: str, fields: list[str] | None = None
+        self,
+        user: dict,
+        sobject: str,
+        record_id: str,
+        fields: list[str] | None = None,
+        *,
+        api_version: str = "66.0",
     ) -> dict:
         """``GET sobjects/{type}/{id}``: the record with all (or the requested) visible fields.
         Raises ``SalesforceError`` 404 ``NOT_FOUND`` when the object or record does not exist."""
@@ -269,7 +275,9 @@ class Org:
             raise _not_found()
         try:
             records, _, _ = self.query(
-                user, f"SELECT {', '.join(names)} FROM {obj.name} WHERE Id = '{record_id}'"
+                user,
+                f"SELECT {', '.join(names)} FROM {obj.name} WHERE Id = '{record_id}'",
+                api_version=api_version,
             )
         except soql.SoqlError as exc:
             raise SalesforceError(exc.error_code, exc.message) from None

@@ -28,7 +28,7 @@ import secrets
 import string
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from orgsim import schema, soql
 from orgsim.observe import soql_object
@@ -190,7 +190,9 @@ def register(app: Flask, ctx) -> None:
             fields = [
                 f.strip() for f in request.args.get("fields", "").split(",") if f.strip()
             ] or None
-            return json_response(ctx.org.retrieve(user, sobject, record_id, fields))
+            return json_response(
+                ctx.org.retrieve(user, sobject, record_id, fields, api_version=version)
+            )
         if request.method == "PATCH":
             ctx.org.update(user, sobject, record_id, _json_body())
         else:
@@ -374,6 +376,87 @@ def register(app: Flask, ctx) -> None:
             ]
         return json_response(results)
 
+    @api("/composite", methods=("POST",))
+    def composite(user, version):
+        """Composite: ``{"allOrNone", "compositeRequest": [{"method", "url", "referenceId", "body"}]}`` ->
+        ``{"compositeResponse": [{"body", "httpHeaders", "httpStatusCode", "referenceId"}]}``. Subrequests run
+        in order through this app (as the same session, ``@{ref.field}`` substituted); with ``allOrNone`` a
+        failure rolls everything back and the others report ``PROCESSING_HALTED``."""
+        body = _json_body()
+        subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
+        if not isinstance(subrequests, list):
+            raise SalesforceError(
+                "JSON_PARSER_ERROR", "Expected an object with a 'compositeRequest' list"
+            )
+        if len(subrequests) > 25:
+            raise SalesforceError(
+                "LIMIT_EXCEEDED", "Composite requests can have at most 25 subrequests"
+            )
+        all_or_none = bool(body.get("allOrNone", False))
+        g.action = "composite"
+        client = current_app.test_client()
+        headers = {"Authorization": request.headers.get("Authorization", ""), SUBREQUEST: "1"}
+        results: list[dict[str, Any]] = []
+        bodies: dict[str, Any] = {}
+        try:
+            with ctx.org.store.savepoint():
+                for sub in subrequests:
+                    url = _substitute(str(sub.get("url", "")), bodies)
+                    payload = sub.get("body")
+                    if payload is not None:
+                        payload = json.loads(_substitute(json.dumps(payload), bodies))
+                    resp = client.open(
+                        url,
+                        method=str(sub.get("method", "GET")).upper(),
+                        json=payload,
+                        headers=headers,
+                    )
+                    parsed = resp.get_json(silent=True) if resp.data else None
+                    bodies[str(sub.get("referenceId"))] = parsed
+                    results.append(
+                        {
+                            "body": parsed,
+                            "httpHeaders": {},
+                            "httpStatusCode": resp.status_code,
+                            "referenceId": sub.get("referenceId"),
+                        }
+                    )
+                if all_or_none and any(r["httpStatusCode"] >= 400 for r in results):
+                    raise _RollBack()
+        except _RollBack:
+            halted = [
+                {
+                    "errorCode": "PROCESSING_HALTED",
+                    "message": "The transaction was rolled back since another operation in the same transaction failed.",
+                }
+            ]
+            results = [
+                r if r["httpStatusCode"] >= 400 else {**r, "body": halted, "httpStatusCode": 400}
+                for r in results
+            ]
+        g.kind, g.action = "write", "composite"  # subrequests share this app context's ``g``
+        return json_response({"compositeResponse": results})
+
 
 class _RollBack(Exception):
     pass
+
+
+#: Header marking a composite subrequest: not logged, faulted or delayed separately.
+SUBREQUEST = "X-Orgsim-Subrequest"
+
+
+def _substitute(text: str, bodies: dict[str, Any]) -> str:
+    def value(match):
+        ref, _, path = match.group(1).partition(".")
+        current: Any = bodies.get(ref)
+        for part in path.split(".") if path else []:
+            if isinstance(current, list):
+                current = (
+                    current[int(part)] if part.isdigit() and int(part) < len(current) else None
+                )
+            elif isinstance(current, dict):
+                current = current.get(part)
+        return "" if current is None else str(current)
+
+    return re.sub(r"@\{([^}]+)\}", value, text)

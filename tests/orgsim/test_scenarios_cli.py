@@ -1,0 +1,198 @@
+"""Scenario loading and validation, the serve CLI's bad-input behaviour, state files, scripts/with-sim."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orgsim import scenario, server
+from tests.orgsim.simclient import sf_for
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLED = sorted(p.stem for p in (ROOT / "datasets" / "scenarios").glob("*.yml"))
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_bundled_scenarios_load_and_serve(make_sim, name):
+    sim = make_sim(name)
+    assert (
+        sf_for(sim).query("SELECT Id FROM User WHERE Username = 'admin@example.com'")["totalSize"]
+        == 1
+    )
+
+
+def test_configured_scenario_is_fully_set_up(make_sim):
+    sim = make_sim("configured")
+    state = sim.org.app_state()
+    assert state["installed"] and state["admin_approved"] and not state["blocked"]
+    integration = sim.org.user_by_username("sixsense.integration@example.com")
+    assert sim.org.is_pre_authorized(integration["Id"])
+    tokens = sim.org.store.find("OauthToken", UserId=integration["Id"])
+    assert tokens[0]["CreatedDate"] > state["policy_modified"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "users:\n  - {username: a@b.c, profile: Foo}\n",
+            "users[0].profile: unknown profile 'Foo'",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\n  - {username: b@b.c, profile: Bar}\n",
+            "users[1].profile: unknown profile 'Bar'",
+        ),
+        ("users: []\n", "users: at least one user is required"),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\nfeatures: {api_access_control: {enforcing: true}}\n",
+            "features.api_access_control.enforcing: cannot be true unless provisioned is true",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\npermission_sets:\n  - {name: X, permissions: [UseAnyApiClient]}\n",
+            "permission_sets[0].permissions[0]: unknown user permission 'UseAnyApiClient'",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\ntokens:\n  - {user: a@b.c}\n",
+            "tokens[0].app: the app has a token, so it must be visible",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\nbogus: 1\n",
+            "bogus: unknown field",
+        ),
+        ("users: [\n", "invalid YAML"),
+    ],
+)
+def test_malformed_scenarios_name_file_field_and_problem(tmp_path, text, message):
+    path = tmp_path / "x.yml"
+    path.write_text(text)
+    with pytest.raises(scenario.ScenarioError) as exc:
+        scenario.load(str(path))
+    assert str(exc.value).startswith(f"{path}: ")
+    assert message in str(exc.value)
+
+
+def _serve(*args, timeout=30):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "orgsim", "serve", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def test_unknown_scenario_is_one_line_on_stderr():
+    result = _serve("--scenario", "no_such_scenario", "--port", "0")
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip().count("\n") == 0
+        and "unknown scenario 'no_such_scenario'" in result.stderr
+    )
+
+
+def test_port_in_use_is_refused_and_the_state_file_not_created(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        state = tmp_path / "org.db"
+        result = _serve("--scenario", "new_customer", "--port", str(port), "--state", str(state))
+    assert result.returncode != 0 and "already in use" in result.stderr
+    assert not state.exists()
+
+
+def test_corrupt_state_file_is_refused_and_left_untouched(tmp_path):
+    state = tmp_path / "org.db"
+    state.write_bytes(b"this is not sqlite" * 100)
+    before = state.read_bytes()
+    result = _serve("--scenario", "new_customer", "--port", "0", "--state", str(state))
+    assert result.returncode != 0 and "not a simulator state file" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert state.read_bytes() == before
+
+
+def test_state_file_keeps_the_org_across_restarts(tmp_path):
+    state = tmp_path / "org.db"
+    first = server.start("new_customer", state_file=state)
+    try:
+        first.action("authorize", username="admin@example.com")
+    finally:
+        first.stop()
+    second = server.start("new_customer", state_file=state)
+    try:
+        assert second.org.app_state()["visible"] is True
+    finally:
+        second.stop()
+    with pytest.raises(server.StartError, match="holds scenario 'new_customer'"):
+        server.start("existing_customer", state_file=state)
+
+
+def test_certificate_has_the_localhost_san(sim):
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(Path(sim.cert_file).read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in san.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_env_has_what_cci_needs(sim):
+    import json
+
+    env = sim.env()
+    org = json.loads(env["CUMULUSCI_ORG_sim"])
+    assert org["instance_url"] == sim.url == env["ORGSIM_URL"]
+    user = sim.org.connected_user()
+    assert org["id"] == f"{sim.url}/id/{sim.org.org_id}/{user['Id']}"
+    assert org["username"] == "admin@example.com" and org["refresh_token"] and org["access_token"]
+    assert env["CUMULUSCI_KEYCHAIN_CLASS"].endswith("EnvironmentProjectKeychain")
+    bundle = Path(env["REQUESTS_CA_BUNDLE"]).read_text()
+    assert (
+        Path(sim.cert_file).read_text().strip() in bundle and bundle.count("BEGIN CERTIFICATE") > 10
+    )
+
+
+@pytest.mark.cli
+def test_with_sim_runs_the_real_cci_org_info():
+    result = subprocess.run(
+        [
+            str(ROOT / "scripts" / "with-sim"),
+            "new_customer",
+            "--",
+            str(ROOT / ".venv/bin/cci"),
+            "org",
+            "info",
+            "--org",
+            "sim",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={
+            k: v for k, v in os.environ.items() if not k.startswith(("CUMULUSCI_", "REQUESTS_CA"))
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Org: sim" in result.stdout
+    assert "Enterprise Edition" in result.stdout and "NA224" in result.stdout
+    assert "GET    Organization" in result.stderr  # the request summary printed on shutdown
+
+
+@pytest.mark.cli
+def test_with_sim_exits_with_the_command_status():
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "with-sim"), "new_customer", "--", "sh", "-c", "exit 7"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 7
