@@ -43,9 +43,9 @@ SETTINGS_ENFORCING = (
 )
 
 
-@pytest.fixture
-def make_class_task(runtime, org_config, tmp_path):
-    """``make_class_task("tasks.diagnose.Diagnose", **options)``: the task by class path, reports in tmp."""
+def class_task_factory(runtime, org_config, tmp_path):
+    """``make(class_path="tasks.diagnose.Diagnose", org=..., **options)``: the task by class path (no
+    cumulusci.yml entry needed), reports under ``tmp_path``."""
     from cumulusci.core.config import TaskConfig
     from cumulusci.core.utils import import_global
 
@@ -60,6 +60,11 @@ def make_class_task(runtime, org_config, tmp_path):
         )
 
     return _make
+
+
+@pytest.fixture
+def make_class_task(runtime, org_config, tmp_path):
+    return class_task_factory(runtime, org_config, tmp_path)
 
 
 def base_org(org, setup=ADMIN_USER, integration=INTEGRATION_USER):
@@ -389,9 +394,8 @@ EXPECTED_NEXT = {
 }
 
 
-@pytest.fixture
-def sim_diagnose(start_sim, runtime, monkeypatch, tmp_path):
-    """``sim_diagnose(scenario)`` -> (sim, run(**options) -> return values)."""
+def sim_factory(start_sim, runtime, monkeypatch, tmp_path):
+    """``factory(scenario, class_path=...)`` -> (sim, run(**options) -> return values)."""
     from cumulusci.core.config import OrgConfig, TaskConfig
     from cumulusci.core.utils import import_global
 
@@ -412,6 +416,11 @@ def sim_diagnose(start_sim, runtime, monkeypatch, tmp_path):
         return sim, run
 
     return _factory
+
+
+@pytest.fixture
+def sim_diagnose(start_sim, runtime, monkeypatch, tmp_path):
+    return sim_factory(start_sim, runtime, monkeypatch, tmp_path)
 
 
 def test_every_bundled_scenario_has_an_expected_next_step():
