@@ -946,13 +946,8 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             a = iu["app"]
             token_rows = [
                 ["app", "tokens", "first created", "last used"],
-                [
-                    "6sense app",
-                    a["count"],
-                    a["first_created"] or "-",
-                    a["last_used"] or "-",
-                ],
-            ] + [[o["app"], o["count"], "", o["last_used"] or "-"] for o in iu["other_apps"]]
+                ["6sense app", a["count"], _day(a["first_created"]), _day(a["last_used"])],
+            ] + [[o["app"], o["count"], "", _day(o["last_used"])] for o in iu["other_apps"]]
             sections.append((f"Tokens of {d['users']['integration']['username']}", token_rows))
         return sections
 
@@ -1003,6 +998,11 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         json_path.write_text(json.dumps(d, indent=2, default=str) + "\n", encoding="utf-8")
         md_path.write_text(self._markdown(d), encoding="utf-8")
         return json_path, md_path
+
+
+def _day(value: str | None) -> str:
+    """``2025-10-03T10:00:00.000+0000`` -> ``2025-10-03`` for narrow tables (reports keep the full value)."""
+    return value[:10] if value else "-"
 
 
 def _yes_no(value) -> str:

@@ -370,6 +370,10 @@ def explain(entry: ErrorEntry | None, seen: str | None, diagnosis: dict) -> dict
             "cases": [],
         }
     facts, fixes = TAILORS.get(entry.tailor, tailor_none)(diagnosis)
+    task = diagnosis["next_step"].get("task")
+    if task and any(task in f for f in fixes if not f.startswith("Next:")):
+        # The tailored fix already runs the next step's task: drop the repeated "Next: ..." line.
+        fixes = [f for f in fixes if not f.startswith("Next:")]
     steps = list(dict.fromkeys([*fixes, *entry.fix]))
     cause = entry.cause + (" In this org: " + " ".join(facts) if facts else "")
     return {

@@ -464,3 +464,12 @@ def test_simulator_lifecycle_states_give_the_right_next_steps(sim_diagnose):
     assert blocked["app"]["state"] == "blocked"
     assert blocked["next_step"]["task"] is None
     assert [r for r in sim.requests() if r["kind"] == "write"] == []
+
+
+def test_setup_user_defaults_to_the_connected_user_found_by_id(make_class_task, org, org_config):
+    org_config.config.pop("username", None)
+    base_org(org)
+    org.on("SELECT Username FROM User WHERE Id", records=[{"Username": ADMIN}])
+    result = make_class_task(org=org_config)()
+    assert result["users"]["setup"]["username"] == ADMIN
+    assert any(f"Id = '{ADMIN_USER['Id']}'" in q for q in org.soql)
