@@ -164,6 +164,19 @@ def create_app(ctx: SimContext) -> Flask:
             return _json({"error": "invalid_fault_spec", "error_description": str(exc)}, 400)
         return _json({"ok": True, "faults": [dataclasses.asdict(f) for f in ctx.observer.faults]})
 
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _not_found(exc):
+        """Unknown Salesforce API paths answer like Salesforce (JSON ``NOT_FOUND``), not with Flask's HTML."""
+        if request.path.startswith("/services/Soap/"):
+            return soap.fault("soapenv:Client", "No such operation or endpoint")
+        if request.path.startswith("/services/"):
+            return _json(
+                [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
+                404,
+            )
+        return exc
+
     rest.register(app, ctx)
     soap.register(app, ctx)
     oauth.register(app, ctx)

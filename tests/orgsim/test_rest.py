@@ -367,3 +367,11 @@ def test_profile_owned_assignment_cannot_be_deleted(sim):
     ]["Id"]
     with pytest.raises(SalesforceMalformedRequest):
         sf.PermissionSetAssignment.delete(psa)
+
+
+def test_unknown_api_paths_answer_json_not_found(sim):
+    resp = get(sim, "/services/async/62.0/job")
+    assert resp.status_code == 404
+    assert resp.json() == [
+        {"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}
+    ]
