@@ -69,6 +69,9 @@ def cci_environment(sim, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CUMULUSCI_", "SFDX_"))}
     env.pop("CI", None)
     env.update(sim.env())
+    # The simulator's certificate alone: requests re-reads the CA file on every connection, and the full
+    # certifi bundle makes each request slow. cci's PyPI check (the only other HTTPS peer) is off below.
+    env["REQUESTS_CA_BUNDLE"] = sim.cert_file
     home.mkdir(parents=True, exist_ok=True)
     (home / ".cumulusci").mkdir(exist_ok=True)
     # cci checks PyPI for a newer version hourly; a far-future stamp keeps it offline.

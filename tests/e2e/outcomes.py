@@ -1,0 +1,147 @@
+"""What a finished setup looks like in the simulated org, and what an operator does at each manual step.
+
+Shared by the in-process and the CLI end-to-end tests. Everything is read from the simulator's state
+(``GET /_sim/state``), never from what the tasks say about themselves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+SETUP_USER = "admin@example.com"
+INTEGRATION_USER = "sixsense.integration@example.com"
+INTEGRATION_SET = "Sixsense_Integration_Access"
+FLOWS = ("sixsense_new_customer", "sixsense_existing_customer")
+
+#: (scenario, flow) pairs that cannot finish: the flow is right to stop. Value: text its error must carry.
+EXPECTED_FAILURES = {
+    # The existing-customer flow does not give the setup user Approve Uninstalled Connected Apps, so nobody
+    # can make the app visible: the install step must time out and send the operator back to step 1.
+    ("setup_user_lacks_permission", "sixsense_existing_customer"): "step 1",
+}
+
+#: The manual steps a non-interactive run stops at, in order, per (scenario, flow).
+_NEW = [
+    "sixsense_authorize_setup_user",
+    "sixsense_install_connected_app",
+    "sixsense_set_permitted_users",
+    "sixsense_reauthorize_integration_user",
+]
+_EXISTING = [
+    "sixsense_install_connected_app",
+    "sixsense_set_permitted_users",
+    "sixsense_reauthorize_integration_user",
+]
+EXPECTED_STOPS = {
+    ("new_customer", "sixsense_new_customer"): _NEW,
+    ("new_customer", "sixsense_existing_customer"): _EXISTING,
+    # API Access Control hides the denied attempt: step 1 stays pending until the operator confirms it.
+    ("new_customer_acc", "sixsense_new_customer"): [_NEW[0], _NEW[0], *_NEW[1:]],
+    ("new_customer_acc", "sixsense_existing_customer"): _EXISTING,
+    ("existing_customer", "sixsense_new_customer"): _NEW,
+    ("existing_customer", "sixsense_existing_customer"): _EXISTING,
+    ("configured", "sixsense_new_customer"): [],
+    ("configured", "sixsense_existing_customer"): [],
+    ("setup_user_lacks_permission", "sixsense_new_customer"): _NEW,
+    # Metadata ETL sets Permitted Users itself (with confirm_logout), so that step never stops.
+    ("connected_app_metadata_retrievable", "sixsense_new_customer"): [_NEW[0], _NEW[1], _NEW[3]],
+    ("connected_app_metadata_retrievable", "sixsense_existing_customer"): [
+        _EXISTING[0],
+        _EXISTING[2],
+    ],
+}
+
+
+SIXSENSE_APP_NAMES = ("sfdc_6sense_oauth_app", "sfdc_6sense_integration_connected_app")
+
+
+def app_state(state: dict) -> dict:
+    """The 6sense app's lifecycle state (other apps, such as Pardot, are listed too)."""
+    [app] = [a for a in state["apps"] if a["name"] in SIXSENSE_APP_NAMES]
+    return app
+
+
+def rows(state: dict, sobject: str, **match) -> list[dict]:
+    return [
+        r for r in state["objects"].get(sobject, []) if all(r.get(k) == v for k, v in match.items())
+    ]
+
+
+def user_id(state: dict, username: str) -> str:
+    [user] = rows(state, "User", Username=username)
+    return user["Id"]
+
+
+def assert_setup_complete(state: dict) -> None:
+    """The seed's end state: installed, admin-approved, access granted and assigned, integration user
+    authorized after the policy change, nothing duplicated."""
+    app = app_state(state)
+    assert app["installed"], app
+    assert app["admin_approved"], app
+    assert not app["blocked"], app
+    [pset] = rows(state, "PermissionSet", Name=INTEGRATION_SET)
+    access = rows(
+        state,
+        "SetupEntityAccess",
+        ParentId=pset["Id"],
+        SetupEntityId=app["connected_application_id"],
+    )
+    assert len(access) == 1, access
+    integration = user_id(state, INTEGRATION_USER)
+    assert (
+        len(
+            rows(
+                state, "PermissionSetAssignment", AssigneeId=integration, PermissionSetId=pset["Id"]
+            )
+        )
+        == 1
+    )
+    fresh = [
+        t
+        for t in rows(state, "OauthToken", UserId=integration, AppName=app["label"])
+        if t["CreatedDate"] > app["policy_modified"]
+    ]
+    assert fresh, "the integration user holds no token newer than the policy change"
+    assert_no_duplicates(state)
+
+
+def assert_no_duplicates(state: dict) -> None:
+    pairs = Counter(
+        (r["ParentId"], r["SetupEntityId"]) for r in state["objects"].get("SetupEntityAccess", [])
+    )
+    assert all(n == 1 for n in pairs.values()), pairs
+    assignments = Counter(
+        (r["AssigneeId"], r["PermissionSetId"])
+        for r in state["objects"].get("PermissionSetAssignment", [])
+    )
+    assert all(n == 1 for n in assignments.values()), assignments
+    names = Counter(
+        r["Name"] for r in state["objects"].get("PermissionSet", []) if not r["IsOwnedByProfile"]
+    )
+    assert all(n == 1 for n in names.values()), names
+
+
+def do_manual_step(sim, step: str) -> dict:
+    """Do what the instructions of ``step`` ask, as the operator would, through the simulator's actions.
+
+    Returns extra task options the operator passes on the next run (the API Access Control confirmation).
+    """
+    app = app_state(sim.state())
+    if step == "sixsense_authorize_setup_user":
+        if app["visible"]:  # already attempted: the denied attempt left nothing the API can read
+            return {"sixsense_authorize_setup_user": {"authorization_attempted": "True"}}
+        sim.action("authorize", username=SETUP_USER)
+    elif step == "sixsense_install_connected_app":
+        if not app["visible"]:  # the instructions say: repeat step 1 first
+            sim.action("authorize", username=SETUP_USER)
+        result = sim.action("install")
+        assert result.get("ok"), result
+    elif step == "sixsense_set_permitted_users":
+        result = sim.action("policy", permitted_users="admin_approved")
+        assert result.get("ok"), result
+    elif step == "sixsense_reauthorize_integration_user":
+        result = sim.action("authorize", username=INTEGRATION_USER)
+        assert result.get("ok"), result
+    else:
+        raise AssertionError(f"not a manual step: {step}")
+    return {}

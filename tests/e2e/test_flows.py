@@ -1,0 +1,119 @@
+"""Both flows, in-process, against every bundled scenario: with the autopilot, and non-interactively.
+
+The org's final state is read from the simulator, not from the tasks' own reports.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import bundled_scenarios, last_seq, writes_since
+from tests.e2e.outcomes import (
+    EXPECTED_FAILURES,
+    EXPECTED_STOPS,
+    FLOWS,
+    assert_no_duplicates,
+    assert_setup_complete,
+    do_manual_step,
+)
+
+FAST = {"poll_interval": "1", "wait_timeout": "60"}
+
+
+def _options(tmp_path, extra: dict | None = None) -> dict:
+    options = {
+        "sixsense_verify": {"report_path": str(tmp_path / "verification.json")},
+        # Where the org lets the app be retrieved, the flow sets Permitted Users itself: a disruptive write
+        # that needs this explicit consent when nobody is at a terminal.
+        "sixsense_set_permitted_users": {"confirm_logout": "True"},
+    }
+    for task, opts in (extra or {}).items():
+        options.setdefault(task, {}).update(opts)
+    return options
+
+
+def failed_step(coordinator) -> str:
+    """The task name of the step whose exception stopped the flow."""
+    return [r for r in coordinator.results if r.exception][-1].task_name
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+@pytest.mark.parametrize("scenario", bundled_scenarios())
+def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
+    scenario, flow, start_sim, run_flow_inprocess, tmp_path
+):
+    sim = start_sim(scenario, autopilot=True)
+    coordinator, error, output = run_flow_inprocess(
+        sim, flow, task_options=_options(tmp_path), interactive="True", **FAST
+    )
+    expected_failure = EXPECTED_FAILURES.get((scenario, flow))
+    if expected_failure:
+        assert error is not None, "the flow should have stopped"
+        assert expected_failure in str(error), str(error)
+        assert_no_duplicates(sim.state())
+        return
+    assert error is None, f"{error}\n{output}"
+    assert_setup_complete(sim.state())
+    report = json.loads((tmp_path / "verification.json").read_text())
+    assert report["passed"] is True
+    assert {c["result"] for c in report["checks"]} == {"PASS"}
+
+    mark = last_seq(sim)
+    _, error, output = run_flow_inprocess(
+        sim, flow, task_options=_options(tmp_path), interactive="False", **FAST
+    )
+    assert error is None, f"{error}\n{output}"
+    assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
+    assert "already done" in output.lower()
+
+
+@pytest.mark.parametrize("flow", FLOWS)
+@pytest.mark.parametrize("scenario", bundled_scenarios())
+def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
+    scenario, flow, start_sim, run_flow_inprocess, tmp_path
+):
+    expected = EXPECTED_STOPS.get((scenario, flow))
+    if expected is None:
+        pytest.skip(f"{flow} cannot finish on {scenario} without a step it does not do")
+    sim = start_sim(scenario)
+    stops: list[str] = []
+    extra: dict = {}
+    for _ in range(len(expected) + 1):
+        coordinator, error, output = run_flow_inprocess(
+            sim, flow, task_options=_options(tmp_path, extra), interactive="False", **FAST
+        )
+        if error is None:
+            break
+        assert type(error).__name__ == "ManualStepPending", f"{error!r}\n{output}"
+        step = failed_step(coordinator)
+        stops.append(step)
+        extra_now = do_manual_step(sim, step)
+        for task, opts in extra_now.items():
+            extra.setdefault(task, {}).update(opts)
+    assert error is None, f"{error}\n{output}"
+    assert stops == expected
+    assert_setup_complete(sim.state())
+
+
+def test_pending_step_prints_exact_instructions_and_writes_nothing_more(
+    start_sim, run_flow_inprocess, tmp_path
+):
+    sim = start_sim("new_customer")
+    coordinator, error, _ = run_flow_inprocess(
+        sim, "sixsense_new_customer", task_options=_options(tmp_path), interactive="False", **FAST
+    )
+    assert type(error).__name__ == "ManualStepPending"
+    message = str(error)
+    assert "admin@example.com" in message
+    assert "6sense" in message
+    assert "run the flow again" in message.lower()
+    mark = last_seq(sim)
+    _, again, _ = run_flow_inprocess(
+        sim, "sixsense_new_customer", task_options=_options(tmp_path), interactive="False", **FAST
+    )
+    assert type(again).__name__ == "ManualStepPending"
+    assert writes_since(sim, mark) == [], (
+        "re-running up to the same pending step must write nothing"
+    )
