@@ -132,7 +132,7 @@ def create_app(ctx: SimContext) -> Flask:
             kind=g.get("kind", "read"),
         )
         if ctx.autopilot and g.get("kind") == "read" and not g.get("fault"):
-            ctx.autopilot.on_read()
+            ctx.autopilot.on_read(g.get("action"), request.full_path)
         return response
 
     @app.post("/_sim/actions/<name>")

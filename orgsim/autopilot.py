@@ -1,8 +1,12 @@
 """The autopilot: a simulated diligent operator who does the manual steps once the tool is waiting.
 
-After every Salesforce API read (a "poll"), if ``autopilot.polls_before_action`` polls have happened since the
-org state last changed (``Store.version``), it performs the first applicable step, in the seed procedure's
-order:
+The operator acts when the tool is visibly *waiting*: a guided step checks for the outcome of a human step
+by querying ``OauthToken`` or ``ConnectedApplication`` (design.md: "verified by an OauthToken", "a
+ConnectedApplication row") again and again. So a "poll" is a REST query on one of those objects; once the
+same query has been seen ``autopilot.polls_before_action`` times since the org state last changed
+(``Store.version``), the autopilot performs the first applicable step, in the seed procedure's order. Other
+reads (validation, describes, the Organization lookup) are not polls, so the operator never acts ahead of
+the tool's instructions:
 
 a. the app is not visible and not installed, and the setup user holds CanApproveUninstalledApps or
    UseAnyApiClient, or API Access Control is enforcing -> authorize as the setup user (may be denied; the
@@ -31,19 +35,25 @@ class Autopilot:
         self.observer = observer
         self.stream = stream or sys.stderr
         self._seen_version: int | None = None
-        self._polls = 0
+        self._polls: dict[str, int] = {}
 
-    def on_read(self) -> str | None:
-        """Count one poll; act when enough polls saw no change. Returns what was done, if anything."""
+    #: The objects whose rows show that a human step happened (an authorization, an Install, a policy edit).
+    POLLED_OBJECTS = frozenset({"OauthToken", "ConnectedApplication"})
+
+    def on_read(self, sobject: str | None = None, request_key: str = "") -> str | None:
+        """Count one read; act once the same query on a :attr:`POLLED_OBJECTS` object has been repeated
+        ``polls_before_action`` times with no change to the org. Returns what was done, if anything."""
+        if sobject not in self.POLLED_OBJECTS:
+            return None
         with self.org.lock:
             version = self.org.store.version
             if version != self._seen_version:
                 self._seen_version = version
-                self._polls = 0
-            self._polls += 1
-            if self._polls < self.org.scenario["autopilot"]["polls_before_action"]:
+                self._polls = {}
+            self._polls[request_key] = self._polls.get(request_key, 0) + 1
+            if self._polls[request_key] < self.org.scenario["autopilot"]["polls_before_action"]:
                 return None
-            self._polls = 0
+            self._polls = {}
             done = self.step()
             self._seen_version = self.org.store.version
             return done

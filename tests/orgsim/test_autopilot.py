@@ -66,3 +66,17 @@ def test_autopilot_does_nothing_when_the_setup_user_cannot_authorize(make_sim):
 def test_autopilot_is_off_by_default(sim):
     _poll(sf_for(sim), 6)
     assert sim.org.app_state()["visible"] is False
+
+
+def test_autopilot_waits_for_the_tool_to_poll_for_the_outcome_not_for_any_read(make_sim):
+    sim = make_sim("new_customer", autopilot=True)
+    sf = sf_for(sim)
+    for _ in range(6):  # validation-style reads: not a wait for a human step
+        sf.query("SELECT Id, IsActive FROM User WHERE Username = 'admin@example.com'")
+        sf.describe()
+    assert sim.org.app_state()["visible"] is False
+    sf.query("SELECT Id FROM ConnectedApplication")
+    sf.query("SELECT AppName FROM OauthToken")  # a different check: each query counts on its own
+    assert sim.org.app_state()["visible"] is False
+    sf.query("SELECT Id FROM ConnectedApplication")  # the same check, repeated: the tool is waiting
+    assert sim.org.app_state()["visible"] is True
