@@ -368,7 +368,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             auto.get("integration_user"), str, "autopilot.integration_user"
         ),
         "polls_before_action": _expect(
-            auto.get("polls_before_action"), int, "autopilot.polls_before_action", 2
+            auto.get("polls_before_action"), int, "autopilot.polls_before_action", 3
         ),
     }
     for key in ("setup_user", "integration_user"):
