@@ -1,0 +1,176 @@
+"""Tasks for scratch-org CI runs (the ``ci_sixsense`` flow): a throwaway integration user, and the new-customer
+flow run non-interactively, where stopping at its first manual step is the expected, checked result.
+
+A scratch org has no 6sense tenant behind it: nobody can authorize the 6sense app in it, so the procedure can
+go only as far as its first manual step (seed step 1, the one-time authorization). These tasks make that limit
+explicit instead of hiding it behind ``ignore_failure``.
+"""
+
+from __future__ import annotations
+
+from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
+from cumulusci.core.flowrunner import FlowCoordinator
+from cumulusci.tasks.bulkdata.generate_and_load_data_from_yaml import (
+    GenerateAndLoadDataFromYaml,
+)
+from cumulusci.tasks.salesforce import BaseSalesforceApiTask
+
+from .common import USERNAME_RE, ManualStepPending, soql_quote
+
+INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
+DEFAULT_RECIPE = "datasets/integration_user.recipe.yml"
+
+
+def ci_integration_username(org_id: str, domain: str = "example.com") -> str:
+    """``sixsense.integration.<org id>@<domain>``: unique across Salesforce (usernames are global, org ids are
+    never reused) and the same on every run against one org, so a re-run finds the user it created."""
+    return f"sixsense.integration.{org_id.lower()}@{domain}"
+
+
+class CreateIntegrationUser(GenerateAndLoadDataFromYaml):
+    task_docs = f"""
+Creates the 6sense integration user in a scratch org from a Snowfakery recipe
+(``{DEFAULT_RECIPE}``: profile "{INTEGRATION_PROFILE}", looked up by name with ``SalesforceQuery``),
+through CumulusCI's ``generate_and_load_from_yaml``. For scratch orgs and CI only: in a customer's org the
+integration user already exists and is named with ``integration_username``.
+
+The username defaults to ``sixsense.integration.<org id>@example.com`` (unique: Salesforce usernames are
+global). When a user with that username exists the task loads nothing (a second run writes nothing).
+
+Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
+    """
+    task_options = {
+        **GenerateAndLoadDataFromYaml.task_options,
+        "generator_yaml": {
+            "description": f"The Snowfakery recipe. Default: {DEFAULT_RECIPE}",
+            "required": False,
+        },
+        "username": {
+            "description": "Username of the integration user. Default: sixsense.integration.<org id>@example.com"
+        },
+        "alias": {"description": "User.Alias (at most 8 characters). Default: sixint"},
+    }
+
+    def _init_options(self, kwargs):
+        # Parses options only (MetaDeploy and `cci flow info` build the task without an org).
+        super()._init_options(kwargs)
+        self.options["generator_yaml"] = self.options.get("generator_yaml") or DEFAULT_RECIPE
+        self.options["alias"] = self.options.get("alias") or "sixint"
+        if len(self.options["alias"]) > 8:
+            raise TaskOptionsError(f"alias {self.options['alias']!r} is longer than 8 characters.")
+        username = self.options.get("username")
+        if username and not USERNAME_RE.match(username):
+            raise TaskOptionsError(f"username {username!r} is not a Salesforce username.")
+
+    def _find_user(self, username: str) -> dict | None:
+        records = self.sf.query(
+            f"SELECT Id, Username, Alias, Profile.Name FROM User WHERE Username = {soql_quote(username)}"
+        )["records"]
+        return records[0] if records else None
+
+    def _run_task(self):
+        username = self.options.get("username") or ci_integration_username(self.org_config.org_id)
+        user = self._find_user(username)
+        created = False
+        if user:
+            self.logger.info(f"Integration user {username} exists; nothing to load.")
+        else:
+            self.logger.info(f"Creating the integration user {username} ({INTEGRATION_PROFILE}).")
+            # Recipe options; GenerateDataFromYaml parses `vars` when the data is generated.
+            self.options["vars"] = {
+                "integration_username": username,
+                "integration_alias": self.options["alias"],
+            }
+            super()._run_task()
+            user = self._find_user(username)
+            if not user:
+                raise CumulusCIFailure(
+                    f"The recipe ran but no user {username} exists afterwards; see the load results above."
+                )
+            created = True
+        self.return_values = {
+            "username": user["Username"],
+            "alias": user.get("Alias") or self.options["alias"],
+            "user_id": user["Id"],
+            "created": created,
+        }
+
+
+class ExpectFirstManualStep(BaseSalesforceApiTask):
+    task_docs = """
+Runs a 6sense flow non-interactively and checks that it stops exactly at the expected manual step (default:
+``sixsense_new_customer`` stopping at ``sixsense_authorize_setup_user``, seed step 1). In a scratch org no one
+can authorize the 6sense app, so that stop, with its printed instructions, is the expected result; every
+earlier step must have succeeded.
+
+Fails when the flow fails anywhere else (for example the deploy, or an input error), stops at a different
+step, or completes (which would mean the org is not what this check assumes). Succeeding here is not
+``ignore_failure``: only the one expected pending step passes.
+
+Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``instructions`` (text).
+    """
+    task_options = {
+        "flow": {"description": "The flow to run. Default: sixsense_new_customer"},
+        "expected_step": {
+            "description": "Task name of the manual step the flow must stop at. Default: sixsense_authorize_setup_user"
+        },
+        "integration_username": {
+            "description": "Passed to the flow's sixsense_validate_inputs.",
+            "required": True,
+        },
+        "setup_username": {
+            "description": "Passed to the flow's sixsense_validate_inputs. Default: the connected user."
+        },
+    }
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        self.options["flow"] = self.options.get("flow") or "sixsense_new_customer"
+        self.options["expected_step"] = (
+            self.options.get("expected_step") or "sixsense_authorize_setup_user"
+        )
+
+    def _run_task(self):
+        flow = self.options["flow"]
+        expected = self.options["expected_step"]
+        inputs = {
+            "integration_username": self.options["integration_username"],
+            "interactive": "False",
+        }
+        if self.options.get("setup_username"):
+            inputs["setup_username"] = self.options["setup_username"]
+        coordinator = FlowCoordinator(
+            self.project_config,
+            self.project_config.get_flow(flow),
+            name=flow,
+            options={"sixsense_validate_inputs": inputs},
+        )
+        try:
+            coordinator.run(self.org_config)
+        except ManualStepPending as pending:
+            failed = coordinator.results[-1]
+            if failed.task_name != expected:
+                raise CumulusCIFailure(
+                    f"{flow} stopped at the manual step {failed.task_name} (step {failed.step_num}); "
+                    f"expected it to stop at {expected}."
+                ) from pending
+            self.logger.info(
+                f"As expected, {flow} stopped at its first manual step, {expected} "
+                f"(step {failed.step_num}); a scratch org has no 6sense tenant to authorize the app."
+            )
+            self.return_values = {
+                "flow": flow,
+                "stopped_at": failed.task_name,
+                "step": str(failed.step_num),
+                "instructions": str(pending),
+            }
+            return
+        except Exception as error:
+            where = coordinator.results[-1].task_name if coordinator.results else "before any step"
+            raise CumulusCIFailure(
+                f"{flow} failed at {where} before reaching the manual step {expected}: {error}"
+            ) from error
+        raise CumulusCIFailure(
+            f"{flow} completed without stopping at {expected}. In a scratch org the 6sense app cannot have "
+            "been authorized, so this org is not what the CI run assumes."
+        )
