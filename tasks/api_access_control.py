@@ -6,7 +6,14 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
-from .common import MD_NS, USE_ANY_API_CLIENT, SixsenseTask
+from .common import (
+    MD_NS,
+    PLAN_OPTION,
+    USE_ANY_API_CLIENT,
+    SixsenseTask,
+    is_deferred,
+    parse_bool_option,
+)
 
 SETTINGS_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="http://soap.sforce.com/2006/04/metadata">
@@ -30,14 +37,19 @@ Detects API Access Control, which decides which permission the setup user needs 
   ("For admin-approved users, limit API access to only allowlisted connected apps"). Absent or false means
   not enforcing.
 
-Read-only. Return values: ``provisioned`` (bool), ``enforcing`` (bool), ``signals`` (dict: which signal
+Read-only (``plan`` is accepted so a flow can pass it to every step; it changes nothing here). Return values: ``provisioned`` (bool), ``enforcing`` (bool), ``signals`` (dict: which signal
 said what).
     """
-    task_options = {}
+    task_options = {"plan": PLAN_OPTION}
 
     def _init_options(self, kwargs):
         # No common options: this task only reads org-wide settings.
         super(SixsenseTask, self)._init_options(kwargs)
+        plan = self.options.get("plan")
+        if plan in (None, ""):
+            self.options["plan"] = False
+        elif not is_deferred(plan):
+            self.options["plan"] = parse_bool_option("plan", plan)
 
     def _run_task(self):
         signals = {}
@@ -58,6 +70,7 @@ said what).
             [["signal", "says"]] + [[k, v] for k, v in signals.items()],
         )
         self.logger.info(f"API Access Control: provisioned={provisioned}, enforcing={enforcing}")
+        self._audit_note(after={"provisioned": provisioned, "enforcing": enforcing})
         self.return_values = {
             "provisioned": provisioned,
             "enforcing": enforcing,

@@ -26,10 +26,11 @@ own permission set; SetupEntityId = the ConnectedApplication Id). The permission
 assigned to the integration user (PermissionSetAssignment, matched by Username). With
 ``include_integration_profile True`` the integration user's profile gets access as well.
 Only what is missing is written; a second run writes nothing. Fails with "install first" when the app is
-not installed.
+not installed. In plan mode, lists the rows it would create (given the earlier steps' plan: the app
+installed, the permission sets deployed) and writes nothing.
 
 Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assignments_created`` (list of
-"permission set -> user"), ``created`` (int).
+"permission set -> user"), ``created`` (int); in plan mode ``would_create`` (int).
     """
     requires_integration_user = True
     task_options = {
@@ -58,16 +59,25 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
         policy = read_policy_template(self.project_config.repo_root)
         user = self._get_user(self.integration_username, "integration user")
         apps = self._connected_apps(self.app_names)
+        if not apps and self.plan:
+            # Plan: the app is installed by an earlier (manual) step; its Id is not known yet.
+            apps = [{"Id": None, "Name": self.app_names[0] + " (once installed)"}]
         if not apps:
             raise SixsenseOrgError(
                 f"The 6sense connected app ({' or '.join(self.app_names)}) is not installed: install it first "
                 "(step 2, sixsense_install_connected_app), then run this step again."
             )
         parents = self._resolve_parents(policy, user)
-        existing = self._query(
-            "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
-            f"WHERE SetupEntityId IN {soql_in(a['Id'] for a in apps)} "
-            f"AND ParentId IN {soql_in(p['Id'] for p in parents)}"
+        known_apps = [a["Id"] for a in apps if a["Id"]]
+        known_parents = [p["Id"] for p in parents if p["Id"]]
+        existing = (
+            self._query(
+                "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
+                f"WHERE SetupEntityId IN {soql_in(known_apps)} "
+                f"AND ParentId IN {soql_in(known_parents)}"
+            )
+            if known_apps and known_parents
+            else []
         )
         have = {(r["ParentId"], r["SetupEntityId"]) for r in existing}
         to_create = [
@@ -84,8 +94,39 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             )
         }
         to_assign = [
-            p["Name"] for p in parents if p["kind"] == "permission set" and p["Id"] not in assigned
+            p["Name"]
+            for p in parents
+            if p["kind"] == "permission set" and (not p["Id"] or p["Id"] not in assigned)
         ]
+        before = {
+            "setup_entity_access": sorted(
+                f"{p['label']} -> {a['Name']}"
+                for a in apps
+                for p in parents
+                if (p["Id"], a["Id"]) in have
+            ),
+            "assignments": sorted(
+                f"{p['Name']} -> {user['Username']}"
+                for p in parents
+                if p["kind"] == "permission set" and p["Id"] and p["Id"] in assigned
+            ),
+        }
+        self._audit_note(before=before)
+        if self.plan:
+            for parent, app in to_create:
+                self._plan_would(f"create SetupEntityAccess {parent['label']} -> {app['Name']}")
+            for name in to_assign:
+                self._plan_would(f"create PermissionSetAssignment {name} -> {user['Username']}")
+            if not to_create and not to_assign:
+                self.logger.info("already done: the access list of the app policy is in place.")
+                self._audit_note(skipped=["already done: access list in place"], after=before)
+            self.return_values = {
+                "setup_entity_access_created": [],
+                "assignments_created": [],
+                "created": 0,
+                "would_create": len(to_create) + len(to_assign),
+            }
+            return
 
         # 2. Write only what is missing.
         rows = [["grant", "to", "action"]]
@@ -133,7 +174,24 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
                     f"SetupEntityAccess not found after insert: {', '.join(lost)}"
                 )
         self._log_table("App access", rows)
+        self._audit_note(
+            changed=[
+                {"object": "SetupEntityAccess", "action": "created", "what": c}
+                for c in created_access
+            ]
+            + [
+                {"object": "PermissionSetAssignment", "action": "created", "what": c}
+                for c in created_assignments
+            ],
+            after={
+                "setup_entity_access": sorted(
+                    set(before["setup_entity_access"]) | set(created_access)
+                ),
+                "assignments": sorted(set(before["assignments"]) | set(created_assignments)),
+            },
+        )
         if not to_create and not to_assign:
+            self._audit_note(skipped=["already done: access list in place"])
             self.logger.info("already done: the access list of the app policy is in place.")
         self.return_values = {
             "setup_entity_access_created": created_access,
@@ -147,6 +205,10 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
         names = policy["permission_sets"]
         found = self._permission_sets_by_name(names)
         missing = [n for n in names if n not in found]
+        if missing and self.plan:
+            # Plan: deployed by sixsense_deploy_access earlier in the flow.
+            found = {**found, **{n: {"Id": None} for n in missing}}
+            missing = []
         if missing:
             raise SixsenseOrgError(
                 f"Permission set(s) {', '.join(missing)} of the app policy not found in the org: deploy "

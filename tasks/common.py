@@ -235,7 +235,14 @@ COMMON_OPTIONS = {
         "description": "True: print the instructions and wait, polling the org. False: check once and stop the "
         "flow with 'manual step pending'. Default: True when standard input is a terminal and CI is unset.",
     },
+    "plan": {
+        "description": "True: plan mode. Read the org and report what this step would change and which manual "
+        "step remains; write nothing, wait for nothing. In a flow pass it once: "
+        "-o sixsense_validate_inputs__plan True. Default: False.",
+    },
 }
+
+PLAN_OPTION = COMMON_OPTIONS["plan"]
 
 
 class SixsenseOrgMixin:
@@ -244,6 +251,80 @@ class SixsenseOrgMixin:
     ``SalesforceError`` surfaces as ``errorCode: message``."""
 
     _describe_cache: dict[str, set]
+
+    # -- audit and plan mode (tasks/audit.py) ----------------------------------------------------------
+    # Within a flow, each step's start and end (ok or not) is recorded in the run's audit report.
+
+    def __init__(self, *args, **kwargs):
+        try:
+            super().__init__(*args, **kwargs)
+        except Exception as error:
+            # Options refused while cci constructs the step: record it, then re-raise.
+            if kwargs.get("flow") is not None:
+                from .audit import run_for
+
+                run = run_for(self)
+                if run:
+                    run.init_failed(self, error)
+            raise
+
+    def __call__(self):
+        from .audit import run_for
+
+        run = run_for(self)
+        if run is None:
+            return super().__call__()
+        entry = run.begin(self)
+        try:
+            result = super().__call__()
+        except BaseException as error:
+            run.end(self, entry, error)
+            if self.plan:
+                self._log_plan_summary(run)
+            raise
+        run.end(self, entry)
+        if self.plan and self._is_last_step():
+            self._log_plan_summary(run)
+        return result
+
+    @property
+    def plan(self) -> bool:
+        value = (getattr(self, "options", None) or {}).get("plan")
+        return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+    def _is_last_step(self) -> bool:
+        steps = getattr(self.flow, "steps", None) or []
+        return bool(steps) and str(steps[-1].step_num) == str(self.stepnum)
+
+    def _log_plan_summary(self, run):
+        for line in run.plan_summary_lines():
+            self.logger.info(line)
+        self.logger.info(f"Audit report: {run.json_path}")
+
+    def _audit_note(self, **fields):
+        """Record audit facts of this step: ``before``/``after`` (state), ``changed``/``skipped``/``waits``/
+        ``plan``/``manual_steps_remaining``/``sessions_affected`` (lists, appended)."""
+        notes = self.__dict__.setdefault("audit_notes", {"plan_mode": self.plan})
+        for key, value in fields.items():
+            if isinstance(value, list):
+                notes.setdefault(key, []).extend(value)
+            else:
+                notes[key] = value
+
+    def _plan_would(self, text: str):
+        """Plan mode: log and record one change this step would make."""
+        self.logger.info(f"PLAN: would {text}")
+        self._audit_note(plan=[text])
+
+    def _plan_manual(self, title: str, instructions: str = ""):
+        """Plan mode: log and record a manual step that remains; the flow continues."""
+        self.logger.info(f"manual step remains: {title}")
+        for line in instructions.splitlines():
+            self.logger.info(line)
+        self._audit_note(manual_steps_remaining=[title])
+
+    def _audit_return_values(self) -> dict:
+        return dict(getattr(self, "return_values", None) or {})
 
     # -- low level -------------------------------------------------------------------------------------
 
@@ -415,6 +496,11 @@ class SixsenseTask(SixsenseOrgMixin, BaseSalesforceApiTask):
             opts["interactive"] = default_interactive()
         elif not is_deferred(interactive):
             opts["interactive"] = parse_bool_option("interactive", interactive)
+        plan = opts.get("plan")
+        if plan in (None, ""):
+            opts["plan"] = False
+        elif not is_deferred(plan):
+            opts["plan"] = parse_bool_option("plan", plan)
 
     def _validate_options(self):
         super()._validate_options()

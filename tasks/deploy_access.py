@@ -11,6 +11,7 @@ from lxml import etree
 from .common import (
     API_NAME_RE,
     MD_NS,
+    PLAN_OPTION,
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseOrgMixin,
@@ -61,7 +62,8 @@ API Access Control is provisioned, the variant bundle ``unpackaged/api_access_co
 
 Compares first: each permission set's Name, Label and user permissions (the ``Permissions<X>`` fields the
 org's describe has) against the org, and deploys a bundle only when something differs. A second run
-deploys nothing ("already deployed"). Invalid API names in the source fail before any deploy.
+deploys nothing ("already deployed"). Invalid API names in the source fail before any deploy. In plan mode,
+reports what it would deploy and why, and deploys nothing.
 
 Return values: ``deployed`` (list of paths deployed by this run), ``differences`` (list of what differed).
     """
@@ -76,11 +78,17 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             "sixsense_detect_api_access_control.provisioned): also deploy unpackaged/api_access_control. "
             "Default: False.",
         },
+        "plan": PLAN_OPTION,
     }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
         self.options["path"] = self.options.get("path") or "force-app"
+        plan = self.options.get("plan")
+        if plan in (None, ""):
+            self.options["plan"] = False
+        elif not is_deferred(plan):
+            self.options["plan"] = parse_bool_option("plan", plan)
         value = self.options.get("api_access_control_provisioned")
         if value in (None, ""):
             self.options["api_access_control_provisioned"] = False
@@ -114,6 +122,25 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
 
         rows = [["permission set", "org", "action"]]
         deployed = []
+        self._audit_note(
+            before={name: ("missing" if name not in org else "present") for name in sorted(desired)}
+        )
+        if self.plan:
+            if base_diffs or missing_base:
+                self._plan_would(f"deploy {source_path}: " + "; ".join(base_diffs + missing_base))
+            if variant_diffs or (variant and (base_diffs or missing_base)):
+                self._plan_would(
+                    f"deploy {API_ACCESS_CONTROL_BUNDLE.as_posix()}: "
+                    + "; ".join(variant_diffs or ["overwritten by the base deploy"])
+                )
+            if not (base_diffs or missing_base or variant_diffs):
+                self.logger.info("already deployed: the org matches the source; nothing to deploy.")
+                self._audit_note(skipped=["already deployed: the org matches the source"])
+            self.return_values = {
+                "deployed": [],
+                "differences": base_diffs + missing_base + variant_diffs,
+            }
+            return
         if base_diffs or missing_base:
             self.logger.info(f"Deploying {source_path}: " + "; ".join(base_diffs + missing_base))
             self._ensure_sf_cli()
@@ -148,7 +175,20 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
                 state = "matches"
             rows.append([name, state, "deployed" if deployed and state != "matches" else "none"])
         self._log_table("Permission sets", rows)
+        self._audit_note(
+            after={name: "matches the source" for name in sorted(desired)},
+            changed=[
+                {
+                    "object": "PermissionSet",
+                    "action": "deployed",
+                    "what": path,
+                    "details": base_diffs + missing_base + variant_diffs,
+                }
+                for path in deployed
+            ],
+        )
         if not deployed:
+            self._audit_note(skipped=["already deployed: the org matches the source"])
             self.logger.info("already deployed: the org matches the source; nothing deployed.")
         self.return_values = {
             "deployed": deployed,

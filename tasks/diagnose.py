@@ -262,7 +262,9 @@ Reports:
   and for other apps (Pardot, Sales Engagement can be disturbed by reauthorization);
 - the next step and the flow or task that does it.
 
-Writes a JSON and a Markdown report (no token values) and logs a table. Never writes to the org.
+Writes a JSON and a Markdown report (no token values) and logs a table. Never writes to the org. As a step
+of a flow (step 2 of both), the reports default to ``<audit_dir>/<run>-diagnosis.json|md`` next to the
+run's audit report.
 
 Return values (dict): ``org``, ``api_access_control`` {provisioned, enforcing, signals}, ``users``
 {setup, integration}, ``app`` {state, names, candidates, installed, admin_approved, blocked, used, access},
@@ -273,7 +275,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         **{
             k: v
             for k, v in SixsenseTask.task_options.items()
-            if k in ("integration_username", "setup_username", "connected_app_names")
+            if k in ("integration_username", "setup_username", "connected_app_names", "plan")
         },
         "json_path": {
             "description": "Where to write the JSON report. Default: .sixsense/diagnosis.json"
@@ -289,6 +291,9 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
     def _init_options(self, kwargs):
         # Parses options only: must not touch the org (MetaDeploy freezes steps with org_config=None).
         super()._init_options(kwargs)
+        self._paths_defaulted = not (
+            self.options.get("json_path") or self.options.get("markdown_path")
+        )
         self.options["json_path"] = self.options.get("json_path") or self.default_json_path
         self.options["markdown_path"] = (
             self.options.get("markdown_path") or self.default_markdown_path
@@ -297,7 +302,20 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
     # -- main ------------------------------------------------------------------------------------------
 
     def _run_task(self):
+        from .audit import run_for
+
+        run = run_for(self, create=False)
+        if run and getattr(self, "_paths_defaulted", False):
+            # In a flow: next to the run's audit report, so each run keeps its own diagnosis.
+            self.options["json_path"] = str(run.json_path.with_name(f"{run.run_id}-diagnosis.json"))
+            self.options["markdown_path"] = str(run.md_path.with_name(f"{run.run_id}-diagnosis.md"))
         diagnosis = self.diagnose()
+        self._audit_note(
+            before={
+                "app": diagnosis["app"].get("state"),
+                "next step": diagnosis["next_step"]["text"],
+            }
+        )
         self._log_report(diagnosis)
         json_path, md_path = self._write_reports(diagnosis)
         diagnosis["json_path"] = str(json_path)
@@ -984,6 +1002,16 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         if d["warnings"]:
             out += ["## Warnings", ""] + [f"- {w}" for w in d["warnings"]] + [""]
         return "\n".join(out)
+
+    def _audit_return_values(self) -> dict:
+        d = self.return_values or {}
+        return {
+            "next_step": (d.get("next_step") or {}).get("text"),
+            "app_state": (d.get("app") or {}).get("state"),
+            "warnings": d.get("warnings") or [],
+            "json_path": d.get("json_path"),
+            "markdown_path": d.get("markdown_path"),
+        }
 
     def _path(self, option: str) -> Path:
         path = Path(self.options[option])

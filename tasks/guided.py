@@ -10,7 +10,9 @@ import time
 
 import click
 
+from .audit import now_iso
 from .common import (
+    ConfirmationRequired,
     ManualStepPending,
     SixsenseOrgError,
     SixsenseTask,
@@ -54,6 +56,7 @@ class GuidedStep(SixsenseTask):
     def _run_task(self):
         self._prepare()
         done, detail = self._check()
+        self._last_detail = detail
         if done:
             self.logger.info(f"{self.step_title}: already done ({detail}).")
             self._finish("already done", detail)
@@ -61,9 +64,20 @@ class GuidedStep(SixsenseTask):
         self._guide()
 
     def _guide(self):
-        """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive)."""
+        """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive).
+        In plan mode: report "manual step remains" and return, so the flow continues."""
+        self._audit_note(before=getattr(self, "_last_detail", None))
         self._before_wait()
         instructions = self._format_instructions()
+        if self.plan:
+            self._plan_manual(self.step_title, instructions)
+            self.return_values = {
+                "done": False,
+                "status": "manual step remains",
+                "detail": getattr(self, "_last_detail", None) or "not yet",
+            }
+            self._audit_note(after="unchanged (plan)")
+            return
         for line in instructions.splitlines():
             self.logger.info(line)
         if not self.options["interactive"]:
@@ -84,18 +98,40 @@ class GuidedStep(SixsenseTask):
         timeout = self.options["wait_timeout"]
         interval = self.options["poll_interval"]
         elapsed = 0
+        checks = 0
         detail = "not yet"
+        started = now_iso()
+
+        def record(outcome):
+            self._audit_note(
+                waits=[
+                    {
+                        "what": self._progress_subject(),
+                        "started_at": started,
+                        "finished_at": now_iso(),
+                        "seconds": elapsed,
+                        "timeout_seconds": timeout,
+                        "poll_interval_seconds": interval,
+                        "checks": checks,
+                        "outcome": outcome,
+                    }
+                ]
+            )
+
         while elapsed < timeout:
             step = min(interval, timeout - elapsed)
             time.sleep(step)
             elapsed += step
+            checks += 1
             done, detail = self._check()
             self.logger.info(
                 f"[{format_seconds(elapsed)} / {format_seconds(timeout)}] checking "
                 f"{self._progress_subject()}: {detail if done else 'not yet'}"
             )
             if done:
+                record(f"done: {detail}")
                 return True, detail
+        record("timed out")
         return False, detail
 
     def _format_instructions(self) -> str:
@@ -109,6 +145,20 @@ class GuidedStep(SixsenseTask):
             [["check", "result"], [self._progress_subject(), f"{status}: {detail}"]],
         )
         self.return_values = {"done": True, "status": status, "detail": detail}
+        if status == "already done":
+            self._audit_note(before=detail, after=detail, skipped=[f"already done: {detail}"])
+        else:
+            self._audit_note(after=f"{status}: {detail}")
+            if status != "deployed":
+                self._audit_note(
+                    changed=[
+                        {
+                            "object": self._progress_subject(),
+                            "action": f"manual step done by the operator ({status})",
+                            "what": detail,
+                        }
+                    ]
+                )
 
     # -- shared lookups --------------------------------------------------------------------------------
 
@@ -285,11 +335,14 @@ class ReauthorizeIntegrationUser(GuidedStep):
     task_docs = """
 Guided seed step 5: reauthorize in 6sense as the integration user. Done when the integration user holds an
 OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
-Before waiting, warns that reauthorizing may log the integration user out of other Salesforce integrations
-(Pardot, Sales Engagement) and lists its tokens for other apps. Fails with "install first" when the app is
-not installed.
+Before waiting, lists whose sessions the reauthorization touches: the integration user's tokens for the app
+(replaced) and for other apps (Pardot, Sales Engagement and others, which reauthorizing may log out). Where
+it holds tokens for other apps, the step needs ``confirm_reauthorization True`` (in a flow:
+``-o sixsense_validate_inputs__confirm_reauthorization True``) or a confirmation at a terminal; otherwise it
+stops with "confirmation required" before printing the instructions. Fails with "install first" when the
+app is not installed (in plan mode: reports the step as remaining).
 
-Return values: done, status (already done | verified), detail.
+Return values: done, status (already done | verified | manual step remains), detail.
     """
     step_title = "step 5: reauthorize in 6sense as the integration user"
     requires_integration_user = True
@@ -299,17 +352,44 @@ Return values: done, status (already done | verified), detail.
             **SixsenseTask.task_options["integration_username"],
             "required": True,
         },
+        "confirm_reauthorization": {
+            "description": "True: you accept that reauthorizing may log the integration user out of the other "
+            "Salesforce integrations it holds tokens for (Pardot, Sales Engagement). Needed, when not "
+            "confirming at a terminal, only where it holds such tokens. Default: False.",
+        },
     }
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        value = self.options.get("confirm_reauthorization")
+        if value in (None, ""):
+            self.options["confirm_reauthorization"] = False
+        elif not isinstance(value, bool) and not str(value).startswith("^^"):
+            self.options["confirm_reauthorization"] = parse_bool_option(
+                "confirm_reauthorization", value
+            )
 
     def _progress_subject(self):
         return f"OauthToken for {self._apps_text()} by {self.integration_username}"
 
     def _prepare(self):
         self.integration_user = self._get_user(self.integration_username, "integration user")
+        if self.plan and not self._connected_apps(self.app_names):
+            self.app = None  # plan: installed by an earlier (manual) step
+            self.policy_changed = None
+            return
         self.app = self._require_installed_app()
         self.policy_changed = parse_sf_datetime(self.app.get("LastModifiedDate"))
 
     def _check(self):
+        if self.app is None:
+            return False, "the app is not installed yet (an earlier step)"
+        if self.plan and not self.app.get("OptionsAllowAdminApprovedUsersOnly"):
+            # Plan: the Permitted Users change of step 3 revokes the tokens held now.
+            return (
+                False,
+                "Permitted Users is not admin approved yet; its change revokes current tokens",
+            )
         tokens = self._oauth_tokens(self.app_names, self.integration_user["Id"])
         fresh = [
             t
@@ -330,16 +410,53 @@ Return values: done, status (already done | verified), detail.
 
     def _before_wait(self):
         tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
-        others = [t for t in summarize_tokens(tokens) if t[1] not in self.app_names]
+        summary = summarize_tokens(tokens)
+        mine = [t for t in summary if t[1] in self.app_names]
+        others = [t for t in summary if t[1] not in self.app_names]
         self.logger.warning(
             "Reauthorizing may log the integration user out of other Salesforce integrations such as "
             "Pardot and Sales Engagement; reauthorize those if they stop syncing."
         )
+        self._log_table(
+            f"Sessions the reauthorization touches ({self.integration_username})",
+            [["app", "tokens", "effect"]]
+            + [[app, n, "replaced by the new authorization"] for _, app, n in mine]
+            + [[app, n, "may be logged out"] for _, app, n in others]
+            + ([] if summary else [["(none)", 0, "nothing to disturb"]]),
+        )
+        self._audit_note(
+            sessions_affected=[
+                {"user": u, "app": a, "tokens": n, "effect": "replaced"} for u, a, n in mine
+            ]
+            + [
+                {"user": u, "app": a, "tokens": n, "effect": "may be logged out"}
+                for u, a, n in others
+            ]
+        )
         if others:
-            self._log_table(
-                f"Other apps {self.integration_username} holds tokens for",
-                [["app", "tokens"]] + [[app, n] for _, app, n in others],
+            self._confirm_reauthorization(sorted({a for _, a, _ in others}))
+
+    def _confirm_reauthorization(self, other_apps):
+        apps = ", ".join(other_apps)
+        if self.options["confirm_reauthorization"]:
+            return
+        if self.plan:
+            self._plan_would(
+                f"need confirm_reauthorization True (the integration user holds tokens for {apps})"
             )
+            return
+        if self.options["interactive"] and stdin_is_tty():
+            if click.confirm(
+                f"Reauthorize as {self.integration_username}, which may log it out of {apps}?",
+                default=False,
+            ):
+                return
+        raise ConfirmationRequired(
+            f"Not started: {self.integration_username} holds tokens for other apps ({apps}); reauthorizing in "
+            "6sense may log it out of them. Confirm with "
+            "-o sixsense_validate_inputs__confirm_reauthorization True (flow) or -o confirm_reauthorization "
+            "True (this task alone), or run interactively at a terminal, then run again. Nothing was written."
+        )
 
     def _instructions(self):
         return [
@@ -347,6 +464,6 @@ Return values: done, status (already done | verified), detail.
             "Select Sign in with a different Salesforce account.",
             f"Log in as the integration user {self.integration_username} (org {self._instance_url()}).",
             "Approve the OAuth consent screen.",
-            f"Check: the integration user appears under Users for {self.app['Name']} on "
+            f"Check: the integration user appears under Users for {(self.app or {}).get('Name') or self._apps_text()} on "
             f"{self._oauth_usage_url()}",
         ]

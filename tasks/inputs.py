@@ -1,11 +1,17 @@
 """sixsense_validate_inputs: check every common option against the org before any step writes."""
 
+import os
+from pathlib import Path
+
+from .audit import DEFAULT_AUDIT_DIR
 from .common import (
     API_ENABLED,
     APP_NAME_RE,
     USERNAME_RE,
     SixsenseInputError,
     SixsenseTask,
+    is_deferred,
+    parse_bool_option,
 )
 
 
@@ -18,12 +24,17 @@ Checks: both users exist and are active; each option names one user; the setup u
 integration user (the vendor article forbids the integration user doing the one-time authorization);
 the integration user has API access (API Enabled through the profile or a permission set);
 ``connected_app_names`` is a non-empty list of plausible connected app names; ``wait_timeout`` and
-``poll_interval`` are positive numbers of seconds; ``interactive`` is True or False.
-All problems are reported together in one error; nothing is written. Read-only.
+``poll_interval`` are positive numbers of seconds; ``interactive``, ``plan`` and ``confirm_reauthorization``
+are True or False; ``audit_dir`` is a directory that can be created. All problems are reported together in one
+error; nothing is written to the org. Read-only.
+
+Within a flow, this first step starts the run's audit report (``<audit_dir>/<timestamp>-<flow>.json`` and
+``.md``), which every later step updates as it ends, successfully or not.
 
 Return values (strings, for ``^^``): integration_username, setup_username, connected_app_names
 (comma-joined), wait_timeout, poll_interval, interactive ("True"/"False"), integration_user_id,
-setup_user_id, integration_profile.
+setup_user_id, integration_profile, plan ("True"/"False"), confirm_reauthorization ("True"/"False"),
+audit_dir, audit_report (the JSON path of the run's audit report, within a flow).
     """
     task_options = {
         **SixsenseTask.task_options,
@@ -31,8 +42,33 @@ setup_user_id, integration_profile.
             **SixsenseTask.task_options["integration_username"],
             "required": True,
         },
+        "audit_dir": {
+            "description": "Directory of the flow's audit report (JSON and Markdown, one pair per run, named "
+            f"<timestamp>-<flow>). Default: {DEFAULT_AUDIT_DIR}",
+        },
+        "confirm_reauthorization": {
+            "description": "True: you accept that reauthorizing in 6sense as the integration user (seed step 5) "
+            "may log it out of other Salesforce integrations it holds tokens for (Pardot, Sales Engagement). "
+            "Needed when not confirming at a terminal and the integration user holds such tokens; passed to "
+            "sixsense_reauthorize_integration_user. Default: False.",
+        },
     }
     requires_integration_user = True
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        value = self.options.get("confirm_reauthorization")
+        if value in (None, ""):
+            self.options["confirm_reauthorization"] = False
+        elif not is_deferred(value):
+            self.options["confirm_reauthorization"] = parse_bool_option(
+                "confirm_reauthorization", value
+            )
+        audit_dir = self.options.get("audit_dir")
+        if audit_dir in (None, ""):
+            self.options["audit_dir"] = DEFAULT_AUDIT_DIR
+        elif not is_deferred(audit_dir):
+            self.options["audit_dir"] = check_audit_dir(str(audit_dir))
 
     def _run_task(self):
         problems = []
@@ -141,7 +177,19 @@ setup_user_id, integration_profile.
             "integration_user_id": integration_user["Id"],
             "setup_user_id": setup_user["Id"],
             "integration_profile": (integration_user.get("Profile") or {}).get("Name") or "",
+            "plan": str(bool(self.plan)),
+            "confirm_reauthorization": str(bool(self.options["confirm_reauthorization"])),
+            "audit_dir": str(self.options["audit_dir"]),
         }
+        from .audit import run_for
+
+        run = run_for(self, create=False)
+        if run:
+            self.return_values["audit_report"] = str(run.json_path)
+        if self.plan:
+            self.logger.info(
+                "Plan mode: every step reads the org and reports what it would change; nothing is written."
+            )
         self.logger.info("Inputs are valid. Nothing was written.")
 
     @staticmethod
@@ -151,3 +199,18 @@ setup_user_id, integration_profile.
         return "The inputs have problems; nothing was written:\n" + "\n".join(
             f"  - {p}" for p in problems
         )
+
+
+def check_audit_dir(value: str) -> str:
+    """``audit_dir`` must be (or be creatable as) a writable directory: checked without creating it."""
+    path = Path(value).expanduser()
+    probe = path if path.is_absolute() else Path.cwd() / path
+    if probe.exists() and not probe.is_dir():
+        raise SixsenseInputError(f"audit_dir {value} is a file; pass a directory.")
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise SixsenseInputError(
+            f"audit_dir {value} cannot be created: {probe} is not a writable directory."
+        )
+    return value

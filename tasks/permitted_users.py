@@ -100,7 +100,11 @@ lists the app as ``ConnectedApp`` metadata (``listMetadata``), it retrieves it, 
 case for an app installed from OAuth Usage), it is a guided step: instructions with the deep link, then
 wait and verify. Fails with "install first" when the app is not installed.
 
-Return values: done, status (already done | deployed | verified), detail, method (etl | guided | none).
+In plan mode: lists who would be logged out and reports the ETL deploy it would make, or the manual step
+that remains; writes nothing.
+
+Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
+detail, method (etl | guided | none).
     """
     step_title = "step 3: set Permitted Users to admin approved"
     task_options = {
@@ -119,14 +123,20 @@ Return values: done, status (already done | deployed | verified), detail, method
         )
 
     def _progress_subject(self):
-        return f"ConnectedApplication.OptionsAllowAdminApprovedUsersOnly of {self.app['Name']}"
+        name = (self.app or {}).get("Name") or " or ".join(self.app_names)
+        return f"ConnectedApplication.OptionsAllowAdminApprovedUsersOnly of {name}"
 
     def _prepare(self):
         self.policy = read_policy_template(self.project_config.repo_root)
-        self.app = self._require_installed_app()
         self.method = "none"
+        if self.plan and not self._connected_apps(self.app_names):
+            self.app = None  # plan: the app is installed by an earlier (manual) step
+            return
+        self.app = self._require_installed_app()
 
     def _check(self):
+        if self.app is None:
+            return False, "the app is not installed yet (an earlier step)"
         rows = [a for a in self._connected_apps(self.app_names) if a["Id"] == self.app["Id"]]
         if rows and rows[0].get("OptionsAllowAdminApprovedUsersOnly"):
             self.app = rows[0]
@@ -140,18 +150,46 @@ Return values: done, status (already done | deployed | verified), detail, method
     def _run_task(self):
         self._prepare()
         done, detail = self._check()
+        self._last_detail = detail
         if done:
             self.logger.info(f"{self.step_title}: already done ({detail}).")
             self._finish("already done", detail)
             return
         self._warn_logout()
-        member = self._retrievable_member()
+        member = self._retrievable_member() if self.app else None
+        if member and self.plan:
+            self.method = "etl"
+            self._audit_note(before=detail)
+            self._plan_would(
+                f"set Permitted Users of {self.app['Name']} to 'Admin approved users are pre-authorized' "
+                f"(Metadata ETL of ConnectedApp {member}"
+                + ("" if self.options["confirm_logout"] else "; needs confirm_logout True")
+                + ")"
+            )
+            self.return_values = {
+                "done": False,
+                "status": "would deploy",
+                "detail": detail,
+                "method": "etl",
+            }
+            return
         if member:
             self._confirm_logout()
             self.method = "etl"
             self._run_etl(member)
             done, detail = self._check()
             if done:
+                self._audit_note(
+                    before=self._last_detail,
+                    changed=[
+                        {
+                            "object": "ConnectedApp",
+                            "action": "deployed",
+                            "what": f"{member}: Permitted Users admin approved",
+                            "details": getattr(self, "_etl_changes", []),
+                        }
+                    ],
+                )
                 self._finish("deployed", f"{detail} (Metadata ETL, verified by query)")
                 return
             self.logger.warning(
@@ -163,11 +201,17 @@ Return values: done, status (already done | deployed | verified), detail, method
 
     def _warn_logout(self):
         tokens = self._oauth_tokens(self.app_names)
+        name = self.app["Name"] if self.app else " or ".join(self.app_names)
         self.logger.warning(
             "Setting Permitted Users to 'Admin approved users are pre-authorized' logs out ALL users of "
-            f"{self.app['Name']}; they must authorize again (the integration user does in step 5)."
+            f"{name}; they must authorize again (the integration user does in step 5)."
         )
         summary = summarize_tokens(tokens)
+        self._audit_note(
+            sessions_affected=[
+                {"user": u, "app": a, "tokens": n, "effect": "logged out"} for u, a, n in summary
+            ]
+        )
         if summary:
             self._log_table(
                 "Users holding tokens for the app now",
@@ -216,6 +260,7 @@ Return values: done, status (already done | deployed | verified), detail, method
             logger=self.logger,
         )
         task()
+        self._etl_changes = list(task.changes)
         if not task.changes:
             self.logger.info("The retrieved ConnectedApp already matches the policy template.")
 
@@ -223,7 +268,8 @@ Return values: done, status (already done | deployed | verified), detail, method
         return [
             "In Salesforce, log in as a System Administrator.",
             f"Open Setup > Apps > Connected Apps > Connected Apps OAuth Usage: {self._oauth_usage_url()}",
-            f"Locate {self.app['Name']} and select Manage App Policies, then Edit Policies.",
+            f"Locate {(self.app or {}).get('Name') or ' or '.join(self.app_names)} and select Manage App "
+            "Policies, then Edit Policies.",
             "Under OAuth Policies, set Permitted Users to 'Admin approved users are pre-authorized'.",
             "Select OK to confirm (Salesforce logs out all users of the app), then Save.",
         ]

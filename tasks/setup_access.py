@@ -53,7 +53,7 @@ API Enabled; with API Access Control also Use Any API Client), which the one-tim
 uninstalled app needs (vendor prerequisite). Skipped, and reported, when the user already holds
 Approve Uninstalled Connected Apps through its profile (the standard System Administrator profile has it)
 or another permission set. Users are matched by Username. Idempotent: an existing assignment is
-"already done".
+"already done". In plan mode, reports the assignment it would create and writes nothing.
 
 Return values: ``assigned`` (bool: this run created the assignment), ``held_through`` (where the user gets
 the permission from, e.g. "profile System Administrator" or "permission set Sixsense_Setup_Access").
@@ -64,6 +64,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
         "api_names": {
             "description": f"Permission set(s) that carry the setup access. Default: {SETUP_PERMISSION_SET}."
         },
+        "plan": SixsenseTask.task_options["plan"],
     }
 
     def _init_options(self, kwargs):
@@ -88,6 +89,10 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
         user = self._get_user(self.setup_username, "setup user")
         permission_sets = self._permission_sets_by_name(api_names)
         missing = [n for n in api_names if n not in permission_sets]
+        if missing and self.plan:
+            # Plan: deployed by sixsense_deploy_access earlier in the flow.
+            permission_sets = {**permission_sets, **{n: {"Id": None} for n in missing}}
+            missing = []
         if missing:
             raise SixsenseOrgError(
                 f"Permission set(s) {', '.join(missing)} not found in the org: deploy them first "
@@ -113,6 +118,11 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             )
             rows.append([user["Username"], APPROVE_UNINSTALLED, held, "none (already held)"])
             self._log_table("Setup access", rows)
+            self._audit_note(
+                before=f"holds {APPROVE_UNINSTALLED} through {held}",
+                after=f"holds {APPROVE_UNINSTALLED} through {held}",
+                skipped=[f"{', '.join(api_names)} not assigned: already held through {held}"],
+            )
             self.return_values = {"assigned": False, "held_through": held}
             return
         if len(already) == len(api_names):
@@ -120,7 +130,19 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             self.logger.info(f"already done: {user['Username']} has {', '.join(api_names)}.")
             rows.append([user["Username"], APPROVE_UNINSTALLED, held, "none (already done)"])
             self._log_table("Setup access", rows)
+            self._audit_note(
+                before=f"holds {APPROVE_UNINSTALLED} through {held}",
+                after=f"holds {APPROVE_UNINSTALLED} through {held}",
+                skipped=[f"already done: {', '.join(api_names)} assigned"],
+            )
             self.return_values = {"assigned": False, "held_through": held}
+            return
+        todo = [n for n in api_names if n not in already]
+        self._audit_note(before=f"{user['Username']} does not hold {APPROVE_UNINSTALLED}")
+        if self.plan:
+            for name in todo:
+                self._plan_would(f"create PermissionSetAssignment {name} -> {user['Username']}")
+            self.return_values = {"assigned": False, "held_through": "", "would_assign": todo}
             return
         # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
         self._call("Permission set assignment", AssignPermissionSets._run_task, self)
@@ -133,6 +155,17 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
         held = ", ".join(f"permission set {n}" for n in api_names)
         rows.append([user["Username"], APPROVE_UNINSTALLED, held, "assigned"])
         self._log_table("Setup access", rows)
+        self._audit_note(
+            after=f"holds {APPROVE_UNINSTALLED} through {held}",
+            changed=[
+                {
+                    "object": "PermissionSetAssignment",
+                    "action": "created",
+                    "what": f"{n} -> {user['Username']}",
+                }
+                for n in todo
+            ],
+        )
         self.return_values = {"assigned": True, "held_through": held}
 
     def _assigned_permission_set_ids(self, user_id):

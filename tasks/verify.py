@@ -46,7 +46,8 @@ installed (ConnectedApplication row), Permitted Users admin approved
 app created after the policy change.
 
 Prints a table (check, expected, actual, result) and writes a JSON report (no tokens, only dates and
-counts). Fails (non-zero exit) if any check fails, naming the step to run. Read-only.
+counts). Fails (non-zero exit) if any check fails, naming the step to run. Read-only. In plan mode, shows
+the checks against the org as it is now, never fails and writes no report (the plan's summary follows).
 
 Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_path``.
     """
@@ -155,6 +156,23 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             + [[c["check"], c["expected"], c["actual"], c["result"]] for c in self.checks],
         )
         failed = [c for c in self.checks if c["result"] == "FAIL"]
+        self._audit_note(
+            after={
+                "passed": not failed,
+                "failed": [c["check"] for c in failed],
+            }
+        )
+        if self.plan:
+            self.logger.info(
+                f"Plan: {len(failed)} of {len(self.checks)} checks fail in the org as it is now; the steps "
+                "above would address them. No report written."
+            )
+            self.return_values = {
+                "passed": not failed,
+                "failed": [c["check"] for c in failed],
+                "report_path": "",
+            }
+            return
         report_path = self._write_report(failed)
         self.return_values = {
             "passed": not failed,

@@ -143,6 +143,8 @@ def run_flow_inprocess(tmp_path, monkeypatch):
 
         runtime = CliRuntime(load_keychain=True)
         _, org_config = runtime.get_org("sim")
+        # Each run's audit report goes to the test's tmp dir unless the test names one.
+        common.setdefault("audit_dir", str(tmp_path / "audit"))
         options = {"sixsense_validate_inputs": {"integration_username": INTEGRATION_USER, **common}}
         for task, opts in (task_options or {}).items():
             options.setdefault(task, {}).update(opts)

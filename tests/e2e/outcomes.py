@@ -52,6 +52,22 @@ EXPECTED_STOPS = {
 }
 
 
+#: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement): the
+#: reauthorization step needs ``confirm_reauthorization True`` when nobody confirms at a terminal.
+NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer"}
+
+
+def confirmations(scenario: str) -> dict:
+    """The explicit consents a non-TTY run of ``scenario`` must pass, as task options."""
+    options = {
+        # Where the org lets the app be retrieved, the flow sets Permitted Users itself: a disruptive write.
+        "sixsense_set_permitted_users": {"confirm_logout": "True"},
+    }
+    if scenario in NEEDS_REAUTHORIZATION_CONFIRMATION:
+        options["sixsense_reauthorize_integration_user"] = {"confirm_reauthorization": "True"}
+    return options
+
+
 SIXSENSE_APP_NAMES = ("sfdc_6sense_oauth_app", "sfdc_6sense_integration_connected_app")
 
 

@@ -16,18 +16,20 @@ from tests.e2e.outcomes import (
     FLOWS,
     assert_no_duplicates,
     assert_setup_complete,
+    confirmations,
     do_manual_step,
 )
 
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
 
 
-def _options(tmp_path, extra: dict | None = None) -> dict:
+def _options(tmp_path, extra: dict | None = None, scenario: str = "") -> dict:
     options = {
         "sixsense_verify": {"report_path": str(tmp_path / "verification.json")},
-        # Where the org lets the app be retrieved, the flow sets Permitted Users itself: a disruptive write
-        # that needs this explicit consent when nobody is at a terminal.
-        "sixsense_set_permitted_users": {"confirm_logout": "True"},
+        # The disruptive steps need explicit consent when nobody is at a terminal (outcomes.confirmations):
+        # confirm_logout for the Metadata ETL of Permitted Users, confirm_reauthorization where the
+        # integration user holds tokens for other apps.
+        **confirmations(scenario),
     }
     for task, opts in (extra or {}).items():
         options.setdefault(task, {}).update(opts)
@@ -46,7 +48,7 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 ):
     sim = start_sim(scenario, autopilot=True)
     coordinator, error, output = run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path), interactive="True", **FAST
+        sim, flow, task_options=_options(tmp_path, scenario=scenario), interactive="True", **FAST
     )
     expected_failure = EXPECTED_FAILURES.get((scenario, flow))
     if expected_failure:
@@ -62,7 +64,7 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 
     mark = last_seq(sim)
     _, error, output = run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path), interactive="False", **FAST
+        sim, flow, task_options=_options(tmp_path, scenario=scenario), interactive="False", **FAST
     )
     assert error is None, f"{error}\n{output}"
     assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
@@ -82,7 +84,7 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     extra: dict = {}
     for _ in range(len(expected) + 1):
         coordinator, error, output = run_flow_inprocess(
-            sim, flow, task_options=_options(tmp_path, extra), interactive="False", **FAST
+            sim, flow, task_options=_options(tmp_path, extra, scenario), interactive="False", **FAST
         )
         if error is None:
             break
@@ -102,7 +104,11 @@ def test_pending_step_prints_exact_instructions_and_writes_nothing_more(
 ):
     sim = start_sim("new_customer")
     coordinator, error, _ = run_flow_inprocess(
-        sim, "sixsense_new_customer", task_options=_options(tmp_path), interactive="False", **FAST
+        sim,
+        "sixsense_new_customer",
+        task_options=_options(tmp_path, scenario="new_customer"),
+        interactive="False",
+        **FAST,
     )
     assert type(error).__name__ == "ManualStepPending"
     message = str(error)
@@ -111,7 +117,11 @@ def test_pending_step_prints_exact_instructions_and_writes_nothing_more(
     assert "run the flow again" in message.lower()
     mark = last_seq(sim)
     _, again, _ = run_flow_inprocess(
-        sim, "sixsense_new_customer", task_options=_options(tmp_path), interactive="False", **FAST
+        sim,
+        "sixsense_new_customer",
+        task_options=_options(tmp_path, scenario="new_customer"),
+        interactive="False",
+        **FAST,
     )
     assert type(again).__name__ == "ManualStepPending"
     assert writes_since(sim, mark) == [], (

@@ -23,6 +23,9 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
         "integration_user_id": INTEGRATION_USER["Id"],
         "setup_user_id": ADMIN_USER["Id"],
         "integration_profile": "Minimum Access - API Only Integrations",
+        "plan": "False",
+        "confirm_reauthorization": "False",
+        "audit_dir": ".sixsense/audit",
     }
     assert org.writes() == []
     user_query = next(q for q in org.soql if "FROM User" in q)
@@ -136,3 +139,40 @@ def test_missing_integration_username_names_the_flow_option(make_task, common):
 def test_soql_quoting(common):
     assert common.soql_quote("O'Brien\\x") == "'O\\'Brien\\\\x'"
     assert common.soql_in(["a", "b'c"]) == "('a', 'b\\'c')"
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("plan", "maybe", "plan must be True or False"),
+        ("confirm_reauthorization", "perhaps", "confirm_reauthorization must be True or False"),
+    ],
+)
+def test_plan_and_confirmation_options_must_be_booleans(make_task, org, option, value, message):
+    with pytest.raises(TaskOptionsError, match=message):
+        make_task("sixsense_validate_inputs", integration_username=INTEGRATION, **{option: value})
+    assert org.writes() == []
+
+
+def test_audit_dir_must_not_be_a_file(make_task, org, tmp_path):
+    existing = tmp_path / "a-file"
+    existing.write_text("x")
+    with pytest.raises(TaskOptionsError, match="audit_dir .* is a file"):
+        make_task(
+            "sixsense_validate_inputs", integration_username=INTEGRATION, audit_dir=str(existing)
+        )
+    assert org.writes() == []
+
+
+def test_plan_and_confirmation_are_returned_for_later_steps(make_task, org, tmp_path):
+    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
+    result = run(
+        make_task,
+        integration_username=INTEGRATION,
+        plan="True",
+        confirm_reauthorization="yes",
+        audit_dir=str(tmp_path / "audit"),
+    )
+    assert (result["plan"], result["confirm_reauthorization"]) == ("True", "True")
+    assert result["audit_dir"] == str(tmp_path / "audit")
+    assert not (tmp_path / "audit").exists(), "outside a flow there is no audit report"

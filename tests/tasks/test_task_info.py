@@ -18,6 +18,8 @@ TASKS = [
     "sixsense_grant_app_access",
     "sixsense_reauthorize_integration_user",
     "sixsense_verify",
+    "sixsense_diagnose",
+    "sixsense_troubleshoot",
 ]
 
 
@@ -57,6 +59,9 @@ def test_options_parse_without_an_org_and_keep_return_value_references(task, run
         "interactive": "^^sixsense_validate_inputs.interactive",
         "connected_app_names": "^^sixsense_validate_inputs.connected_app_names",
         "api_access_control_provisioned": "^^sixsense_detect_api_access_control.provisioned",
+        "plan": "^^sixsense_validate_inputs.plan",
+        "confirm_reauthorization": "^^sixsense_validate_inputs.confirm_reauthorization",
+        "error": "OAUTH_APP_BLOCKED",
     }
     base = runtime.project_config.get_task(task)
     cls = base.get_class()

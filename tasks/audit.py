@@ -1,0 +1,304 @@
+"""The audit report of a flow run: JSON and Markdown, updated as each sixsense step ends (also on failure).
+
+One report per run of a flow, identified by the ``FlowCoordinator`` cci passes to each task (``task.flow``):
+the first sixsense step of the run creates it (``sixsense_validate_inputs``, which takes ``audit_dir``), every
+later step appends its entry and rewrites both files, so a run that stops at a pending manual step or fails
+still leaves a complete record of what happened up to there.
+
+Each step entry: task, step number, start/end timestamps, duration, status (ok | failed | manual step pending
+| confirmation required | input error), state before and after, what was changed, what was skipped, what was
+waited for and for how long, and in plan mode what would change and which manual steps remain.
+
+No secrets: the tasks never read token values, and everything written is scrubbed of the org's access and
+refresh tokens as a last line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_AUDIT_DIR = ".sixsense/audit"
+REDACTED = "[redacted]"
+_FLOW_ATTR = "_sixsense_audit_run"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def cumulusci_version() -> str:
+    try:
+        from cumulusci import __version__
+
+        return str(__version__)
+    except Exception:  # pragma: no cover - cumulusci always has it
+        return "unknown"
+
+
+def project_version(project_config) -> str:
+    """``project: package: version`` of cumulusci.yml if set, else ``git describe --tags --always --dirty``
+    of the repository, else ``unknown``."""
+    try:
+        version = project_config.project__package__version
+    except Exception:
+        version = None
+    if version:
+        return str(version)
+    root = getattr(project_config, "repo_root", None) or "."
+    try:
+        result = subprocess.run(
+            ["git", "describe", "--tags", "--always", "--dirty"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
+
+
+def _secrets_of(org_config) -> set[str]:
+    """Token-like values of the org config (access/refresh token and any *token*/*secret* key)."""
+    secrets = set()
+    if org_config is None:
+        return secrets
+    for name in ("access_token", "refresh_token"):
+        value = getattr(org_config, name, None)
+        if isinstance(value, str) and len(value) >= 8:
+            secrets.add(value)
+    config = getattr(org_config, "config", None) or {}
+    for key, value in config.items():
+        if isinstance(value, str) and len(value) >= 8 and ("token" in key or "secret" in key):
+            secrets.add(value)
+    return secrets
+
+
+def scrub(text: str, secrets) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def status_of(error: BaseException | None) -> str:
+    if error is None:
+        return "ok"
+    name = type(error).__name__
+    return {
+        "ManualStepPending": "manual step pending",
+        "ConfirmationRequired": "confirmation required",
+        "SixsenseInputError": "input error",
+        "TaskOptionsError": "input error",
+        "VerificationFailed": "verification failed",
+    }.get(name, "failed")
+
+
+class AuditRun:
+    """The audit report of one flow run. Obtain it with ``run_for(task)``."""
+
+    def __init__(self, flow, audit_dir: Path, project_config, org_config):
+        self.flow = flow
+        started = datetime.now(UTC)
+        flow_name = getattr(flow, "name", None) or "flow"
+        stamp = started.strftime("%Y%m%dT%H%M%SZ")
+        audit_dir.mkdir(parents=True, exist_ok=True)
+        base = f"{stamp}-{flow_name}"
+        n = 1
+        while (audit_dir / f"{base}.json").exists():
+            n += 1
+            base = f"{stamp}-{flow_name}-{n}"
+        self.run_id = base
+        self.json_path = audit_dir / f"{base}.json"
+        self.md_path = audit_dir / f"{base}.md"
+        self.secrets = _secrets_of(org_config)
+        self.data = {
+            "run_id": base,
+            "flow": flow_name,
+            "plan": False,
+            "status": "running",
+            "started_at": started.isoformat(timespec="milliseconds"),
+            "finished_at": None,
+            "cumulusci_version": cumulusci_version(),
+            "project": {
+                "name": _safe_attr(project_config, "project__name"),
+                "version": project_version(project_config),
+            },
+            "org": {
+                "instance_url": getattr(org_config, "instance_url", None),
+                "org_id": getattr(org_config, "org_id", None),
+                "username": getattr(org_config, "username", None),
+            },
+            "steps": [],
+        }
+
+    # -- steps -----------------------------------------------------------------------------------------
+
+    def begin(self, task) -> dict:
+        entry = {
+            "step": str(getattr(task, "stepnum", "") or ""),
+            "task": getattr(task, "name", None) or type(task).__name__,
+            "class": f"{type(task).__module__}.{type(task).__name__}",
+            "status": "running",
+            "started_at": now_iso(),
+            "finished_at": None,
+            "duration_seconds": None,
+            "before": None,
+            "after": None,
+            "changed": [],
+            "skipped": [],
+            "waits": [],
+            "plan": [],
+            "manual_steps_remaining": [],
+            "sessions_affected": [],
+            "return_values": {},
+            "error": None,
+        }
+        self.data["steps"].append(entry)
+        self.write()
+        return entry
+
+    def end(self, task, entry: dict, error: BaseException | None = None):
+        entry["finished_at"] = now_iso()
+        started = datetime.fromisoformat(entry["started_at"])
+        entry["duration_seconds"] = round((datetime.now(UTC) - started).total_seconds(), 3)
+        entry["status"] = status_of(error)
+        if error is not None:
+            entry["error"] = f"{type(error).__name__}: {error}"
+        notes = getattr(task, "audit_notes", None) or {}
+        for key, value in notes.items():
+            if isinstance(entry.get(key), list):
+                entry[key] = list(value)
+            else:
+                entry[key] = value
+        try:
+            entry["return_values"] = task._audit_return_values()
+        except Exception:
+            entry["return_values"] = {}
+        if notes.get("plan_mode"):
+            self.data["plan"] = True
+        entry.pop("plan_mode", None)
+        failed = [s for s in self.data["steps"] if s["status"] not in ("ok", "running")]
+        self.data["status"] = failed[-1]["status"] if failed else "ok"
+        self.data["finished_at"] = entry["finished_at"]
+        self.write()
+
+    def init_failed(self, task, error: BaseException):
+        """A step whose options were refused (raised while cci constructed it)."""
+        entry = self.begin(task)
+        self.end(task, entry, error)
+
+    # -- summaries -------------------------------------------------------------------------------------
+
+    def would_change(self) -> list[str]:
+        return [f"{s['task']}: {line}" for s in self.data["steps"] for line in s["plan"]]
+
+    def manual_remaining(self) -> list[str]:
+        out = []
+        for s in self.data["steps"]:
+            for line in s["manual_steps_remaining"]:
+                if line not in out:
+                    out.append(line)
+        return out
+
+    def plan_summary_lines(self) -> list[str]:
+        lines = ["Plan (nothing was written):", "  Would change:"]
+        lines += [f"    - {c}" for c in self.would_change()] or ["    - nothing"]
+        lines.append("  Manual steps remaining:")
+        lines += [f"    - {m}" for m in self.manual_remaining()] or ["    - none"]
+        return lines
+
+    # -- files -----------------------------------------------------------------------------------------
+
+    def write(self):
+        text = json.dumps(self.data, indent=2, default=str) + "\n"
+        self.json_path.write_text(scrub(text, self.secrets), encoding="utf-8")
+        self.md_path.write_text(scrub(self.markdown(), self.secrets), encoding="utf-8")
+
+    def markdown(self) -> str:
+        d = self.data
+        out = [
+            f"# 6sense audit: {d['flow']}{' (plan)' if d['plan'] else ''}",
+            "",
+            f"- run: `{d['run_id']}`, status **{d['status']}**",
+            f"- started {d['started_at']}, last update {d['finished_at'] or '-'}",
+            f"- org: {d['org']['instance_url']} ({d['org']['org_id']}) as {d['org']['username']}",
+            f"- CumulusCI {d['cumulusci_version']}, project {d['project']['name']} "
+            f"{d['project']['version']}",
+            "",
+            "| step | task | status | duration (s) | changed | skipped | waited |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for s in d["steps"]:
+            waited = sum(w.get("seconds") or 0 for w in s["waits"])
+            out.append(
+                f"| {s['step']} | {s['task']} | {s['status']} | {s['duration_seconds']} | "
+                f"{len(s['changed'])} | {len(s['skipped'])} | {waited if s['waits'] else '-'} |"
+            )
+        out.append("")
+        for s in d["steps"]:
+            out += [f"## {s['step']}. {s['task']}: {s['status']}", ""]
+            out.append(f"- {s['started_at']} -> {s['finished_at'] or '(running)'}")
+            if s["before"] is not None:
+                out.append(f"- before: {_inline(s['before'])}")
+            if s["after"] is not None:
+                out.append(f"- after: {_inline(s['after'])}")
+            for c in s["changed"]:
+                out.append(f"- changed: {_inline(c)}")
+            for c in s["skipped"]:
+                out.append(f"- skipped: {_inline(c)}")
+            for w in s["waits"]:
+                out.append(
+                    f"- waited for {w.get('what')}: {w.get('seconds')} s, {w.get('checks')} checks, "
+                    f"{w.get('outcome')} ({w.get('started_at')} -> {w.get('finished_at')})"
+                )
+            for c in s["sessions_affected"]:
+                out.append(f"- sessions affected: {_inline(c)}")
+            for c in s["plan"]:
+                out.append(f"- would: {c}")
+            for c in s["manual_steps_remaining"]:
+                out.append(f"- manual step remains: {c}")
+            if s["error"]:
+                out.append(f"- error: {s['error'].splitlines()[0]}")
+            out.append("")
+        if d["plan"]:
+            out += ["## Plan summary", ""] + [line.strip() for line in self.plan_summary_lines()]
+            out.append("")
+        return "\n".join(out)
+
+
+def _inline(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_inline(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_inline(v) for v in value) or "none"
+    return str(value)
+
+
+def _safe_attr(obj, name):
+    try:
+        return getattr(obj, name)
+    except Exception:
+        return None
+
+
+def run_for(task, create: bool = True) -> AuditRun | None:
+    """The audit run of ``task``'s flow (created by the first sixsense step), or None outside a flow."""
+    flow = getattr(task, "flow", None)
+    if flow is None:
+        return None
+    run = getattr(flow, _FLOW_ATTR, None)
+    if run is None and create:
+        options = getattr(task, "options", None) or {}
+        audit_dir = options.get("audit_dir")
+        if not isinstance(audit_dir, str) or not audit_dir.strip() or audit_dir.startswith("^^"):
+            audit_dir = DEFAULT_AUDIT_DIR
+        path = Path(audit_dir).expanduser()
+        if not path.is_absolute():
+            root = getattr(task.project_config, "repo_root", None) or "."
+            path = Path(root) / path
+        run = AuditRun(flow, path, task.project_config, getattr(task, "org_config", None))
+        setattr(flow, _FLOW_ATTR, run)
+    return run
