@@ -20,17 +20,21 @@ from tests.e2e.outcomes import (
     FLOWS,
     assert_no_duplicates,
     assert_setup_complete,
+    confirmations,
     do_manual_step,
 )
 
 pytestmark = pytest.mark.cli
 
 
-def _run(cci, sim, flow, tmp_path, *, interactive: bool, extra: dict | None = None):
+def _run(cci, sim, flow, tmp_path, *, scenario: str, interactive: bool, extra: dict | None = None):
     args = ["flow", "run", flow, "--org", "sim"]
     args += flow_options(interactive=interactive, poll_interval="0.3", wait_timeout="120")
     args += ["-o", "sixsense_verify__report_path", str(tmp_path / "verification.json")]
-    args += ["-o", "sixsense_set_permitted_users__confirm_logout", "True"]
+    # The disruptive steps' explicit consents this scenario needs when nobody is at a terminal.
+    for task, opts in confirmations(scenario).items():
+        for name, value in opts.items():
+            args += ["-o", f"{task}__{name}", str(value)]
     for task, opts in (extra or {}).items():
         for name, value in opts.items():
             args += ["-o", f"{task}__{name}", str(value)]
@@ -48,7 +52,7 @@ def test_cci_flow_run_with_autopilot_then_second_run_writes_nothing(
     scenario, flow, start_sim, cci, tmp_path
 ):
     sim = start_sim(scenario, autopilot=True)
-    result = _run(cci, sim, flow, tmp_path, interactive=True)
+    result = _run(cci, sim, flow, tmp_path, scenario=scenario, interactive=True)
     expected_failure = EXPECTED_FAILURES.get((scenario, flow))
     if expected_failure:
         assert result.returncode != 0
@@ -62,7 +66,7 @@ def test_cci_flow_run_with_autopilot_then_second_run_writes_nothing(
     assert report["passed"] is True
 
     mark = last_seq(sim)
-    again = _run(cci, sim, flow, tmp_path, interactive=False)
+    again = _run(cci, sim, flow, tmp_path, scenario=scenario, interactive=False)
     assert again.returncode == 0, again.stdout[-4000:]
     assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
     assert "already done" in again.stdout
@@ -78,7 +82,7 @@ def test_cci_flow_run_non_interactive_stops_at_the_manual_step_and_resumes(
     flow = OWN_FLOW.get(scenario, "sixsense_new_customer")
     stops = EXPECTED_STOPS[(scenario, flow)]
     sim = start_sim(scenario)
-    first = _run(cci, sim, flow, tmp_path, interactive=False)
+    first = _run(cci, sim, flow, tmp_path, scenario=scenario, interactive=False)
     if not stops:
         assert first.returncode == 0, first.stdout[-4000:]
         return
@@ -88,7 +92,7 @@ def test_cci_flow_run_non_interactive_stops_at_the_manual_step_and_resumes(
     assert "run the flow again" in first.stdout.lower()
 
     extra = do_manual_step(sim, stops[0])
-    second = _run(cci, sim, flow, tmp_path, interactive=False, extra=extra)
+    second = _run(cci, sim, flow, tmp_path, scenario=scenario, interactive=False, extra=extra)
     if len(stops) == 1:
         assert second.returncode == 0, second.stdout[-4000:]
     else:
