@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from orgsim import oauth, rest, setup_pages, soap
+from orgsim import eca, oauth, rest, setup_pages, soap
 from orgsim.autopilot import Autopilot, run_action
 from orgsim.observe import Observer
 from orgsim.platform import ActionError, Org
@@ -54,8 +54,10 @@ def state(org: Org) -> dict[str, Any]:
             "features": {
                 "api_access_control": org.store.meta("acc"),
                 "connected_app_metadata_retrievable": org.connected_app_metadata_retrievable,
+                "eca_policy_metadata_deployable": eca.policy_metadata_deployable(org),
             },
             "apps": org.apps(),
+            "eca": eca.state(org),
             "objects": org.store.dump(),
         }
 

@@ -17,6 +17,15 @@ c. installed, not admin-approved, and the ConnectedApp metadata is NOT retrievab
 d. admin-approved, the integration user pre-authorized, and no token of theirs created after the
    ConnectedApplication's LastModifiedDate -> authorize as the integration user.
 
+When the repeated query is about the 6sense External Client App (``ExtlClntAppOauthPlcyCnfg``, or an
+``OauthToken`` query naming the ECA's label), the operator follows the ECA route instead (6sense's ECA article,
+facts §0):
+
+e. ECA installed, its policies not as 6sense asks, and the policy metadata NOT deployable here (otherwise the
+   tool sets them itself) -> Edit Policies (Start Page None, all users self-authorize, refresh token expires
+   after 30 days unused);
+f. ECA installed and the integration user holds no token for it -> authorize the ECA as the integration user.
+
 Every action goes through the same ``platform.Org`` methods as ``/_sim/actions/*``, is printed to stderr and
 recorded in the request log with kind ``sim`` (path ``/_sim/autopilot/<action>``).
 """
@@ -25,8 +34,19 @@ from __future__ import annotations
 
 import sys
 import time
+from urllib.parse import unquote_plus
 
+from orgsim import eca
 from orgsim.platform import ActionError, Org
+
+#: What 6sense's ECA article asks for (facts §0), as ``eca.set_policies`` keys.
+ECA_POLICIES = {
+    "permitted_users": "AllSelfAuthorized",
+    "refresh_token_policy": "SpecificInactivity",
+    "refresh_token_validity_period": 30,
+    "refresh_token_validity_unit": "Days",
+    "start_url": None,
+}
 
 
 class Autopilot:
@@ -38,7 +58,7 @@ class Autopilot:
         self._polls: dict[str, int] = {}
 
     #: The objects whose rows show that a human step happened (an authorization, an Install, a policy edit).
-    POLLED_OBJECTS = frozenset({"OauthToken", "ConnectedApplication"})
+    POLLED_OBJECTS = frozenset({"OauthToken", "ConnectedApplication", "ExtlClntAppOauthPlcyCnfg"})
 
     def on_read(self, sobject: str | None = None, request_key: str = "") -> str | None:
         """Count one read; act once the same query on a :attr:`POLLED_OBJECTS` object has been repeated
@@ -54,7 +74,10 @@ class Autopilot:
             if self._polls[request_key] < self.org.scenario["autopilot"]["polls_before_action"]:
                 return None
             self._polls = {}
-            done = self.step()
+            about_eca = sobject == "ExtlClntAppOauthPlcyCnfg" or (
+                eca.ECA_LABEL.lower() in unquote_plus(request_key).lower()
+            )
+            done = self.step(eca_route=about_eca)
             self._seen_version = self.org.store.version
             return done
 
@@ -96,8 +119,29 @@ class Autopilot:
                 return "authorize", {"username": integration["Username"]}
         return None
 
-    def step(self) -> str | None:
-        planned = self.next_step()
+    def next_eca_step(self) -> tuple[str, dict] | None:
+        """Steps e and f (module docstring): the ECA route's manual steps."""
+        org = self.org
+        cfg = org.scenario["autopilot"]
+        state = eca.state(org)
+        if not state["installed"]:
+            return None
+        wanted = {k: v for k, v in ECA_POLICIES.items()}
+        current = state["policies"]
+        differs = any(str(current.get(k) or "") != str(v or "") for k, v in wanted.items())
+        if differs and not eca.policy_metadata_deployable(org):
+            return "eca_policy", dict(wanted)
+        integration = (
+            org.user_by_username(cfg["integration_user"]) if cfg["integration_user"] else None
+        )
+        if integration and not org.store.find(
+            "OauthToken", UserId=integration["Id"], AppName=eca.ECA_LABEL
+        ):
+            return "authorize", {"username": integration["Username"], "app": eca.ECA_LABEL}
+        return None
+
+    def step(self, eca_route: bool = False) -> str | None:
+        planned = self.next_eca_step() if eca_route else self.next_step()
         if planned is None:
             return None
         action, kwargs = planned
@@ -123,7 +167,8 @@ class Autopilot:
 
 
 def run_action(org: Org, name: str, params: dict) -> dict:
-    """Dispatch a human step by name (``authorize``, ``install``, ``policy``, ``block``, ``unblock``) with
+    """Dispatch a human step by name (``authorize``, ``install``, ``policy``, ``eca_policy``, ``block``,
+    ``unblock``) with
     the ``/_sim/actions`` JSON parameters. Raises ``ActionError`` (also for unknown actions / bad params)."""
     app = params.get("app") or None
     if name == "authorize":
@@ -134,6 +179,10 @@ def run_action(org: Org, name: str, params: dict) -> dict:
         return org.install(app)
     if name == "policy":
         return org.set_policy(params.get("permitted_users") or "", app)
+    if name == "eca_policy":
+        changes = {k: v for k, v in params.items() if k in {key for _, _, key in eca.POLICY_FIELDS}}
+        with org.lock:
+            return eca.set_policies(org, changes)
     if name == "block":
         return org.block(app)
     if name == "unblock":

@@ -27,7 +27,7 @@ from typing import Any
 
 from lxml import etree
 
-from orgsim import schema, soql
+from orgsim import eca, schema, soql
 from orgsim.store import Store, format_datetime
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
@@ -46,7 +46,12 @@ FIELD_NOT_WRITABLE = (
     "that it is read/write for your profile or permission set."
 )
 #: facts §5: SetupEntityType is derived from the SetupEntityId key prefix.
-SETUP_ENTITY_TYPES = {"0H4": "ConnectedApplication", "01p": "ApexClass", "066": "ApexPage"}
+SETUP_ENTITY_TYPES = {
+    "0H4": "ConnectedApplication",
+    "0xI": "ExternalClientApplication",  # API 60.0+ (facts §5, §6.3)
+    "01p": "ApexClass",
+    "066": "ApexPage",
+}
 #: field-cases.md finding 8: Salesforce keeps 5 token grants per user per app and silently revokes the oldest.
 TOKENS_PER_USER_PER_APP = 5
 #: facts §4.1: OauthToken query() returns up to 500 rows per batch and queryMore() stops at 2,500.
@@ -240,6 +245,7 @@ class Org:
         holds at most 500 rows and queryMore stops at 2,500 rows (``total_size`` is then 2,500; whether the
         real ``totalSize`` reports the uncapped count is UNCERTAIN). Raises ``soql.SoqlError``.
         """
+        eca.settle(self)  # finish package installs that are due (asynchronous, like Salesforce's)
         row_filters = {}
         if not self.has_permission(user["Id"], "CustomizeApplication"):
             row_filters["OauthToken"] = ("UserId = ?", [user["Id"]])
@@ -287,17 +293,20 @@ class Org:
 
     # -- DML ----------------------------------------------------------------------------------------------
 
-    def object_for(self, sobject: str, *, status: int = 404):
+    def object_for(self, sobject: str, *, status: int = 404, tooling: bool = False):
         """The schema object for a type name (case-insensitive). Unknown types raise ``NOT_FOUND`` (REST
-        resource) or, with ``status=400``, ``INVALID_TYPE`` (composite / SOQL wording)."""
+        resource) or, with ``status=400``, ``INVALID_TYPE`` (composite / SOQL wording). ``tooling``: the
+        Tooling API's catalogue (``.../tooling/sobjects/<type>``)."""
         obj = schema.get_object(sobject or "")
-        if obj is not None and obj.standard_api:
+        if obj is not None and (obj.tooling if tooling else obj.standard_api):
             return obj
         if status == 404:
             raise _not_found()
         raise SalesforceError("INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
 
-    def create(self, user: dict, sobject: str, values: dict[str, Any]) -> str:
+    def create(
+        self, user: dict, sobject: str, values: dict[str, Any], *, tooling: bool = False
+    ) -> str:
         """Insert a record as ``user`` after the generic and the object's own rules. Returns the new Id.
 
         Generic rules: the object must be createable, else ``CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY``
@@ -308,7 +317,7 @@ class Org:
         (``REQUIRED_FIELD_MISSING``); references must point at an existing record of the right type.
         """
         with self.lock:
-            obj = self.object_for(sobject, status=400)
+            obj = self.object_for(sobject, status=400, tooling=tooling)
             if not obj.createable:
                 raise SalesforceError(
                     "CANNOT_INSERT_UPDATE_ACTIVATE_ENTITY",
@@ -565,6 +574,13 @@ class Org:
             )
         return {**values, "SetupEntityId": entity, "SetupEntityType": entity_type}
 
+    def _before_create_PackageInstallRequest(self, user, values):
+        """Tooling PackageInstallRequest: see :func:`orgsim.eca.before_create_package_install_request`."""
+        return eca.before_create_package_install_request(self, user, values)
+
+    def _after_create_PackageInstallRequest(self, new_id, values):
+        eca.after_create_package_install_request(self, new_id, values)
+
     def _before_create_User(self, user, values):
         """A new user is active unless the request says otherwise (User.IsActive defaults to true)."""
         values.setdefault("IsActive", 1)
@@ -648,6 +664,9 @@ class Org:
 
         Returns ``{"ok": True, "user_id", "app", "created"}``; raises :class:`ActionError`.
         """
+        if eca.is_eca(app):
+            with self.lock:
+                return eca.authorize(self, username)  # the 6sense External Client App
         with self.lock:
             state = self.app_state(app)
             user = self.user_by_username(username)
@@ -908,6 +927,9 @@ class Org:
                     )
         elif md_type == "Settings":
             out.append(props("ConnectedApp", "settings/ConnectedApp.settings"))
+        elif md_type == eca.MD_TYPE:
+            for full_name, file_name in eca.list_metadata(self):
+                out.append({**props(full_name, file_name), "manageableState": "installed"})
         return out
 
     def retrieve_metadata(self, types: dict[str, list[str]]) -> RetrieveResult:
@@ -962,6 +984,8 @@ class Org:
             return _xml(self._connected_app_settings())
         if md_type == "ConnectedApp":
             return _xml(self._connected_app_xml(member))
+        if md_type == eca.MD_TYPE:
+            return eca.render(self, member, _md)
         if md_type == "BlacklistedConsumer":
             state = self.app_state(member)
             root = _md("BlacklistedConsumer")
@@ -1074,6 +1098,8 @@ class Org:
             return self._validate_settings(comp)
         if comp.md_type == "ConnectedApp":
             return self._validate_connected_app(comp)
+        if comp.md_type == eca.MD_TYPE:
+            return eca.validate_deploy(self, comp, _ComponentProblem)
         raise _ComponentProblem(
             f"The org simulator does not model metadata type {comp.md_type}; nothing was deployed."
         )
@@ -1372,6 +1398,7 @@ class Org:
                 last_used=_days_ago(tok["last_used_days_ago"]),
                 use_count=tok["use_count"],
             )
+        eca.seed(org)
         store.set_meta("version", 0)
         return org
 
@@ -1402,6 +1429,7 @@ FOLDERS = {
     "settings": ("Settings", ".settings"),
     "connectedApps": ("ConnectedApp", ".connectedApp"),
     "blacklistedConsumers": ("BlacklistedConsumer", ".blacklistedConsumer"),
+    eca.MD_FOLDER: (eca.MD_TYPE, eca.MD_SUFFIX),
 }
 
 

@@ -164,6 +164,13 @@ def register(app: Flask, ctx) -> None:
     def sobject_describe(user, version, sobject):
         return json_response(_describe(sobject, version))
 
+    @api("/tooling/sobjects/<sobject>", methods=("POST",))
+    def tooling_sobject_create(user, version, sobject):
+        """Tooling API create (``PackageInstallRequest``: what ``install_managed`` posts for a 04t id)."""
+        g.action = sobject
+        new_id = ctx.org.create(user, sobject, _json_body(), tooling=True)
+        return json_response({"id": new_id, "success": True, "errors": []}, 201)
+
     @api("/tooling/sobjects/<sobject>/describe")
     def tooling_sobject_describe(user, version, sobject):
         return json_response(_describe(sobject, version, tooling=True))

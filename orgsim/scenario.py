@@ -139,6 +139,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "other_apps",
             "tokens",
             "autopilot",
+            "eca",
         },
         "",
     )
@@ -161,7 +162,15 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
     }
 
     features = _expect(top.get("features"), dict, "features", {})
-    _keys(features, {"api_access_control", "connected_app_metadata_retrievable"}, "features")
+    _keys(
+        features,
+        {
+            "api_access_control",
+            "connected_app_metadata_retrievable",
+            "eca_policy_metadata_deployable",
+        },
+        "features",
+    )
     acc = _expect(features.get("api_access_control"), dict, "features.api_access_control", {})
     _keys(acc, {"provisioned", "enforcing"}, "features.api_access_control")
     provisioned = _expect(
@@ -178,6 +187,13 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             features.get("connected_app_metadata_retrievable"),
             bool,
             "features.connected_app_metadata_retrievable",
+            False,
+        ),
+        # Whether ExtlClntAppOauthConfigurablePolicies can be deployed for the packaged 6sense ECA (facts §6.3).
+        "eca_policy_metadata_deployable": _expect(
+            features.get("eca_policy_metadata_deployable"),
+            bool,
+            "features.eca_policy_metadata_deployable",
             False,
         ),
     }
@@ -360,6 +376,8 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             }
         )
 
+    out["eca"] = _validate_eca(top.get("eca"))
+
     auto = _expect(top.get("autopilot"), dict, "autopilot", {})
     _keys(auto, {"setup_user", "integration_user", "polls_before_action"}, "autopilot")
     out["autopilot"] = {
@@ -379,6 +397,25 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         raise _Invalid("autopilot.polls_before_action", "must be at least 1")
     _check_permission_names(out)
     return out
+
+
+def _validate_eca(raw) -> dict[str, Any]:
+    """``eca: {installed, installed_version, policies: {permitted_users, refresh_token_policy,
+    refresh_token_validity_period, refresh_token_validity_unit, start_url}}`` (see ``orgsim/eca.py``)."""
+    from orgsim import eca
+
+    e = _expect(raw, dict, "eca", {})
+    _keys(e, {"installed", "installed_version", "policies"}, "eca")
+    version = _expect(e.get("installed_version"), str, "eca.installed_version", "1.0")
+    if version not in eca.VERSIONS:
+        raise _Invalid("eca.installed_version", f"must be one of {', '.join(eca.VERSIONS)}")
+    policies = _expect(e.get("policies"), dict, "eca.policies", {})
+    _keys(policies, {key for _, _, key in eca.POLICY_FIELDS}, "eca.policies")
+    return {
+        "installed": _expect(e.get("installed"), bool, "eca.installed", False),
+        "installed_version": version,
+        "policies": policies,
+    }
 
 
 def _check_permission_names(out: dict[str, Any]) -> None:

@@ -487,6 +487,8 @@ def _external_client_application() -> SObject:
             _str("MasterLabel", "Master Label", length=80),
             _str("DeveloperName", "Developer Name", length=80),
             _str("DistributionState", type="picklist", length=40, values=("Local", "Packaged")),
+            _str("NamespacePrefix", length=15),
+            *_audit(),
         ),
     )
 
@@ -514,6 +516,23 @@ def _eca_oauth_policy() -> SObject:
                 length=40,
                 values=("AdminApprovedPreAuthorized", "AllSelfAuthorized"),
             ),
+            # Mirrors of the ExtlClntAppOauthConfigurablePolicies metadata fields (facts §6.3); the SOQL
+            # column names are UNCERTAIN (only PermittedUsersPolicyType is seen in public code).
+            _str(
+                "RefreshTokenPolicyType",
+                type="picklist",
+                length=40,
+                values=("Infinite", "SpecificInactivity", "SpecificLifetime", "Zero"),
+            ),
+            _int("RefreshTokenValidityPeriod", "Refresh Token Validity Period"),
+            _str(
+                "RefreshTokenValidityUnit",
+                type="picklist",
+                length=40,
+                values=("Days", "Hours", "Months"),
+            ),
+            _str("StartUrl", "Start URL", type="url", length=1000),
+            *_audit(),
         ),
     )
 
@@ -531,13 +550,125 @@ def _installed_subscriber_package() -> SObject:
         standard_api=False,
         fields=(
             _id("Installed Subscriber Package"),
-            _ref("SubscriberPackageId", "SubscriberPackage", None, "Subscriber Package ID"),
+            _ref(
+                "SubscriberPackageId",
+                "SubscriberPackage",
+                "SubscriberPackage",
+                "Subscriber Package ID",
+            ),
             _ref(
                 "SubscriberPackageVersionId",
                 "SubscriberPackageVersion",
-                None,
+                "SubscriberPackageVersion",
                 "Subscriber Package Version ID",
             ),
+            *_audit(),
+        ),
+    )
+
+
+def _subscriber_package() -> SObject:
+    """SubscriberPackage (Tooling API): a package, installed or not; CumulusCI reads ``SubscriberPackage.Id``
+    and ``.NamespacePrefix`` through InstalledSubscriberPackage (OrgConfig.installed_packages)."""
+    return SObject(
+        "SubscriberPackage",
+        "Subscriber Package",
+        "033",
+        createable=False,
+        updateable=False,
+        deletable=False,
+        tooling=True,
+        standard_api=False,
+        fields=(
+            _id("Subscriber Package"),
+            _str("Name", length=255),
+            _str("NamespacePrefix", length=15),
+            _str("Description", type="textarea", length=2000),
+        ),
+    )
+
+
+def _subscriber_package_version() -> SObject:
+    """SubscriberPackageVersion (Tooling API): one version (``04t``) with its number fields, which CumulusCI
+    queries by Id (``MajorVersion, MinorVersion, PatchVersion, BuildNumber, IsBeta``)."""
+    return SObject(
+        "SubscriberPackageVersion",
+        "Subscriber Package Version",
+        "04t",
+        createable=False,
+        updateable=False,
+        deletable=False,
+        tooling=True,
+        standard_api=False,
+        fields=(
+            _id("Subscriber Package Version"),
+            _ref(
+                "SubscriberPackageId",
+                "SubscriberPackage",
+                "SubscriberPackage",
+                "Subscriber Package ID",
+            ),
+            _str("Name", length=255),
+            _int("MajorVersion", "Major Version"),
+            _int("MinorVersion", "Minor Version"),
+            _int("PatchVersion", "Patch Version"),
+            _int("BuildNumber", "Build Number"),
+            _bool("IsBeta", "Is Beta"),
+            _bool("IsManaged", "Is Managed"),
+            _str("ReleaseState", type="picklist", length=40, values=("Beta", "Released")),
+        ),
+    )
+
+
+def _package_install_request() -> SObject:
+    """PackageInstallRequest (Tooling API): create to install a package version by ``04t`` id; ``Status`` is
+    ERROR | IN_PROGRESS | SUCCESS | UNKNOWN; ``Errors`` is a complex value ``{"errors": [{"message"}]}``
+    (what CumulusCI's ``_wait_for_package_install`` reads)."""
+    return SObject(
+        "PackageInstallRequest",
+        "Package Install Request",
+        "0Hf",
+        createable=True,
+        updateable=False,
+        deletable=False,
+        tooling=True,
+        standard_api=False,
+        fields=(
+            _id("Package Install Request"),
+            _str("SubscriberPackageVersionKey", length=18, c=True),
+            _str(
+                "SecurityType",
+                type="picklist",
+                length=40,
+                c=True,
+                values=("FULL", "NONE", "CUSTOM", "PUSH"),
+            ),
+            _str(
+                "NameConflictResolution",
+                type="picklist",
+                length=40,
+                c=True,
+                values=("Block", "RenameMetadata"),
+            ),
+            _bool("EnableRss", "Enable RSS", c=True),
+            _str("Password", length=255, c=True),
+            _str(
+                "UpgradeType",
+                type="picklist",
+                length=40,
+                c=True,
+                values=("delete-only", "deprecate-only", "mixed"),
+            ),
+            _str("ApexCompileType", type="picklist", length=40, c=True, values=("all", "package")),
+            _str("PackageInstallSource", length=40, c=True),
+            _str(
+                "Status",
+                type="picklist",
+                length=40,
+                values=("ERROR", "IN_PROGRESS", "SUCCESS", "UNKNOWN"),
+            ),
+            Field("Errors", "complexvalue", "Errors"),
+            *_audit(),
         ),
     )
 
@@ -558,6 +689,9 @@ OBJECTS: dict[str, SObject] = {
         _external_client_application(),
         _eca_oauth_policy(),
         _installed_subscriber_package(),
+        _subscriber_package(),
+        _subscriber_package_version(),
+        _package_install_request(),
     )
 }
 

@@ -17,6 +17,7 @@ TODAY/YESTERDAY/TOMORROW/LAST_N_DAYS:n/NEXT_N_DAYS:n/N_DAYS_AGO:n, and subquerie
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -791,6 +792,10 @@ def _convert(type_: str, value: Any) -> Any:
         return bool(value)
     if type_ == "int":
         return int(value)
+    if type_ == "complexvalue" and isinstance(value, str):
+        return json.loads(
+            value
+        )  # a Tooling complex value (PackageInstallRequest.Errors), stored as JSON
     return value
 
 

@@ -1,0 +1,444 @@
+"""The 6sense External Client App (ECA) rules: package install through the Tooling API, the ECA and its OAuth
+policy rows, the ``ExtlClntAppOauthConfigurablePolicies`` metadata, and the ECA authorization.
+
+Called from ``platform.Org`` (queries, DML, metadata, actions); the protocol stays in ``rest``/``soap``. Each
+rule cites ``../shared/docs/salesforce-facts.md`` ("facts §N"); UNCERTAIN marks what no source settles.
+
+Scenario section (all optional; ``scenario.py`` validates it)::
+
+    features:
+      eca_policy_metadata_deployable: false   # facts §6.3: UNCERTAIN for a packaged ECA, so both paths
+    eca:
+      installed: false                        # the 6sense ECA package is installed
+      installed_version: "1.0"                # which catalogue version ("1.1" = a newer one)
+      policies: {permitted_users: AllSelfAuthorized, refresh_token_policy: Infinite, ...}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+#: The 6sense ECA package version 6sense publishes, the same for production and sandbox (facts §0).
+PACKAGE_VERSION_ID = "04tOH0000003W1lYAE"
+#: The simulated AppExchange: package versions a PackageInstallRequest can install. Only the 04t id above is
+#: documented; the package id, namespace, names and version numbers are the simulator's (UNCERTAIN), and
+#: "1.1" is a made-up newer version so "already installed, newer" can be modelled.
+PACKAGE = {
+    "Id": "033OH0000001SxsYAE",
+    "Name": "6sense External Client App",
+    "NamespacePrefix": "sixsense",
+    "Description": "6sense Revenue AI integration (External Client App)",
+}
+VERSIONS = {
+    "1.0": {"Id": PACKAGE_VERSION_ID, "MajorVersion": 1, "MinorVersion": 0, "PatchVersion": 0},
+    "1.1": {"Id": "04tOH0000004Zz9YAE", "MajorVersion": 1, "MinorVersion": 1, "PatchVersion": 0},
+}
+#: The ECA the package brings (names UNCERTAIN: 6sense's article shows the app in External Client App
+#: Manager, type Packaged, facts §0 / field-cases finding 1, but not its API names).
+ECA_LABEL = "6sense External Client App"
+ECA_DEVELOPER_NAME = "Sixsense_External_Client_App"
+#: Seconds a PackageInstallRequest stays IN_PROGRESS (a real install is asynchronous; cci polls it).
+INSTALL_SECONDS = 0.4
+
+#: Policy defaults of a freshly installed ECA. Permitted users: "After Install, the default Permitted Users is
+#: 'All users may self-authorize'" (facts §7.1; stated for connected apps, UNCERTAIN for a packaged ECA whose
+#: publisher may ship another value). Refresh token: ``infinite`` is the documented default of a connected
+#: app's ``refreshTokenPolicy`` (facts §6.1; UNCERTAIN for ECAs). Start URL: none.
+DEFAULT_POLICIES = {
+    "permitted_users": "AllSelfAuthorized",
+    "refresh_token_policy": "Infinite",
+    "refresh_token_validity_period": None,
+    "refresh_token_validity_unit": None,
+    "start_url": None,
+}
+PERMITTED_USERS = ("AdminApprovedPreAuthorized", "AllSelfAuthorized")
+REFRESH_POLICIES = ("Infinite", "SpecificInactivity", "SpecificLifetime", "Zero")
+VALIDITY_UNITS = ("Days", "Hours", "Months")
+MD_TYPE = "ExtlClntAppOauthConfigurablePolicies"
+MD_FOLDER = "extlClntAppOauthPolicies"
+MD_SUFFIX = ".ecaOauthPlcy"
+#: Metadata field <-> ExtlClntAppOauthPlcyCnfg column <-> scenario key (facts §6.3 for the metadata names;
+#: the SOQL column names other than PermittedUsersPolicyType are UNCERTAIN, mirrored from the metadata).
+POLICY_FIELDS = (
+    ("permittedUsersPolicyType", "PermittedUsersPolicyType", "permitted_users"),
+    ("refreshTokenPolicyType", "RefreshTokenPolicyType", "refresh_token_policy"),
+    ("refreshTokenValidityPeriod", "RefreshTokenValidityPeriod", "refresh_token_validity_period"),
+    ("refreshTokenValidityUnit", "RefreshTokenValidityUnit", "refresh_token_validity_unit"),
+    ("startUrl", "StartUrl", "start_url"),
+)
+
+
+def EcaActionError(error: str, error_description: str):  # noqa: N802 - builds platform.ActionError
+    from orgsim.platform import ActionError
+
+    return ActionError(error, error_description)
+
+
+def _cfg(org) -> dict[str, Any]:
+    return org.scenario.get("eca") or {"installed": False}
+
+
+def policy_metadata_deployable(org) -> bool:
+    """Scenario flag: whether this subscriber org can deploy ``ExtlClntAppOauthConfigurablePolicies`` for the
+    packaged ECA of another namespace (facts §6.3: "not confirmed", UNCERTAIN, so both paths are modelled)."""
+    return bool((org.scenario.get("features") or {}).get("eca_policy_metadata_deployable"))
+
+
+# -- seeding ------------------------------------------------------------------------------------------------
+
+
+def seed(org) -> None:
+    """The package catalogue (SubscriberPackage, SubscriberPackageVersion: Tooling objects that describe any
+    package version by id, installed or not) and, where the scenario says so, the installed ECA."""
+    org._put("SubscriberPackage", dict(PACKAGE))
+    for number, v in VERSIONS.items():
+        org._put(
+            "SubscriberPackageVersion",
+            {
+                **v,
+                "SubscriberPackageId": PACKAGE["Id"],
+                "Name": f"Version {number}",
+                "BuildNumber": 1,
+                "IsBeta": False,
+                "IsManaged": True,
+                "ReleaseState": "Released",
+            },
+        )
+    cfg = _cfg(org)
+    if cfg.get("installed"):
+        version = VERSIONS[cfg.get("installed_version") or "1.0"]["Id"]
+        _install(org, version, policies={**DEFAULT_POLICIES, **(cfg.get("policies") or {})})
+
+
+# -- state --------------------------------------------------------------------------------------------------
+
+
+def eca_row(org) -> dict | None:
+    return org.store.find_one("ExternalClientApplication", DeveloperName=ECA_DEVELOPER_NAME)
+
+
+def policy_row(org) -> dict | None:
+    eca = eca_row(org)
+    return (
+        org.store.find_one("ExtlClntAppOauthPlcyCnfg", ExternalClientApplicationId=eca["Id"])
+        if eca
+        else None
+    )
+
+
+def is_eca(name: str | None) -> bool:
+    """Whether an action's ``app`` names the 6sense ECA (its label or developer name, or ``eca``)."""
+    return bool(name) and name.lower() in {"eca", ECA_LABEL.lower(), ECA_DEVELOPER_NAME.lower()}
+
+
+def state(org) -> dict[str, Any]:
+    """The ECA as External Client App Manager shows it (for ``/_sim/state`` and the autopilot)."""
+    eca = eca_row(org)
+    pol = policy_row(org) or {}
+    isp = org.store.find_one("InstalledSubscriberPackage", SubscriberPackageId=PACKAGE["Id"])
+    return {
+        "installed": eca is not None,
+        "package_version_id": isp["SubscriberPackageVersionId"] if isp else None,
+        "id": eca["Id"] if eca else None,
+        "label": ECA_LABEL,
+        "developer_name": ECA_DEVELOPER_NAME,
+        "policies": {key: pol.get(col) for _, col, key in POLICY_FIELDS},
+        "policy_modified": pol.get("LastModifiedDate"),
+    }
+
+
+# -- package install (Tooling API PackageInstallRequest) -----------------------------------------------------
+
+
+def before_create_package_install_request(org, user, values: dict) -> dict:
+    """``POST /tooling/sobjects/PackageInstallRequest`` (what CumulusCI's ``install_managed`` sends for a
+    ``04t`` version, facts §8): the request is accepted and runs asynchronously, ``Status`` ``IN_PROGRESS``
+    until it finishes (:func:`settle`). Installing needs "Download AppExchange Packages" (facts §7.1); the
+    simulator checks Customize Application + Modify All Data as its stand-in (UNCERTAIN: which permission
+    field Salesforce checks). ``SubscriberPackageVersionKey`` is required (``REQUIRED_FIELD_MISSING``)."""
+    from orgsim.platform import SalesforceError
+
+    if not values.get("SubscriberPackageVersionKey"):
+        raise SalesforceError(
+            "REQUIRED_FIELD_MISSING",
+            "Required fields are missing: [SubscriberPackageVersionKey]",
+            ["SubscriberPackageVersionKey"],
+        )
+    if not (
+        org.has_permission(user["Id"], "CustomizeApplication")
+        and org.has_permission(user["Id"], "ModifyAllData")
+    ):
+        raise SalesforceError(
+            "INSUFFICIENT_ACCESS", "insufficient access rights on object id", status=403
+        )
+    return {**values, "Status": "IN_PROGRESS", "Errors": None}
+
+
+def settle(org) -> None:
+    """Finish every PackageInstallRequest whose time has come (called before each query). Outcomes:
+
+    - an unknown version -> ``ERROR`` (message UNCERTAIN; CumulusCI retries "This package is not yet
+      available" and "The requested package doesn't yet exist or has been deleted", which would make it retry
+      for minutes, so the simulator reports neither);
+    - an older version than the installed one -> ``ERROR`` "A newer version of this package is currently
+      installed" (UNCERTAIN wording; a package cannot be downgraded);
+    - otherwise ``SUCCESS``: the InstalledSubscriberPackage row, and on first install the packaged
+      ExternalClientApplication (``DistributionState`` 'Packaged', facts §6.3) and its OAuth policy row with the
+      defaults (:data:`DEFAULT_POLICIES`)."""
+    pending = org.store.find("PackageInstallRequest", Status="IN_PROGRESS")
+    if not pending:
+        return
+    now = time.time()
+    due_at = _due(org)
+    for req in pending:
+        if due_at.get(req["Id"], 0) > now:
+            continue
+        key = req["SubscriberPackageVersionKey"]
+        target = org.store.find_one("SubscriberPackageVersion", Id=key)
+        errors = None
+        if not target:
+            errors = [{"message": f"Package version {key} is not available to this organization."}]
+        else:
+            installed = org.store.find_one(
+                "InstalledSubscriberPackage", SubscriberPackageId=target["SubscriberPackageId"]
+            )
+            current = (
+                org.store.find_one(
+                    "SubscriberPackageVersion", Id=installed["SubscriberPackageVersionId"]
+                )
+                if installed
+                else None
+            )
+            if current and _number(current) > _number(target):
+                errors = [{"message": "A newer version of this package is currently installed."}]
+        if errors:
+            org.store.update(
+                "PackageInstallRequest",
+                req["Id"],
+                {"Status": "ERROR", "Errors": json.dumps({"errors": errors})},
+            )
+        else:
+            _install(org, key, policies=dict(DEFAULT_POLICIES))
+            org.store.update("PackageInstallRequest", req["Id"], {"Status": "SUCCESS"})
+        due_at.pop(req["Id"], None)
+
+
+def _due(org) -> dict[str, float]:
+    """When each running PackageInstallRequest finishes (wall clock; kept on the Org, not in the store)."""
+    return org.__dict__.setdefault("_package_installs_due", {})
+
+
+def after_create_package_install_request(org, new_id: str, values: dict) -> None:
+    _due(org)[new_id] = time.time() + INSTALL_SECONDS
+
+
+def _number(spv: dict) -> tuple[int, int, int]:
+    return (spv["MajorVersion"] or 0, spv["MinorVersion"] or 0, spv["PatchVersion"] or 0)
+
+
+def _install(org, version_id: str, *, policies: dict) -> None:
+    spv = org.store.find_one("SubscriberPackageVersion", Id=version_id)
+    isp = org.store.find_one(
+        "InstalledSubscriberPackage", SubscriberPackageId=spv["SubscriberPackageId"]
+    )
+    if isp:
+        org.store.update(
+            "InstalledSubscriberPackage", isp["Id"], {"SubscriberPackageVersionId": version_id}
+        )
+    else:
+        org._put(
+            "InstalledSubscriberPackage",
+            {
+                "SubscriberPackageId": spv["SubscriberPackageId"],
+                "SubscriberPackageVersionId": version_id,
+            },
+        )
+    if spv["SubscriberPackageId"] != PACKAGE["Id"] or eca_row(org):
+        return
+    eca_id = org._put(
+        "ExternalClientApplication",
+        {
+            "MasterLabel": ECA_LABEL,
+            "DeveloperName": ECA_DEVELOPER_NAME,
+            "NamespacePrefix": PACKAGE["NamespacePrefix"],
+            "DistributionState": "Packaged",
+        },
+    )
+    org._put(
+        "ExtlClntAppOauthPlcyCnfg",
+        {
+            "ExternalClientApplicationId": eca_id,
+            **{col: policies.get(key) for _, col, key in POLICY_FIELDS},
+        },
+    )
+    org.store.bump()
+
+
+# -- policies ---------------------------------------------------------------------------------------------
+
+
+def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict[str, Any]:
+    """Edit Policies on the installed ECA (External Client App Manager, or a policy metadata deploy).
+    ``changes`` uses the scenario keys (:data:`POLICY_FIELDS`). Switching Permitted Users to
+    ``AdminApprovedPreAuthorized`` revokes the tokens of users who are not pre-authorized ("anyone using the
+    app loses access" unless their profile or permission set authorizes it, facts §7.1, VERIFIED for ECAs).
+    Values are checked against the documented picklists (facts §6.3)."""
+    row = policy_row(org)
+    if not row:
+        raise EcaActionError(
+            "OAUTH_EC_APP_NOT_FOUND", "External client app is not installed in this org"
+        )
+    checks = {
+        "permitted_users": PERMITTED_USERS,
+        "refresh_token_policy": REFRESH_POLICIES,
+        "refresh_token_validity_unit": VALIDITY_UNITS,
+    }
+    values = {}
+    for _, col, key in POLICY_FIELDS:
+        if key not in changes:
+            continue
+        value = changes[key]
+        if value in ("", None):
+            value = None
+        elif key in checks and value not in checks[key]:
+            raise EcaActionError(
+                "invalid_request", f"{key} must be one of {', '.join(checks[key])}"
+            )
+        elif key == "refresh_token_validity_period":
+            value = int(value)
+        values[col] = value
+    at = at or org.store.now()
+    org.store.update("ExtlClntAppOauthPlcyCnfg", row["Id"], {**values, "LastModifiedDate": at})
+    revoked = 0
+    if values.get("PermittedUsersPolicyType") == "AdminApprovedPreAuthorized":
+        for tok in org.store.find("OauthToken", AppName=ECA_LABEL):
+            if not is_pre_authorized(org, tok["UserId"]):
+                org._revoke(tok)
+                revoked += 1
+    org.store.bump()
+    return {"ok": True, "revoked_tokens": revoked}
+
+
+def is_pre_authorized(org, user_id: str) -> bool:
+    """A SetupEntityAccess row (``SetupEntityType`` ExternalClientApplication, facts §5, §6.3) from one of the
+    user's permission sets to the ECA."""
+    eca = eca_row(org)
+    if not eca:
+        return False
+    granted = {r["ParentId"] for r in org.store.find("SetupEntityAccess", SetupEntityId=eca["Id"])}
+    return bool(granted & set(org.permission_set_ids(user_id)))
+
+
+def authorize(org, username: str) -> dict[str, Any]:
+    """The OAuth authorization of the 6sense ECA as ``username`` (in 6sense). Outcomes in order:
+
+    - the ECA is not installed -> ``OAUTH_EC_APP_NOT_FOUND`` "External client app is not installed in this
+      org" (facts §7.3; field-cases Appendix);
+    - unknown user -> ``invalid_grant`` "authentication failure"; inactive user -> ``invalid_grant`` "inactive
+      user" (UNCERTAIN wording, as for the connected app);
+    - Permitted Users ``AdminApprovedPreAuthorized`` and the user not pre-authorized -> ``invalid_app_access``
+      "user is not admin approved to access this app" (facts §7.3);
+    - otherwise an OauthToken for the ECA (``AppName`` its label; at most 5 per user per app, field-cases
+      finding 8).
+    An installed ECA needs no "Approve Uninstalled Connected Apps" (that restriction is about uninstalled
+    connected apps, facts §7.2)."""
+    state_ = state(org)
+    if not state_["installed"]:
+        raise EcaActionError(
+            "OAUTH_EC_APP_NOT_FOUND", "External client app is not installed in this org"
+        )
+    user = org.user_by_username(username)
+    if not user:
+        raise EcaActionError("invalid_grant", "authentication failure")
+    if not user.get("IsActive", 1):
+        raise EcaActionError("invalid_grant", "inactive user")
+    if state_["policies"][
+        "permitted_users"
+    ] == "AdminApprovedPreAuthorized" and not is_pre_authorized(org, user["Id"]):
+        raise EcaActionError("invalid_app_access", "user is not admin approved to access this app")
+    created = org._grant_token(user["Id"], {"label": ECA_LABEL, "app_menu_item_id": None})
+    return {"ok": True, "user_id": user["Id"], "app": ECA_LABEL, "created": created}
+
+
+# -- Metadata API ---------------------------------------------------------------------------------------------
+
+
+def full_name() -> str:
+    """``<ECA developer name>_oauthPlcy`` (the naming of ECA policy files in Salesforce's samples; UNCERTAIN)."""
+    return f"{ECA_DEVELOPER_NAME}_oauthPlcy"
+
+
+def list_metadata(org) -> list[tuple[str, str]]:
+    """``(fullName, fileName)`` of the ECA's policies, only where the scenario lets this org deploy them
+    (:func:`policy_metadata_deployable`) and the ECA is installed."""
+    if not (policy_metadata_deployable(org) and eca_row(org)):
+        return []
+    return [(full_name(), f"{MD_FOLDER}/{full_name()}{MD_SUFFIX}")]
+
+
+def render(org, member: str, md) -> bytes | None:
+    """The policy file as a retrieve returns it (fields of facts §6.3, alphabetical)."""
+    if member != full_name() or not list_metadata(org):
+        return None
+    pol = policy_row(org)
+    root = md("ExtlClntAppOauthConfigurablePolicies")
+    values = {
+        "externalClientApplication": ECA_DEVELOPER_NAME,
+        "ipRelaxationPolicyType": "Enforce",
+        **{tag: pol.get(col) for tag, col, _ in POLICY_FIELDS},
+    }
+    from orgsim.platform import _sub, _xml
+
+    for tag in sorted(values):
+        value = values[tag]
+        if value is not None:
+            _sub(root, tag, str(value))
+    return _xml(root)
+
+
+def validate_deploy(org, comp, problem):
+    """A deploy of ``ExtlClntAppOauthConfigurablePolicies`` (facts §6.3): ``externalClientApplication`` is
+    required. Where this org cannot edit the packaged ECA's policies by metadata (scenario flag), the deploy
+    fails like an edit of any managed component: "Cannot modify managed object" (wording UNCERTAIN). An
+    unknown ECA fails "no ExternalClientApplication named X found" (UNCERTAIN). Picklist values must be the
+    documented ones. Returns the apply function."""
+    from orgsim.platform import _child, _text
+
+    root = comp.parse()
+    eca_name = _text(root, "externalClientApplication")
+    if not eca_name:
+        raise problem("Required field is missing: externalClientApplication")
+    if eca_name != ECA_DEVELOPER_NAME or not eca_row(org):
+        raise problem(
+            f"In field: externalClientApplication - no ExternalClientApplication named {eca_name} found"
+        )
+    if not policy_metadata_deployable(org):
+        raise problem(
+            f"Cannot modify managed object: entity=ExtlClntAppOauthConfigurablePolicies, component={comp.full_name}, "
+            "state=installed"
+        )
+    changes = {}
+    for tag, _, key in POLICY_FIELDS:
+        if _child(root, tag) is not None:
+            changes[key] = (_text(root, tag) or "").strip() or None
+        elif key == "start_url":
+            changes[key] = None  # the file is the full policy: no startUrl means none
+    checks = {
+        "permitted_users": PERMITTED_USERS,
+        "refresh_token_policy": REFRESH_POLICIES,
+        "refresh_token_validity_unit": VALIDITY_UNITS,
+    }
+    for key, allowed in checks.items():
+        if changes.get(key) and changes[key] not in allowed:
+            raise problem(f"In field: {key} - bad value '{changes[key]}'")
+
+    def apply(user):
+        current = state(org)["policies"]
+        diff = {k: v for k, v in changes.items() if str(current.get(k) or "") != str(v or "")}
+        if diff:
+            set_policies(org, diff)
+        return False
+
+    return apply
