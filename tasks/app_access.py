@@ -2,6 +2,7 @@
 
 from cumulusci.core.config import TaskConfig
 
+from . import resilience
 from .common import (
     POLICY_TEMPLATE,
     SixsenseInputError,
@@ -130,15 +131,41 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
 
         # 2. Write only what is missing.
         rows = [["grant", "to", "action"]]
-        created_access = []
-        for parent, app in to_create:
-            # SetupEntityType is derived by Salesforce from the Id; it is not createable.
+        created_access = [f"{p['label']} -> {a['Name']}" for p, a in to_create]
+
+        def access_missing():
+            after = self._query(
+                "SELECT ParentId, SetupEntityId FROM SetupEntityAccess "
+                f"WHERE SetupEntityId IN {soql_in(a['Id'] for a in apps)} "
+                f"AND ParentId IN {soql_in(p['Id'] for p in parents)}"
+            )
+            got = {(r["ParentId"], r["SetupEntityId"]) for r in after}
+            return [(p, a) for p, a in to_create if (p["Id"], a["Id"]) not in got]
+
+        def insert_access(todo):
+            for parent, app in todo:
+                # SetupEntityType is derived by Salesforce from the Id; it is not createable.
+                self.sf.SetupEntityAccess.create(
+                    {"ParentId": parent["Id"], "SetupEntityId": app["Id"]}
+                )
+
+        if to_create:
+            # Idempotent: each try re-queries, then inserts only what is still missing; the last query
+            # is the verification.
             self._call(
                 "Insert SetupEntityAccess",
-                self.sf.SetupEntityAccess.create,
-                {"ParentId": parent["Id"], "SetupEntityId": app["Id"]},
+                resilience.converge,
+                "Insert SetupEntityAccess",
+                access_missing,
+                insert_access,
+                initial=to_create,
+                logger=self.logger,
+                on_give_up=lambda reason: SixsenseOrgError(
+                    "SetupEntityAccess not found after insert: "
+                    + ", ".join(f"{p['label']} -> {a['Name']}" for p, a in access_missing())
+                    + f" ({reason}). {resilience.TRANSIENT_HINT}"
+                ),
             )
-            created_access.append(f"{parent['label']} -> {app['Name']}")
         for app in apps:
             for parent in parents:
                 action = (
@@ -149,7 +176,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
                 rows.append([f"access to {app['Name']}", parent["label"], action])
         created_assignments = []
         if to_assign:
-            self._assign(to_assign)
+            self._assign(to_assign, user["Id"], {p["Name"]: p["Id"] for p in parents})
             created_assignments = [f"{n} -> {user['Username']}" for n in to_assign]
         for p in parents:
             if p["kind"] == "permission set":
@@ -157,22 +184,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
                 rows.append([f"assignment of {p['Name']}", user["Username"], action])
 
         # 3. Verify by query.
-        if to_create:
-            after = self._query(
-                "SELECT ParentId, SetupEntityId FROM SetupEntityAccess "
-                f"WHERE SetupEntityId IN {soql_in(a['Id'] for a in apps)} "
-                f"AND ParentId IN {soql_in(p['Id'] for p in parents)}"
-            )
-            got = {(r["ParentId"], r["SetupEntityId"]) for r in after}
-            lost = [
-                f"{p['label']} -> {a['Name']}"
-                for p, a in to_create
-                if (p["Id"], a["Id"]) not in got
-            ]
-            if lost:
-                raise SixsenseOrgError(
-                    f"SetupEntityAccess not found after insert: {', '.join(lost)}"
-                )
+        # (done by resilience.converge above: its last query found every row it inserted)
         self._log_table("App access", rows)
         self._audit_note(
             changed=[
@@ -252,7 +264,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             )
         return parents
 
-    def _assign(self, api_names):
+    def _assign(self, api_names, user_id, by_name):
         """Insert the missing PermissionSetAssignments with CumulusCI's AssignPermissionSets (by Username)."""
         task = AssignPermissionSetsByUsername(
             self.project_config,
@@ -267,4 +279,29 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             self.org_config,
             logger=self.logger,
         )
-        self._call("Permission set assignment", task)
+
+        def not_assigned():
+            assigned = {
+                r["PermissionSetId"]
+                for r in self._query(
+                    "SELECT PermissionSetId FROM PermissionSetAssignment "
+                    f"WHERE AssigneeId = {soql_quote(user_id)}"
+                )
+            }
+            return [n for n in api_names if by_name[n] not in assigned]
+
+        # Idempotent: cci's task queries the assignments, then inserts only the missing ones.
+        self._call(
+            "Permission set assignment",
+            resilience.converge,
+            "Permission set assignment",
+            not_assigned,
+            lambda _todo: task(),
+            initial=list(api_names),
+            verify=False,
+            logger=self.logger,
+            on_give_up=lambda reason: SixsenseOrgError(
+                f"{', '.join(not_assigned())} is still not assigned to {self.integration_username} "
+                f"({reason}). {resilience.TRANSIENT_HINT}"
+            ),
+        )

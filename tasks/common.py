@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import requests
 from cumulusci.core.exceptions import (
     CumulusCIFailure,
     SalesforceException,
@@ -21,6 +22,8 @@ from cumulusci.core.utils import process_bool_arg, process_list_arg
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 from lxml import etree
 from simple_salesforce.exceptions import SalesforceError
+
+from . import resilience
 
 # ---------------------------------------------------------------------------------------------------------
 # Names (Salesforce API names and repository paths). Options override the app names; nothing else is
@@ -329,14 +332,64 @@ class SixsenseOrgMixin:
     # -- low level -------------------------------------------------------------------------------------
 
     def _call(self, what: str, fn, *args, **kwargs):
+        """Call Salesforce; a refusal becomes ``SixsenseOrgError`` with Salesforce's code and message and
+        what to do. Retries nothing: reads go through ``_read``, writes through ``resilience.converge``."""
         try:
             return fn(*args, **kwargs)
         except SalesforceError as e:
-            raise SixsenseOrgError(f"{what} failed: {format_salesforce_error(e)}") from None
+            if resilience.is_expired_session(e):
+                raise SixsenseOrgError(resilience.expired_session_message(what)) from None
+            hint = (
+                resilience.TRANSIENT_HINT
+                if resilience.is_transient(e)
+                else f"Fix what Salesforce reports, then {resilience.RUN_AGAIN}."
+            )
+            raise SixsenseOrgError(f"{what} failed: {format_salesforce_error(e)}. {hint}") from None
+        except requests.ConnectionError as e:
+            raise SixsenseOrgError(
+                f"{what} failed: the connection to Salesforce was lost ({type(e).__name__}). "
+                f"{resilience.TRANSIENT_HINT}"
+            ) from None
+
+    def _read(self, what: str, fn, *args, **kwargs):
+        """``_call`` for a read: transient faults (UNABLE_TO_LOCK_ROW, a dropped connection) are retried
+        with bounded backoff (503 is retried below, by the session's urllib3 ``Retry``)."""
+        return self._call(
+            what, resilience.retry_read, fn, *args, logger=self.logger, label=what, **kwargs
+        )
+
+    def _init_api(self, *args, **kwargs):
+        """cci's simple-salesforce connection, with ``resilience.http_retry`` on its session."""
+        sf = super()._init_api(*args, **kwargs)
+        resilience.mount_retries(sf.session)
+        return sf
+
+    def _update_credentials(self):
+        """cci refreshes the org's token as each step starts; retry a transient failure of that refresh,
+        and say what to do when it cannot succeed."""
+        for attempt in range(resilience.ATTEMPTS):
+            try:
+                return super()._update_credentials()
+            except Exception as error:
+                text = str(error)
+                if "invalid_grant" in text:
+                    raise SixsenseOrgError(
+                        "cci could not refresh the Salesforce session: the org refused the stored refresh "
+                        "token (invalid_grant). Reconnect the org (cci org connect <org>), then "
+                        f"{resilience.RUN_AGAIN}."
+                    ) from None
+                if attempt == resilience.ATTEMPTS - 1:
+                    raise SixsenseOrgError(
+                        "cci could not refresh the Salesforce session before this step "
+                        f"({type(error).__name__}: {text.splitlines()[0] if text else ''}). "
+                        f"{resilience.TRANSIENT_HINT}"
+                    ) from None
+                self.logger.warning(f"Session refresh failed ({type(error).__name__}); retrying.")
+                resilience.backoff(attempt)
 
     def _query(self, soql: str) -> list[dict]:
         """All records of a SOQL query (``query_all``; follows nextRecordsUrl)."""
-        result = self._call("Query", self.sf.query_all, soql)
+        result = self._read("Query", self.sf.query_all, soql)
         return result["records"]
 
     def _describe_fields(self, sobject: str) -> set:
@@ -344,7 +397,7 @@ class SixsenseOrgMixin:
         if not hasattr(self, "_describe_cache"):
             self._describe_cache = {}
         if sobject not in self._describe_cache:
-            describe = self._call(f"describe {sobject}", getattr(self.sf, sobject).describe)
+            describe = self._read(f"describe {sobject}", getattr(self.sf, sobject).describe)
             self._describe_cache[sobject] = {f["name"] for f in describe["fields"]}
         return self._describe_cache[sobject]
 

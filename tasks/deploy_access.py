@@ -8,6 +8,7 @@ from cumulusci.salesforce_api.utils import get_simple_salesforce_connection
 from cumulusci.tasks.salesforce import Deploy
 from lxml import etree
 
+from . import resilience
 from .common import (
     API_NAME_RE,
     MD_NS,
@@ -100,6 +101,7 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
     def _init_task(self):
         super()._init_task()
         self.sf = get_simple_salesforce_connection(self.project_config, self.org_config)
+        resilience.mount_retries(self.sf.session)
 
     def _run_task(self):
         root = Path(self.project_config.repo_root or ".")
@@ -144,7 +146,7 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
         if base_diffs or missing_base:
             self.logger.info(f"Deploying {source_path}: " + "; ".join(base_diffs + missing_base))
             self._ensure_sf_cli()
-            super()._run_task()
+            self._deploy_retrying(str(source_path), super()._run_task)
             deployed.append(str(source_path))
             if variant:
                 # The base deploy wrote the full state of the overridden permission sets: redeploy the variant.
@@ -155,7 +157,7 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             )
             api = self._get_api(path=str(root / API_ACCESS_CONTROL_BUNDLE))
             if api:
-                api()
+                self._deploy_retrying(API_ACCESS_CONTROL_BUNDLE.as_posix(), api)
             deployed.append(API_ACCESS_CONTROL_BUNDLE.as_posix())
 
         if deployed:
@@ -194,6 +196,29 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             "deployed": deployed,
             "differences": base_diffs + missing_base + variant_diffs,
         }
+
+    def _deploy_retrying(self, what: str, deploy):
+        """Run a Metadata API deploy; on a transient fault (503, UNABLE_TO_LOCK_ROW, a dropped connection)
+        deploy the same source again: a deploy of the same source is idempotent."""
+        for attempt in range(resilience.ATTEMPTS):
+            try:
+                return deploy()
+            except Exception as error:
+                if resilience.is_expired_session(error):
+                    raise SixsenseOrgError(
+                        resilience.expired_session_message(f"Deploy of {what}")
+                    ) from None
+                if not resilience.is_transient(error):
+                    raise
+                if attempt == resilience.ATTEMPTS - 1:
+                    raise SixsenseOrgError(
+                        f"Deploy of {what} failed: {type(error).__name__}: {error}. "
+                        f"{resilience.TRANSIENT_HINT}"
+                    ) from None
+                self.logger.warning(
+                    f"Deploy of {what}: {type(error).__name__}: {error}; deploying again."
+                )
+                resilience.backoff(attempt)
 
     def _org_permission_sets(self, desired: dict) -> dict:
         """``{Name: {"label", "permissions"}}`` for the desired names, comparing only describe-visible

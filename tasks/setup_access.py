@@ -4,6 +4,7 @@ from cumulusci.core.exceptions import CumulusCIException
 from cumulusci.core.utils import process_list_arg
 from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 
+from . import resilience
 from .common import (
     APPROVE_UNINSTALLED,
     SETUP_PERMISSION_SET,
@@ -144,14 +145,26 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
                 self._plan_would(f"create PermissionSetAssignment {name} -> {user['Username']}")
             self.return_values = {"assigned": False, "held_through": "", "would_assign": todo}
             return
+
         # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
-        self._call("Permission set assignment", AssignPermissionSets._run_task, self)
-        assigned_ids = self._assigned_permission_set_ids(user["Id"])
-        not_there = [n for n in api_names if permission_sets[n]["Id"] not in assigned_ids]
-        if not_there:
-            raise SixsenseOrgError(
-                f"After the insert, {', '.join(not_there)} is still not assigned to {user['Username']}."
-            )
+        # Idempotent: each try re-queries and inserts only what is still missing (resilience.converge).
+        def not_assigned():
+            assigned_ids = self._assigned_permission_set_ids(user["Id"])
+            return [n for n in api_names if permission_sets[n]["Id"] not in assigned_ids]
+
+        self._call(
+            "Permission set assignment",
+            resilience.converge,
+            "Permission set assignment",
+            not_assigned,
+            lambda _todo: AssignPermissionSets._run_task(self),
+            initial=[n for n in api_names if n not in already],
+            logger=self.logger,
+            on_give_up=lambda reason: SixsenseOrgError(
+                f"{', '.join(not_assigned())} is still not assigned to {user['Username']} ({reason}). "
+                f"{resilience.TRANSIENT_HINT}"
+            ),
+        )
         held = ", ".join(f"permission set {n}" for n in api_names)
         rows.append([user["Username"], APPROVE_UNINSTALLED, held, "assigned"])
         self._log_table("Setup access", rows)

@@ -1,0 +1,187 @@
+"""Transient faults: bounded retries where a retry cannot change the outcome, clear messages everywhere else.
+
+What is retried, and how (docs in README "Reliability and performance"):
+
+- **HTTP level** (urllib3 ``Retry`` mounted on the simple-salesforce session, ``self.sf.session``):
+  GET/HEAD/OPTIONS on a dropped connection or a ``503``; POST/PATCH/DELETE on a ``503`` only (Salesforce
+  answers 503 before it processes the request) and on a connection that could not be opened. A POST whose
+  connection dropped after it was sent is *not* retried here: it may have been applied.
+- **Reads** (SOQL, describe): also on ``UNABLE_TO_LOCK_ROW`` and on a dropped connection.
+- **Writes**: only where the write is idempotent because the task queried first: :func:`converge` re-queries
+  what is still missing and inserts only that, so a write that was applied before its connection dropped,
+  or a concurrent run's insert (``DUPLICATE_VALUE``), counts as done. Metadata deploys of the same source are
+  idempotent and are retried whole.
+- **The session**: cci refreshes the token at each task start; a refresh that fails transiently is retried.
+  A session that expires mid-step stops the step with a message saying to run the flow again.
+
+Backoff: ``BACKOFF * 2**attempt`` seconds, at most ``BACKOFF_MAX``, ``ATTEMPTS`` tries in all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
+from urllib3.util.retry import Retry
+
+ATTEMPTS = 4
+BACKOFF = 0.5
+BACKOFF_MAX = 8.0
+TRANSIENT_CODES = ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG")
+
+RUN_AGAIN = "run the flow again (steps already done are skipped)"
+TRANSIENT_HINT = (
+    "Salesforce was busy or unreachable, and retrying did not help. Wait a minute, check "
+    f"https://status.salesforce.com and the network, then {RUN_AGAIN}."
+)
+
+
+class SalesforceRetry(Retry):
+    """urllib3 ``Retry`` that also retries non-idempotent methods on ``503`` (not processed by Salesforce)."""
+
+    def is_retry(self, method, status_code, has_retry_after=False):
+        if status_code == 503 and self.status_forcelist and 503 in self.status_forcelist:
+            return True
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def http_retry() -> Retry:
+    return SalesforceRetry(
+        total=ATTEMPTS,
+        connect=ATTEMPTS,
+        read=ATTEMPTS,  # read errors: only for allowed_methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE)
+        status=ATTEMPTS,
+        status_forcelist=(503,),
+        backoff_factor=BACKOFF,
+        backoff_max=BACKOFF_MAX,
+        raise_on_status=False,  # the last 503 reaches simple-salesforce, which raises with its body
+    )
+
+
+def mount_retries(session: requests.Session) -> None:
+    adapter = HTTPAdapter(max_retries=http_retry())
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+
+
+def backoff(attempt: int) -> None:
+    time.sleep(min(BACKOFF * 2**attempt, BACKOFF_MAX))
+
+
+def error_codes(error: BaseException) -> set[str]:
+    content = getattr(error, "content", None)
+    codes = set()
+    if isinstance(content, list):
+        codes = {str(item.get("errorCode")) for item in content if isinstance(item, dict)}
+    elif isinstance(content, dict):
+        codes = {str(content.get("errorCode") or content.get("error"))}
+    text = str(error)
+    codes |= {c for c in (*TRANSIENT_CODES, "DUPLICATE_VALUE", "INVALID_SESSION_ID") if c in text}
+    return codes
+
+
+def is_transient(error: BaseException) -> bool:
+    """A fault that a retry of an idempotent operation can outlast."""
+    if isinstance(error, requests.ConnectionError | ConnectionError):
+        return True
+    if isinstance(error, SalesforceError) and getattr(error, "status", None) in (502, 503, 504):
+        return True
+    if error_codes(error) & set(TRANSIENT_CODES):
+        return True
+    text = f"{type(error).__name__} {error}"
+    return any(
+        marker in text
+        for marker in ("ExpatError", "Service Unavailable", "503", "RemoteDisconnected")
+    )
+
+
+def is_expired_session(error: BaseException) -> bool:
+    return isinstance(error, SalesforceExpiredSession) or "INVALID_SESSION_ID" in error_codes(error)
+
+
+def expired_session_message(what: str) -> str:
+    return (
+        f"{what} failed: INVALID_SESSION_ID: the Salesforce session expired during this step (another "
+        "login or an admin may have ended it). cci refreshes the session when a step starts: "
+        f"{RUN_AGAIN}. If it happens again, reconnect the org with cci org connect."
+    )
+
+
+def retry_read(fn: Callable, *args, logger=None, label: str = "read", **kwargs):
+    """Call a read; on a transient fault wait and call it again, ``ATTEMPTS`` tries in all."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:
+            if attempt == ATTEMPTS - 1 or not is_transient(error) or is_expired_session(error):
+                raise
+            if logger:
+                logger.warning(
+                    f"{label}: {_short(error)}; retrying ({attempt + 1}/{ATTEMPTS - 1})."
+                )
+            backoff(attempt)
+    raise AssertionError("unreachable")
+
+
+def converge(
+    what: str,
+    missing: Callable[[], list],
+    write: Callable[[list], object],
+    *,
+    logger=None,
+    on_give_up: Callable[[str], Exception],
+    initial: list | None = None,
+    verify: bool = True,
+) -> list:
+    """Query what is missing, write it, and repeat until nothing is missing.
+
+    A transient fault or ``DUPLICATE_VALUE`` (a concurrent run inserted the row first) during ``write`` is
+    followed by a fresh query, so only what is still missing is written again. Returns what this call had
+    to write (the first query's result, or ``initial`` when the caller has just queried it: that saves a
+    query); raises. ``verify=False``: a write that returned normally is trusted (it checks each row's
+    result), so only a failed write costs a query. ``on_give_up(reason)`` after ``ATTEMPTS`` tries.
+    """
+    first = None if initial is None else list(initial)
+    reason = ""
+    for attempt in range(ATTEMPTS):
+        todo = list(initial) if attempt == 0 and initial is not None else missing()
+        if first is None:
+            first = list(todo)
+        if not todo:
+            return first
+        try:
+            write(todo)
+            if not verify:  # the write reports per-row success itself: no query needed to know
+                return first
+        except Exception as error:
+            codes = error_codes(error)
+            # cci's composite insert reports per-record failures only as "Not all ... were saved": the
+            # next query tells whether the rows are there (a concurrent insert) or still missing.
+            partial = "were saved" in str(error)
+            if is_expired_session(error) or not (
+                is_transient(error) or "DUPLICATE_VALUE" in codes or partial
+            ):
+                raise
+            reason = _short(error)
+            if logger:
+                if "DUPLICATE_VALUE" in codes:
+                    logger.info(
+                        f"{what}: already created by a concurrent run (DUPLICATE_VALUE); checking again."
+                    )
+                else:
+                    logger.warning(
+                        f"{what}: {reason}; checking what is still missing and retrying."
+                    )
+            if "DUPLICATE_VALUE" not in codes:
+                backoff(attempt)
+    if not missing():
+        return first or []
+    raise on_give_up(reason or "still missing after the write")
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text[:200]}"

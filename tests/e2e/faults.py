@@ -1,0 +1,108 @@
+"""Fault injection over whole flow runs: inject one fault at one request of a run, run the flow again, and
+compare the org's final state with a fault-free run's.
+
+Used by ``test_faults.py`` (a deterministic sample in the normal suite, the exhaustive sweep with
+``make sweep``). The state comparison ignores what differs between any two runs (record ids, timestamps,
+random token values, usage counters) but not which records exist or how they point at each other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from orgsim.observe import FAULT_KINDS
+
+#: A failure message must tell the operator what to do: one of these phrases (lowercase).
+REMEDY_PHRASES = (
+    "run the flow again",
+    "run the same command again",
+    "run this step again",
+    "try again",
+    "then run",
+    "re-run",
+    "rerun",
+)
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+_ID = re.compile(r"^[a-zA-Z0-9]{3}[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$")
+#: Values that differ between two runs by design (random tokens, counters moved by polling).
+_VOLATILE = {"AccessToken", "DeleteToken", "RequestToken", "UseCount", "SystemModstamp"}
+
+
+def api_request_count(sim) -> int:
+    """Requests a fault can hit (``nth`` counts these): everything except ``/_sim/`` and Setup pages."""
+    return sum(1 for r in sim.requests() if r["kind"] != "sim")
+
+
+def normalized_state(state: dict) -> dict:
+    """``{object: Counter(canonical row)}`` plus the app lifecycle flags. A canonical row replaces every
+    record id it mentions by the canonical form of the record it points to, and drops timestamps, ids and
+    volatile values, so two runs that made the same records compare equal."""
+    by_id: dict[str, tuple[str, dict]] = {}
+    for sobject, rows in state["objects"].items():
+        for row in rows:
+            by_id[row["Id"]] = (sobject, row)
+    memo: dict[str, tuple] = {}
+
+    def canon(record_id: str, depth: int = 0) -> tuple:
+        if record_id in memo:
+            return memo[record_id]
+        sobject, row = by_id[record_id]
+        fields = []
+        for key, value in sorted(row.items()):
+            if key == "Id" or key in _VOLATILE:
+                continue
+            if isinstance(value, str) and _DATETIME.match(value):
+                continue
+            if isinstance(value, str) and value in by_id and depth < 3:
+                value = canon(value, depth + 1)
+            fields.append((key, value))
+        result = (sobject, tuple(fields))
+        if depth == 0:
+            memo[record_id] = result
+        return result
+
+    objects = {
+        sobject: Counter(canon(row["Id"]) for row in rows)
+        for sobject, rows in state["objects"].items()
+    }
+    apps = sorted(
+        tuple(
+            (k, v)
+            for k, v in sorted(app.items())
+            if k not in ("connected_application_id", "app_menu_item_id", "policy_modified")
+        )
+        for app in state["apps"]
+    )
+    return {"objects": objects, "apps": apps}
+
+
+def state_difference(expected: dict, actual: dict) -> list[str]:
+    """Human-readable differences between two ``normalized_state`` values (empty when equal)."""
+    out = []
+    if expected["apps"] != actual["apps"]:
+        out.append(f"apps: {expected['apps']} != {actual['apps']}")
+    for sobject in sorted(set(expected["objects"]) | set(actual["objects"])):
+        want = expected["objects"].get(sobject, Counter())
+        have = actual["objects"].get(sobject, Counter())
+        if want != have:
+            out.append(
+                f"{sobject}: missing {list((want - have).elements())}, extra {list((have - want).elements())}"
+            )
+    return out
+
+
+def says_what_to_do(message: str) -> bool:
+    text = message.lower()
+    return any(phrase in text for phrase in REMEDY_PHRASES)
+
+
+def sample_points(total: int, step: int) -> list[tuple[str, int]]:
+    """Deterministic sample of (fault kind, request index): every ``step``-th index for each kind, offset
+    per kind so the sample covers different requests for each."""
+    return [
+        (kind, index)
+        for offset, kind in enumerate(FAULT_KINDS)
+        for index in range(1 + offset % step, total + 1, step)
+    ]
