@@ -48,6 +48,8 @@ BLOCKED_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 NEW_FLOW = "sixsense_new_customer"
 EXISTING_FLOW = "sixsense_existing_customer"
+ECA_FLOW = "sixsense_eca"
+MIGRATE_FLOW = "sixsense_migrate_to_eca"
 
 #: The app's states, as reported in ``app.state`` and per candidate.
 APP_STATES = ("never_used", "used", "installed", "admin_approved", "blocked")
@@ -80,6 +82,53 @@ def my_domain(instance_url: str) -> str | None:
     if marker in host:
         return host.split(marker)[0]
     return None
+
+
+def recommend_model(diagnosis: dict) -> dict:
+    """Which model the org is on and the flow to run (pure). ``{"model": "connected_app" |
+    "external_client_app" | "both" | "neither", "flow": str, "why": str}``.
+
+    The connected app counts when it is installed or has tokens; the 6sense ECA when its packaged
+    ExternalClientApplication row exists (facts §6.3). 6sense supports only the ECA now (facts §0): orgs with
+    neither start there; connected-app orgs finish the seed's procedure first if it is incomplete (their
+    integration keeps running), then migrate; orgs with both finish the migration."""
+    app = diagnosis.get("app") or {}
+    eca = diagnosis.get("eca") or {}
+    on_ca = bool(app.get("installed") or app.get("used"))
+    on_eca = bool(eca.get("installed"))
+    step = diagnosis.get("next_step") or {}
+    if on_ca and on_eca:
+        return {
+            "model": "both",
+            "flow": MIGRATE_FLOW,
+            "why": "the connected app and the 6sense External Client App are both present: finish the migration "
+            "(the ECA checks, then the removal of the connected app's access once confirmed).",
+        }
+    if on_eca:
+        return {
+            "model": "external_client_app",
+            "flow": ECA_FLOW,
+            "why": "the org uses the 6sense External Client App (the supported method).",
+        }
+    if on_ca:
+        if step.get("flow") and not step.get("done"):
+            return {
+                "model": "connected_app",
+                "flow": step["flow"],
+                "why": "the org is on the 6sense connected app and its setup is incomplete; finish it to keep 6sense "
+                f"syncing, then move to the External Client App with {MIGRATE_FLOW}.",
+            }
+        return {
+            "model": "connected_app",
+            "flow": MIGRATE_FLOW,
+            "why": "the org is on the 6sense connected app, which 6sense no longer recommends; migrate to the "
+            "External Client App (non-destructive: nothing is removed without confirmation).",
+        }
+    return {
+        "model": "neither",
+        "flow": ECA_FLOW,
+        "why": "6sense has never connected here; new customers use the 6sense External Client App.",
+    }
 
 
 def next_step(diagnosis: dict) -> dict:
@@ -321,6 +370,8 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         diagnosis["json_path"] = str(json_path)
         diagnosis["markdown_path"] = str(md_path)
         self.logger.info(f"Next: {diagnosis['next_step']['text']}")
+        rec = diagnosis["recommendation"]
+        self.logger.info(f"Model: {rec['model']}; recommended flow: {rec['flow']} ({rec['why']})")
         self.logger.info(f"Reports: {json_path}, {md_path}")
         self.return_values = diagnosis
 
@@ -343,10 +394,48 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             integration["has_app_access"], integration["app_access_via"] = self._user_access(
                 integration, app
             )
+        diagnosis["eca"] = self._eca_facts(users)
         diagnosis["warnings"] = self.warnings
         self._add_warnings(diagnosis)
         diagnosis["next_step"] = next_step(diagnosis)
+        diagnosis["recommendation"] = recommend_model(diagnosis)
         return diagnosis
+
+    def _eca_facts(self, users: dict) -> dict:
+        """The 6sense External Client App (standard SOQL, facts §6.3): installed (packaged
+        ExternalClientApplication row), Permitted Users, the integration user's token count. An org whose API
+        does not know these objects reports ``readable`` false (no warning: older orgs lack them)."""
+        from .eca import DEFAULT_ECA_NAMES
+
+        names = soql_in(DEFAULT_ECA_NAMES)
+        try:
+            rows = self._query(
+                "SELECT Id, DeveloperName, MasterLabel, DistributionState FROM ExternalClientApplication "
+                f"WHERE DeveloperName IN {names} OR MasterLabel IN {names}"
+            )
+            if not rows:
+                return {"readable": True, "installed": False}
+            eca = rows[0]
+            policy = self._query(
+                "SELECT PermittedUsersPolicyType FROM ExtlClntAppOauthPlcyCnfg "
+                f"WHERE ExternalClientApplicationId = {soql_quote(eca['Id'])}"
+            )
+            integration = users.get("integration") or {}
+            tokens = 0
+            if integration.get("found"):
+                tokens = self._count(
+                    f"AppName = {soql_quote(eca['MasterLabel'])} AND UserId = {soql_quote(integration['id'])}"
+                )
+        except SixsenseOrgError:
+            return {"readable": False, "installed": False}
+        return {
+            "readable": True,
+            "installed": True,
+            "name": eca["MasterLabel"],
+            "distribution_state": eca.get("DistributionState"),
+            "permitted_users": (policy[0] if policy else {}).get("PermittedUsersPolicyType"),
+            "integration_user_tokens": tokens,
+        }
 
     # -- sections --------------------------------------------------------------------------------------
 
@@ -985,6 +1074,9 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             "",
             f"**Next step:** {d['next_step']['text']}",
             "",
+            f"**Model:** {d['recommendation']['model']}; **recommended flow:** `cci flow run "
+            f"{d['recommendation']['flow']}` ({d['recommendation']['why']})",
+            "",
             f"Why: {d['next_step']['why']}",
             "",
         ]
@@ -1008,6 +1100,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         return {
             "next_step": (d.get("next_step") or {}).get("text"),
             "app_state": (d.get("app") or {}).get("state"),
+            "model": (d.get("recommendation") or {}).get("model"),
             "warnings": d.get("warnings") or [],
             "json_path": d.get("json_path"),
             "markdown_path": d.get("markdown_path"),

@@ -49,6 +49,16 @@ EXPECTED_STOPS = {
         _EXISTING[0],
         _EXISTING[2],
     ],
+    # ECA scenarios: the simulator models Salesforce, not 6sense's support policy, so the 6sense connected app
+    # can still be authorized and installed there (never used before): the seed's flows finish as on
+    # new_customer. The ECA present or absent changes nothing for them (tests/e2e/test_eca.py covers the ECA).
+    ("eca_not_installed", "sixsense_new_customer"): _NEW,
+    ("eca_not_installed", "sixsense_existing_customer"): _EXISTING,
+    ("eca_installed_default_policies", "sixsense_new_customer"): _NEW,
+    ("eca_installed_default_policies", "sixsense_existing_customer"): _EXISTING,
+    # The migration scenario's connected app is fully configured, as in configured.yml.
+    ("connected_app_in_use_eca_absent", "sixsense_new_customer"): [],
+    ("connected_app_in_use_eca_absent", "sixsense_existing_customer"): [],
 }
 
 

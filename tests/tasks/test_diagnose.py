@@ -391,6 +391,23 @@ EXPECTED_NEXT = {
     "setup_user_lacks_permission": ("sixsense_assign_setup_access", "never_used"),
     "existing_customer": ("sixsense_install_connected_app", "used"),
     "configured": ("sixsense_verify", "admin_approved"),
+    # The connected-app next step on ECA orgs: the app was never used there.
+    "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
+    "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
+    "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
+}
+
+#: The model each bundled scenario is on and the flow diagnose recommends.
+EXPECTED_MODEL = {
+    "new_customer": ("neither", "sixsense_eca"),
+    "new_customer_acc": ("neither", "sixsense_eca"),
+    "connected_app_metadata_retrievable": ("neither", "sixsense_eca"),
+    "setup_user_lacks_permission": ("neither", "sixsense_eca"),
+    "existing_customer": ("connected_app", "sixsense_existing_customer"),
+    "configured": ("connected_app", "sixsense_migrate_to_eca"),
+    "eca_not_installed": ("neither", "sixsense_eca"),
+    "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
+    "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
 }
 
 
@@ -434,6 +451,8 @@ def test_diagnose_each_bundled_scenario_against_the_simulator(sim_diagnose, scen
     task, state = EXPECTED_NEXT[scenario]
     assert result["next_step"]["task"] == task
     assert result["app"]["state"] == state
+    model, flow = EXPECTED_MODEL[scenario]
+    assert (result["recommendation"]["model"], result["recommendation"]["flow"]) == (model, flow)
     log = sim.requests()
     assert [r for r in log if r["kind"] == "write"] == []
     assert log, "the simulator saw the requests"
@@ -473,3 +492,20 @@ def test_setup_user_defaults_to_the_connected_user_found_by_id(make_class_task, 
     result = make_class_task(org=org_config)()
     assert result["users"]["setup"]["username"] == ADMIN
     assert any(f"Id = '{ADMIN_USER['Id']}'" in q for q in org.soql)
+
+
+def test_model_both_recommends_finishing_the_migration():
+    from tasks.diagnose import recommend_model
+
+    both = {"app": {"installed": True, "used": True}, "eca": {"installed": True}, "next_step": {}}
+    assert recommend_model(both)["model"] == "both"
+    assert recommend_model(both)["flow"] == "sixsense_migrate_to_eca"
+
+
+def test_diagnose_reports_the_eca_once_installed(sim_diagnose):
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    sim.action("authorize", username=INTEGRATION, app="6sense External Client App")
+    result = run(integration_username=INTEGRATION)
+    assert result["eca"]["installed"] is True
+    assert result["eca"]["distribution_state"] == "Packaged"
+    assert result["eca"]["integration_user_tokens"] == 1
