@@ -139,10 +139,53 @@ def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, 
             "sixsense_reauthorize_integration_user",
             integration_username=INTEGRATION,
             interactive="False",
+            confirm_reauthorization="True",  # it holds a Pardot token
         )()
     assert "Sign in with a different Salesforce account" in str(err.value)
     assert "Pardot and Sales Engagement" in caplog.text
-    assert "Pardot  1" in caplog.messages  # the table of the integration user's other apps
+    # The table of the sessions the reauthorization touches: the app's token and the other apps'.
+    assert any(m.startswith("Pardot ") and "may be logged out" in m for m in caplog.messages)
+    assert any(m.startswith("sfdc_6sense_oauth_app ") and "replaced" in m for m in caplog.messages)
+
+
+def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a_terminal(
+    make_task, org, common, caplog
+):
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
+    pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
+    org.on("FROM OauthToken", records=[old, pardot])
+    org.on("FROM OauthToken", "AppName IN", records=[old])
+    for interactive in (
+        "False",
+        "True",
+    ):  # no terminal under pytest: a confirmation cannot be asked
+        with pytest.raises(
+            common.ConfirmationRequired, match="confirm_reauthorization True"
+        ) as err:
+            make_task(
+                "sixsense_reauthorize_integration_user",
+                integration_username=INTEGRATION,
+                interactive=interactive,
+            )()
+        assert "Pardot" in str(err.value)
+    assert "Sign in with a different Salesforce account" not in caplog.text
+    assert org.writes() == []
+
+
+def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, org, common):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
+    org.on("FROM OauthToken", records=[old])
+    with pytest.raises(common.ManualStepPending):
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+        )()
 
 
 def test_reauthorize_already_done(make_task, org):
