@@ -82,7 +82,9 @@ said what).
         api_version = self.project_config.project__package__api_version
         package_xml = SETTINGS_PACKAGE_XML.format(api_version=api_version)
         try:
-            zip_file = ApiRetrieveUnpackaged(self, package_xml, api_version)()
+            zip_file = self._read(
+                "Metadata retrieve", ApiRetrieveUnpackaged(self, package_xml, api_version)
+            )
         except MetadataApiError as e:
             return False, f"retrieve failed ({e}); assuming not enforcing"
         if SETTINGS_FILE not in zip_file.namelist():

@@ -860,7 +860,10 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         masterLabel. Returns (blocked names, detectable)."""
         api_version = self.project_config.project__package__api_version
         try:
-            listed = ApiListMetadata(self, "BlacklistedConsumer", as_of_version=api_version)()
+            listed = self._read(
+                "listMetadata",
+                ApiListMetadata(self, "BlacklistedConsumer", as_of_version=api_version),
+            )
         except MetadataApiError as e:
             self.warnings.append(
                 f"Blocked apps (BlacklistedConsumer listMetadata) not readable: {e}"
@@ -876,11 +879,14 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         if others:
             members = "".join(f"        <members>{n}</members>\n" for n in others)
             try:
-                zip_file = ApiRetrieveUnpackaged(
-                    self,
-                    BLOCKED_PACKAGE_XML.format(members=members, api_version=api_version),
-                    api_version,
-                )()
+                zip_file = self._read(
+                    "Metadata retrieve",
+                    ApiRetrieveUnpackaged(
+                        self,
+                        BLOCKED_PACKAGE_XML.format(members=members, api_version=api_version),
+                        api_version,
+                    ),
+                )
             except MetadataApiError as e:
                 self.warnings.append(
                     f"Blocked apps (BlacklistedConsumer retrieve) not readable: {e}"

@@ -415,9 +415,12 @@ detail, method (metadata | guided | none).
 
     def _member(self) -> str | None:
         try:
-            listing = ApiListMetadata(
-                self, MD_TYPE, as_of_version=self.project_config.project__package__api_version
-            )()
+            listing = self._read(
+                "listMetadata",
+                ApiListMetadata(
+                    self, MD_TYPE, as_of_version=self.project_config.project__package__api_version
+                ),
+            )
         except MetadataApiError as e:
             self.logger.info(f"listMetadata {MD_TYPE} failed ({e}); using the guided step.")
             return None
@@ -440,7 +443,9 @@ detail, method (metadata | guided | none).
             f'<Package xmlns="{MD_NS}">\n    <types>\n        <members>{member}</members>\n'
             f"        <name>{MD_TYPE}</name>\n    </types>\n    <version>{api_version}</version>\n</Package>\n"
         )
-        zip_file = ApiRetrieveUnpackaged(self, package, api_version)()
+        zip_file = self._read(
+            "Metadata retrieve", ApiRetrieveUnpackaged(self, package, api_version)
+        )
         path = f"{MD_FOLDER}/{member}{MD_SUFFIX}"
         root = etree.parse(io.BytesIO(zip_file.read(path))).getroot()
         changes = []

@@ -223,7 +223,7 @@ detail, method (etl | guided | none).
     def _retrievable_member(self):
         """The ConnectedApp metadata name of the app if ``listMetadata`` lists it, else None."""
         try:
-            listing = ApiListMetadata(self, "ConnectedApp")()
+            listing = self._read("listMetadata", ApiListMetadata(self, "ConnectedApp"))
         except MetadataApiError as e:
             self.logger.info(f"listMetadata ConnectedApp failed ({e}); using the guided step.")
             return None

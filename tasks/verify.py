@@ -269,9 +269,12 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
     def _check_not_blocked(self):
         api_version = self.project_config.project__package__api_version
         try:
-            zip_file = ApiRetrieveUnpackaged(
-                self, BLOCKED_PACKAGE_XML.format(api_version=api_version), api_version
-            )()
+            zip_file = self._read(
+                "Metadata retrieve",
+                ApiRetrieveUnpackaged(
+                    self, BLOCKED_PACKAGE_XML.format(api_version=api_version), api_version
+                ),
+            )
         except MetadataApiError as e:
             self._add(
                 "app not blocked",
