@@ -98,6 +98,54 @@ def says_what_to_do(message: str) -> bool:
     return any(phrase in text for phrase in REMEDY_PHRASES)
 
 
+#: The sample the normal suite runs: (fault kind, kind of request), each kind once, together covering a
+#: read, a write and a Metadata call. A dropped connection on a Metadata read (retrieve) and on a REST write
+#: are checked at task level (tests/tasks/test_against_simulator.py, tests/tasks), and every point by the sweep.
+SAMPLE = (
+    ("503", "metadata"),
+    ("UNABLE_TO_LOCK_ROW", "write"),
+    ("INVALID_SESSION_ID", "read"),
+    ("reset", "read"),
+)
+
+
+def request_class(entry: dict) -> str | None:
+    """``read`` (a REST GET), ``write`` (a REST insert/update) or ``metadata`` (a Metadata API call) for a
+    request-log entry; None for authentication and anything else."""
+    if entry["kind"] == "auth":
+        return None
+    if entry["path"].startswith("/services/Soap/m/"):
+        return "metadata"
+    if entry["kind"] == "write":
+        return "write"
+    if entry["method"] == "GET" and "/query" in entry["path"]:
+        return "read"
+    return None
+
+
+def pick_point(log: list[dict], kind: str, target: str) -> int:
+    """The request index (``nth``, 1-based over the API requests of a fault-free run's ``log``) at which
+    the sample injects ``kind``: a request of class ``target`` inside the flow's steps (after cci's own
+    start-of-flow token refresh, which fails before any step), picked by a fixed rule so that edits to
+    the flows move the point with the request rather than onto another one. Metadata: the first deploy
+    for 503 (Salesforce refused it unprocessed), else the first call (a retrieve or listMetadata).
+    Writes: the last for UNABLE_TO_LOCK_ROW, the first otherwise. Reads: the middle one."""
+    api = [e for e in log if e["kind"] != "sim"]
+    refreshes = [i for i, e in enumerate(api) if e["kind"] == "auth" and e["method"] == "POST"]
+    first_step = refreshes[1] if len(refreshes) > 1 else 0
+    candidates = [i + 1 for i, e in enumerate(api) if i > first_step and request_class(e) == target]
+    if not candidates:
+        raise ValueError(f"the fault-free run made no {target} request")
+    if target == "metadata" and kind == "503":
+        deploys = [i for i in candidates if (api[i - 1]["action"] or "") == "deploy"]
+        return (deploys or candidates)[0]
+    if target == "write":
+        return candidates[-1] if kind == "UNABLE_TO_LOCK_ROW" else candidates[0]
+    if target == "read":
+        return candidates[len(candidates) // 2]
+    return candidates[0]
+
+
 def sample_points(total: int, step: int) -> list[tuple[str, int]]:
     """Deterministic sample of (fault kind, request index): every ``step``-th index for each kind, offset
     per kind so the sample covers different requests for each."""

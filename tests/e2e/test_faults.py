@@ -2,8 +2,11 @@
 with a message that says what to do, and running it again ends in the fault-free run's org state with no
 duplicate records.
 
-The normal suite runs a deterministic sample (one multiple of ``SAMPLE_STEP`` per fault kind and flow, spread
-over the run); the exhaustive sweep (every kind at every request of both flows) runs with ``make sweep``.
+The normal suite runs a deterministic sample (``faults.SAMPLE``: each fault kind once, at a read, a write or a
+Metadata call) on the new-customer flow, whose steps include every step of the other flow;
+the points are picked from a fault-free run's request log (``faults.pick_point``), not fixed indexes, so flow
+edits do not shift them. The exhaustive sweep (every kind at every request of both flows) runs with
+``make sweep``.
 """
 
 from __future__ import annotations
@@ -14,14 +17,14 @@ import pytest
 
 from orgsim.observe import FAULT_KINDS
 from tests.e2e.faults import (
-    api_request_count,
+    SAMPLE,
     normalized_state,
+    pick_point,
     says_what_to_do,
     state_difference,
 )
 from tests.e2e.outcomes import assert_no_duplicates, assert_setup_complete
 
-SAMPLE_STEP = 7
 #: The scenario each flow is meant for.
 FLOW_SCENARIOS = {
     "sixsense_new_customer": "new_customer",
@@ -29,7 +32,7 @@ FLOW_SCENARIOS = {
 }
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
 
-_baselines: dict[str, tuple[int, dict]] = {}
+_baselines: dict[str, tuple[list[dict], dict]] = {}
 
 
 def _options(tmp_path) -> dict:
@@ -48,25 +51,32 @@ def _fresh_home(tmp_path):
 
 def _run(run_flow_inprocess, sim, flow, tmp_path):
     return run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path), interactive="True", **FAST
+        sim,
+        flow,
+        task_options=_options(tmp_path),
+        interactive="True",
+        **FAST,
     )
 
 
-def baseline(flow, start_sim, run_flow_inprocess, tmp_path) -> tuple[int, dict]:
-    """(API requests of a fault-free run, its normalized final state), once per worker."""
+def baseline(flow, start_sim, run_flow_inprocess, tmp_path) -> tuple[list[dict], dict]:
+    """(request log of a fault-free run, its normalized final state), once per worker."""
     if flow not in _baselines:
         _fresh_home(tmp_path)
         sim = start_sim(FLOW_SCENARIOS[flow], autopilot=True)
         _, error, output = _run(run_flow_inprocess, sim, flow, tmp_path)
         assert error is None, f"{error}\n{output}"
         assert_setup_complete(sim.state())
-        _baselines[flow] = (api_request_count(sim), normalized_state(sim.state()))
+        _baselines[flow] = (sim.requests(), normalized_state(sim.state()))
         sim.stop()
     return _baselines[flow]
 
 
-def run_point(flow, kind, index, expected, start_sim, run_flow_inprocess, tmp_path) -> str | None:
-    """Inject ``kind`` at request ``index``, run the flow, run it again; None when it converged, else why."""
+def run_point(
+    flow, kind, index, expected, start_sim, run_flow_inprocess, tmp_path, rerun_always=True
+) -> str | None:
+    """Inject ``kind`` at request ``index``, run the flow, run it again; None when it converged, else why.
+    ``rerun_always=False`` (the sample): a run that survived the fault is compared as it is."""
     _fresh_home(tmp_path)
     sim = start_sim(FLOW_SCENARIOS[flow], autopilot=True, fault=f"nth={index}:kind={kind}")
     try:
@@ -76,9 +86,10 @@ def run_point(flow, kind, index, expected, start_sim, run_flow_inprocess, tmp_pa
         # cci's error; the steps' own failures must say what to do.
         if error is not None and in_step and not says_what_to_do(str(error)):
             return f"{kind}@{index}: the failure does not say what to do: {error!r}"
-        _, again, output = _run(run_flow_inprocess, sim, flow, tmp_path)
-        if again is not None:
-            return f"{kind}@{index}: the run after the fault failed: {again!r}"
+        if error is not None or rerun_always:
+            _, again, output = _run(run_flow_inprocess, sim, flow, tmp_path)
+            if again is not None:
+                return f"{kind}@{index}: the run after the fault failed: {again!r}"
         state = sim.state()
         try:
             assert_no_duplicates(state)
@@ -103,21 +114,23 @@ def _check(points, flow, expected, start_sim, run_flow_inprocess, tmp_path):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("kind", FAULT_KINDS)
-@pytest.mark.parametrize("flow", sorted(FLOW_SCENARIOS))
-def test_fault_sample_converges(flow, kind, start_sim, run_flow_inprocess, tmp_path):
-    """One run takes about 10 s in-process, so the suite samples one multiple of SAMPLE_STEP per kind and
-    flow, spread over the run (validation, deploy, assignments, guided polls, verification)."""
-    total, expected = baseline(flow, start_sim, run_flow_inprocess, tmp_path)
-    position = (FAULT_KINDS.index(kind) + 1) / (len(FAULT_KINDS) + 1)
-    index = max(SAMPLE_STEP, round(total * position / SAMPLE_STEP) * SAMPLE_STEP)
-    _check([(kind, index)], flow, expected, start_sim, run_flow_inprocess, tmp_path)
+@pytest.mark.parametrize(("kind", "target"), SAMPLE, ids=[f"{k}-at-{t}" for k, t in SAMPLE])
+def test_fault_sample_converges(kind, target, start_sim, run_flow_inprocess, tmp_path):
+    """One run takes 6-15 s in-process, so the suite samples four points of the new-customer flow (each fault
+    kind once); a run that survives the fault is compared with the fault-free state without a second run."""
+    flow = "sixsense_new_customer"
+    log, expected = baseline(flow, start_sim, run_flow_inprocess, tmp_path)
+    index = pick_point(log, kind, target)
+    problem = run_point(
+        flow, kind, index, expected, start_sim, run_flow_inprocess, tmp_path, rerun_always=False
+    )
+    assert problem is None, problem
 
 
 @pytest.mark.sweep
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 @pytest.mark.parametrize("flow", sorted(FLOW_SCENARIOS))
 def test_fault_sweep_every_request(flow, kind, start_sim, run_flow_inprocess, tmp_path):
-    total, expected = baseline(flow, start_sim, run_flow_inprocess, tmp_path)
-    points = [(kind, i) for i in range(1, total + 1)]
+    log, expected = baseline(flow, start_sim, run_flow_inprocess, tmp_path)
+    points = [(kind, i) for i in range(1, sum(1 for e in log if e["kind"] != "sim") + 1)]
     _check(points, flow, expected, start_sim, run_flow_inprocess, tmp_path)

@@ -53,3 +53,14 @@ def test_new_customer_install_is_pending_until_the_operator_acts(sim_task, commo
     sim.action("authorize", username="admin@example.com")
     sim.action("install")
     assert make("sixsense_install_connected_app", interactive="False")()["status"] == "already done"
+
+
+@pytest.mark.parametrize("operation", ["retrieve", "checkRetrieveStatus"])
+def test_dropped_connection_on_a_metadata_read_is_retried(sim_task, operation):
+    """cci's Metadata API session retries no POST, and retrieve/listMetadata are SOAP POSTs that only read:
+    the tasks retry them on a dropped connection (it once surfaced as a raw ConnectionError)."""
+    sim, make = sim_task("new_customer", fault=f"match={operation}:kind=reset:times=1")
+    result = make("sixsense_detect_api_access_control")()
+    assert result["enforcing"] is False
+    assert sim.observer.faults[0].fired == 1
+    assert [r["action"] for r in sim.requests()].count("checkRetrieveStatus") == 1
