@@ -2,13 +2,16 @@
 against the simulator with the autopilot, at 0 ms and 100 ms injected latency, against the minimum number of
 requests the procedure needs. Run: ``make bench`` (or ``.venv/bin/python benchmarks/run.py``).
 
-Not measured yet (reported as such): the baseline built from CumulusCI's standard tasks, diagnose on an org
-with 100,000 users and tokens, and the simulator's query rate and peak memory.
+Also: the same procedure done with CumulusCI's standard tasks (benchmarks/standard.py) side by side; diagnose
+against ``cci org info`` through the real CLI; diagnose, a 3-table relationship query and the simulator (its own
+process) on an org with 10,000 and 100,000 users and tokens (benchmarks/scale.py). Figures are printed against
+their targets (PASS/MISS) and written to benchmarks/results.json. ``BENCH_REPS`` sets the CLI repetitions.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 import sys
@@ -22,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
 from orgsim import server  # noqa: E402
-from tests.conftest import INTEGRATION_USER, cci_environment  # noqa: E402
+from tests.conftest import INTEGRATION_USER, cci_environment, production_consent  # noqa: E402
 
 FLOWS = {"sixsense_new_customer": "new_customer", "sixsense_existing_customer": "existing_customer"}
 
@@ -44,7 +47,10 @@ MINIMUM_EXISTING = (
 )  # no setup access step, one fewer guided check
 
 
-def run_flow(flow: str, scenario: str, latency_ms: int) -> tuple[float, list[dict], str | None]:
+def run_flow(
+    flow: str, scenario: str, latency_ms: int, standard: bool = False
+) -> tuple[float, list[dict], str | None]:
+    """One in-process run; ``standard``: the standard-task baseline instead of ``flow``."""
     from cumulusci.cli.runtime import CliRuntime
 
     sim = server.start(scenario, autopilot=True, latency_ms=latency_ms)
@@ -63,17 +69,27 @@ def run_flow(flow: str, scenario: str, latency_ms: int) -> tuple[float, list[dic
                 "interactive": "True",
                 "poll_interval": "1",
                 "wait_timeout": "120",
+                **production_consent(sim),
             },
             "sixsense_verify": {"report_path": str(home / "verification.json")},
             "sixsense_set_permitted_users": {"confirm_logout": "True"},
             "sixsense_reauthorize_integration_user": {"confirm_reauthorization": "True"},
         }
-        coordinator = runtime.get_flow(flow, options=options)
+        if (
+            getattr(sim, "org_kind", None) == "production"
+        ):  # the production guard's explicit consent
+            options["sixsense_validate_inputs"]["confirm_production"] = "True"
+        coordinator = None if standard else runtime.get_flow(flow, options=options)
         error = None
         started = time.perf_counter()
         with mock.patch("time.sleep"):
             try:
-                coordinator.run(org_config)
+                if standard:
+                    from benchmarks.standard import run_standard
+
+                    run_standard(runtime, org_config, INTEGRATION_USER)
+                else:
+                    coordinator.run(org_config)
             except Exception as exc:  # reported, not raised
                 error = f"{type(exc).__name__}: {exc}"
         wall = time.perf_counter() - started
@@ -99,6 +115,7 @@ def main() -> None:
     for why, n in MINIMUM:
         print(f"  {n:3d}  {why}")
     print(f"  (existing-customer flow: {MINIMUM_EXISTING})\n")
+    flows = {}
     for flow, scenario in FLOWS.items():
         least = minimum if flow == "sixsense_new_customer" else MINIMUM_EXISTING
         for latency in (0, 100):
@@ -109,14 +126,89 @@ def main() -> None:
                 f"{len(requests)} requests ({ratio:.1f}x the minimum {least}; target <= 2x: "
                 f"{'met' if ratio <= 2 else 'MISSED'})" + (f"; FAILED: {error}" if error else "")
             )
+            flows[f"{flow}_{latency}ms"] = {"s": round(wall, 1), "requests": len(requests)}
             if latency == 0:
                 for endpoint, count in by_endpoint(requests).most_common():
                     print(f"    {count:4d}  {endpoint}")
         print()
+    results = {"flows": flows, **more_figures()}
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print("\nFigures written to benchmarks/results.json")
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def more_figures() -> dict:
+    from benchmarks import scale
+    from tests.conftest import cci_environment
+
+    reps = int(os.environ.get("BENCH_REPS", "3"))
+    out = {}
+    # (a) the standard-task baseline, side by side with our flow.
     print(
-        "Not measured by this script yet: the standard-task baseline (so the '<= half the baseline's wall "
-        "time' target is unchecked), diagnose vs `cci org info`, and the 100,000-user/token figures."
+        "\nBaseline: the same checks and writes with CumulusCI's standard tasks (benchmarks/standard.py)"
     )
+    for latency in (0, 100):
+        ours, ours_requests, error = run_flow("sixsense_new_customer", "new_customer", latency)
+        base, base_requests, base_error = run_flow("", "new_customer", latency, standard=True)
+        row = {
+            "ours_s": round(ours, 1),
+            "ours_requests": len(ours_requests),
+            "baseline_s": round(base, 1),
+            "baseline_requests": len(base_requests),
+            "ratio": round(ours / base, 2),
+            "errors": [e for e in (error, base_error) if e],
+        }
+        out[f"baseline_{latency}ms"] = row
+        line = (
+            f"  {latency:3d} ms: ours {ours:.1f} s / {len(ours_requests)} requests, standard tasks "
+            f"{base:.1f} s / {len(base_requests)} requests: ours = {ours / base:.2f}x the baseline"
+        )
+        if latency == 100:
+            line += f" (target <= 0.5x, i.e. <= {base / 2:.1f} s): {verdict(ours <= base / 2)}"
+        print(line + (f"; FAILED: {row['errors']}" if row["errors"] else ""))
+    # (b) diagnose vs cci org info, real CLI, same simulated org.
+    sim = server.start("new_customer")
+    home = Path(tempfile.mkdtemp(prefix="bench-cli-"))
+    try:
+        env = cci_environment(sim, home)
+        figures = scale.diagnose_vs_org_info(env, home, INTEGRATION_USER, reps)
+    finally:
+        sim.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    out["diagnose_vs_org_info"] = figures
+    print(
+        f"\ndiagnose {figures['diagnose_s']} s vs cci org info {figures['org_info_s']} s (median of {reps}, "
+        f"real CLI): {figures['ratio']}x (target <= 1.5x): {verdict(figures['ratio'] <= 1.5)}"
+    )
+    # (c, d) a big org, the simulator in its own process.
+    print("\nBig org (users, tokens and assignments filled straight into the state file):")
+    sizes = {}
+    for n in (10_000, 100_000):
+        sizes[n] = scale.big_org(
+            n, "new_customer", INTEGRATION_USER, cci_environment, 10 if n == 100_000 else 0
+        )
+        f = sizes[n]
+        print(
+            f"  {n:,} users/tokens: filled in {f['fill_s']} s; diagnose {f['diagnose_s']} s, peak "
+            f"{f['diagnose_peak_mb']} MB (target < 200 MB: {verdict(f['diagnose_peak_mb'] < 200)}); simulator "
+            f"peak {f['simulator_peak_mb']} MB (target < 300 MB: {verdict(f['simulator_peak_mb'] < 300)})"
+        )
+    small, big = sizes[10_000], sizes[100_000]
+    growth = big["diagnose_s"] / small["diagnose_s"]
+    out["big_org"] = {"10000": small, "100000": big, "diagnose_growth_10x_data": round(growth, 2)}
+    print(
+        f"  diagnose time at 10x the data: {growth:.2f}x (no step slower than linear: target <= 10x): "
+        f"{verdict(growth <= 10)}"
+    )
+    print(
+        f"  3-table relationship query (PermissionSetAssignment -> Assignee -> Profile, PermissionSet) over "
+        f"HTTP, 100,000 users: {big['query_per_s']} queries/s, one client; simulator peak "
+        f"{big['simulator_peak_mb']} MB"
+    )
+    return out
 
 
 if __name__ == "__main__":
