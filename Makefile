@@ -19,6 +19,7 @@ demo: setup
 	  cci flow run sixsense_new_customer --org sim \
 	    -o sixsense_validate_inputs__integration_username $(INTEGRATION_USER) \
 	    -o sixsense_validate_inputs__interactive True \
+	    -o sixsense_validate_inputs__confirm_production True \
 	    -o sixsense_validate_inputs__poll_interval 1
 
 ## The whole test suite (lint included), in parallel.

@@ -1,7 +1,7 @@
 """Command line: ``python -m orgsim serve ...`` and ``python -m orgsim action ...``.
 
 ``serve --scenario NAME_OR_PATH [--port N] [--state FILE] [--autopilot] [--latency-ms N] [--fault SPEC]
-[--env-file FILE] [--cert-dir DIR]`` prints ``export`` lines for cci (docs/architecture.md §1.4) on stdout
+[--env-file FILE] [--cert-dir DIR] [--org-kind production|sandbox|scratch]`` prints ``export`` lines for cci (docs/architecture.md §1.4) on stdout
 (and, atomically, to ``--env-file``), serves until SIGINT/SIGTERM, then prints the request-log summary on
 stderr. ``--port 0`` picks a free port. Bad input (unknown scenario, port in use, corrupt state file): one
 line on stderr, exit status 2, nothing written.
@@ -48,6 +48,7 @@ def serve(args) -> int:
             fault=args.fault,
             state_file=args.state,
             cert_dir=args.cert_dir,
+            org_kind=args.org_kind,
         )
     except server.StartError as exc:
         print(f"orgsim: {exc}", file=sys.stderr)
@@ -124,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--latency-ms", type=int, default=0, help="delay every API request by N ms")
     p.add_argument("--fault", help="fault spec, e.g. nth=5:kind=503 (see orgsim/observe.py)")
+    p.add_argument(
+        "--org-kind",
+        choices=["production", "sandbox", "scratch"],
+        help="present the org as this kind (default: the scenario's org.kind)",
+    )
     p.add_argument("--env-file", help="also write the export lines to this file once listening")
     p.add_argument(
         "--cert-dir", help="certificate directory (default .orgsim/ or $ORGSIM_CERT_DIR)"

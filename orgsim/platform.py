@@ -1255,7 +1255,8 @@ class Org:
                 "Id": org_id,
                 "Name": o["name"],
                 "OrganizationType": o["edition"],
-                "IsSandbox": o["kind"] == "sandbox",
+                # Scratch orgs report IsSandbox true with a TrialExpirationDate (how orgs tell them apart).
+                "IsSandbox": o["kind"] in ("sandbox", "scratch"),
                 "InstanceName": o["instance_name"],
                 "NamespacePrefix": o["namespace_prefix"],
                 "TrialExpirationDate": _days_ago(-trial) if trial is not None else None,

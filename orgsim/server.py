@@ -148,6 +148,10 @@ class SimServer:
         self.ca_bundle = str(bundle)
         self.cert_file = str(cert)
         self.session = session
+        #: production | sandbox | scratch: the org kind this simulator presents (scenario or override)
+        self.org_kind: str = (
+            (ctx.org.store.meta("scenario") or {}).get("org", {}).get("kind", "production")
+        )
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -217,12 +221,23 @@ def start(
     fault: str | None = None,
     state_file: str | os.PathLike | None = None,
     cert_dir: str | os.PathLike | None = None,
+    org_kind: str | None = None,
 ) -> SimServer:
-    """Start a simulator for ``scenario`` (a bundled name or a YAML path). Raises :class:`StartError`."""
+    """Start a simulator for ``scenario`` (a bundled name or a YAML path). Raises :class:`StartError`.
+
+    ``org_kind`` (``production``, ``sandbox``, ``scratch``) overrides the scenario's ``org.kind``, so every
+    scenario can be presented as a sandbox or scratch org (``Organization.IsSandbox``, ``TrialExpirationDate``).
+    """
     try:
         loaded = scenario_mod.load(scenario)
     except scenario_mod.ScenarioError as exc:
         raise StartError(str(exc)) from None
+    if org_kind is not None:
+        if org_kind not in scenario_mod.ORG_KINDS:
+            raise StartError(
+                f"org kind '{org_kind}' is not one of {', '.join(scenario_mod.ORG_KINDS)}"
+            )
+        loaded.data["org"]["kind"] = org_kind
     try:
         observer = Observer(latency_ms=latency_ms, fault_spec=fault)
     except ValueError as exc:

@@ -5,9 +5,11 @@ from cumulusci.core.config import TaskConfig
 from . import resilience
 from .common import (
     POLICY_TEMPLATE,
+    PRODUCTION_OPTION,
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseTask,
+    init_production_option,
     parse_bool_option,
     read_policy_template,
     soql_in,
@@ -44,10 +46,12 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             "description": "True: also give the integration user's profile access to the app (through the "
             "profile's own permission set). Default: False.",
         },
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
+        init_production_option(self.options)
         value = self.options.get("include_integration_profile")
         self.options["include_integration_profile"] = (
             False
@@ -130,6 +134,8 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             return
 
         # 2. Write only what is missing.
+        if to_create or to_assign:
+            self._confirm_production("grant the integration user access to the 6sense app")
         rows = [["grant", "to", "action"]]
         created_access = [f"{p['label']} -> {a['Name']}" for p, a in to_create]
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import click
 import requests
 from cumulusci.core.exceptions import (
     CumulusCIFailure,
@@ -247,6 +248,35 @@ COMMON_OPTIONS = {
 
 PLAN_OPTION = COMMON_OPTIONS["plan"]
 
+#: The option of every task that writes to the org (and of sixsense_validate_inputs, which validates it once).
+PRODUCTION_OPTION = {
+    "description": "True: you confirm this run may write to a production org (Organization.IsSandbox false, "
+    "not a scratch org). Without it, writes to production need a confirmation at a terminal; a "
+    "non-interactive run stops before its first write. Sandboxes, scratch orgs, plan mode and read-only steps "
+    "need nothing. In a flow pass it once: -o sixsense_validate_inputs__confirm_production True. "
+    "Default: False.",
+}
+
+
+def production_guard_message(org_name: str | None = None) -> str:
+    """The one line a non-interactive write to production stops with (names the option and the way out)."""
+    org = f" ({org_name})" if org_name else ""
+    return (
+        f"Not written: this org{org} is a production org and no one confirmed at a terminal. Pass "
+        "-o sixsense_validate_inputs__confirm_production True (flow) or -o confirm_production True (this "
+        "task alone), or run at a terminal to confirm; plan mode (plan True) previews without writing. "
+        "Nothing was written."
+    )
+
+
+def init_production_option(options: dict) -> None:
+    """Parse ``confirm_production`` in place (missing: False; ``^^`` references stay for flowrunner)."""
+    value = options.get("confirm_production")
+    if value in (None, ""):
+        options["confirm_production"] = False
+    elif not is_deferred(value):
+        options["confirm_production"] = parse_bool_option("confirm_production", value)
+
 
 class SixsenseOrgMixin:
     """Org lookups shared by every sixsense task. Needs ``self.sf`` (simple_salesforce), ``self.logger``,
@@ -328,6 +358,47 @@ class SixsenseOrgMixin:
 
     def _audit_return_values(self) -> dict:
         return dict(getattr(self, "return_values", None) or {})
+
+    # -- production guard ------------------------------------------------------------------------------
+
+    def _org_kind(self) -> tuple[str, str | None]:
+        """(``production`` | ``sandbox`` | ``scratch``, the org's name), read once per task."""
+        if not hasattr(self, "_org_kind_cache"):
+            from .diagnose import org_kind
+
+            rows = self._query("SELECT Name, IsSandbox, TrialExpirationDate FROM Organization")
+            org = rows[0] if rows else {}
+            scratch = bool((getattr(self.org_config, "config", None) or {}).get("scratch"))
+            self._org_kind_cache = (org_kind(org, self._instance_url(), scratch), org.get("Name"))
+        return self._org_kind_cache
+
+    def _confirm_production(self, what: str) -> None:
+        """Call right before the first write. On a production org the write needs ``confirm_production``
+        True or a confirmation at a terminal (asked once per flow run); otherwise ``ConfirmationRequired``
+        stops the step with one line, before anything is written. Plan mode, sandboxes and scratch orgs pass."""
+        options = getattr(self, "options", None) or {}
+        if self.plan or options.get("confirm_production") is True:
+            return
+        flow = getattr(self, "flow", None)
+        if flow is not None and getattr(flow, "_sixsense_production_confirmed", False):
+            return
+        kind, name = self._org_kind()
+        if kind != "production":
+            return
+        interactive = options.get("interactive")
+        if interactive in (None, "", "auto"):
+            interactive = default_interactive()
+        if interactive is True and stdin_is_tty():
+            if click.confirm(
+                f"{name or 'This org'} is a production org. Write to it ({what}) and in the later steps "
+                "of this run?",
+                default=False,
+            ):
+                if flow is not None:
+                    flow._sixsense_production_confirmed = True
+                self.options["confirm_production"] = True
+                return
+        raise ConfirmationRequired(production_guard_message(name))
 
     # -- low level -------------------------------------------------------------------------------------
 

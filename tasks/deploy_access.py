@@ -13,9 +13,11 @@ from .common import (
     API_NAME_RE,
     MD_NS,
     PLAN_OPTION,
+    PRODUCTION_OPTION,
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseOrgMixin,
+    init_production_option,
     is_deferred,
     parse_bool_option,
     soql_in,
@@ -80,10 +82,12 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             "Default: False.",
         },
         "plan": PLAN_OPTION,
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
+        init_production_option(self.options)
         self.options["path"] = self.options.get("path") or "force-app"
         plan = self.options.get("plan")
         if plan in (None, ""):
@@ -143,6 +147,8 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
                 "differences": base_diffs + missing_base + variant_diffs,
             }
             return
+        if base_diffs or missing_base or variant_diffs:
+            self._confirm_production("deploy the 6sense permission sets")
         if base_diffs or missing_base:
             self.logger.info(f"Deploying {source_path}: " + "; ".join(base_diffs + missing_base))
             self._ensure_sf_cli()

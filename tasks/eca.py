@@ -28,11 +28,13 @@ from lxml import etree
 
 from .common import (
     MD_NS,
+    PRODUCTION_OPTION,
     SETUP_PERMISSION_SET,
     ConfirmationRequired,
     SixsenseOrgError,
     SixsenseOrgMixin,
     SixsenseTask,
+    init_production_option,
     parse_bool_option,
     soql_in,
     soql_quote,
@@ -220,6 +222,7 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         "version": {"description": f"Package version id. Default: {ECA_PACKAGE_VERSION}."},
         **ECA_OPTIONS,
         "plan": SixsenseTask.task_options["plan"],
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
@@ -233,6 +236,7 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         super()._init_options(kwargs)
         self.options["package_version"] = version
         self._init_eca_options()
+        init_production_option(self.options)
         plan = self.options.get("plan")
         self.options["plan"] = (
             False
@@ -274,6 +278,7 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
             if not status["installed"]
             else f"older {status['installed']['Id']}"
         )
+        self._confirm_production(f"install the 6sense ECA package {target}")
         super()._run_task()
         status = self._package_status()
         if not status["satisfied"]:
@@ -333,11 +338,16 @@ Return values: done, status (already done | deployed | verified | would deploy |
 detail, method (metadata | guided | none).
     """
     step_title = "set the 6sense External Client App policies"
-    task_options = {**SixsenseTask.task_options, **ECA_OPTIONS}
+    task_options = {
+        **SixsenseTask.task_options,
+        **ECA_OPTIONS,
+        "confirm_production": PRODUCTION_OPTION,
+    }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
         self._init_eca_options()
+        init_production_option(self.options)
 
     def _progress_subject(self):
         return f"ExtlClntAppOauthPlcyCnfg of {(self.eca or {}).get('MasterLabel') or ' or '.join(self.eca_names)}"
@@ -386,6 +396,7 @@ detail, method (metadata | guided | none).
             }
             return
         if member:
+            self._confirm_production(f"deploy the ECA policies ({member})")
             self.method = "metadata"
             changes = self._deploy(member)
             done, detail = self._check()
@@ -722,11 +733,13 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
             f"{SETUP_PERMISSION_SET} assignment (after the ECA check passes). Default: False (report only, "
             "or ask at a terminal).",
         },
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
         self._init_eca_options()
+        init_production_option(self.options)
         value = self.options.get("remove_connected_app_access")
         if value in (None, ""):
             self.options["remove_connected_app_access"] = False
@@ -775,6 +788,7 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
                 "removed": [],
             }
             return
+        self._confirm_production(f"remove {len(grants)} connected-app access grant(s)")
         removed = []
         for g in grants:
             self._call(

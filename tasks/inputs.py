@@ -7,9 +7,11 @@ from .audit import DEFAULT_AUDIT_DIR
 from .common import (
     API_ENABLED,
     APP_NAME_RE,
+    PRODUCTION_OPTION,
     USERNAME_RE,
     SixsenseInputError,
     SixsenseTask,
+    init_production_option,
     is_deferred,
     parse_bool_option,
 )
@@ -24,8 +26,8 @@ Checks: both users exist and are active; each option names one user; the setup u
 integration user (the vendor article forbids the integration user doing the one-time authorization);
 the integration user has API access (API Enabled through the profile or a permission set);
 ``connected_app_names`` is a non-empty list of plausible connected app names; ``wait_timeout`` and
-``poll_interval`` are positive numbers of seconds; ``interactive``, ``plan`` and ``confirm_reauthorization``
-are True or False; ``audit_dir`` is a directory that can be created. All problems are reported together in one
+``poll_interval`` are positive numbers of seconds; ``interactive``, ``plan``, ``confirm_reauthorization`` and
+``confirm_production`` are True or False; ``audit_dir`` is a directory that can be created. All problems are reported together in one
 error; nothing is written to the org. Read-only.
 
 Within a flow, this first step starts the run's audit report (``<audit_dir>/<timestamp>-<flow>.json`` and
@@ -34,7 +36,7 @@ Within a flow, this first step starts the run's audit report (``<audit_dir>/<tim
 Return values (strings, for ``^^``): integration_username, setup_username, connected_app_names
 (comma-joined), wait_timeout, poll_interval, interactive ("True"/"False"), integration_user_id,
 setup_user_id, integration_profile, plan ("True"/"False"), confirm_reauthorization ("True"/"False"),
-audit_dir, audit_report (the JSON path of the run's audit report, within a flow).
+confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of the run's audit report, within a flow).
     """
     task_options = {
         **SixsenseTask.task_options,
@@ -52,6 +54,12 @@ audit_dir, audit_report (the JSON path of the run's audit report, within a flow)
             "Needed when not confirming at a terminal and the integration user holds such tokens; passed to "
             "sixsense_reauthorize_integration_user. Default: False.",
         },
+        "confirm_production": {
+            **PRODUCTION_OPTION,
+            "description": PRODUCTION_OPTION["description"]
+            + " Passed to the steps that write (deploy, assignments, access, Metadata ETL, ECA install and "
+            "policies, access removal).",
+        },
     }
     requires_integration_user = True
 
@@ -64,6 +72,7 @@ audit_dir, audit_report (the JSON path of the run's audit report, within a flow)
             self.options["confirm_reauthorization"] = parse_bool_option(
                 "confirm_reauthorization", value
             )
+        init_production_option(self.options)
         audit_dir = self.options.get("audit_dir")
         if audit_dir in (None, ""):
             self.options["audit_dir"] = DEFAULT_AUDIT_DIR
@@ -161,6 +170,7 @@ audit_dir, audit_report (the JSON path of the run's audit report, within a flow)
             ]
         )
         rows.append(["interactive", str(self.options["interactive"]), "ok"])
+        rows.append(["confirm_production", str(self.options["confirm_production"]), "ok"])
         self._log_table("Inputs", rows)
         if problems:
             raise SixsenseInputError(self._format(problems))
@@ -179,6 +189,7 @@ audit_dir, audit_report (the JSON path of the run's audit report, within a flow)
             "integration_profile": (integration_user.get("Profile") or {}).get("Name") or "",
             "plan": str(bool(self.plan)),
             "confirm_reauthorization": str(bool(self.options["confirm_reauthorization"])),
+            "confirm_production": str(bool(self.options["confirm_production"])),
             "audit_dir": str(self.options["audit_dir"]),
         }
         from .audit import run_for

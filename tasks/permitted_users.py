@@ -9,8 +9,10 @@ from cumulusci.utils.xml.metadata_tree import MetadataElement
 
 from .common import (
     POLICY_TEMPLATE,
+    PRODUCTION_OPTION,
     ConfirmationRequired,
     SixsenseTask,
+    init_production_option,
     parse_bool_option,
     read_policy_template,
     stdin_is_tty,
@@ -113,10 +115,12 @@ detail, method (etl | guided | none).
             "description": "True: you accept that switching Permitted Users logs out all users of the app "
             "(needed for the Metadata ETL write when not confirming at a terminal). Default: False.",
         },
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
+        init_production_option(self.options)
         value = self.options.get("confirm_logout")
         self.options["confirm_logout"] = (
             False if value in (None, "") else parse_bool_option("confirm_logout", value)
@@ -175,6 +179,7 @@ detail, method (etl | guided | none).
             return
         if member:
             self._confirm_logout()
+            self._confirm_production(f"deploy the Permitted Users change of {self.app['Name']}")
             self.method = "etl"
             self._run_etl(member)
             done, detail = self._check()

@@ -7,10 +7,12 @@ from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 from . import resilience
 from .common import (
     APPROVE_UNINSTALLED,
+    PRODUCTION_OPTION,
     SETUP_PERMISSION_SET,
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseTask,
+    init_production_option,
     soql_in,
     soql_quote,
 )
@@ -66,6 +68,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             "description": f"Permission set(s) that carry the setup access. Default: {SETUP_PERMISSION_SET}."
         },
         "plan": SixsenseTask.task_options["plan"],
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
@@ -73,6 +76,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
         if not (self.task_config.options or {}).get("api_names") and not kwargs.get("api_names"):
             kwargs["api_names"] = SETUP_PERMISSION_SET
         super()._init_options(kwargs)
+        init_production_option(self.options)
 
     def _usernames(self):
         return [self.setup_username]
@@ -145,6 +149,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
                 self._plan_would(f"create PermissionSetAssignment {name} -> {user['Username']}")
             self.return_values = {"assigned": False, "held_through": "", "would_assign": todo}
             return
+        self._confirm_production(f"assign {', '.join(todo)} to {user['Username']}")
 
         # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
         # Idempotent: each try re-queries and inserts only what is still missing (resilience.converge).

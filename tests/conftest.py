@@ -174,6 +174,12 @@ def run_flow_inprocess(tmp_path, monkeypatch):
     return _run
 
 
+def production_consent(sim) -> dict[str, str]:
+    """``{"confirm_production": "True"}`` where ``sim`` presents a production org, else ``{}``: the explicit
+    consent a run without a terminal needs before it writes to production (common option of the flows)."""
+    return {"confirm_production": "True"} if sim.org_kind == "production" else {}
+
+
 def writes_since(sim, seq: int) -> list[dict]:
     """Write requests (DML, composite, Metadata deploy) the simulator logged after ``seq``."""
     return [r for r in sim.requests(since=seq) if r["kind"] == "write"]

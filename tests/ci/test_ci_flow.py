@@ -11,7 +11,7 @@ CI_OPTIONS = {"sixsense_ci_integration_user": {"username": INTEGRATION_USER}}
 
 
 def test_ci_flow_stops_at_the_first_manual_step_and_passes(start_sim, run_flow_inprocess):
-    sim = start_sim("new_customer")
+    sim = start_sim("new_customer", org_kind="scratch")  # ci_sixsense is for scratch orgs
     coordinator, error, output = run_flow_inprocess(sim, "ci_sixsense", task_options=CI_OPTIONS)
     assert error is None, output
     last = coordinator.results[-1]
@@ -23,7 +23,7 @@ def test_ci_flow_stops_at_the_first_manual_step_and_passes(start_sim, run_flow_i
 
 def test_ci_flow_fails_when_the_flow_stops_at_another_step(start_sim, run_flow_inprocess):
     """Not ignore_failure: a stop anywhere but the expected manual step fails the CI run."""
-    sim = start_sim("new_customer")
+    sim = start_sim("new_customer", org_kind="scratch")  # ci_sixsense is for scratch orgs
     options = {
         **CI_OPTIONS,
         "sixsense_ci_expect_manual_step": {"expected_step": "sixsense_install_connected_app"},

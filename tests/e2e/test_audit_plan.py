@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bundled_scenarios, last_seq, writes_since
+from tests.conftest import bundled_scenarios, last_seq, production_consent, writes_since
 from tests.e2e.outcomes import (
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
@@ -86,6 +86,7 @@ def test_audit_report_of_a_real_flow_run_records_steps_changes_waits_and_no_toke
         interactive="True",
         audit_dir=str(audit_dir),
         **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     [(report, markdown)] = audit_reports(audit_dir)
@@ -141,7 +142,12 @@ def test_audit_report_is_written_when_the_flow_stops_at_a_pending_manual_step(
 ):
     sim = start_sim("new_customer")
     _, error, _ = run_flow_inprocess(
-        sim, "sixsense_new_customer", interactive="False", audit_dir=str(tmp_path / "a"), **FAST
+        sim,
+        "sixsense_new_customer",
+        interactive="False",
+        audit_dir=str(tmp_path / "a"),
+        **FAST,
+        **production_consent(sim),
     )
     assert type(error).__name__ == "ManualStepPending"
     [(report, markdown)] = audit_reports(tmp_path / "a")
@@ -165,6 +171,7 @@ def test_audit_report_records_a_refused_option(start_sim, run_flow_inprocess, tm
         audit_dir=str(tmp_path / "a"),
         setup_username=INTEGRATION_USER,
         **FAST,
+        **production_consent(sim),
     )
     assert type(error).__name__ == "SixsenseInputError"
     [(report, _)] = audit_reports(tmp_path / "a")
@@ -278,6 +285,7 @@ def test_reauthorization_stops_without_confirmation_where_other_apps_hold_tokens
             task_options=options,
             interactive="False",
             **FAST,
+            **production_consent(sim),
             **common,
         )
 
@@ -316,5 +324,6 @@ def test_reauthorization_needs_no_confirmation_without_other_app_tokens(
         task_options={"sixsense_verify": {"report_path": str(tmp_path / "v.json")}},
         interactive="True",
         **FAST,
+        **production_consent(sim),
     )
     assert error is None, output

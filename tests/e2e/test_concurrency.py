@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.conftest import cci_environment, flow_options, run_cci
+from tests.conftest import cci_environment, flow_options, production_consent, run_cci
 from tests.e2e.outcomes import assert_no_duplicates, assert_setup_complete
 
 OPTIONS = {
@@ -28,7 +28,12 @@ def test_two_concurrent_runs_end_in_one_correct_state(flow, scenario, start_sim,
 
     def run(name):
         args = ["flow", "run", flow, "--org", "sim"]
-        args += flow_options(interactive=True, poll_interval="0.3", wait_timeout="120")
+        args += flow_options(
+            interactive=True,
+            poll_interval="0.3",
+            wait_timeout="120",
+            **production_consent(sim),
+        )
         args += ["-o", "sixsense_verify__report_path", str(tmp_path / name / "verification.json")]
         for task, opts in OPTIONS.items():
             for option, value in opts.items():

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import flow_options, last_seq, writes_since
+from tests.conftest import flow_options, last_seq, production_consent, writes_since
 from tests.e2e.outcomes import INTEGRATION_USER, SETUP_USER, rows, user_id
 
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
@@ -81,7 +81,12 @@ def test_eca_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 ):
     sim = start_sim(scenario, autopilot=True)
     _, error, output = run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path), interactive="True", **FAST
+        sim,
+        flow,
+        task_options=_options(tmp_path),
+        interactive="True",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     assert_eca_complete(sim.state())
@@ -91,7 +96,12 @@ def test_eca_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 
     mark = last_seq(sim)
     _, error, output = run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path), interactive="False", **FAST
+        sim,
+        flow,
+        task_options=_options(tmp_path),
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
@@ -109,7 +119,12 @@ def test_eca_flow_non_interactive_stops_at_each_manual_step_and_resumes(
     expected = ECA_STOPS[(scenario, flow)]
     for _ in range(len(expected) + 1):
         coordinator, error, output = run_flow_inprocess(
-            sim, flow, task_options=_options(tmp_path), interactive="False", **FAST
+            sim,
+            flow,
+            task_options=_options(tmp_path),
+            interactive="False",
+            **FAST,
+            **production_consent(sim),
         )
         if error is None:
             break
@@ -129,7 +144,12 @@ def test_migration_removes_nothing_without_confirmation_then_removes_when_confir
     before = connected_app_grants(sim.state())
     assert before[0] and before[1]
     coordinator, error, output = run_flow_inprocess(
-        sim, "sixsense_migrate_to_eca", task_options=_options(tmp_path), interactive="True", **FAST
+        sim,
+        "sixsense_migrate_to_eca",
+        task_options=_options(tmp_path),
+        interactive="True",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     assert connected_app_grants(sim.state()) == before, "nothing removed without confirmation"
@@ -142,14 +162,24 @@ def test_migration_removes_nothing_without_confirmation_then_removes_when_confir
         tmp_path, {"sixsense_remove_connected_app_access": {"remove_connected_app_access": "True"}}
     )
     _, error, output = run_flow_inprocess(
-        sim, "sixsense_migrate_to_eca", task_options=options, interactive="False", **FAST
+        sim,
+        "sixsense_migrate_to_eca",
+        task_options=options,
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     assert connected_app_grants(sim.state()) == ([], [])
     assert_eca_complete(sim.state())
     mark = last_seq(sim)
     _, error, output = run_flow_inprocess(
-        sim, "sixsense_migrate_to_eca", task_options=options, interactive="False", **FAST
+        sim,
+        "sixsense_migrate_to_eca",
+        task_options=options,
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     assert writes_since(sim, mark) == []
@@ -163,7 +193,12 @@ def test_migration_removes_nothing_before_the_eca_works(start_sim, run_flow_inpr
         tmp_path, {"sixsense_remove_connected_app_access": {"remove_connected_app_access": "True"}}
     )
     _, error, _ = run_flow_inprocess(
-        sim, "sixsense_migrate_to_eca", task_options=options, interactive="False", **FAST
+        sim,
+        "sixsense_migrate_to_eca",
+        task_options=options,
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
     )
     assert type(error).__name__ == "ManualStepPending"
     assert connected_app_grants(sim.state()) == before
@@ -198,7 +233,12 @@ def test_install_skips_when_a_newer_version_is_installed(
     assert status["records"][0]["Status"] == "SUCCESS"
     mark = last_seq(sim)
     coordinator, error, output = run_flow_inprocess(
-        sim, "sixsense_eca", task_options=_options(tmp_path), interactive="True", **FAST
+        sim,
+        "sixsense_eca",
+        task_options=_options(tmp_path),
+        interactive="True",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     install = [r for r in coordinator.results if r.task_name == "sixsense_install_eca_package"][0]
@@ -211,7 +251,9 @@ def test_install_skips_when_a_newer_version_is_installed(
 def test_eca_flow_through_the_real_cci(start_sim, cci, tmp_path):
     sim = start_sim("eca_not_installed", autopilot=True)
     args = ["flow", "run", "sixsense_eca", "--org", "sim"]
-    args += flow_options(interactive=True, poll_interval="0.3", wait_timeout="120")
+    args += flow_options(
+        interactive=True, poll_interval="0.3", wait_timeout="120", **production_consent(sim)
+    )
     args += ["-o", "sixsense_verify_eca__report_path", str(tmp_path / "v.json")]
     result = cci(sim, *args)
     assert result.returncode == 0, result.stdout + result.stderr

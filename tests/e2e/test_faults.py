@@ -16,6 +16,7 @@ import shutil
 import pytest
 
 from orgsim.observe import FAULT_KINDS
+from tests.conftest import production_consent
 from tests.e2e.faults import (
     SAMPLE,
     normalized_state,
@@ -56,6 +57,7 @@ def _run(run_flow_inprocess, sim, flow, tmp_path):
         task_options=_options(tmp_path),
         interactive="True",
         **FAST,
+        **production_consent(sim),
     )
 
 

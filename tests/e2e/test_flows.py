@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.conftest import bundled_scenarios, last_seq, writes_since
+from tests.conftest import bundled_scenarios, last_seq, production_consent, writes_since
 from tests.e2e.outcomes import (
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
@@ -48,7 +48,12 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 ):
     sim = start_sim(scenario, autopilot=True)
     coordinator, error, output = run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path, scenario=scenario), interactive="True", **FAST
+        sim,
+        flow,
+        task_options=_options(tmp_path, scenario=scenario),
+        interactive="True",
+        **FAST,
+        **production_consent(sim),
     )
     expected_failure = EXPECTED_FAILURES.get((scenario, flow))
     if expected_failure:
@@ -64,7 +69,12 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 
     mark = last_seq(sim)
     _, error, output = run_flow_inprocess(
-        sim, flow, task_options=_options(tmp_path, scenario=scenario), interactive="False", **FAST
+        sim,
+        flow,
+        task_options=_options(tmp_path, scenario=scenario),
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
     )
     assert error is None, f"{error}\n{output}"
     assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
@@ -84,7 +94,12 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     extra: dict = {}
     for _ in range(len(expected) + 1):
         coordinator, error, output = run_flow_inprocess(
-            sim, flow, task_options=_options(tmp_path, extra, scenario), interactive="False", **FAST
+            sim,
+            flow,
+            task_options=_options(tmp_path, extra, scenario),
+            interactive="False",
+            **FAST,
+            **production_consent(sim),
         )
         if error is None:
             break
@@ -109,6 +124,7 @@ def test_pending_step_prints_exact_instructions_and_writes_nothing_more(
         task_options=_options(tmp_path, scenario="new_customer"),
         interactive="False",
         **FAST,
+        **production_consent(sim),
     )
     assert type(error).__name__ == "ManualStepPending"
     message = str(error)
@@ -122,6 +138,7 @@ def test_pending_step_prints_exact_instructions_and_writes_nothing_more(
         task_options=_options(tmp_path, scenario="new_customer"),
         interactive="False",
         **FAST,
+        **production_consent(sim),
     )
     assert type(again).__name__ == "ManualStepPending"
     assert writes_since(sim, mark) == [], (

@@ -13,7 +13,13 @@ import re
 
 import pytest
 
-from tests.conftest import bundled_scenarios, flow_options, last_seq, writes_since
+from tests.conftest import (
+    bundled_scenarios,
+    flow_options,
+    last_seq,
+    production_consent,
+    writes_since,
+)
 from tests.e2e.outcomes import (
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
@@ -29,7 +35,12 @@ pytestmark = pytest.mark.cli
 
 def _run(cci, sim, flow, tmp_path, *, scenario: str, interactive: bool, extra: dict | None = None):
     args = ["flow", "run", flow, "--org", "sim"]
-    args += flow_options(interactive=interactive, poll_interval="0.3", wait_timeout="120")
+    args += flow_options(
+        interactive=interactive,
+        poll_interval="0.3",
+        wait_timeout="120",
+        **production_consent(sim),
+    )
     args += ["-o", "sixsense_verify__report_path", str(tmp_path / "verification.json")]
     # The disruptive steps' explicit consents this scenario needs when nobody is at a terminal.
     for task, opts in confirmations(scenario).items():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import flow_options
+from tests.conftest import flow_options, production_consent
 
 OPTIONS = {
     "sixsense_set_permitted_users": {"confirm_logout": "True"},
@@ -64,13 +64,19 @@ def test_in_process_flows_print_and_write_no_token(start_sim, run_flow_inprocess
             interactive="True",
             poll_interval="1",
             wait_timeout="60",
+            **production_consent(sim),
         )
         assert error is None, f"{error}\n{output}"
         texts[f"{flow} log"] = output
         # A non-interactive run on a fresh org stops at a manual step: its message is printed too.
         fresh = start_sim(scenario)
         _, pending, output = run_flow_inprocess(
-            fresh, flow, task_options=options, interactive="False", poll_interval="1"
+            fresh,
+            flow,
+            task_options=options,
+            interactive="False",
+            poll_interval="1",
+            **production_consent(fresh),
         )
         texts[f"{flow} pending log"] = output + str(pending)
         secrets |= issued_secrets(sim) | issued_secrets(fresh)
@@ -83,7 +89,9 @@ def test_in_process_flows_print_and_write_no_token(start_sim, run_flow_inprocess
 def test_cci_flow_run_console_and_files_hold_no_token(start_sim, cci, tmp_path):
     sim = start_sim("new_customer", autopilot=True)
     args = ["flow", "run", "sixsense_new_customer", "--org", "sim"]
-    args += flow_options(interactive=True, poll_interval="0.3", wait_timeout="120")
+    args += flow_options(
+        interactive=True, poll_interval="0.3", wait_timeout="120", **production_consent(sim)
+    )
     args += [
         "-o",
         "sixsense_verify__report_path",

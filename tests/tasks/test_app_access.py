@@ -8,6 +8,8 @@ from tests.tasks.conftest import APP_ROW, INTEGRATION, INTEGRATION_PS, INTEGRATI
 
 
 def grant(make_task, **options):
+    # FakeOrg answers no Organization row, so the org counts as production: writes need the consent.
+    options.setdefault("confirm_production", "True")
     return make_task("sixsense_grant_app_access", integration_username=INTEGRATION, **options)()
 
 

@@ -68,7 +68,7 @@ def test_missing_permission_set_is_deployed_then_verified(make_task, org, tmp_pa
     state = {"rows": []}
     org.on("FROM PermissionSet", records=lambda: state["rows"])
     org.on_insert = lambda kind, body: state.update(rows=org_permission_sets()[1:])
-    result = make_task("sixsense_deploy_access", path=str(src))()
+    result = make_task("sixsense_deploy_access", path=str(src), confirm_production="True")()
     assert result == {
         "deployed": [str(src)],
         "differences": ["Sixsense_Integration_Access missing"],
@@ -83,7 +83,9 @@ def test_api_access_control_variant_deployed_where_provisioned(make_task, org):
     org.on_insert = lambda kind, body: state.update(
         rows=org_permission_sets(use_any_api_client=True)
     )
-    result = make_task("sixsense_deploy_access", api_access_control_provisioned="True")()
+    result = make_task(
+        "sixsense_deploy_access", api_access_control_provisioned="True", confirm_production="True"
+    )()
     assert result == {
         "deployed": ["unpackaged/api_access_control"],
         "differences": ["Sixsense_Setup_Access lacks UseAnyApiClient"],
@@ -97,6 +99,40 @@ def test_force_app_is_converted_with_the_salesforce_cli(make_task, org):
     state = {"rows": [org_permission_sets()[0]]}
     org.on("FROM PermissionSet", records=lambda: state["rows"])
     org.on_insert = lambda kind, body: state.update(rows=org_permission_sets())
-    result = make_task("sixsense_deploy_access")()
+    result = make_task("sixsense_deploy_access", confirm_production="True")()
     assert result["deployed"] == ["force-app"]
     assert org.writes() == ["SOAP deploy"]
+
+
+@pytest.mark.parametrize(
+    "organization, blocked",
+    [
+        ([{"Name": "Acme", "IsSandbox": False, "TrialExpirationDate": None}], True),
+        ([{"Name": "Acme", "IsSandbox": True, "TrialExpirationDate": None}], False),
+        ([{"Name": "Acme", "IsSandbox": True, "TrialExpirationDate": "2030-01-01"}], False),
+    ],
+    ids=["production", "sandbox", "scratch"],
+)
+def test_production_guard_stops_before_the_deploy_without_confirm_production(
+    make_task, org, common, monkeypatch, organization, blocked
+):
+    """Production, not at a terminal, no confirm_production: one line naming the option, nothing deployed."""
+    monkeypatch.setattr(common, "stdin_is_tty", lambda: False)
+    org.on("FROM Organization", records=organization)
+    org.on("FROM PermissionSet", records=org_permission_sets()[:1])
+    task = make_task("sixsense_deploy_access")
+    task._deploy_retrying = lambda what, deploy: None  # the deploy itself is tested above
+    task._ensure_sf_cli = lambda: None
+    task._get_api = lambda path=None: None
+    if blocked:
+        with pytest.raises(common.ConfirmationRequired) as error:
+            task()
+        message = str(error.value)
+        assert "\n" not in message and "production" in message
+        assert "-o confirm_production True" in message
+    else:
+        try:
+            task()
+        except common.SixsenseOrgError as error:  # the stubbed deploy changed nothing
+            assert "still differs" in str(error)
+    assert org.writes() == [] and org.soap_actions() == []

@@ -25,6 +25,7 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
         "integration_profile": "Minimum Access - API Only Integrations",
         "plan": "False",
         "confirm_reauthorization": "False",
+        "confirm_production": "False",
         "audit_dir": ".sixsense/audit",
     }
     assert org.writes() == []

@@ -65,7 +65,12 @@ def test_retrievable_with_confirm_logout_deploys_and_verifies(make_task, org):
             state["row"] = APP_ROW
 
     org.on_insert = on_deploy
-    result = make_task("sixsense_set_permitted_users", interactive="False", confirm_logout="True")()
+    result = make_task(
+        "sixsense_set_permitted_users",
+        interactive="False",
+        confirm_logout="True",
+        confirm_production="True",
+    )()
     assert result["status"] == "deployed" and result["method"] == "etl"
     assert org.writes() == ["SOAP deploy"]
     deployed = zipfile.ZipFile(io.BytesIO(base64.b64decode(org.deployed_zip.group(1))))

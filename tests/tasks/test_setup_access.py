@@ -28,7 +28,11 @@ def test_custom_admin_gets_the_permission_set(make_task, org):
     org.on_insert = lambda sobject, body: assigned.append(
         {"PermissionSetId": body["PermissionSetId"]}
     )
-    result = make_task("sixsense_assign_setup_access", setup_username="custom.admin@example.com")()
+    result = make_task(
+        "sixsense_assign_setup_access",
+        setup_username="custom.admin@example.com",
+        confirm_production="True",
+    )()
     assert result == {"assigned": True, "held_through": "permission set Sixsense_Setup_Access"}
     assert org.writes() == ["POST /services/data/v65.0/composite/sobjects"]
     assert org.inserted[0][1]["AssigneeId"] == custom["Id"]
