@@ -177,6 +177,26 @@ def parse_positive_number(name: str, value) -> float:
     return int(number) if number == int(number) else number
 
 
+def check_file_path(option: str, value: str) -> str:
+    """A report file path whose directory exists or can be created (checked without creating anything):
+    ``SixsenseInputError`` naming the option otherwise, before the task reads or writes anything."""
+    path = Path(value).expanduser()
+    probe = path if path.is_absolute() else Path.cwd() / path
+    if probe.is_dir():
+        raise SixsenseInputError(
+            f"{option} {value} is a directory; pass a file path, e.g. {value}/report.json."
+        )
+    probe = probe.parent
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise SixsenseInputError(
+            f"{option} {value} cannot be written: {probe} is not a writable directory. Pass a path under a "
+            "directory, e.g. -o report_path .sixsense/verification.json."
+        )
+    return value
+
+
 def read_policy_template(repo_root) -> dict[str, list[str]]:
     """The access list of the app's desired policy (``unpackaged/app_policy``).
 
@@ -296,7 +316,10 @@ class SixsenseOrgMixin:
             if kwargs.get("flow") is not None:
                 from .audit import run_for
 
-                run = run_for(self)
+                try:
+                    run = run_for(self)
+                except OSError:  # the refused option may be audit_dir itself: keep its clear error
+                    run = None
                 if run:
                     run.init_failed(self, error)
             raise

@@ -34,6 +34,7 @@ from .common import (
     SixsenseOrgError,
     SixsenseOrgMixin,
     SixsenseTask,
+    check_file_path,
     init_production_option,
     parse_bool_option,
     soql_in,
@@ -598,6 +599,9 @@ Return values: ``passed``, ``failed`` (check names), ``report_path``.
         self._init_eca_options()
         self.options["report_path"] = (
             self.options.get("report_path") or ".sixsense/verification-eca.json"
+        )
+        self.options["report_path"] = check_file_path(
+            "report_path", str(self.options["report_path"])
         )
 
     def _add(self, check, expected, actual, ok, fix, result=None):

@@ -6,6 +6,7 @@ from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 
 from . import resilience
 from .common import (
+    API_NAME_RE,
     APPROVE_UNINSTALLED,
     PRODUCTION_OPTION,
     SETUP_PERMISSION_SET,
@@ -77,6 +78,13 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             kwargs["api_names"] = SETUP_PERMISSION_SET
         super()._init_options(kwargs)
         init_production_option(self.options)
+        bad = [n for n in self.options["api_names"] if not API_NAME_RE.match(n)]
+        if bad:
+            raise SixsenseInputError(
+                f"api_names holds invalid permission set API name(s) {', '.join(bad)}: an API name begins "
+                "with a letter and holds only letters, digits and single underscores (e.g. "
+                f"{SETUP_PERMISSION_SET}). Pass -o api_names {SETUP_PERMISSION_SET}."
+            )
 
     def _usernames(self):
         return [self.setup_username]

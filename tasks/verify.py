@@ -15,6 +15,7 @@ from .common import (
     MD_NS,
     POLICY_TEMPLATE,
     SixsenseTask,
+    check_file_path,
     parse_sf_datetime,
     read_policy_template,
     soql_in,
@@ -68,6 +69,9 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         super()._init_options(kwargs)
         self.options["report_path"] = (
             self.options.get("report_path") or ".sixsense/verification.json"
+        )
+        self.options["report_path"] = check_file_path(
+            "report_path", str(self.options["report_path"])
         )
 
     def _run_task(self):
