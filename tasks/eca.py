@@ -12,13 +12,10 @@ Tooling (``InstalledSubscriberPackage``, as CumulusCI reads them).
 from __future__ import annotations
 
 import io
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from cumulusci.core.config import TaskConfig
-from cumulusci.core.exceptions import CumulusCIFailure
 from cumulusci.core.utils import process_list_arg
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
@@ -42,6 +39,7 @@ from .common import (
     stdin_is_tty,
 )
 from .guided import GuidedStep
+from .verify import CheckReport
 
 #: 6sense's ECA package version, the same for production and sandbox (facts §0).
 ECA_PACKAGE_VERSION = "04tOH0000003W1lYAE"
@@ -567,11 +565,8 @@ Return values: done, status (already done | verified | manual step remains), det
         ]
 
 
-class VerificationFailed(CumulusCIFailure):
-    """At least one check failed; the message names the step to run for each."""
-
-
-class VerifyEca(EcaMixin, SixsenseTask):
+class VerifyEca(EcaMixin, CheckReport, SixsenseTask):
+    report_title = "6sense External Client App verification"
     task_docs = """
 Verify the ECA route by query: the 6sense package installed (Tooling InstalledSubscriberPackage, this version
 or newer), the ECA present (ExternalClientApplication, Packaged), each policy 6sense asks for
@@ -602,17 +597,6 @@ Return values: ``passed``, ``failed`` (check names), ``report_path``.
         )
         self.options["report_path"] = check_file_path(
             "report_path", str(self.options["report_path"])
-        )
-
-    def _add(self, check, expected, actual, ok, fix, result=None):
-        self.checks.append(
-            {
-                "check": check,
-                "expected": expected,
-                "actual": actual,
-                "result": result or ("PASS" if ok else "FAIL"),
-                "fix": "" if ok else fix,
-            }
         )
 
     def _run_task(self):
@@ -668,47 +652,14 @@ Return values: ``passed``, ``failed`` (check names), ``report_path``.
             bool(tokens),
             "sixsense_authorize_eca",
         )
-        self._log_table(
-            "6sense External Client App verification",
-            [["check", "expected", "actual", "result"]]
-            + [[c["check"], c["expected"], c["actual"], c["result"]] for c in self.checks],
+        self._finish(
+            {
+                "model": "external_client_app",
+                "integration_username": self.integration_username,
+                "eca_names": self.eca_names,
+                "package_version": self.options["package_version"],
+            }
         )
-        failed = [c for c in self.checks if c["result"] == "FAIL"]
-        self._audit_note(after={"passed": not failed, "failed": [c["check"] for c in failed]})
-        self.return_values = {
-            "passed": not failed,
-            "failed": [c["check"] for c in failed],
-            "report_path": "",
-        }
-        if self.plan:
-            self.logger.info(
-                f"Plan: {len(failed)} of {len(self.checks)} checks fail now. No report written."
-            )
-            return
-        path = Path(self.options["report_path"])
-        if not path.is_absolute():
-            path = Path(self.project_config.repo_root or ".") / path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        report = {
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "org_id": self.org_config.org_id,
-            "instance_url": self._instance_url(),
-            "model": "external_client_app",
-            "integration_username": self.integration_username,
-            "eca_names": self.eca_names,
-            "package_version": self.options["package_version"],
-            "passed": not failed,
-            "checks": self.checks,
-        }
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        self.return_values["report_path"] = str(path)
-        if failed:
-            raise VerificationFailed(
-                "Verification failed:\n"
-                + "\n".join(f"  - {c['check']}: {c['actual']}; run {c['fix']}" for c in failed)
-                + f"\nReport: {path}"
-            )
-        self.logger.info(f"All checks passed. Report: {path}")
 
 
 class RemoveConnectedAppAccess(EcaMixin, SixsenseTask):

@@ -37,7 +37,69 @@ class VerificationFailed(CumulusCIFailure):
     """At least one check failed; the message names the step to run for each."""
 
 
-class VerifySetup(SixsenseTask):
+class CheckReport:
+    """What every verification task shares: collect checks, then log the table, note the audit, and (outside
+    plan mode) write the JSON report and fail naming the step to run for each failed check.
+
+    A check is ``{"check", "expected", "actual", "result": PASS|FAIL|SKIPPED, "fix"}``; the report is
+    ``{"generated_at", "org_id", "instance_url", **fields, "passed", "checks"}`` (no tokens: only names, dates
+    and counts). Needs ``self.options["report_path"]`` (relative paths are under the repo root).
+    """
+
+    report_title = "6sense verification"
+
+    def _add(self, check, expected, actual, ok, fix, result=None):
+        self.checks.append(
+            {
+                "check": check,
+                "expected": expected,
+                "actual": actual,
+                "result": result or ("PASS" if ok else "FAIL"),
+                "fix": "" if ok else fix,
+            }
+        )
+
+    def _finish(self, report_fields: dict) -> None:
+        """End the task: table, audit note, return values; then the report and the verdict."""
+        self._log_table(
+            self.report_title,
+            [["check", "expected", "actual", "result"]]
+            + [[c["check"], c["expected"], c["actual"], c["result"]] for c in self.checks],
+        )
+        failed = [c for c in self.checks if c["result"] == "FAIL"]
+        failed_names = [c["check"] for c in failed]
+        self._audit_note(after={"passed": not failed, "failed": failed_names})
+        self.return_values = {"passed": not failed, "failed": failed_names, "report_path": ""}
+        if self.plan:
+            self.logger.info(
+                f"Plan: {len(failed)} of {len(self.checks)} checks fail in the org as it is now; the steps "
+                "above would address them. No report written."
+            )
+            return
+        path = Path(self.options["report_path"])
+        if not path.is_absolute():
+            path = Path(self.project_config.repo_root or ".") / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        report = {
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "org_id": self.org_config.org_id,
+            "instance_url": self._instance_url(),
+            **report_fields,
+            "passed": not failed,
+            "checks": self.checks,
+        }
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        self.return_values["report_path"] = str(path)
+        if failed:
+            raise VerificationFailed(
+                "Verification failed:\n"
+                + "\n".join(f"  - {c['check']}: {c['actual']}; run {c['fix']}" for c in failed)
+                + f"\nReport: {path}"
+            )
+        self.logger.info(f"All checks passed. Report: {path}")
+
+
+class VerifySetup(CheckReport, SixsenseTask):
     task_docs = f"""
 Seed step 6 and a check of every earlier step, by query: setup access (or the app already installed), app
 installed (ConnectedApplication row), Permitted Users admin approved
@@ -154,51 +216,11 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             "sixsense_reauthorize_integration_user (step 5)",
         )
 
-        self._log_table(
-            "6sense verification",
-            [["check", "expected", "actual", "result"]]
-            + [[c["check"], c["expected"], c["actual"], c["result"]] for c in self.checks],
-        )
-        failed = [c for c in self.checks if c["result"] == "FAIL"]
-        self._audit_note(
-            after={
-                "passed": not failed,
-                "failed": [c["check"] for c in failed],
-            }
-        )
-        if self.plan:
-            self.logger.info(
-                f"Plan: {len(failed)} of {len(self.checks)} checks fail in the org as it is now; the steps "
-                "above would address them. No report written."
-            )
-            self.return_values = {
-                "passed": not failed,
-                "failed": [c["check"] for c in failed],
-                "report_path": "",
-            }
-            return
-        report_path = self._write_report(failed)
-        self.return_values = {
-            "passed": not failed,
-            "failed": [c["check"] for c in failed],
-            "report_path": str(report_path),
-        }
-        if failed:
-            raise VerificationFailed(
-                "Verification failed:\n"
-                + "\n".join(f"  - {c['check']}: {c['actual']}; run {c['fix']}" for c in failed)
-                + f"\nReport: {report_path}"
-            )
-        self.logger.info(f"All checks passed. Report: {report_path}")
-
-    def _add(self, check, expected, actual, ok, fix, result=None):
-        self.checks.append(
+        self._finish(
             {
-                "check": check,
-                "expected": expected,
-                "actual": actual,
-                "result": result or ("PASS" if ok else "FAIL"),
-                "fix": "" if ok else fix,
+                "integration_username": self.integration_username,
+                "setup_username": self.setup_username,
+                "connected_app_names": self.app_names,
             }
         )
 
@@ -311,21 +333,3 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             not blocked,
             "Unblock the app on Connected Apps OAuth Usage",
         )
-
-    def _write_report(self, failed):
-        path = Path(self.options["report_path"])
-        if not path.is_absolute():
-            path = Path(self.project_config.repo_root or ".") / path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        report = {
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "org_id": self.org_config.org_id,
-            "instance_url": self._instance_url(),
-            "integration_username": self.integration_username,
-            "setup_username": self.setup_username,
-            "connected_app_names": self.app_names,
-            "passed": not failed,
-            "checks": self.checks,
-        }
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        return path
