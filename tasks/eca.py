@@ -376,13 +376,9 @@ detail, method (metadata | guided | none).
         )
 
     def _run_task(self):
-        self._prepare()
-        done, detail = self._check()
-        self._last_detail = detail
-        if done:
-            self.logger.info(f"{self.step_title}: already done ({detail}).")
-            self._finish("already done", detail)
+        if self._already_done():
             return
+        detail = self._last_detail
         member = self._member() if self.eca else None
         if member and self.plan:
             self.method = "metadata"

@@ -54,14 +54,18 @@ class GuidedStep(SixsenseTask):
         pass
 
     def _run_task(self):
+        if not self._already_done():
+            self._guide()
+
+    def _already_done(self) -> bool:
+        """Check the org once; when it shows the step done, log "already done" and finish the task."""
         self._prepare()
         done, detail = self._check()
         self._last_detail = detail
         if done:
             self.logger.info(f"{self.step_title}: already done ({detail}).")
             self._finish("already done", detail)
-            return
-        self._guide()
+        return done
 
     def _guide(self):
         """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive).

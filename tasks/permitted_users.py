@@ -152,13 +152,9 @@ detail, method (etl | guided | none).
         self.return_values["method"] = self.method
 
     def _run_task(self):
-        self._prepare()
-        done, detail = self._check()
-        self._last_detail = detail
-        if done:
-            self.logger.info(f"{self.step_title}: already done ({detail}).")
-            self._finish("already done", detail)
+        if self._already_done():
             return
+        detail = self._last_detail
         self._warn_logout()
         member = self._retrievable_member() if self.app else None
         if member and self.plan:
