@@ -224,6 +224,19 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         "confirm_production": PRODUCTION_OPTION,
     }
 
+    def _tolerate_unparsable_git_remote(self):
+        """CumulusCI's install task builds ``https://<host>/<owner>/<name>`` from the project's git remote even
+        for a ``04t`` version, which never uses it, and raises IndexError where the remote is not a
+        ``host/owner/name`` URL (a clone of a local path, some self-hosted servers). Only then, give it
+        placeholders (the project's own name), so installing by version id works from any clone."""
+        config = self.project_config
+        try:
+            config.server_domain, config.repo_owner, config.repo_name  # noqa: B018 (the check is the access)
+        except (IndexError, ValueError):
+            config.repo_info.update(
+                {"domain": "localhost", "owner": "local", "name": config.project__name or "project"}
+            )
+
     def _init_options(self, kwargs):
         kwargs = dict(kwargs or {})
         options = self.task_config.options or {}
@@ -232,6 +245,7 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         self.task_config.config["options"]["version"] = version
         self.task_config.config["options"].setdefault("name", "6sense External Client App")
         self.task_config.config["options"].setdefault("namespace", None)
+        self._tolerate_unparsable_git_remote()
         super()._init_options(kwargs)
         self.options["package_version"] = version
         self._init_eca_options()
