@@ -8,7 +8,12 @@ import pytest
 
 from tests.conftest import ROOT, run_cci
 
-FLOWS = ["sixsense_new_customer", "sixsense_existing_customer"]
+FLOWS = [
+    "sixsense_new_customer",
+    "sixsense_existing_customer",
+    "sixsense_eca",
+    "sixsense_migrate_to_eca",
+]
 
 
 def runbook_steps(flow: str) -> list[tuple[int, str]]:
