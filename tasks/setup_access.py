@@ -89,6 +89,18 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
     def _usernames(self):
         return [self.setup_username]
 
+    def _nothing_to_assign(self, rows, user, held, action, skipped):
+        """The user already holds the permission (``held``: through what): log the table, note the audit,
+        set the return values; nothing is written."""
+        rows.append([user["Username"], APPROVE_UNINSTALLED, held, action])
+        self._log_table("Setup access", rows)
+        self._audit_note(
+            before=f"holds {APPROVE_UNINSTALLED} through {held}",
+            after=f"holds {APPROVE_UNINSTALLED} through {held}",
+            skipped=[skipped],
+        )
+        self.return_values = {"assigned": False, "held_through": held}
+
     def _run_task(self):
         api_names = self.options["api_names"]
         if (
@@ -129,26 +141,24 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
                 f"{user['Username']} already holds {APPROVE_UNINSTALLED} through {held}; "
                 f"{', '.join(api_names)} not assigned."
             )
-            rows.append([user["Username"], APPROVE_UNINSTALLED, held, "none (already held)"])
-            self._log_table("Setup access", rows)
-            self._audit_note(
-                before=f"holds {APPROVE_UNINSTALLED} through {held}",
-                after=f"holds {APPROVE_UNINSTALLED} through {held}",
-                skipped=[f"{', '.join(api_names)} not assigned: already held through {held}"],
+            self._nothing_to_assign(
+                rows,
+                user,
+                held,
+                "none (already held)",
+                f"{', '.join(api_names)} not assigned: already held through {held}",
             )
-            self.return_values = {"assigned": False, "held_through": held}
             return
         if len(already) == len(api_names):
             held = ", ".join(f"permission set {n}" for n in api_names)
             self.logger.info(f"already done: {user['Username']} has {', '.join(api_names)}.")
-            rows.append([user["Username"], APPROVE_UNINSTALLED, held, "none (already done)"])
-            self._log_table("Setup access", rows)
-            self._audit_note(
-                before=f"holds {APPROVE_UNINSTALLED} through {held}",
-                after=f"holds {APPROVE_UNINSTALLED} through {held}",
-                skipped=[f"already done: {', '.join(api_names)} assigned"],
+            self._nothing_to_assign(
+                rows,
+                user,
+                held,
+                "none (already done)",
+                f"already done: {', '.join(api_names)} assigned",
             )
-            self.return_values = {"assigned": False, "held_through": held}
             return
         todo = [n for n in api_names if n not in already]
         self._audit_note(before=f"{user['Username']} does not hold {APPROVE_UNINSTALLED}")
