@@ -78,7 +78,14 @@ said what).
         }
 
     def _read_enforcing(self):
-        """(enforcing, signal text) from the ConnectedApp settings retrieve."""
+        """(enforcing, signal text) from the ConnectedApp settings retrieve, read once per flow run (no step
+        of the flows changes the setting; diagnose reads it first, this step reuses it)."""
+        cache = self._run_cache()
+        if "api_access_control_enforcing" not in cache:
+            cache["api_access_control_enforcing"] = self._retrieve_enforcing()
+        return cache["api_access_control_enforcing"]
+
+    def _retrieve_enforcing(self):
         api_version = self.project_config.project__package__api_version
         package_xml = SETTINGS_PACKAGE_XML.format(api_version=api_version)
         try:

@@ -8,6 +8,7 @@ token (``OauthToken.AccessToken``/``DeleteToken``/``RequestToken`` are never que
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -301,12 +302,39 @@ def init_production_option(options: dict) -> None:
         options["confirm_production"] = parse_bool_option("confirm_production", value)
 
 
+#: Seconds a step of a flow run reuses the session cci or an earlier step refreshed, instead of refreshing
+#: again (cci refreshes at every task start: a token request, userinfo and an Organization read). Salesforce's
+#: shortest session timeout (Setup > Session Settings) is 15 minutes; a session refreshed less than 5 minutes
+#: ago is live. A session that expires anyway (an admin ended it) is refreshed once by the read that met it.
+SESSION_REUSE_SECONDS = 300
+
+
+def mark_session_refreshed(org_config) -> None:
+    """Record (on the in-memory org config a flow's steps share) that its session was just refreshed."""
+    if org_config is not None:
+        org_config._sixsense_session_at = time.monotonic()
+
+
+def reuse_flow_session(task) -> bool:
+    """True when the session of ``task``'s org config was refreshed less than ``SESSION_REUSE_SECONDS`` ago:
+    by an earlier step of the flow or the task that runs this one (:func:`mark_session_refreshed`), or by cci
+    at the flow's start (``FlowCoordinator._init_org``) when ``task`` is the flow's first step. A task run
+    alone (``cci task run``) loads its org config from the keychain and refreshes."""
+    org_config = getattr(task, "org_config", None)
+    if org_config is None or not getattr(org_config, "access_token", None):
+        return False
+    refreshed = getattr(org_config, "_sixsense_session_at", None)
+    steps = getattr(getattr(task, "flow", None), "steps", None) or []
+    if refreshed is None and steps and str(steps[0].step_num) == str(getattr(task, "stepnum", "")):
+        mark_session_refreshed(org_config)  # cci refreshed it a moment ago, before running step 1
+        return True
+    return refreshed is not None and time.monotonic() - refreshed < SESSION_REUSE_SECONDS
+
+
 class SixsenseOrgMixin:
     """Org lookups shared by every sixsense task. Needs ``self.sf`` (simple_salesforce), ``self.logger``,
     ``self.org_config``. Every call that reaches Salesforce goes through ``_query``/``_call`` so a
     ``SalesforceError`` surfaces as ``errorCode: message``."""
-
-    _describe_cache: dict[str, set]
 
     # -- audit and plan mode (tasks/audit.py) ----------------------------------------------------------
     # Within a flow, each step's start and end (ok or not) is recorded in the run's audit report.
@@ -457,9 +485,15 @@ class SixsenseOrgMixin:
         even when the answer is already "done", which made each small read cost a second."""
         if isinstance(fn, BaseMetadataApiCall):
             fn.check_interval = METADATA_READ_POLL_SECONDS
-        return self._call(
-            what, resilience.retry_read, fn, *args, logger=self.logger, label=what, **kwargs
-        )
+        return self._call(what, self._read_renewing, what, fn, *args, **kwargs)
+
+    def _read_renewing(self, what: str, fn, *args, **kwargs):
+        try:
+            return resilience.retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
+        except SalesforceError as error:
+            if not (resilience.is_expired_session(error) and self._renew_session()):
+                raise
+        return resilience.retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
 
     def _init_api(self, *args, **kwargs):
         """cci's simple-salesforce connection, with ``resilience.http_retry`` on its session."""
@@ -468,11 +502,17 @@ class SixsenseOrgMixin:
         return sf
 
     def _update_credentials(self):
-        """cci refreshes the org's token as each step starts; retry a transient failure of that refresh,
-        and say what to do when it cannot succeed."""
+        """cci refreshes the org's token as each step starts (token, userinfo and Organization: three
+        requests). Within one flow run a step reuses the session refreshed by cci at the flow's start or by
+        an earlier step less than ``SESSION_REUSE_SECONDS`` ago (see :func:`reuse_flow_session`). A refresh
+        that fails transiently is retried; one that cannot succeed says what to do."""
+        if reuse_flow_session(self):
+            return
         for attempt in range(resilience.ATTEMPTS):
             try:
-                return super()._update_credentials()
+                super()._update_credentials()
+                mark_session_refreshed(self.org_config)
+                return
             except Exception as error:
                 text = str(error)
                 if "invalid_grant" in text:
@@ -490,19 +530,40 @@ class SixsenseOrgMixin:
                 self.logger.warning(f"Session refresh failed ({type(error).__name__}); retrying.")
                 resilience.backoff(attempt)
 
+    def _renew_session(self) -> bool:
+        """After ``INVALID_SESSION_ID`` mid-step: refresh the token once (cci's refresh-token grant) and point
+        this task's REST connection at it. False when this task already renewed once or has no keychain."""
+        if getattr(self, "_session_renewed", False) or self.project_config is None:
+            return False
+        self._session_renewed = True
+        self.logger.warning("The Salesforce session expired; refreshing it once and retrying.")
+        with self.org_config.save_if_changed():
+            self.org_config.refresh_oauth_token(self.project_config.keychain)
+        mark_session_refreshed(self.org_config)
+        sf = getattr(self, "sf", None)
+        if sf is not None:
+            sf.session_id = self.org_config.access_token
+            sf.headers["Authorization"] = "Bearer " + self.org_config.access_token
+        return True
+
     def _query(self, soql: str) -> list[dict]:
         """All records of a SOQL query (``query_all``; follows nextRecordsUrl)."""
         result = self._read("Query", self.sf.query_all, soql)
         return result["records"]
 
+    def _run_cache(self) -> dict:
+        """Facts that cannot change while a flow runs (describes, users' ids and profiles), shared by the
+        steps of one flow run (kept on cci's FlowCoordinator); a task run alone keeps its own."""
+        holder = getattr(self, "flow", None) or self
+        return holder.__dict__.setdefault("_sixsense_run_cache", {})
+
     def _describe_fields(self, sobject: str) -> set:
-        """Field names of ``describe(sobject)``, cached per task run."""
-        if not hasattr(self, "_describe_cache"):
-            self._describe_cache = {}
-        if sobject not in self._describe_cache:
+        """Field names of ``describe(sobject)``, read once per flow run (``_run_cache``)."""
+        cache = self._run_cache()
+        if ("describe", sobject) not in cache:
             describe = self._read(f"describe {sobject}", getattr(self.sf, sobject).describe)
-            self._describe_cache[sobject] = {f["name"] for f in describe["fields"]}
-        return self._describe_cache[sobject]
+            cache["describe", sobject] = {f["name"] for f in describe["fields"]}
+        return cache["describe", sobject]
 
     def _has_permission_field(self, permission: str, sobject: str = "PermissionSet") -> bool:
         return f"Permissions{permission}" in self._describe_fields(sobject)
@@ -510,7 +571,8 @@ class SixsenseOrgMixin:
     # -- users -----------------------------------------------------------------------------------------
 
     def _get_users(self, usernames: Sequence[str]) -> dict[str, dict]:
-        """User rows keyed by lowercased Username (SOQL ``=`` on Username is case-insensitive).
+        """User rows keyed by lowercased Username (SOQL ``=`` on Username is case-insensitive), each read
+        once per flow run (``_run_cache``; a missing user is looked up again by the next step).
 
         Fields: Id, Username, Name, IsActive, ProfileId, Profile.Name, Profile.UserLicense.Name and the
         Profile.Permissions<X> flags that ``describe('Profile')`` has (ApiEnabled, CanApproveUninstalledApps).
@@ -529,10 +591,16 @@ class SixsenseOrgMixin:
             "Profile.Name",
             "Profile.UserLicense.Name",
         ] + perm_fields
-        records = self._query(
-            f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(usernames)}"
-        )
-        return {r["Username"].lower(): r for r in records}
+        cache = self._run_cache()
+        missing = [u for u in usernames if ("user", u.lower()) not in cache]
+        if missing:
+            records = self._query(
+                f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(missing)}"
+            )
+            for record in records:
+                cache["user", record["Username"].lower()] = record
+        found = (cache.get(("user", u.lower())) for u in usernames)
+        return {r["Username"].lower(): r for r in found if r is not None}
 
     def _get_user(self, username: str, role: str) -> dict:
         """One active user by Username, or ``SixsenseInputError`` naming the role and the fix."""
@@ -548,21 +616,53 @@ class SixsenseOrgMixin:
             )
         return user
 
-    def _permission_sources(self, user: dict, permission: str) -> list[str] | None:
+    def _assignments(
+        self,
+        user_ids: Sequence[str],
+        permissions: Sequence[str] = (APPROVE_UNINSTALLED, API_ENABLED),
+    ) -> dict[str, list[dict]]:
+        """Every PermissionSetAssignment of ``user_ids``, in one query: ``{user id: [row]}``, each row with
+        PermissionSetId, PermissionSet.Name, .IsOwnedByProfile, .Profile.Name and the
+        ``PermissionSet.Permissions<X>`` flags of ``permissions`` that the org's describe has. Pass a user's
+        rows to :meth:`_permission_sources` to tell several permissions apart without more queries."""
+        flags = [
+            f"PermissionSet.Permissions{p}" for p in permissions if self._has_permission_field(p)
+        ]
+        rows = self._query(
+            "SELECT AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile, "
+            f"PermissionSet.Profile.Name{''.join(', ' + f for f in flags)} "
+            f"FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(user_ids)}"
+        )
+        out: dict[str, list[dict]] = {user_id: [] for user_id in user_ids}
+        for row in rows:
+            out.setdefault(row["AssigneeId"], []).append(row)
+        return out
+
+    def _permission_sources(
+        self, user: dict, permission: str, assignments: list[dict] | None = None
+    ) -> list[str] | None:
         """Where ``user`` gets a user permission from: ``["profile System Administrator",
         "permission set Some_Set"]``; ``[]`` when not held; ``None`` when the org's describe has no
-        ``Permissions<permission>`` field (cannot tell by SOQL)."""
+        ``Permissions<permission>`` field (cannot tell by SOQL). ``assignments``: the user's rows from
+        :meth:`_assignments` (read with ``permission``); without them, one query."""
         if not self._has_permission_field(permission):
             return None
         sources = []
         profile = user.get("Profile") or {}
         if profile.get(f"Permissions{permission}"):
             sources.append(f"profile {profile.get('Name')}")
-        rows = self._query(
-            "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
-            f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user['Id'])} "
-            f"AND PermissionSet.Permissions{permission} = true"
-        )
+        if assignments is None:
+            rows = self._query(
+                "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
+                f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user['Id'])} "
+                f"AND PermissionSet.Permissions{permission} = true"
+            )
+        else:
+            rows = [
+                r
+                for r in assignments
+                if (r.get("PermissionSet") or {}).get(f"Permissions{permission}")
+            ]
         for row in rows:
             ps = row.get("PermissionSet") or {}
             if ps.get("IsOwnedByProfile"):
@@ -602,12 +702,18 @@ class SixsenseOrgMixin:
         return self._query(soql)
 
     def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
-        if not names:
-            return {}
-        rows = self._query(
-            f"SELECT Id, Name, Label FROM PermissionSet WHERE Name IN {soql_in(names)}"
-        )
-        return {r["Name"]: r for r in rows}
+        """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist. A set found once is
+        remembered for the flow run (``_run_cache``); a missing one is looked up again by the next step."""
+        cache = self._run_cache()
+        missing = [n for n in names if ("permission set", n) not in cache]
+        if missing:
+            rows = self._query(
+                f"SELECT Id, Name, Label FROM PermissionSet WHERE Name IN {soql_in(missing)}"
+            )
+            for row in rows:
+                cache["permission set", row["Name"]] = row
+        found = (cache.get(("permission set", n)) for n in names)
+        return {r["Name"]: r for r in found if r is not None}
 
     def _instance_url(self) -> str:
         return (self.org_config.instance_url or "").rstrip("/")

@@ -480,7 +480,10 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             )
         )
         # Same reading as sixsense_detect_api_access_control (one implementation of the retrieve).
-        enforcing, signal = DetectApiAccessControl._read_enforcing(self)
+        cache = self._run_cache()
+        if "api_access_control_enforcing" not in cache:
+            cache["api_access_control_enforcing"] = DetectApiAccessControl._retrieve_enforcing(self)
+        enforcing, signal = cache["api_access_control_enforcing"]
         return {
             "provisioned": provisioned,
             "enforcing": bool(enforcing),
@@ -531,6 +534,12 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             )
         return users
 
+    def _user_assignments(self, found: dict) -> dict[str, list[dict]]:
+        """The assignments of every user in ``found`` (one query for all of them, read once per run)."""
+        if not hasattr(self, "_assignments_by_user"):
+            self._assignments_by_user = self._assignments([r["Id"] for r in found.values()])
+        return self._assignments_by_user
+
     def _describe_user(self, username: str | None, found: dict, role: str) -> dict:
         if not username:
             return {"provided": False, "username": None, "found": False}
@@ -539,11 +548,18 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             self.warnings.append(f"The {role} {username} does not exist in this org.")
             return {"provided": True, "username": username, "found": False}
         profile = row.get("Profile") or {}
+        assignments = self._safe(
+            f"{role} permissions", lambda: self._user_assignments(found)[row["Id"]], None
+        )
         approve = self._safe(
-            f"{role} permissions", lambda: self._permission_sources(row, APPROVE_UNINSTALLED), None
+            f"{role} permissions",
+            lambda: self._permission_sources(row, APPROVE_UNINSTALLED, assignments),
+            None,
         )
         api = self._safe(
-            f"{role} permissions", lambda: self._permission_sources(row, API_ENABLED), None
+            f"{role} permissions",
+            lambda: self._permission_sources(row, API_ENABLED, assignments),
+            None,
         )
         info = {
             "provided": True,

@@ -236,16 +236,16 @@ Return values: done, status (already done | verified | confirmed by operator), d
         return False, "not yet"
 
     def _run_task(self):
-        self._prepare()
-        done, _ = self._check()
-        if not done and self.options["authorization_attempted"]:
+        if self._already_done():
+            return
+        if self.options["authorization_attempted"]:
             self.logger.info(
                 "No token for the setup user, but the operator confirmed the authorization attempt "
                 "(authorization_attempted True)."
             )
             self._finish("confirmed by operator", "not verifiable by API")
             return
-        super()._run_task()
+        self._guide()
 
     def _before_wait(self):
         if self.options["api_access_control_enforcing"]:
@@ -394,7 +394,11 @@ Return values: done, status (already done | verified | manual step remains), det
                 False,
                 "Permitted Users is not admin approved yet; its change revokes current tokens",
             )
-        tokens = self._oauth_tokens(self.app_names, self.integration_user["Id"])
+        # All of the user's tokens, in one query: the app's decide the check, the others are the sessions
+        # the reauthorization may disturb (_before_wait lists them without querying again).
+        self._user_tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
+        wanted = {n.lower() for n in self.app_names}
+        tokens = [t for t in self._user_tokens if (t.get("AppName") or "").lower() in wanted]
         fresh = [
             t
             for t in tokens
@@ -413,7 +417,9 @@ Return values: done, status (already done | verified | manual step remains), det
         return False, "no token"
 
     def _before_wait(self):
-        tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
+        tokens = getattr(self, "_user_tokens", None)
+        if tokens is None:  # plan mode before the app is installed: _check did not query
+            tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
         summary = summarize_tokens(tokens)
         mine = [t for t in summary if t[1] in self.app_names]
         others = [t for t in summary if t[1] not in self.app_names]

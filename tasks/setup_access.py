@@ -14,6 +14,8 @@ from .common import (
     SixsenseOrgError,
     SixsenseTask,
     init_production_option,
+    mark_session_refreshed,
+    reuse_flow_session,
     soql_in,
     soql_quote,
 )
@@ -33,6 +35,12 @@ class AssignPermissionSetsByUsername(AssignPermissionSets):
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
         self.options["usernames"] = process_list_arg(self.options.get("usernames") or [])
+
+    def _update_credentials(self):
+        """Reuse the session the calling sixsense step refreshed moments ago (``reuse_flow_session``)."""
+        if not reuse_flow_session(self):
+            super()._update_credentials()
+            mark_session_refreshed(self.org_config)
 
     def _usernames(self):
         return self.options.get("usernames") or [self.org_config.username]
@@ -124,7 +132,8 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
                 "(cci task run sixsense_deploy_access)."
             )
         ours = {f"permission set {n}" for n in api_names}
-        sources = self._permission_sources(user, APPROVE_UNINSTALLED)
+        assignments = self._assignments([user["Id"]], [APPROVE_UNINSTALLED])[user["Id"]]
+        sources = self._permission_sources(user, APPROVE_UNINSTALLED, assignments)
         if sources is None:
             self.logger.warning(
                 "The org's PermissionSet describe has no PermissionsCanApproveUninstalledApps field; "
@@ -132,7 +141,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             )
             sources = []
         others = [s for s in sources if s not in ours]
-        assigned_ids = self._assigned_permission_set_ids(user["Id"])
+        assigned_ids = {r["PermissionSetId"] for r in assignments}
         already = [n for n in api_names if permission_sets[n]["Id"] in assigned_ids]
         rows = [["user", "permission", "held through", "action"]]
         if others:

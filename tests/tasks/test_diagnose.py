@@ -135,9 +135,19 @@ def test_setup_user_holding_the_permission_through_a_permission_set_is_reported(
     base_org(org, setup=custom_admin)
     org.on(
         "FROM PermissionSetAssignment",
-        "PermissionsCanApproveUninstalledApps = true",
-        f"AssigneeId = '{ADMIN_USER['Id']}'",
-        records=[{"PermissionSet": {"Name": "Sixsense_Setup_Access", "IsOwnedByProfile": False}}],
+        f"AssigneeId IN ('{ADMIN_USER['Id']}'",
+        records=[
+            {
+                "AssigneeId": ADMIN_USER["Id"],
+                "PermissionSetId": "0PS000000000001",
+                "PermissionSet": {
+                    "Name": "Sixsense_Setup_Access",
+                    "IsOwnedByProfile": False,
+                    "PermissionsCanApproveUninstalledApps": True,
+                    "PermissionsApiEnabled": True,
+                },
+            }
+        ],
     )
     result = make_class_task()()
     assert result["users"]["setup"]["approve_uninstalled_sources"] == [

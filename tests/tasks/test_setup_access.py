@@ -44,20 +44,18 @@ def test_already_assigned_is_already_done(make_task, org, caplog):
     org.on("FROM PermissionSet WHERE Name IN", records=[SETUP_PS])
     org.on(
         "FROM PermissionSetAssignment",
-        "PermissionSet.Permissions",
         records=[
             {
+                "AssigneeId": custom["Id"],
+                "PermissionSetId": SETUP_PS["Id"],
                 "PermissionSet": {
                     "Name": "Sixsense_Setup_Access",
                     "IsOwnedByProfile": False,
                     "Profile": None,
-                }
+                    "PermissionsCanApproveUninstalledApps": True,
+                },
             }
         ],
-    )
-    org.on(
-        "SELECT PermissionSetId FROM PermissionSetAssignment",
-        records=[{"PermissionSetId": SETUP_PS["Id"]}],
     )
     caplog.set_level("INFO")
     result = make_task("sixsense_assign_setup_access")()
