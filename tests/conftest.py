@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+#: The exhaustive fault sweep's point selection, results file and summary (``make sweep``).
+pytest_plugins = ["tests.e2e.sweep"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "datasets" / "scenarios"
 INTEGRATION_USER = "sixsense.integration@example.com"
@@ -131,6 +134,12 @@ def run_flow_inprocess(tmp_path, monkeypatch):
     Returns ``(coordinator, exception_or_None, output)``; the coordinator's ``results`` hold each step's
     return values. Options are the common options of ``sixsense_validate_inputs``.
     """
+    return flow_runner(tmp_path, monkeypatch)
+
+
+def flow_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """``run_flow_inprocess`` outside a test (the sweep's collection-time baseline): the keychain goes in
+    ``tmp_path / "home"``; the environment and working directory are set through ``monkeypatch``."""
     import logging
     from unittest import mock
 

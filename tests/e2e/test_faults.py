@@ -6,33 +6,38 @@ The normal suite runs a deterministic sample (``faults.SAMPLE``: each fault kind
 Metadata call) on the new-customer flow, whose steps include every step of the other flow;
 the points are picked from a fault-free run's request log (``faults.pick_point``), not fixed indexes, so flow
 edits do not shift them. The exhaustive sweep (every kind at every request of both flows) runs with
-``make sweep``.
+``make sweep``: one test per point, listed at collection time from a fault-free run of each flow
+(``pytest_generate_tests`` below; selection, results and summary in ``sweep.py``).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from orgsim import server
 from orgsim.observe import FAULT_KINDS
-from tests.conftest import production_consent
+from tests.conftest import flow_runner, production_consent
+from tests.e2e import sweep
 from tests.e2e.faults import (
+    FLOW_SCENARIOS,
     SAMPLE,
+    api_request_count,
     normalized_state,
     pick_point,
+    reuse_source_conversion,
     says_what_to_do,
     state_difference,
 )
 from tests.e2e.outcomes import assert_no_duplicates, assert_setup_complete
 
-#: The scenario each flow is meant for.
-FLOW_SCENARIOS = {
-    "sixsense_new_customer": "new_customer",
-    "sixsense_existing_customer": "existing_customer",
-}
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
 
+#: flow -> (request log of a fault-free run, its normalized final state), once per process.
 _baselines: dict[str, tuple[list[dict], dict]] = {}
 
 
@@ -66,11 +71,24 @@ def baseline(flow, start_sim, run_flow_inprocess, tmp_path) -> tuple[list[dict],
     if flow not in _baselines:
         _fresh_home(tmp_path)
         sim = start_sim(FLOW_SCENARIOS[flow], autopilot=True)
-        _, error, output = _run(run_flow_inprocess, sim, flow, tmp_path)
-        assert error is None, f"{error}\n{output}"
-        assert_setup_complete(sim.state())
-        _baselines[flow] = (sim.requests(), normalized_state(sim.state()))
-        sim.stop()
+        try:
+            _, error, output = _run(run_flow_inprocess, sim, flow, tmp_path)
+            assert error is None, f"the fault-free run of {flow} failed: {error}\n{output}"
+            assert_setup_complete(sim.state())
+            _baselines[flow] = (sim.requests(), normalized_state(sim.state()))
+        finally:
+            sim.stop()
+    return _baselines[flow]
+
+
+def collection_baseline(flow) -> tuple[list[dict], dict]:
+    """``baseline`` outside a test, for the sweep's collection: its own keychain and audit folder, the
+    environment restored afterwards. The deploy's source conversion made here is the one the points reuse."""
+    if flow not in _baselines:
+        with pytest.MonkeyPatch.context() as monkeypatch, tempfile.TemporaryDirectory() as tmp:
+            reuse_source_conversion(monkeypatch)
+            tmp_path = Path(tmp)
+            baseline(flow, server.start, flow_runner(tmp_path, monkeypatch), tmp_path)
     return _baselines[flow]
 
 
@@ -105,17 +123,6 @@ def run_point(
         sim.stop()
 
 
-def _check(points, flow, expected, start_sim, run_flow_inprocess, tmp_path):
-    problems = [
-        p
-        for kind, index in points
-        if (p := run_point(flow, kind, index, expected, start_sim, run_flow_inprocess, tmp_path))
-    ]
-    converged = len(points) - len(problems)
-    print(f"{flow}: {converged}/{len(points)} injection points converged")
-    assert not problems, "\n".join(problems)
-
-
 @pytest.mark.parametrize(("kind", "target"), SAMPLE, ids=[f"{k}-at-{t}" for k, t in SAMPLE])
 def test_fault_sample_converges(kind, target, start_sim, run_flow_inprocess, tmp_path):
     """One run takes 6-15 s in-process, so the suite samples four points of the new-customer flow (each fault
@@ -129,10 +136,45 @@ def test_fault_sample_converges(kind, target, start_sim, run_flow_inprocess, tmp
     assert problem is None, problem
 
 
+def pytest_generate_tests(metafunc):
+    """The sweep's points: every selected fault kind at every selected request index of a fault-free run
+    of each selected flow (``sweep.selection``), run here at collection: the flows' request count is not
+    fixed. Without ``--run-sweep`` one placeholder per (flow, kind), skipped, and no run."""
+    if metafunc.definition.name != sweep.TEST_NAME:
+        return
+    names = ("flow", "kind", "index")
+    if not metafunc.config.getoption("--run-sweep"):
+        placeholders = [(flow, kind, None) for flow in sweep.FLOWS for kind in FAULT_KINDS]
+        metafunc.parametrize(
+            names, placeholders, ids=[sweep.point_id(f, k, "all") for f, k, _ in placeholders]
+        )
+        return
+    chosen = sweep.selection()
+    points = []
+    for flow in chosen.flows:
+        total = api_request_count(collection_baseline(flow)[0])
+        points += [
+            pytest.param(flow, kind, index, id=sweep.point_id(flow, kind, index))
+            for kind in chosen.kinds
+            for index in chosen.indexes(total)
+        ]
+    metafunc.parametrize(names, points)
+
+
+@pytest.fixture
+def reused_conversion(monkeypatch):
+    reuse_source_conversion(monkeypatch)
+
+
 @pytest.mark.sweep
-@pytest.mark.parametrize("kind", FAULT_KINDS)
-@pytest.mark.parametrize("flow", sorted(FLOW_SCENARIOS))
-def test_fault_sweep_every_request(flow, kind, start_sim, run_flow_inprocess, tmp_path):
+def test_fault_sweep_point(
+    flow, kind, index, start_sim, run_flow_inprocess, tmp_path, request, reused_conversion
+):
+    """One point of the exhaustive sweep: ``kind`` at request ``index`` of ``flow``, then a second run
+    whatever the first did; the outcome goes to the sweep's summary (``sweep.py``)."""
     log, expected = baseline(flow, start_sim, run_flow_inprocess, tmp_path)
-    points = [(kind, i) for i in range(1, sum(1 for e in log if e["kind"] != "sim") + 1)]
-    _check(points, flow, expected, start_sim, run_flow_inprocess, tmp_path)
+    point = {"flow": flow, "kind": kind, "index": index, "requests": api_request_count(log)}
+    request.node.user_properties.append((sweep.POINT, json.dumps(point)))
+    problem = run_point(flow, kind, index, expected, start_sim, run_flow_inprocess, tmp_path)
+    request.node.user_properties.append((sweep.PROBLEM, json.dumps(problem)))
+    assert problem is None, problem
