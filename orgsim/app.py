@@ -134,7 +134,9 @@ def create_app(ctx: SimContext) -> Flask:
             kind=g.get("kind", "read"),
         )
         if ctx.autopilot and g.get("kind") == "read" and not g.get("fault"):
-            ctx.autopilot.on_read(g.get("action"), request.full_path)
+            # A composite of queries is polled like its queries sent one by one (rest.composite).
+            for sobject, path in g.get("sub_reads") or [(g.get("action"), request.full_path)]:
+                ctx.autopilot.on_read(sobject, path)
         return response
 
     @app.post("/_sim/actions/<name>")

@@ -2,7 +2,8 @@
 
 The operator acts when the tool is visibly *waiting*: a guided step checks for the outcome of a human step
 by querying ``OauthToken`` or ``ConnectedApplication`` (design.md: "verified by an OauthToken", "a
-ConnectedApplication row") again and again. So a "poll" is a REST query on one of those objects; once the
+ConnectedApplication row") again and again. So a "poll" is a REST query on one of those objects (sent alone or
+as a subrequest of a composite request); once the
 same query has been seen ``autopilot.polls_before_action`` times since the org state last changed
 (``Store.version``), the autopilot performs the first applicable step, in the seed procedure's order. Other
 reads (validation, describes, the Organization lookup) are not polls, so the operator never acts ahead of

@@ -419,6 +419,9 @@ def register(app: Flask, ctx) -> None:
                         headers=headers,
                     )
                     parsed = resp.get_json(silent=True) if resp.data else None
+                    if str(sub.get("method", "GET")).upper() == "GET" and resp.status_code < 400:
+                        # What the autopilot sees of the batch: each query, as if sent on its own.
+                        g.sub_reads = [*g.get("sub_reads", []), (g.get("action"), url)]
                     bodies[str(sub.get("referenceId"))] = parsed
                     results.append(
                         {
@@ -441,7 +444,10 @@ def register(app: Flask, ctx) -> None:
                 r if r["httpStatusCode"] >= 400 else {**r, "body": halted, "httpStatusCode": 400}
                 for r in results
             ]
-        g.kind, g.action = "write", "composite"  # subrequests share this app context's ``g``
+        # Subrequests share this app context's ``g``. The request log calls a composite of GETs only (queries
+        # read in one round trip) a read; any other subrequest makes it a write.
+        reads_only = all(str(sub.get("method", "GET")).upper() == "GET" for sub in subrequests)
+        g.kind, g.action = ("read" if reads_only else "write"), "composite"
         return json_response({"compositeResponse": results})
 
 

@@ -75,15 +75,17 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
         parents = self._resolve_parents(policy, user)
         known_apps = [a["Id"] for a in apps if a["Id"]]
         known_parents = [p["Id"] for p in parents if p["Id"]]
-        existing = (
-            self._query(
-                "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
-                f"WHERE SetupEntityId IN {soql_in(known_apps)} "
-                f"AND ParentId IN {soql_in(known_parents)}"
-            )
-            if known_apps and known_parents
-            else []
+        access_soql = (
+            "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
+            f"WHERE SetupEntityId IN {soql_in(known_apps)} AND ParentId IN {soql_in(known_parents)}"
         )
+        assigned_soql = (
+            "SELECT PermissionSetId FROM PermissionSetAssignment "
+            f"WHERE AssigneeId = {soql_quote(user['Id'])}"
+        )
+        if known_apps and known_parents:  # both reads in one round trip (REST Composite)
+            self._read_ahead([access_soql, assigned_soql])
+        existing = self._query(access_soql) if known_apps and known_parents else []
         have = {(r["ParentId"], r["SetupEntityId"]) for r in existing}
         to_create = [
             (parent, app)
@@ -91,13 +93,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             for parent in parents
             if (parent["Id"], app["Id"]) not in have
         ]
-        assigned = {
-            r["PermissionSetId"]
-            for r in self._query(
-                "SELECT PermissionSetId FROM PermissionSetAssignment "
-                f"WHERE AssigneeId = {soql_quote(user['Id'])}"
-            )
-        }
+        assigned = {r["PermissionSetId"] for r in self._query(assigned_soql)}
         to_assign = [
             p["Name"]
             for p in parents

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import click
 import requests
@@ -43,6 +44,8 @@ MD_NS = "http://soap.sforce.com/2006/04/metadata"
 OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
 #: Seconds between status checks of a small Metadata API read (cci's default is 1 s, growing every 3 checks).
 METADATA_READ_POLL_SECONDS = 0.2
+#: Most subrequests one REST Composite request may hold (REST API Developer Guide, "Composite").
+COMPOSITE_LIMIT = 25
 RETURN_VALUE_PREFIX = (
     "^^"  # an option still waiting for flowrunner's ^^ substitution (MetaDeploy freeze)
 )
@@ -125,6 +128,37 @@ def soql_quote(value: str) -> str:
 def soql_in(values: Iterable[str]) -> str:
     """``('a', 'b')`` for ``WHERE x IN ...``; values are quoted with ``soql_quote``."""
     return "(" + ", ".join(soql_quote(v) for v in values) + ")"
+
+
+def connected_apps_soql(names: Iterable[str]) -> str:
+    """The installed apps among ``names`` (ConnectedApplication; read-only object)."""
+    return (
+        "SELECT Id, Name, CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly "
+        f"FROM ConnectedApplication WHERE Name IN {soql_in(names)}"
+    )
+
+
+def oauth_tokens_soql(names: Iterable[str] | None = None, user_id: str | None = None) -> str:
+    """OauthToken rows of the app ``names`` and/or one user; never the token values."""
+    where = []
+    if names:
+        where.append(f"AppName IN {soql_in(names)}")
+    if user_id:
+        where.append(f"UserId = {soql_quote(user_id)}")
+    soql = (
+        "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, AppMenuItemId "
+        "FROM OauthToken"
+    )
+    return soql + (" WHERE " + " AND ".join(where) if where else "")
+
+
+def permission_sources_soql(user_id: str, permission: str) -> str:
+    """The assignments through which ``user_id`` holds ``Permissions<permission>``."""
+    return (
+        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
+        f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)} "
+        f"AND PermissionSet.Permissions{permission} = true"
+    )
 
 
 def parse_sf_datetime(value: str | None) -> datetime | None:
@@ -329,6 +363,16 @@ def reuse_flow_session(task) -> bool:
         mark_session_refreshed(org_config)  # cci refreshed it a moment ago, before running step 1
         return True
     return refreshed is not None and time.monotonic() - refreshed < SESSION_REUSE_SECONDS
+
+
+class ReuseFlowSession:
+    """Mixin for the CumulusCI tasks a sixsense step runs inside itself (``AssignPermissionSets``, Metadata
+    ETL): they reuse the session the step refreshed moments ago (:func:`reuse_flow_session`)."""
+
+    def _update_credentials(self):
+        if not reuse_flow_session(self):
+            super()._update_credentials()
+            mark_session_refreshed(self.org_config)
 
 
 class SixsenseOrgMixin:
@@ -547,9 +591,61 @@ class SixsenseOrgMixin:
         return True
 
     def _query(self, soql: str) -> list[dict]:
-        """All records of a SOQL query (``query_all``; follows nextRecordsUrl)."""
+        """All records of a SOQL query (``query_all``; follows nextRecordsUrl), or, once, the records
+        :meth:`_read_ahead` read for exactly this SOQL."""
+        ahead = self.__dict__.get("_ahead")
+        if ahead and soql in ahead:
+            return ahead.pop(soql)
         result = self._read("Query", self.sf.query_all, soql)
         return result["records"]
+
+    def _read_ahead(self, soqls: Iterable[str]) -> None:
+        """Run several SOQL queries in one round trip: the REST Composite resource (``POST
+        /services/data/vXX.X/composite``, at most 25 GET subrequests, counted as one API call; REST API
+        Developer Guide, "Composite"). Each result is kept for the next :meth:`_query` of the same SOQL and
+        used once; a later query of it (after a write) reads the org again. Only for reads a step makes
+        before it writes anything. A subrequest's error raises ``SixsenseOrgError`` (``errorCode:
+        message``); a transient one retries the whole batch; results past the first page follow
+        ``nextRecordsUrl``."""
+        soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
+        version = self.sf.sf_version
+        for start in range(0, len(soqls), COMPOSITE_LIMIT):
+            chunk = soqls[start : start + COMPOSITE_LIMIT]
+            body = {
+                "allOrNone": False,
+                "compositeRequest": [
+                    {
+                        "method": "GET",
+                        "url": f"/services/data/v{version}/query?q={quote_plus(soql)}",
+                        "referenceId": f"q{i}",
+                    }
+                    for i, soql in enumerate(chunk)
+                ],
+            }
+            results = self._read("Query", self._composite_reads, body)
+            for soql, result in zip(chunk, results, strict=True):
+                records = list(result.get("records") or [])
+                while not result.get("done", True) and result.get("nextRecordsUrl"):
+                    result = self._read("Query", self.sf.query_more, result["nextRecordsUrl"], True)
+                    records += result.get("records") or []
+                self.__dict__.setdefault("_ahead", {})[soql] = records
+
+    def _forget_read_ahead(self) -> None:
+        """Drop read-ahead results not used: a later query reads the org again."""
+        self.__dict__.pop("_ahead", None)
+
+    def _composite_reads(self, body: dict) -> list[dict]:
+        """POST one composite of GETs; the subresponses' bodies in order. A failed subrequest raises
+        ``SalesforceError`` carrying Salesforce's ``[{errorCode, message}]``, so ``_read`` retries a
+        transient one and reports the rest."""
+        url = f"{self.sf.base_url}composite"
+        answer = self.sf.restful("composite", method="POST", json=body)
+        bodies = []
+        for sub in answer.get("compositeResponse") or []:
+            if int(sub.get("httpStatusCode") or 500) >= 400:
+                raise SalesforceError(url, sub.get("httpStatusCode"), "composite", sub.get("body"))
+            bodies.append(sub.get("body") or {})
+        return bodies
 
     def _run_cache(self) -> dict:
         """Facts that cannot change while a flow runs (describes, users' ids and profiles), shared by the
@@ -652,11 +748,7 @@ class SixsenseOrgMixin:
         if profile.get(f"Permissions{permission}"):
             sources.append(f"profile {profile.get('Name')}")
         if assignments is None:
-            rows = self._query(
-                "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
-                f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user['Id'])} "
-                f"AND PermissionSet.Permissions{permission} = true"
-            )
+            rows = self._query(permission_sources_soql(user["Id"], permission))
         else:
             rows = [
                 r
@@ -678,28 +770,14 @@ class SixsenseOrgMixin:
     def _connected_apps(self, names: Sequence[str]) -> list[dict]:
         """ConnectedApplication rows (installed apps) among ``names``: Id, Name, CreatedDate,
         LastModifiedDate, OptionsAllowAdminApprovedUsersOnly. Read-only object."""
-        return self._query(
-            "SELECT Id, Name, CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly "
-            f"FROM ConnectedApplication WHERE Name IN {soql_in(names)}"
-        )
+        return self._query(connected_apps_soql(names))
 
     def _oauth_tokens(
         self, names: Sequence[str] | None = None, user_id: str | None = None
     ) -> list[dict]:
         """OauthToken rows for the app names and/or one user. Never selects AccessToken, DeleteToken or
         RequestToken. Needs Customize Application to see other users' tokens."""
-        where = []
-        if names:
-            where.append(f"AppName IN {soql_in(names)}")
-        if user_id:
-            where.append(f"UserId = {soql_quote(user_id)}")
-        soql = (
-            "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, AppMenuItemId "
-            "FROM OauthToken"
-        )
-        if where:
-            soql += " WHERE " + " AND ".join(where)
-        return self._query(soql)
+        return self._query(oauth_tokens_soql(names, user_id))
 
     def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
         """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist. A set found once is

@@ -243,6 +243,9 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
         rows = self._query(
             f"SELECT {', '.join(fields)} FROM PermissionSet WHERE Name IN {soql_in(sorted(desired))}"
         )
+        cache = self._run_cache()  # the later steps' _permission_sets_by_name need not ask again
+        for r in rows:
+            cache["permission set", r["Name"]] = {k: r.get(k) for k in ("Id", "Name", "Label")}
         return {
             r["Name"]: {
                 "label": r.get("Label"),

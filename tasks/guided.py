@@ -16,7 +16,9 @@ from .common import (
     ManualStepPending,
     SixsenseOrgError,
     SixsenseTask,
+    connected_apps_soql,
     format_seconds,
+    oauth_tokens_soql,
     parse_bool_option,
     parse_sf_datetime,
     stdin_is_tty,
@@ -227,10 +229,20 @@ Return values: done, status (already done | verified | confirmed by operator), d
             )
 
     def _check(self):
-        apps = self._connected_apps(self.app_names)
-        if apps:
-            return True, f"{apps[0]['Name']} is installed"
-        tokens = self._oauth_tokens(self.app_names, self.setup_user["Id"])
+        # Both reads in one round trip (REST Composite): half the API calls while waiting.
+        self._read_ahead(
+            [
+                connected_apps_soql(self.app_names),
+                oauth_tokens_soql(self.app_names, self.setup_user["Id"]),
+            ]
+        )
+        try:
+            apps = self._connected_apps(self.app_names)
+            if apps:
+                return True, f"{apps[0]['Name']} is installed"
+            tokens = self._oauth_tokens(self.app_names, self.setup_user["Id"])
+        finally:
+            self._forget_read_ahead()
         if tokens:
             return True, f"{self.setup_username} holds a token for {tokens[0]['AppName']}"
         return False, "not yet"

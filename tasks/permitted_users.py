@@ -11,6 +11,7 @@ from .common import (
     POLICY_TEMPLATE,
     PRODUCTION_OPTION,
     ConfirmationRequired,
+    ReuseFlowSession,
     SixsenseTask,
     init_production_option,
     parse_bool_option,
@@ -69,7 +70,7 @@ def merge_policy(metadata: MetadataElement, policy: dict) -> list:
     return changes
 
 
-class MergeConnectedAppPolicy(MetadataSingleEntityTransformTask):
+class MergeConnectedAppPolicy(ReuseFlowSession, MetadataSingleEntityTransformTask):
     """Metadata ETL: retrieve the ConnectedApp(s) in ``api_names``, merge the policy template, deploy.
     Used by ``sixsense_set_permitted_users``; not registered as a task of its own."""
 
@@ -137,11 +138,14 @@ detail, method (etl | guided | none).
             self.app = None  # plan: the app is installed by an earlier (manual) step
             return
         self.app = self._require_installed_app()
+        self._fresh_app = self.app  # the first check uses the row just read
 
     def _check(self):
         if self.app is None:
             return False, "the app is not installed yet (an earlier step)"
-        rows = [a for a in self._connected_apps(self.app_names) if a["Id"] == self.app["Id"]]
+        fresh, self._fresh_app = getattr(self, "_fresh_app", None), None
+        rows = [fresh] if fresh else self._connected_apps(self.app_names)
+        rows = [a for a in rows if a["Id"] == self.app["Id"]]
         if rows and rows[0].get("OptionsAllowAdminApprovedUsersOnly"):
             self.app = rows[0]
             return True, f"{self.app['Name']} is admin approved"

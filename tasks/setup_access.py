@@ -10,18 +10,17 @@ from .common import (
     APPROVE_UNINSTALLED,
     PRODUCTION_OPTION,
     SETUP_PERMISSION_SET,
+    ReuseFlowSession,
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseTask,
     init_production_option,
-    mark_session_refreshed,
-    reuse_flow_session,
     soql_in,
     soql_quote,
 )
 
 
-class AssignPermissionSetsByUsername(AssignPermissionSets):
+class AssignPermissionSetsByUsername(ReuseFlowSession, AssignPermissionSets):
     """CumulusCI's ``assign_permission_sets`` with users matched by Username instead of Alias (aliases are
     not unique; usernames are). Same composite insert, same skip of existing assignments."""
 
@@ -35,12 +34,6 @@ class AssignPermissionSetsByUsername(AssignPermissionSets):
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
         self.options["usernames"] = process_list_arg(self.options.get("usernames") or [])
-
-    def _update_credentials(self):
-        """Reuse the session the calling sixsense step refreshed moments ago (``reuse_flow_session``)."""
-        if not reuse_flow_session(self):
-            super()._update_credentials()
-            mark_session_refreshed(self.org_config)
 
     def _usernames(self):
         return self.options.get("usernames") or [self.org_config.username]

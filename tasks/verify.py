@@ -16,7 +16,9 @@ from .common import (
     POLICY_TEMPLATE,
     SixsenseTask,
     check_file_path,
+    oauth_tokens_soql,
     parse_sf_datetime,
+    permission_sources_soql,
     read_policy_template,
     soql_in,
     soql_quote,
@@ -143,6 +145,7 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         setup_user = self._get_users([self.setup_username]).get(self.setup_username.lower())
         apps = self._connected_apps(self.app_names)
         app = apps[0] if apps else None
+        self._read_checks_ahead(policy, integration, setup_user, app)
 
         # Prerequisite: setup access (only needed until the app is installed).
         sources = self._permission_sources(setup_user, APPROVE_UNINSTALLED) if setup_user else []
@@ -224,6 +227,34 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             }
         )
 
+    def _read_checks_ahead(self, policy, integration, setup_user, app):
+        """The remaining checks' queries in one round trip (``_read_ahead``, REST Composite): the setup
+        user's permission sources, the app's access rows, the integration user's assignments and tokens."""
+        soqls = [
+            self._assigned_soql(integration["Id"]),
+            oauth_tokens_soql(self.app_names, integration["Id"]),
+        ]
+        if setup_user and self._has_permission_field(APPROVE_UNINSTALLED):
+            soqls.append(permission_sources_soql(setup_user["Id"], APPROVE_UNINSTALLED))
+        parents = self._permission_sets_by_name(policy["permission_sets"])
+        if app and parents and not policy["profiles"]:
+            soqls.append(self._access_soql(app["Id"], [r["Id"] for r in parents.values()]))
+        self._read_ahead(soqls)
+
+    @staticmethod
+    def _access_soql(app_id, parent_ids):
+        return (
+            "SELECT ParentId FROM SetupEntityAccess "
+            f"WHERE SetupEntityId = {soql_quote(app_id)} AND ParentId IN {soql_in(parent_ids)}"
+        )
+
+    @staticmethod
+    def _assigned_soql(user_id):
+        return (
+            "SELECT PermissionSetId FROM PermissionSetAssignment "
+            f"WHERE AssigneeId = {soql_quote(user_id)}"
+        )
+
     def _check_access(self, policy, integration, app):
         fix = "sixsense_grant_app_access (step 4)"
         ps_rows = self._permission_sets_by_name(policy["permission_sets"])
@@ -240,11 +271,7 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         granted = set()
         if app and parents:
             granted = {
-                r["ParentId"]
-                for r in self._query(
-                    "SELECT ParentId FROM SetupEntityAccess "
-                    f"WHERE SetupEntityId = {soql_quote(app['Id'])} AND ParentId IN {soql_in(parents)}"
-                )
+                r["ParentId"] for r in self._query(self._access_soql(app["Id"], list(parents)))
             }
         for name in policy["permission_sets"]:
             row = ps_rows.get(name)
@@ -275,11 +302,7 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
                 fix,
             )
         assigned = {
-            r["PermissionSetId"]
-            for r in self._query(
-                "SELECT PermissionSetId FROM PermissionSetAssignment "
-                f"WHERE AssigneeId = {soql_quote(integration['Id'])}"
-            )
+            r["PermissionSetId"] for r in self._query(self._assigned_soql(integration["Id"]))
         }
         for name in policy["permission_sets"]:
             row = ps_rows.get(name)

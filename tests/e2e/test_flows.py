@@ -66,6 +66,11 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     report = json.loads((tmp_path / "verification.json").read_text())
     assert report["passed"] is True
     assert {c["result"] for c in report["checks"]} == {"PASS"}
+    # cci refreshed the session at the flow's start; the steps (and the cci tasks they run) reused it,
+    # except the Deploy that cci's Metadata ETL runs inside itself (Permitted Users where retrievable).
+    refreshes = [r for r in sim.requests() if r["action"] == "refresh_token"]
+    etl = any((r.return_values or {}).get("method") == "etl" for r in coordinator.results)
+    assert len(refreshes) == 1 + etl, refreshes
 
     mark = last_seq(sim)
     _, error, output = run_flow_inprocess(

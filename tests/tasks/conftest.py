@@ -21,8 +21,6 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import responses
 
-os.environ.setdefault("CUMULUSCI_DISABLE_REFRESH", "1")
-
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = "https://acme.my.salesforce.com"
 API = f"{INSTANCE}/services/data/v65.0"
@@ -144,6 +142,7 @@ class FakeOrg:
             responses.POST, re.compile(rf"{re.escape(API)}/sobjects/(\w+)/?$"), self._insert
         )
         rsps.add_callback(responses.POST, f"{API}/composite/sobjects", self._composite)
+        rsps.add_callback(responses.POST, f"{API}/composite", self._composite_request)
         rsps.add_callback(responses.POST, SOAP, self._soap)
 
     # -- configuration -----------------------------------------------------------------------------------
@@ -162,6 +161,10 @@ class FakeOrg:
             if req.url.startswith(SOAP):
                 if req.headers.get("SOAPAction") == "deploy":
                     out.append("SOAP deploy")
+            elif urlparse(req.url).path.endswith("/composite") and all(
+                sub["method"] == "GET" for sub in json.loads(req.body)["compositeRequest"]
+            ):
+                continue  # queries read in one round trip
             elif req.method in ("POST", "PATCH", "DELETE", "PUT"):
                 out.append(f"{req.method} {urlparse(req.url).path}")
         return out
@@ -176,13 +179,31 @@ class FakeOrg:
     # -- callbacks ---------------------------------------------------------------------------------------
 
     def _query(self, request):
-        soql = parse_qs(urlparse(request.url).query)["q"][0]
+        return 200, {}, json.dumps(self._answer(parse_qs(urlparse(request.url).query)["q"][0]))
+
+    def _answer(self, soql: str) -> dict:
         self.soql.append(soql)
         for needles, records in self.rules:
             if all(n in soql for n in needles):
                 recs = records() if callable(records) else records
-                return 200, {}, json.dumps({"totalSize": len(recs), "done": True, "records": recs})
-        return 200, {}, json.dumps({"totalSize": 0, "done": True, "records": []})
+                return {"totalSize": len(recs), "done": True, "records": recs}
+        return {"totalSize": 0, "done": True, "records": []}
+
+    def _composite_request(self, request):
+        """REST Composite of query GETs (what ``_read_ahead`` sends), each answered like ``_query``."""
+        out = []
+        for sub in json.loads(request.body)["compositeRequest"]:
+            assert sub["method"] == "GET" and "/query" in sub["url"], sub
+            soql = parse_qs(urlparse(sub["url"]).query)["q"][0]
+            out.append(
+                {
+                    "body": self._answer(soql),
+                    "httpHeaders": {},
+                    "httpStatusCode": 200,
+                    "referenceId": sub["referenceId"],
+                }
+            )
+        return 200, {}, json.dumps({"compositeResponse": out})
 
     def _describe(self, request):
         sobject = re.search(r"/sobjects/(\w+)/describe", request.url).group(1)

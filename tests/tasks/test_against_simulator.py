@@ -64,3 +64,56 @@ def test_dropped_connection_on_a_metadata_read_is_retried(sim_task, operation):
     assert result["enforcing"] is False
     assert sim.observer.faults[0].fired == 1
     assert [r["action"] for r in sim.requests()].count("checkRetrieveStatus") == 1
+
+
+def _read_ahead_task(make):
+    task = make("sixsense_diagnose")
+    task._init_task()
+    return task
+
+
+@pytest.mark.parametrize("kind", ["UNABLE_TO_LOCK_ROW", "reset", "503"])
+def test_read_ahead_is_one_composite_read_retried_on_a_transient_fault(sim_task, kind):
+    """``_read_ahead`` sends its queries as one REST Composite request (logged as a read, no write) and
+    retries the whole batch on a transient fault; each result answers the next ``_query`` of its SOQL once."""
+    sim, make = sim_task("new_customer", fault=f"match=/composite:kind={kind}:times=1")
+    task = _read_ahead_task(make)
+    apps = "SELECT Id, Name FROM ConnectedApplication"
+    users = "SELECT Id, Username FROM User WHERE Username = 'admin@example.com'"
+    seq = last_seq(sim)
+    task._read_ahead([apps, users])
+    log = sim.requests(since=seq)
+    assert [(r["path"].rsplit("/", 1)[-1], r["action"]) for r in log] == [
+        ("composite", f"[fault {kind}]"),
+        ("composite", "composite"),
+    ]
+    assert writes_since(sim, seq) == []
+    assert [u["Username"] for u in task._query(users)] == ["admin@example.com"]
+    assert task._query(apps) == []
+    assert len(sim.requests(since=seq)) == 2  # both answered from the batch
+    task._query(users)  # used once: this one reads the org again
+    assert [r["action"] for r in sim.requests(since=seq)][-1] == "User"
+
+
+def test_read_ahead_subrequest_error_surfaces_with_its_code(sim_task, common):
+    sim, make = sim_task("new_customer")
+    task = _read_ahead_task(make)
+    with pytest.raises(
+        common.SixsenseOrgError, match=r"(?s)Query failed: INVALID_TYPE: .*NoSuchObject"
+    ):
+        task._read_ahead(["SELECT Id FROM User", "SELECT Id FROM NoSuchObject"])
+
+
+def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
+    """INVALID_SESSION_ID on a read: the task refreshes the token once and retries; a second expiry in
+    the same task stops it with the message that says what to do."""
+    sim, make = sim_task("new_customer", fault="match=/query:kind=INVALID_SESSION_ID:times=1")
+    task = _read_ahead_task(make)
+    refreshed = []
+    task.org_config.refresh_oauth_token = lambda keychain: refreshed.append(1)
+    assert task._query("SELECT Id FROM User WHERE Username = 'admin@example.com'")
+    assert refreshed == [1]
+    sim.observer.faults[0].times, sim.observer.faults[0].fired = 2, 0
+    with pytest.raises(common.SixsenseOrgError, match="INVALID_SESSION_ID.*run the flow again"):
+        task._query("SELECT Id FROM User")
+    assert refreshed == [1]
