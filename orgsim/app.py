@@ -20,6 +20,7 @@ import json
 import socket
 import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 from flask import Flask, Response, g, request
 
@@ -88,6 +89,11 @@ def _fault_response(kind: str, path: str) -> Response:
     )
 
 
+def _same_query_key(path: str) -> str:
+    """One key for one query however its URL is written (``query/?q=`` or ``query?q=``, ``%20`` or ``+``)."""
+    return unquote_plus(path).replace("/query/?", "/query?").rstrip("?")
+
+
 def create_app(ctx: SimContext) -> Flask:
     app = Flask("orgsim")
     app.url_map.strict_slashes = False
@@ -136,7 +142,7 @@ def create_app(ctx: SimContext) -> Flask:
         if ctx.autopilot and g.get("kind") == "read" and not g.get("fault"):
             # A composite of queries is polled like its queries sent one by one (rest.composite).
             for sobject, path in g.get("sub_reads") or [(g.get("action"), request.full_path)]:
-                ctx.autopilot.on_read(sobject, path)
+                ctx.autopilot.on_read(sobject, _same_query_key(path))
         return response
 
     @app.post("/_sim/actions/<name>")

@@ -593,20 +593,40 @@ class SixsenseOrgMixin:
     def _query(self, soql: str) -> list[dict]:
         """All records of a SOQL query (``query_all``; follows nextRecordsUrl), or, once, the records
         :meth:`_read_ahead` read for exactly this SOQL."""
-        ahead = self.__dict__.get("_ahead")
-        if ahead and soql in ahead:
-            return ahead.pop(soql)
+        ahead = self._take_read_ahead(soql)
+        if ahead is not None:
+            return ahead["records"]
         result = self._read("Query", self.sf.query_all, soql)
         return result["records"]
+
+    def _total(self, soql: str) -> int:
+        """``totalSize`` of a query (for ``SELECT COUNT() ...``), read ahead or now."""
+        result = self._take_read_ahead(soql)
+        if result is None:
+            result = self._read("Query", self.sf.query, soql)
+        return int(result.get("totalSize") or 0)
+
+    def _take_read_ahead(self, soql: str) -> dict | None:
+        """The read-ahead result of ``soql`` (removed: used once), None when there is none; a subrequest
+        Salesforce refused raises here, as the query sent alone would have."""
+        entry = (self.__dict__.get("_ahead") or {}).pop(soql, None)
+        if isinstance(entry, SalesforceError):
+
+            def refused():
+                raise entry
+
+            return self._call("Query", refused)
+        return entry
 
     def _read_ahead(self, soqls: Iterable[str]) -> None:
         """Run several SOQL queries in one round trip: the REST Composite resource (``POST
         /services/data/vXX.X/composite``, at most 25 GET subrequests, counted as one API call; REST API
-        Developer Guide, "Composite"). Each result is kept for the next :meth:`_query` of the same SOQL and
-        used once; a later query of it (after a write) reads the org again. Only for reads a step makes
-        before it writes anything. A subrequest's error raises ``SixsenseOrgError`` (``errorCode:
-        message``); a transient one retries the whole batch; results past the first page follow
-        ``nextRecordsUrl``."""
+        Developer Guide, "Composite"). Each result is kept for the next :meth:`_query`/:meth:`_total` of the
+        same SOQL and used once; a later query of it (after a write) reads the org again. Only for reads a
+        step makes before it writes anything. A subrequest Salesforce refuses raises when its query is
+        used (``errorCode: message``, like the query sent alone); a transient refusal is not kept, so that
+        query is sent again on its own (with its retries). A transient fault of the whole request retries
+        it; results past the first page follow ``nextRecordsUrl``."""
         soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
         version = self.sf.sf_version
         for start in range(0, len(soqls), COMPOSITE_LIMIT):
@@ -622,36 +642,61 @@ class SixsenseOrgMixin:
                     for i, soql in enumerate(chunk)
                 ],
             }
-            results = self._read("Query", self._composite_reads, body)
-            for soql, result in zip(chunk, results, strict=True):
+            answer = self._read("Query", self.sf.restful, "composite", method="POST", json=body)
+            subresponses = answer.get("compositeResponse") or []
+            for soql, sub in zip(chunk, subresponses, strict=False):
+                status, result = int(sub.get("httpStatusCode") or 500), sub.get("body")
+                if status >= 400:
+                    error = SalesforceError(f"{self.sf.base_url}query", status, "query", result)
+                    if not resilience.is_transient(error):
+                        self.__dict__.setdefault("_ahead", {})[soql] = error
+                    continue
+                result = dict(result or {})
                 records = list(result.get("records") or [])
                 while not result.get("done", True) and result.get("nextRecordsUrl"):
                     result = self._read("Query", self.sf.query_more, result["nextRecordsUrl"], True)
                     records += result.get("records") or []
-                self.__dict__.setdefault("_ahead", {})[soql] = records
+                self.__dict__.setdefault("_ahead", {})[soql] = {
+                    "totalSize": result.get("totalSize", len(records)),
+                    "records": records,
+                }
 
     def _forget_read_ahead(self) -> None:
         """Drop read-ahead results not used: a later query reads the org again."""
         self.__dict__.pop("_ahead", None)
-
-    def _composite_reads(self, body: dict) -> list[dict]:
-        """POST one composite of GETs; the subresponses' bodies in order. A failed subrequest raises
-        ``SalesforceError`` carrying Salesforce's ``[{errorCode, message}]``, so ``_read`` retries a
-        transient one and reports the rest."""
-        url = f"{self.sf.base_url}composite"
-        answer = self.sf.restful("composite", method="POST", json=body)
-        bodies = []
-        for sub in answer.get("compositeResponse") or []:
-            if int(sub.get("httpStatusCode") or 500) >= 400:
-                raise SalesforceError(url, sub.get("httpStatusCode"), "composite", sub.get("body"))
-            bodies.append(sub.get("body") or {})
-        return bodies
 
     def _run_cache(self) -> dict:
         """Facts that cannot change while a flow runs (describes, users' ids and profiles), shared by the
         steps of one flow run (kept on cci's FlowCoordinator); a task run alone keeps its own."""
         holder = getattr(self, "flow", None) or self
         return holder.__dict__.setdefault("_sixsense_run_cache", {})
+
+    def _describe_ahead(self, sobjects: Sequence[str]) -> None:
+        """Describe several objects in one round trip (REST Composite of ``sobjects/<S>/describe`` GETs)
+        into the run cache :meth:`_describe_fields` reads; an object refused here is described alone
+        later (and its refusal reported there)."""
+        cache = self._run_cache()
+        todo = [o for o in sobjects if ("describe", o) not in cache]
+        if len(todo) < 2:
+            return
+        version = self.sf.sf_version
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": f"/services/data/v{version}/sobjects/{o}/describe",
+                    "referenceId": o,
+                }
+                for o in todo
+            ],
+        }
+        answer = self._read("describe", self.sf.restful, "composite", method="POST", json=body)
+        for o, sub in zip(todo, answer.get("compositeResponse") or [], strict=False):
+            if int(sub.get("httpStatusCode") or 500) < 400:
+                cache["describe", o] = {
+                    f["name"] for f in (sub.get("body") or {}).get("fields", [])
+                }
 
     def _describe_fields(self, sobject: str) -> set:
         """Field names of ``describe(sobject)``, read once per flow run (``_run_cache``)."""
@@ -712,6 +757,20 @@ class SixsenseOrgMixin:
             )
         return user
 
+    def _assignments_soql(
+        self,
+        user_ids: Sequence[str],
+        permissions: Sequence[str] = (APPROVE_UNINSTALLED, API_ENABLED),
+    ) -> str:
+        flags = [
+            f"PermissionSet.Permissions{p}" for p in permissions if self._has_permission_field(p)
+        ]
+        return (
+            "SELECT AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile, "
+            f"PermissionSet.Profile.Name{''.join(', ' + f for f in flags)} "
+            f"FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(user_ids)}"
+        )
+
     def _assignments(
         self,
         user_ids: Sequence[str],
@@ -721,14 +780,7 @@ class SixsenseOrgMixin:
         PermissionSetId, PermissionSet.Name, .IsOwnedByProfile, .Profile.Name and the
         ``PermissionSet.Permissions<X>`` flags of ``permissions`` that the org's describe has. Pass a user's
         rows to :meth:`_permission_sources` to tell several permissions apart without more queries."""
-        flags = [
-            f"PermissionSet.Permissions{p}" for p in permissions if self._has_permission_field(p)
-        ]
-        rows = self._query(
-            "SELECT AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile, "
-            f"PermissionSet.Profile.Name{''.join(', ' + f for f in flags)} "
-            f"FROM PermissionSetAssignment WHERE AssigneeId IN {soql_in(user_ids)}"
-        )
+        rows = self._query(self._assignments_soql(user_ids, permissions))
         out: dict[str, list[dict]] = {user_id: [] for user_id in user_ids}
         for row in rows:
             out.setdefault(row["AssigneeId"], []).append(row)

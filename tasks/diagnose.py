@@ -25,6 +25,7 @@ from .common import (
     OAUTH_USAGE_PATH,
     SixsenseOrgError,
     SixsenseTask,
+    connected_apps_soql,
     format_table,
     parse_sf_datetime,
     soql_in,
@@ -36,6 +37,37 @@ from .common import (
 OAUTH_TOKEN_ROW_CAP = 2500
 # The only OauthToken fields diagnose ever selects (no AccessToken, DeleteToken, RequestToken).
 TOKEN_FIELDS = "AppName, UserId, CreatedDate, LastUsedDate, UseCount, AppMenuItemId"
+ORGANIZATION_SOQL = "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName, TrialExpirationDate FROM Organization"
+
+
+def token_count_soql(where: str) -> str:
+    return f"SELECT COUNT() FROM OauthToken WHERE {where}"
+
+
+def token_rows_soql(where: str, count: int) -> str:
+    """OauthToken rows for ``where`` (never the secret fields); ``LIMIT`` the row cap past it."""
+    limit = f" LIMIT {OAUTH_TOKEN_ROW_CAP}" if count > OAUTH_TOKEN_ROW_CAP else ""
+    return f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE {where} ORDER BY CreatedDate{limit}"
+
+
+def app_menu_items_soql(names, app_ids) -> str:
+    where = [f"Name IN {soql_in(names)}", f"Label IN {soql_in(names)}"]
+    if app_ids:
+        where.append(f"ApplicationId IN {soql_in(app_ids)}")
+    return (
+        "SELECT Id, Name, Label, ApplicationId, IsUsingAdminAuthorization, Type FROM AppMenuItem "
+        f"WHERE {' OR '.join(where)}"
+    )
+
+
+def eca_soql(names) -> str:
+    """The packaged 6sense External Client App among ``names`` (DeveloperName or MasterLabel)."""
+    names = soql_in(names)
+    return (
+        "SELECT Id, DeveloperName, MasterLabel, DistributionState FROM ExternalClientApplication "
+        f"WHERE DeveloperName IN {names} OR MasterLabel IN {names}"
+    )
+
 
 BLOCKED_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="http://soap.sforce.com/2006/04/metadata">
@@ -379,6 +411,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         """Collect every fact (read-only) and compute the next step. Sections that the org refuses to
         answer (missing permission, object not available) are reported in ``warnings`` and left empty."""
         self.warnings: list[str] = []
+        self._read_facts_ahead()
         diagnosis = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "org": self._org_facts(),
@@ -401,18 +434,40 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         diagnosis["recommendation"] = recommend_model(diagnosis)
         return diagnosis
 
+    def _read_facts_ahead(self):
+        """Most facts in one round trip (``_read_ahead``, REST Composite): the Organization, the users'
+        assignments, the installed apps, the OauthToken counts and the ECA. The sections below then find
+        their queries answered; whatever is not read ahead (or failed) they query on their own."""
+        from .eca import DEFAULT_ECA_NAMES
+
+        names = list(self.app_names)
+        app_where = f"AppName IN {soql_in(names)}"
+        soqls = [
+            ORGANIZATION_SOQL,
+            connected_apps_soql(names),
+            token_count_soql(app_where),
+            eca_soql(DEFAULT_ECA_NAMES),
+        ]
+        wanted = [u for u in (self._resolve_setup_username(), self.integration_username) if u]
+        found = self._safe("User", lambda: self._get_users(wanted), {}) if wanted else {}
+        if found:
+            soqls.append(self._assignments_soql([r["Id"] for r in found.values()]))
+        setup_username = (wanted[0] if wanted else "").lower()
+        for username, row in found.items():
+            where = f"UserId = {soql_quote(row['Id'])}"
+            if username == setup_username and username != (self.integration_username or "").lower():
+                where = f"{app_where} AND {where}"  # the setup user: its tokens for the app only
+            soqls.append(token_count_soql(where))
+        self._safe("read ahead", lambda: self._read_ahead(soqls))
+
     def _eca_facts(self, users: dict) -> dict:
         """The 6sense External Client App (standard SOQL, facts §6.3): installed (packaged
         ExternalClientApplication row), Permitted Users, the integration user's token count. An org whose API
         does not know these objects reports ``readable`` false (no warning: older orgs lack them)."""
         from .eca import DEFAULT_ECA_NAMES
 
-        names = soql_in(DEFAULT_ECA_NAMES)
         try:
-            rows = self._query(
-                "SELECT Id, DeveloperName, MasterLabel, DistributionState FROM ExternalClientApplication "
-                f"WHERE DeveloperName IN {names} OR MasterLabel IN {names}"
-            )
+            rows = self._query(eca_soql(DEFAULT_ECA_NAMES))
             if not rows:
                 return {"readable": True, "installed": False}
             eca = rows[0]
@@ -449,10 +504,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
     def _org_facts(self) -> dict:
         rows = self._safe(
             "Organization",
-            lambda: self._query(
-                "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName, TrialExpirationDate "
-                "FROM Organization"
-            ),
+            lambda: self._query(ORGANIZATION_SOQL),
             [],
         )
         org = rows[0] if rows else {}
@@ -617,6 +669,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         apps_by_id = {a["Id"]: a for a in apps}
 
         # AppMenuItem: App Launcher items, linked to ConnectedApplication by ApplicationId (facts §4.2).
+        self._read_second_facts_ahead(names, list(apps_by_id), users)
         menu_items = self._app_menu_items(names, list(apps_by_id))
         missing_app_ids = [
             m["ApplicationId"]
@@ -748,17 +801,29 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
                 return state
         return "never_used"
 
+    def _read_second_facts_ahead(self, names: list[str], app_ids: list[str], users: dict):
+        """What depends on the first batch, in one more round trip: the App Launcher items of the apps
+        found, and the token rows whose counts (read ahead) are within the row cap."""
+        app_where = f"AppName IN {soql_in(names)}"
+        wheres = [app_where]
+        setup, integration = users.get("setup") or {}, users.get("integration") or {}
+        if integration.get("found"):
+            wheres.append(f"UserId = {soql_quote(integration['id'])}")
+        if setup.get("found"):
+            wheres.append(f"{app_where} AND UserId = {soql_quote(setup['id'])}")
+        soqls = [app_menu_items_soql(names, app_ids)]
+        for where in wheres:
+            entry = (self.__dict__.get("_ahead") or {}).get(token_count_soql(where))
+            count = entry.get("totalSize") if isinstance(entry, dict) else None
+            if count and count <= OAUTH_TOKEN_ROW_CAP:
+                soqls.append(token_rows_soql(where, count))
+        self._safe("read ahead", lambda: self._read_ahead(soqls))
+
     def _app_menu_items(self, names: list[str], app_ids: list[str]) -> list[dict]:
-        where = [f"Name IN {soql_in(names)}", f"Label IN {soql_in(names)}"]
-        if app_ids:
-            where.append(f"ApplicationId IN {soql_in(app_ids)}")
         return (
             self._safe(
                 "AppMenuItem",
-                lambda: self._query(
-                    "SELECT Id, Name, Label, ApplicationId, IsUsingAdminAuthorization, Type FROM AppMenuItem "
-                    f"WHERE {' OR '.join(where)}"
-                ),
+                lambda: self._query(app_menu_items_soql(names, app_ids)),
                 [],
             )
             or []
@@ -766,8 +831,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
 
     def _count(self, where: str) -> int:
         """``SELECT COUNT() FROM OauthToken WHERE ...`` (totalSize of a COUNT() query)."""
-        result = self._call("Query", self.sf.query, f"SELECT COUNT() FROM OauthToken WHERE {where}")
-        return int(result.get("totalSize") or 0)
+        return self._total(token_count_soql(where))
 
     def _read_tokens(self, where: str, count: int) -> list[dict]:
         """OauthToken rows for ``where`` (never the secret fields), at most the 2,500-row cap."""
@@ -779,9 +843,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
                 f"{count} OauthToken rows match ({where}); Salesforce returns at most {OAUTH_TOKEN_ROW_CAP}, "
                 "so per-user figures below come from user-filtered queries."
             )
-        return self._query(
-            f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE {where} ORDER BY CreatedDate{limit}"
-        )
+        return self._query(token_rows_soql(where, count))
 
     def _app_tokens(
         self, names: list[str], users: dict, policy_changed: str | None

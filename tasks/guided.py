@@ -55,12 +55,19 @@ class GuidedStep(SixsenseTask):
     def _before_wait(self):
         pass
 
+    def _first_reads(self) -> list[str]:
+        """SOQL the first check and the instructions need, read in one round trip before them."""
+        return []
+
     def _run_task(self):
         if not self._already_done():
             self._guide()
 
     def _already_done(self) -> bool:
         """Check the org once; when it shows the step done, log "already done" and finish the task."""
+        first = self._first_reads()
+        if first:
+            self._read_ahead(first)
         self._prepare()
         done, detail = self._check()
         self._last_detail = detail
@@ -107,6 +114,7 @@ class GuidedStep(SixsenseTask):
         checks = 0
         detail = "not yet"
         started = now_iso()
+        self._forget_read_ahead()  # every poll reads the org
 
         def record(outcome):
             self._audit_note(
@@ -314,6 +322,9 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
     def _progress_subject(self):
         return f"ConnectedApplication {self._apps_text()}"
 
+    def _first_reads(self):
+        return [connected_apps_soql(self.app_names), oauth_tokens_soql(self.app_names)]
+
     def _check(self):
         apps = self._connected_apps(self.app_names)
         if apps:
@@ -387,6 +398,10 @@ Return values: done, status (already done | verified | manual step remains), det
 
     def _progress_subject(self):
         return f"OauthToken for {self._apps_text()} by {self.integration_username}"
+
+    def _first_reads(self):
+        user = self._get_user(self.integration_username, "integration user")
+        return [connected_apps_soql(self.app_names), oauth_tokens_soql(user_id=user["Id"])]
 
     def _prepare(self):
         self.integration_user = self._get_user(self.integration_username, "integration user")

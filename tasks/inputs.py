@@ -122,6 +122,7 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         if problems:
             raise SixsenseInputError(self._format(problems))
 
+        self._describe_ahead(["Profile", "PermissionSet"])  # the permission fields, one round trip
         users = self._get_users([integration, setup])
         rows = [["check", "value", "result"]]
         found = {}

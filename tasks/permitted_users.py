@@ -13,7 +13,9 @@ from .common import (
     ConfirmationRequired,
     ReuseFlowSession,
     SixsenseTask,
+    connected_apps_soql,
     init_production_option,
+    oauth_tokens_soql,
     parse_bool_option,
     read_policy_template,
     stdin_is_tty,
@@ -130,6 +132,9 @@ detail, method (etl | guided | none).
     def _progress_subject(self):
         name = (self.app or {}).get("Name") or " or ".join(self.app_names)
         return f"ConnectedApplication.OptionsAllowAdminApprovedUsersOnly of {name}"
+
+    def _first_reads(self):
+        return [connected_apps_soql(self.app_names), oauth_tokens_soql(self.app_names)]
 
     def _prepare(self):
         self.policy = read_policy_template(self.project_config.repo_root)

@@ -16,6 +16,7 @@ from .common import (
     POLICY_TEMPLATE,
     SixsenseTask,
     check_file_path,
+    connected_apps_soql,
     oauth_tokens_soql,
     parse_sf_datetime,
     permission_sources_soql,
@@ -143,9 +144,9 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         policy = read_policy_template(self.project_config.repo_root)
         integration = self._get_user(self.integration_username, "integration user")
         setup_user = self._get_users([self.setup_username]).get(self.setup_username.lower())
+        self._read_checks_ahead(policy, integration, setup_user)
         apps = self._connected_apps(self.app_names)
         app = apps[0] if apps else None
-        self._read_checks_ahead(policy, integration, setup_user, app)
 
         # Prerequisite: setup access (only needed until the app is installed).
         sources = self._permission_sources(setup_user, APPROVE_UNINSTALLED) if setup_user else []
@@ -227,25 +228,28 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             }
         )
 
-    def _read_checks_ahead(self, policy, integration, setup_user, app):
-        """The remaining checks' queries in one round trip (``_read_ahead``, REST Composite): the setup
-        user's permission sources, the app's access rows, the integration user's assignments and tokens."""
+    def _read_checks_ahead(self, policy, integration, setup_user):
+        """The checks' queries in one round trip (``_read_ahead``, REST Composite): the installed app, the
+        setup user's permission sources, the access rows of the policy's permission sets, the integration
+        user's assignments and tokens."""
         soqls = [
+            connected_apps_soql(self.app_names),
             self._assigned_soql(integration["Id"]),
             oauth_tokens_soql(self.app_names, integration["Id"]),
         ]
         if setup_user and self._has_permission_field(APPROVE_UNINSTALLED):
             soqls.append(permission_sources_soql(setup_user["Id"], APPROVE_UNINSTALLED))
         parents = self._permission_sets_by_name(policy["permission_sets"])
-        if app and parents and not policy["profiles"]:
-            soqls.append(self._access_soql(app["Id"], [r["Id"] for r in parents.values()]))
+        if parents and not policy["profiles"]:
+            soqls.append(self._access_soql([r["Id"] for r in parents.values()]))
         self._read_ahead(soqls)
 
     @staticmethod
-    def _access_soql(app_id, parent_ids):
+    def _access_soql(parent_ids):
+        """The connected-app access rows of ``parent_ids`` (the caller picks the app's)."""
         return (
-            "SELECT ParentId FROM SetupEntityAccess "
-            f"WHERE SetupEntityId = {soql_quote(app_id)} AND ParentId IN {soql_in(parent_ids)}"
+            "SELECT ParentId, SetupEntityId FROM SetupEntityAccess "
+            f"WHERE SetupEntityType = 'ConnectedApplication' AND ParentId IN {soql_in(parent_ids)}"
         )
 
     @staticmethod
@@ -271,7 +275,9 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         granted = set()
         if app and parents:
             granted = {
-                r["ParentId"] for r in self._query(self._access_soql(app["Id"], list(parents)))
+                r["ParentId"]
+                for r in self._query(self._access_soql(list(parents)))
+                if r["SetupEntityId"] == app["Id"]
             }
         for name in policy["permission_sets"]:
             row = ps_rows.get(name)

@@ -15,6 +15,7 @@ import os
 import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
@@ -193,11 +194,14 @@ class FakeOrg:
         """REST Composite of query GETs (what ``_read_ahead`` sends), each answered like ``_query``."""
         out = []
         for sub in json.loads(request.body)["compositeRequest"]:
-            assert sub["method"] == "GET" and "/query" in sub["url"], sub
-            soql = parse_qs(urlparse(sub["url"]).query)["q"][0]
+            assert sub["method"] == "GET", sub
+            if "/describe" in sub["url"]:
+                body = json.loads(self._describe(SimpleNamespace(url=sub["url"]))[2])
+            else:
+                body = self._answer(parse_qs(urlparse(sub["url"]).query)["q"][0])
             out.append(
                 {
-                    "body": self._answer(soql),
+                    "body": body,
                     "httpHeaders": {},
                     "httpStatusCode": 200,
                     "referenceId": sub["referenceId"],

@@ -96,12 +96,17 @@ def test_read_ahead_is_one_composite_read_retried_on_a_transient_fault(sim_task,
 
 
 def test_read_ahead_subrequest_error_surfaces_with_its_code(sim_task, common):
+    """A refused subrequest raises when its query is used, as if sent alone; the others are answered."""
     sim, make = sim_task("new_customer")
     task = _read_ahead_task(make)
+    seq = last_seq(sim)
+    task._read_ahead(["SELECT Id FROM User", "SELECT Id FROM NoSuchObject"])
+    assert task._query("SELECT Id FROM User")
     with pytest.raises(
         common.SixsenseOrgError, match=r"(?s)Query failed: INVALID_TYPE: .*NoSuchObject"
     ):
-        task._read_ahead(["SELECT Id FROM User", "SELECT Id FROM NoSuchObject"])
+        task._query("SELECT Id FROM NoSuchObject")
+    assert len(sim.requests(since=seq)) == 1
 
 
 def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
@@ -117,3 +122,20 @@ def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
     with pytest.raises(common.SixsenseOrgError, match="INVALID_SESSION_ID.*run the flow again"):
         task._query("SELECT Id FROM User")
     assert refreshed == [1]
+
+
+@pytest.mark.parametrize("scenario", ["new_customer", "existing_customer"])
+def test_diagnose_reads_its_facts_in_two_round_trips(sim_task, scenario):
+    """Diagnose's queries go in two composite reads (the facts, then what depends on them) besides the
+    users lookup and the describes; its Metadata reads stay SOAP calls."""
+    sim, make = sim_task(scenario)
+    seq = last_seq(sim)
+    result = make("sixsense_diagnose", integration_username=INTEGRATION)()
+    assert result["users"]["integration"]["found"] is True
+    log = sim.requests(since=seq)
+    rest = [r for r in log if r["path"].startswith("/services/data/")]
+    queries = [r["action"] for r in rest if "/query" in r["path"]]
+    composites = [r for r in rest if r["path"].endswith("/composite")]
+    assert len(composites) == 2, rest
+    assert queries == ["User"], rest
+    assert writes_since(sim, seq) == []

@@ -21,7 +21,16 @@ def configured(org, fresh=True, approved=True):
         records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": approved}],
     )
     org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
-    org.on("FROM SetupEntityAccess", records=[{"ParentId": INTEGRATION_PS["Id"]}])
+    org.on(
+        "FROM SetupEntityAccess",
+        records=[
+            {"ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]},
+            {
+                "ParentId": INTEGRATION_PS["Id"],
+                "SetupEntityId": "0H4000000000009AAA",
+            },  # another app
+        ],
+    )
     org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
     created = "2025-10-03T10:00:00.000+0000" if fresh else "2025-09-01T10:00:00.000+0000"
     org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], created=created)])
