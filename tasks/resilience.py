@@ -11,8 +11,11 @@ What is retried, and how (docs in README "Reliability and performance"):
   what is still missing and inserts only that, so a write that was applied before its connection dropped,
   or a concurrent run's insert (``DUPLICATE_VALUE``), counts as done. Metadata deploys of the same source are
   idempotent and are retried whole.
-- **The session**: cci refreshes the token at each task start; a refresh that fails transiently is retried.
-  A session that expires mid-step stops the step with a message saying to run the flow again.
+- **The session**: cci refreshes the token at the flow's start and at each task start; within a flow run a
+  step reuses a session refreshed less than 5 minutes ago (``common.reuse_flow_session``). A refresh that
+  fails transiently is retried. A session that expires mid-step is refreshed once by the read that met it
+  (``SixsenseOrgMixin._renew_session``); a second expiry in the same step, or one met by a write, stops the
+  step with a message saying to run the flow again.
 
 Backoff: ``BACKOFF * 2**attempt`` seconds, at most ``BACKOFF_MAX``, ``ATTEMPTS`` tries in all.
 """
