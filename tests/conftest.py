@@ -133,7 +133,15 @@ def run_flow_inprocess(tmp_path, monkeypatch):
 
     Returns ``(coordinator, exception_or_None, output)``; the coordinator's ``results`` hold each step's
     return values. Options are the common options of ``sixsense_validate_inputs``.
+
+    The deploy step's ``sf project convert source`` (about 3 s, local, no request to the org) runs for real
+    once per worker and later deploys of the same files get a copy of its output
+    (``tests.e2e.faults.reused_source_conversion``). The real conversion is specified by
+    tests/tasks/test_deploy_access.py and every ``cci`` subprocess test.
     """
+    from tests.e2e.faults import reuse_source_conversion
+
+    reuse_source_conversion(monkeypatch)
     return flow_runner(tmp_path, monkeypatch)
 
 

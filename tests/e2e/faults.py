@@ -192,7 +192,8 @@ def reused_source_conversion(path, name, logger):
     (more than the rest of a fault-free in-process run) with the same output every time. The conversion is
     local (no request to the org, so no fault point), so the sweep converts for real once per process (in
     the fault-free baseline run) and gives every later deploy of the same files a fresh copy of that output;
-    a changed file changes the key. Measured on one point: 10.6 s with the real conversion, 4.2 s without."""
+    a changed file changes the key. Measured on one point: 10.6 s with the real conversion, 4.2 s without.
+    Every in-process flow run of the suite uses it too (``run_flow_inprocess`` in tests/conftest.py)."""
     from cumulusci.core.sfdx import convert_sfdx_source
 
     key = _source_key(path, name)
