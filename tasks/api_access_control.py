@@ -25,6 +25,20 @@ SETTINGS_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 </Package>
 """
 SETTINGS_FILE = "settings/ConnectedApp.settings"
+RETRIEVE_FAILED = "retrieve failed"
+
+
+def read_enforcing_once(task) -> tuple[bool, str]:
+    """``DetectApiAccessControl._retrieve_enforcing`` of ``task``, read once per flow run when it succeeds
+    (no step of the flows changes the setting: diagnose reads it first, detection reuses it); a failed
+    retrieve is not kept, so the next step reads again."""
+    cache = task._run_cache()
+    if "api_access_control_enforcing" in cache:
+        return cache["api_access_control_enforcing"]
+    result = DetectApiAccessControl._retrieve_enforcing(task)
+    if not result[1].startswith(RETRIEVE_FAILED):
+        cache["api_access_control_enforcing"] = result
+    return result
 
 
 class DetectApiAccessControl(SixsenseTask):
@@ -78,12 +92,8 @@ said what).
         }
 
     def _read_enforcing(self):
-        """(enforcing, signal text) from the ConnectedApp settings retrieve, read once per flow run (no step
-        of the flows changes the setting; diagnose reads it first, this step reuses it)."""
-        cache = self._run_cache()
-        if "api_access_control_enforcing" not in cache:
-            cache["api_access_control_enforcing"] = self._retrieve_enforcing()
-        return cache["api_access_control_enforcing"]
+        """(enforcing, signal text) from the ConnectedApp settings retrieve (``read_enforcing_once``)."""
+        return read_enforcing_once(self)
 
     def _retrieve_enforcing(self):
         api_version = self.project_config.project__package__api_version
@@ -93,7 +103,7 @@ said what).
                 "Metadata retrieve", ApiRetrieveUnpackaged(self, package_xml, api_version)
             )
         except MetadataApiError as e:
-            return False, f"retrieve failed ({e}); assuming not enforcing"
+            return False, f"{RETRIEVE_FAILED} ({e}); assuming not enforcing"
         if SETTINGS_FILE not in zip_file.namelist():
             return False, "no ConnectedApp settings returned: not enforcing"
         root = etree.parse(io.BytesIO(zip_file.read(SETTINGS_FILE))).getroot()

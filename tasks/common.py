@@ -44,8 +44,9 @@ MD_NS = "http://soap.sforce.com/2006/04/metadata"
 OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
 #: Seconds between status checks of a small Metadata API read (cci's default is 1 s, growing every 3 checks).
 METADATA_READ_POLL_SECONDS = 0.2
-#: Most subrequests one REST Composite request may hold (REST API Developer Guide, "Composite").
-COMPOSITE_LIMIT = 25
+#: Most query subrequests one REST Composite request may hold: "up to 25 subrequests ... Up to 5 of these
+#: subrequests can be sObject Collections or query operations" (REST API Developer Guide, "Composite").
+COMPOSITE_QUERY_LIMIT = 5
 RETURN_VALUE_PREFIX = (
     "^^"  # an option still waiting for flowrunner's ^^ substitution (MetaDeploy freeze)
 )
@@ -474,6 +475,7 @@ class SixsenseOrgMixin:
         """Call right before the first write. On a production org the write needs ``confirm_production``
         True or a confirmation at a terminal (asked once per flow run); otherwise ``ConfirmationRequired``
         stops the step with one line, before anything is written. Plan mode, sandboxes and scratch orgs pass."""
+        self._forget_read_ahead()  # from here on the step writes: later queries read the org again
         options = getattr(self, "options", None) or {}
         if self.plan or options.get("confirm_production") is True:
             return
@@ -548,13 +550,17 @@ class SixsenseOrgMixin:
     def _update_credentials(self):
         """cci refreshes the org's token as each step starts (token, userinfo and Organization: three
         requests). Within one flow run a step reuses the session refreshed by cci at the flow's start or by
-        an earlier step less than ``SESSION_REUSE_SECONDS`` ago (see :func:`reuse_flow_session`). A refresh
-        that fails transiently is retried; one that cannot succeed says what to do."""
+        an earlier step less than ``SESSION_REUSE_SECONDS`` ago (see :func:`reuse_flow_session`)."""
         if reuse_flow_session(self):
             return
+        self._refresh_with_retries(super()._update_credentials)
+
+    def _refresh_with_retries(self, refresh) -> None:
+        """Run cci's token refresh; retry a transient failure, and say what to do when it cannot succeed
+        (``SixsenseOrgError``)."""
         for attempt in range(resilience.ATTEMPTS):
             try:
-                super()._update_credentials()
+                refresh()
                 mark_session_refreshed(self.org_config)
                 return
             except Exception as error:
@@ -567,7 +573,7 @@ class SixsenseOrgMixin:
                     ) from None
                 if attempt == resilience.ATTEMPTS - 1:
                     raise SixsenseOrgError(
-                        "cci could not refresh the Salesforce session before this step "
+                        "cci could not refresh the Salesforce session "
                         f"({type(error).__name__}: {text.splitlines()[0] if text else ''}). "
                         f"{resilience.TRANSIENT_HINT}"
                     ) from None
@@ -575,19 +581,25 @@ class SixsenseOrgMixin:
                 resilience.backoff(attempt)
 
     def _renew_session(self) -> bool:
-        """After ``INVALID_SESSION_ID`` mid-step: refresh the token once (cci's refresh-token grant) and point
-        this task's REST connection at it. False when this task already renewed once or has no keychain."""
-        if getattr(self, "_session_renewed", False) or self.project_config is None:
+        """After ``INVALID_SESSION_ID`` mid-step: refresh the token once (cci's refresh-token grant, with
+        ``_refresh_with_retries``) and point this task's REST and Tooling connections at it. False when
+        this task already renewed once or has no keychain to refresh with."""
+        keychain = getattr(self.project_config, "keychain", None)
+        if getattr(self, "_session_renewed", False) or keychain is None:
             return False
         self._session_renewed = True
         self.logger.warning("The Salesforce session expired; refreshing it once and retrying.")
-        with self.org_config.save_if_changed():
-            self.org_config.refresh_oauth_token(self.project_config.keychain)
-        mark_session_refreshed(self.org_config)
-        sf = getattr(self, "sf", None)
-        if sf is not None:
-            sf.session_id = self.org_config.access_token
-            sf.headers["Authorization"] = "Bearer " + self.org_config.access_token
+
+        def refresh():
+            with self.org_config.save_if_changed():
+                self.org_config.refresh_oauth_token(keychain)
+
+        self._refresh_with_retries(refresh)
+        for name in ("sf", "tooling"):
+            connection = getattr(self, name, None)
+            if connection is not None:
+                connection.session_id = self.org_config.access_token
+                connection.headers["Authorization"] = "Bearer " + self.org_config.access_token
         return True
 
     def _query(self, soql: str) -> list[dict]:
@@ -620,17 +632,18 @@ class SixsenseOrgMixin:
 
     def _read_ahead(self, soqls: Iterable[str]) -> None:
         """Run several SOQL queries in one round trip: the REST Composite resource (``POST
-        /services/data/vXX.X/composite``, at most 25 GET subrequests, counted as one API call; REST API
-        Developer Guide, "Composite"). Each result is kept for the next :meth:`_query`/:meth:`_total` of the
+        /services/data/vXX.X/composite``, at most 5 query subrequests, counted as one API call; REST API
+        Developer Guide, "Composite"; more queries go in more requests). Each result is kept for the next :meth:`_query`/:meth:`_total` of the
         same SOQL and used once; a later query of it (after a write) reads the org again. Only for reads a
         step makes before it writes anything. A subrequest Salesforce refuses raises when its query is
         used (``errorCode: message``, like the query sent alone); a transient refusal is not kept, so that
         query is sent again on its own (with its retries). A transient fault of the whole request retries
-        it; results past the first page follow ``nextRecordsUrl``."""
+        it; a request Salesforce refuses whole is logged and its queries are sent one by one when used;
+        results past the first page follow ``nextRecordsUrl``."""
         soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
         version = self.sf.sf_version
-        for start in range(0, len(soqls), COMPOSITE_LIMIT):
-            chunk = soqls[start : start + COMPOSITE_LIMIT]
+        for start in range(0, len(soqls), COMPOSITE_QUERY_LIMIT):
+            chunk = soqls[start : start + COMPOSITE_QUERY_LIMIT]
             body = {
                 "allOrNone": False,
                 "compositeRequest": [
@@ -642,7 +655,15 @@ class SixsenseOrgMixin:
                     for i, soql in enumerate(chunk)
                 ],
             }
-            answer = self._read("Query", self.sf.restful, "composite", method="POST", json=body)
+            try:
+                answer = self._read("Query", self.sf.restful, "composite", method="POST", json=body)
+            except SixsenseOrgError as error:
+                if resilience.EXPIRED_SESSION_CODE in str(error):
+                    raise
+                self.logger.warning(
+                    f"Reading ahead in one request was refused ({error}); querying one by one."
+                )
+                continue
             subresponses = answer.get("compositeResponse") or []
             for soql, sub in zip(chunk, subresponses, strict=False):
                 status, result = int(sub.get("httpStatusCode") or 500), sub.get("body")
@@ -691,7 +712,15 @@ class SixsenseOrgMixin:
                 for o in todo
             ],
         }
-        answer = self._read("describe", self.sf.restful, "composite", method="POST", json=body)
+        try:
+            answer = self._read("describe", self.sf.restful, "composite", method="POST", json=body)
+        except SixsenseOrgError as error:
+            if resilience.EXPIRED_SESSION_CODE in str(error):
+                raise
+            self.logger.warning(
+                f"Describing in one request was refused ({error}); describing one by one."
+            )
+            return
         for o, sub in zip(todo, answer.get("compositeResponse") or [], strict=False):
             if int(sub.get("httpStatusCode") or 500) < 400:
                 cache["describe", o] = {

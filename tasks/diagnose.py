@@ -17,7 +17,7 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from lxml import etree
 
-from .api_access_control import DetectApiAccessControl
+from .api_access_control import read_enforcing_once
 from .common import (
     API_ENABLED,
     APPROVE_UNINSTALLED,
@@ -443,22 +443,38 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         names = list(self.app_names)
         app_where = f"AppName IN {soql_in(names)}"
         soqls = [
-            ORGANIZATION_SOQL,
             connected_apps_soql(names),
             token_count_soql(app_where),
             eca_soql(DEFAULT_ECA_NAMES),
         ]
+        if self._cci_organization() is None:
+            soqls.insert(0, ORGANIZATION_SOQL)
         wanted = [u for u in (self._resolve_setup_username(), self.integration_username) if u]
         found = self._safe("User", lambda: self._get_users(wanted), {}) if wanted else {}
         if found:
             soqls.append(self._assignments_soql([r["Id"] for r in found.values()]))
-        setup_username = (wanted[0] if wanted else "").lower()
-        for username, row in found.items():
-            where = f"UserId = {soql_quote(row['Id'])}"
-            if username == setup_username and username != (self.integration_username or "").lower():
-                where = f"{app_where} AND {where}"  # the setup user: its tokens for the app only
-            soqls.append(token_count_soql(where))
+        integration = found.get((self.integration_username or "").lower())
+        if (
+            integration
+        ):  # all its tokens (other apps too); the setup user's come from the app's rows
+            soqls.append(token_count_soql(f"UserId = {soql_quote(integration['Id'])}"))
         self._safe("read ahead", lambda: self._read_ahead(soqls))
+
+    def _cci_organization(self) -> dict | None:
+        """The Organization record cci read when it refreshed the session this run
+        (``OrgConfig.organization_sobject``), when it has every field diagnose reports; else None."""
+        org = getattr(self.org_config, "organization_sobject", None)
+        fields = (
+            "Id",
+            "Name",
+            "OrganizationType",
+            "IsSandbox",
+            "InstanceName",
+            "TrialExpirationDate",
+        )
+        if isinstance(org, dict) and all(f in org for f in fields):
+            return {f: org[f] for f in fields}
+        return None
 
     def _eca_facts(self, users: dict) -> dict:
         """The 6sense External Client App (standard SOQL, facts §6.3): installed (packaged
@@ -502,10 +518,11 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             return default
 
     def _org_facts(self) -> dict:
-        rows = self._safe(
-            "Organization",
-            lambda: self._query(ORGANIZATION_SOQL),
-            [],
+        cci_org = self._cci_organization()
+        rows = (
+            [cci_org]
+            if cci_org
+            else self._safe("Organization", lambda: self._query(ORGANIZATION_SOQL), [])
         )
         org = rows[0] if rows else {}
         instance_url = self._instance_url()
@@ -532,10 +549,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             )
         )
         # Same reading as sixsense_detect_api_access_control (one implementation of the retrieve).
-        cache = self._run_cache()
-        if "api_access_control_enforcing" not in cache:
-            cache["api_access_control_enforcing"] = DetectApiAccessControl._retrieve_enforcing(self)
-        enforcing, signal = cache["api_access_control_enforcing"]
+        enforcing, signal = read_enforcing_once(self)
         return {
             "provisioned": provisioned,
             "enforcing": bool(enforcing),
@@ -806,11 +820,9 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         found, and the token rows whose counts (read ahead) are within the row cap."""
         app_where = f"AppName IN {soql_in(names)}"
         wheres = [app_where]
-        setup, integration = users.get("setup") or {}, users.get("integration") or {}
+        integration = users.get("integration") or {}
         if integration.get("found"):
             wheres.append(f"UserId = {soql_quote(integration['id'])}")
-        if setup.get("found"):
-            wheres.append(f"{app_where} AND UserId = {soql_quote(setup['id'])}")
         soqls = [app_menu_items_soql(names, app_ids)]
         for where in wheres:
             entry = (self.__dict__.get("_ahead") or {}).get(token_count_soql(where))
@@ -859,11 +871,15 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         }
         app_where = f"AppName IN {soql_in(names)}"
 
+        all_app_rows: list[bool] = []  # set once every token row of the app was read
+
         def read_app():
             total = self._count(app_where)
             info["app_total"] = total
             if total <= OAUTH_TOKEN_ROW_CAP:
-                return self._read_tokens(app_where, total)
+                rows = self._read_tokens(app_where, total)
+                all_app_rows.append(True)
+                return rows
             # Too many to read: one COUNT() per name, rows only per user (below).
             for name in names:
                 info["app_counts"][name] = self._count(f"AppName = {soql_quote(name)}")
@@ -876,9 +892,12 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         def user_tokens(user: dict, all_apps: bool) -> dict:
             uid = user["id"]
             where = f"UserId = {soql_quote(uid)}"
-            if not all_apps:
-                where = f"{app_where} AND {where}"
-            rows = self._read_tokens(where, self._count(where))
+            if not all_apps and all_app_rows:
+                rows = [t for t in app_tokens if t.get("UserId") == uid]  # every app row was read
+            else:
+                if not all_apps:
+                    where = f"{app_where} AND {where}"
+                rows = self._read_tokens(where, self._count(where))
             mine = [r for r in rows if (r.get("AppName") or "").lower() in _lower_set(names)]
             others: dict[str, dict] = {}
             for r in rows:

@@ -35,6 +35,7 @@ BACKOFF = 0.5
 BACKOFF_MAX = 8.0
 TRANSIENT_CODES = ("UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG")
 
+EXPIRED_SESSION_CODE = "INVALID_SESSION_ID"
 RUN_AGAIN = "run the flow again (steps already done are skipped)"
 TRANSIENT_HINT = (
     "Salesforce was busy or unreachable, and retrying did not help. Wait a minute, check "
@@ -108,7 +109,7 @@ def is_expired_session(error: BaseException) -> bool:
 def expired_session_message(what: str) -> str:
     return (
         f"{what} failed: INVALID_SESSION_ID: the Salesforce session expired during this step (another "
-        "login or an admin may have ended it). cci refreshes the session when a step starts: "
+        "login or an admin may have ended it). cci refreshes the session when a flow starts: "
         f"{RUN_AGAIN}. If it happens again, reconnect the org with cci org connect."
     )
 

@@ -94,7 +94,9 @@ def no_sleep():
 
 
 @pytest.fixture
-def common():
+def common(
+    runtime,
+):  # runtime: cci's project config puts the repository's tasks/ on the import path
     """The `tasks.common` module as cci loads it."""
     import importlib
 

@@ -1,8 +1,10 @@
 """The task classes against the org simulator, in-process (real HTTPS, real simple_salesforce and SOAP)."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
+import requests
 
 from tests.conftest import INTEGRATION_USER as INTEGRATION
 from tests.conftest import last_seq, writes_since
@@ -115,13 +117,29 @@ def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
     sim, make = sim_task("new_customer", fault="match=/query:kind=INVALID_SESSION_ID:times=1")
     task = _read_ahead_task(make)
     refreshed = []
-    task.org_config.refresh_oauth_token = lambda keychain: refreshed.append(1)
+
+    def refresh(keychain):  # cci's refresh-token grant, against the simulator
+        answer = requests.post(
+            f"{sim.url}/services/oauth2/token",
+            data={"grant_type": "refresh_token", "refresh_token": task.org_config.refresh_token},
+            verify=sim.ca_bundle,
+        ).json()
+        task.org_config.config["access_token"] = answer["access_token"]
+        refreshed.append(answer["access_token"])
+
+    task.org_config.refresh_oauth_token = refresh
+    task.org_config.keychain = SimpleNamespace(set_org=lambda org, global_org=False: None)
+    old_token = task.sf.session_id
     assert task._query("SELECT Id FROM User WHERE Username = 'admin@example.com'")
-    assert refreshed == [1]
+    assert len(refreshed) == 1 and refreshed[0] != old_token
+    assert (
+        task.sf.headers["Authorization"] == f"Bearer {refreshed[0]}"
+    )  # the retry used the new one
+    assert [r["action"] for r in sim.requests()][-2:] == ["refresh_token", "User"]
     sim.observer.faults[0].times, sim.observer.faults[0].fired = 2, 0
     with pytest.raises(common.SixsenseOrgError, match="INVALID_SESSION_ID.*run the flow again"):
         task._query("SELECT Id FROM User")
-    assert refreshed == [1]
+    assert len(refreshed) == 1
 
 
 @pytest.mark.parametrize("scenario", ["new_customer", "existing_customer"])
@@ -129,13 +147,17 @@ def test_diagnose_reads_its_facts_in_two_round_trips(sim_task, scenario):
     """Diagnose's queries go in two composite reads (the facts, then what depends on them) besides the
     users lookup and the describes; its Metadata reads stay SOAP calls."""
     sim, make = sim_task(scenario)
+    task = make("sixsense_diagnose", integration_username=INTEGRATION)
+    task.org_config._load_orginfo()  # what cci's session refresh reads before a step
     seq = last_seq(sim)
-    result = make("sixsense_diagnose", integration_username=INTEGRATION)()
+    result = task()
     assert result["users"]["integration"]["found"] is True
     log = sim.requests(since=seq)
     rest = [r for r in log if r["path"].startswith("/services/data/")]
     queries = [r["action"] for r in rest if "/query" in r["path"]]
     composites = [r for r in rest if r["path"].endswith("/composite")]
     assert len(composites) == 2, rest
+    for entry in composites:  # Salesforce takes at most 5 query subrequests in one composite
+        assert entry["status"] == 200, entry
     assert queries == ["User"], rest
     assert writes_since(sim, seq) == []
