@@ -644,27 +644,10 @@ class SixsenseOrgMixin:
         version = self.sf.sf_version
         for start in range(0, len(soqls), COMPOSITE_QUERY_LIMIT):
             chunk = soqls[start : start + COMPOSITE_QUERY_LIMIT]
-            body = {
-                "allOrNone": False,
-                "compositeRequest": [
-                    {
-                        "method": "GET",
-                        "url": f"/services/data/v{version}/query?q={quote_plus(soql)}",
-                        "referenceId": f"q{i}",
-                    }
-                    for i, soql in enumerate(chunk)
-                ],
-            }
-            try:
-                answer = self._read("Query", self.sf.restful, "composite", method="POST", json=body)
-            except SixsenseOrgError as error:
-                if resilience.EXPIRED_SESSION_CODE in str(error):
-                    raise
-                self.logger.warning(
-                    f"Reading ahead in one request was refused ({error}); querying one by one."
-                )
+            urls = [f"/services/data/v{version}/query?q={quote_plus(soql)}" for soql in chunk]
+            subresponses = self._composite_gets("Query", urls)
+            if subresponses is None:
                 continue
-            subresponses = answer.get("compositeResponse") or []
             for soql, sub in zip(chunk, subresponses, strict=False):
                 status, result = int(sub.get("httpStatusCode") or 500), sub.get("body")
                 if status >= 400:
@@ -701,31 +684,35 @@ class SixsenseOrgMixin:
         if len(todo) < 2:
             return
         version = self.sf.sf_version
-        body = {
-            "allOrNone": False,
-            "compositeRequest": [
-                {
-                    "method": "GET",
-                    "url": f"/services/data/v{version}/sobjects/{o}/describe",
-                    "referenceId": o,
-                }
-                for o in todo
-            ],
-        }
-        try:
-            answer = self._read("describe", self.sf.restful, "composite", method="POST", json=body)
-        except SixsenseOrgError as error:
-            if resilience.EXPIRED_SESSION_CODE in str(error):
-                raise
-            self.logger.warning(
-                f"Describing in one request was refused ({error}); describing one by one."
-            )
-            return
-        for o, sub in zip(todo, answer.get("compositeResponse") or [], strict=False):
+        urls = [f"/services/data/v{version}/sobjects/{o}/describe" for o in todo]
+        for o, sub in zip(todo, self._composite_gets("describe", urls) or [], strict=False):
             if int(sub.get("httpStatusCode") or 500) < 400:
                 cache["describe", o] = {
                     f["name"] for f in (sub.get("body") or {}).get("fields", [])
                 }
+
+    def _composite_gets(self, what: str, urls: list[str]) -> list[dict] | None:
+        """One REST Composite request of GET ``urls``: its subresponses (``httpStatusCode``, ``body``), in
+        order. None when Salesforce refuses the whole request (logged): the caller then reads one by one.
+        An expired session, or a transient fault after the retries, raises ``SixsenseOrgError``."""
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {"method": "GET", "url": url, "referenceId": f"r{i}"} for i, url in enumerate(urls)
+            ],
+        }
+        try:
+            answer = self._read(what, self.sf.restful, "composite", method="POST", json=body)
+        except SixsenseOrgError as error:
+            if resilience.EXPIRED_SESSION_CODE in str(error) or resilience.TRANSIENT_HINT in str(
+                error
+            ):
+                raise
+            self.logger.warning(
+                f"{what}: one request for several was refused ({error}); one by one."
+            )
+            return None
+        return answer.get("compositeResponse") or []
 
     def _describe_fields(self, sobject: str) -> set:
         """Field names of ``describe(sobject)``, read once per flow run (``_run_cache``)."""
