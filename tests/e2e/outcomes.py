@@ -171,3 +171,17 @@ def do_manual_step(sim, step: str) -> dict:
     else:
         raise AssertionError(f"not a manual step: {step}")
     return {}
+
+
+def assert_second_run_writes_nothing(run_flow_inprocess, sim, flow: str, **run_options) -> None:
+    """Run a finished ``flow`` again, non-interactively: it ends without error, writes nothing (the
+    simulator's request log) and says "already done". ``run_options``: ``run_flow_inprocess`` options."""
+    from tests.conftest import last_seq, production_consent, writes_since
+
+    mark = last_seq(sim)
+    _, error, output = run_flow_inprocess(
+        sim, flow, interactive="False", **run_options, **production_consent(sim)
+    )
+    assert error is None, f"{error}\n{output}"
+    assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
+    assert "already done" in output.lower()

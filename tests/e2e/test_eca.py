@@ -9,7 +9,13 @@ import json
 import pytest
 
 from tests.conftest import flow_options, last_seq, production_consent, writes_since
-from tests.e2e.outcomes import INTEGRATION_USER, SETUP_USER, rows, user_id
+from tests.e2e.outcomes import (
+    INTEGRATION_USER,
+    SETUP_USER,
+    assert_second_run_writes_nothing,
+    rows,
+    user_id,
+)
 
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
 ECA_LABEL = "6sense External Client App"
@@ -94,18 +100,9 @@ def test_eca_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     assert report["passed"] is True
     assert {c["result"] for c in report["checks"]} == {"PASS"}
 
-    mark = last_seq(sim)
-    _, error, output = run_flow_inprocess(
-        sim,
-        flow,
-        task_options=_options(tmp_path),
-        interactive="False",
-        **FAST,
-        **production_consent(sim),
+    assert_second_run_writes_nothing(
+        run_flow_inprocess, sim, flow, task_options=_options(tmp_path), **FAST
     )
-    assert error is None, f"{error}\n{output}"
-    assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
-    assert "already done" in output.lower()
 
 
 @pytest.mark.parametrize("scenario,flow", sorted(ECA_STOPS))

@@ -15,6 +15,7 @@ from tests.e2e.outcomes import (
     EXPECTED_STOPS,
     FLOWS,
     assert_no_duplicates,
+    assert_second_run_writes_nothing,
     assert_setup_complete,
     confirmations,
     do_manual_step,
@@ -72,18 +73,9 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     etl = any((r.return_values or {}).get("method") == "etl" for r in coordinator.results)
     assert len(refreshes) == 1 + etl, refreshes
 
-    mark = last_seq(sim)
-    _, error, output = run_flow_inprocess(
-        sim,
-        flow,
-        task_options=_options(tmp_path, scenario=scenario),
-        interactive="False",
-        **FAST,
-        **production_consent(sim),
+    assert_second_run_writes_nothing(
+        run_flow_inprocess, sim, flow, task_options=_options(tmp_path, scenario=scenario), **FAST
     )
-    assert error is None, f"{error}\n{output}"
-    assert writes_since(sim, mark) == [], "a second run of a finished flow must write nothing"
-    assert "already done" in output.lower()
 
 
 @pytest.mark.parametrize("flow", FLOWS)
