@@ -304,6 +304,14 @@ def next_step(diagnosis: dict) -> dict:
             f"none of {integration.get('username')}'s permission sets nor its profile has access to the app "
             "(no SetupEntityAccess row), so its authorization would fail with invalid_app_access.",
         )
+    if tokens.get("integration_user") is None:
+        return step(
+            6,
+            "Verify",
+            "sixsense_verify",
+            f"{integration.get('username')}'s OauthToken rows could not be read here (see the warnings), so "
+            "whether it reauthorized after the policy change is unknown; the verification checks it.",
+        )
     app_tokens = (tokens.get("integration_user") or {}).get("app") or {}
     if not app_tokens.get("after_policy_change"):
         return step(

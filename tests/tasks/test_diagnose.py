@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 
 from tests.conftest import bundled_scenarios
 from tests.tasks.conftest import (
@@ -523,3 +524,22 @@ def test_diagnose_reports_the_eca_once_installed(sim_diagnose):
     assert result["eca"]["installed"] is True
     assert result["eca"]["distribution_state"] == "Packaged"
     assert result["eca"]["integration_user_tokens"] == 1
+
+
+def test_unreadable_integration_tokens_do_not_send_the_operator_to_reauthorize(
+    make_class_task, org
+):
+    """Reauthorizing may log the integration user out of Pardot / Sales Engagement: diagnose proposes it
+    only when it read the tokens and found none after the policy change, not when it could not read them."""
+    base_org(org)
+    _access(org)
+
+    def refused():
+        raise requests.ConnectionError("the org dropped the connection")
+
+    org.on("FROM OauthToken", f"UserId = '{INTEGRATION_USER['Id']}'", records=refused)
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["tokens"]["integration_user"] is None
+    assert any("OauthToken (integration user)" in w for w in result["warnings"])
+    assert result["next_step"]["task"] == "sixsense_verify"
+    assert "unknown" in result["next_step"]["why"]
