@@ -48,8 +48,8 @@ def test_production_without_the_option_stops_before_the_first_write(
     assert ran[:2] == ["sixsense_validate_inputs", "sixsense_diagnose"], ran
 
 
-def test_production_with_the_option_writes_and_finishes(start_sim, run_flow_inprocess, tmp_path):
-    sim = start_sim("new_customer", autopilot=True)
+def _assert_flow_finishes(sim, run_flow_inprocess, tmp_path, **consent):
+    """The new-customer flow with the autopilot ends without error and the org is set up."""
     options = {
         **confirmations("new_customer"),
         "sixsense_verify": {"report_path": str(tmp_path / "v.json")},
@@ -61,10 +61,15 @@ def test_production_with_the_option_writes_and_finishes(start_sim, run_flow_inpr
         interactive="True",
         poll_interval="1",
         wait_timeout="60",
-        **production_consent(sim),
+        **consent,
     )
     assert error is None, f"{error}\n{output}"
     assert_setup_complete(sim.state())
+
+
+def test_production_with_the_option_writes_and_finishes(start_sim, run_flow_inprocess, tmp_path):
+    sim = start_sim("new_customer", autopilot=True)
+    _assert_flow_finishes(sim, run_flow_inprocess, tmp_path, **production_consent(sim))
 
 
 @pytest.mark.parametrize("kind", ["sandbox", "scratch"])
@@ -74,20 +79,7 @@ def test_sandbox_and_scratch_need_no_confirmation(kind, start_sim, run_flow_inpr
     organization = sim.state()["objects"]["Organization"][0]
     assert organization["IsSandbox"] in (1, True)
     assert bool(organization["TrialExpirationDate"]) is (kind == "scratch")
-    options = {
-        **confirmations("new_customer"),
-        "sixsense_verify": {"report_path": str(tmp_path / "v.json")},
-    }
-    _, error, output = run_flow_inprocess(
-        sim,
-        "sixsense_new_customer",
-        task_options=options,
-        interactive="True",
-        poll_interval="1",
-        wait_timeout="60",
-    )
-    assert error is None, f"{error}\n{output}"
-    assert_setup_complete(sim.state())
+    _assert_flow_finishes(sim, run_flow_inprocess, tmp_path)
 
 
 def test_plan_mode_on_production_needs_no_confirmation_and_writes_nothing(
