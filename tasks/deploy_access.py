@@ -1,7 +1,5 @@
 """sixsense_deploy_access: deploy the 6sense permission sets, only where the org differs from the source."""
 
-import os
-import shutil
 from pathlib import Path
 
 from cumulusci.salesforce_api.utils import get_simple_salesforce_connection
@@ -22,9 +20,14 @@ from .common import (
     parse_bool_option,
     soql_in,
 )
+from .source_conversion import (
+    SalesforceCliMissing,
+    converted_source,
+    ensure_sf_cli,
+    is_sfdx_source,
+)
 
 API_ACCESS_CONTROL_BUNDLE = Path("unpackaged", "api_access_control")
-PINNED_SF_CLI = Path("tools", "sf-cli", "node_modules", ".bin")
 
 
 def read_permission_sets(path: Path) -> dict:
@@ -276,16 +279,15 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
     def _ensure_sf_cli(self):
         """CumulusCI converts SFDX source with ``sf project convert source``; use the project's pinned CLI
         (tools/sf-cli) when ``sf`` is not on PATH."""
-        if shutil.which("sf"):
-            return
-        pinned = Path(self.project_config.repo_root or ".") / PINNED_SF_CLI
-        if (pinned / "sf").exists():
-            os.environ["PATH"] = f"{pinned}{os.pathsep}{os.environ.get('PATH', '')}"
-            os.environ.setdefault("SF_DISABLE_TELEMETRY", "true")
-            os.environ.setdefault("SF_DISABLE_AUTOUPDATE", "true")
-            self.logger.info(f"Using the pinned Salesforce CLI in {PINNED_SF_CLI.as_posix()}.")
-        else:
-            raise SixsenseOrgError(
-                "Deploying force-app needs the Salesforce CLI (sf) to convert the source: run scripts/setup "
-                "or put sf on PATH."
-            )
+        try:
+            ensure_sf_cli(Path(self.project_config.repo_root or "."), self.logger)
+        except SalesforceCliMissing as error:
+            raise SixsenseOrgError(str(error)) from None
+
+    def _get_package_zip(self, path):
+        """CumulusCI's package zip of ``path``; SFDX source is converted once per digest of its files and
+        CLI and kept in the project cache (``tasks/source_conversion.py``)."""
+        source = Path(path)
+        if self.project_config.repo_root and is_sfdx_source(source):
+            path = str(converted_source(Path(self.project_config.cache_dir), source, self.logger))
+        return super()._get_package_zip(path)

@@ -203,6 +203,23 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
                 "Plan mode: every step reads the org and reports what it would change; nothing is written."
             )
         self.logger.info("Inputs are valid. Nothing was written.")
+        if not self.plan:
+            self._start_source_conversion()
+
+    def _start_source_conversion(self):
+        """Start the deploy step's local source conversion now (``tasks/source_conversion.py``), so that on
+        the first run of a checkout it overlaps the reads of the steps before the deploy. Local only: no
+        request to the org, nothing written to it; a missing CLI is reported by the deploy step."""
+        from .source_conversion import SalesforceCliMissing, ensure_sf_cli, start_conversion
+
+        root = Path(self.project_config.repo_root or ".")
+        deploy = self.project_config.tasks__sixsense_deploy_access or {}
+        source = Path((deploy.get("options") or {}).get("path") or "force-app")
+        try:
+            ensure_sf_cli(root, self.logger)
+        except SalesforceCliMissing:
+            return
+        start_conversion(Path(self.project_config.cache_dir), source, self.logger)
 
     @staticmethod
     def _format(problems):

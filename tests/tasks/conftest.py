@@ -93,6 +93,25 @@ def no_sleep():
         yield sleep
 
 
+@pytest.fixture(autouse=True)
+def background_conversions(runtime, monkeypatch, request):
+    """The source conversions ``sixsense_validate_inputs`` starts (``tasks/source_conversion.py``),
+    recorded as ``(cache_dir, path)`` instead of running a Node process behind every unit test; the
+    conversion itself is specified by tests/tasks/test_source_conversion.py (not patched there)."""
+    import importlib
+
+    started = []
+    if request.module.__name__.endswith("test_source_conversion"):
+        return started
+    module = importlib.import_module("tasks.source_conversion")
+    monkeypatch.setattr(
+        module,
+        "start_conversion",
+        lambda cache_dir, path, logger: started.append((cache_dir, path)),
+    )
+    return started
+
+
 @pytest.fixture
 def common(
     runtime,

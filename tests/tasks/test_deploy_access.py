@@ -93,15 +93,24 @@ def test_api_access_control_variant_deployed_where_provisioned(make_task, org):
     assert org.writes() == ["SOAP deploy"]
 
 
-def test_force_app_is_converted_with_the_salesforce_cli(make_task, org):
+def test_force_app_is_converted_with_the_salesforce_cli(
+    make_task, org, runtime, tmp_path, monkeypatch
+):
+    """The real ``sf project convert source``, into an empty project cache (kept there for the next run)."""
     if not (ROOT / "tools/sf-cli/node_modules/.bin/sf").exists() and not shutil.which("sf"):
         pytest.skip("the Salesforce CLI is not installed (scripts/setup)")
+    monkeypatch.setattr(runtime.project_config, "_cache_dir", tmp_path)
     state = {"rows": [org_permission_sets()[0]]}
     org.on("FROM PermissionSet", records=lambda: state["rows"])
     org.on_insert = lambda kind, body: state.update(rows=org_permission_sets())
     result = make_task("sixsense_deploy_access", confirm_production="True")()
     assert result["deployed"] == ["force-app"]
     assert org.writes() == ["SOAP deploy"]
+    (converted,) = (tmp_path / "sfdx-mdapi").iterdir()
+    assert sorted(p.name for p in (converted / "permissionsets").iterdir()) == [
+        "Sixsense_Integration_Access.permissionset",
+        "Sixsense_Setup_Access.permissionset",
+    ]
 
 
 @pytest.mark.parametrize(

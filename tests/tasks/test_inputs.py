@@ -33,6 +33,28 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
     assert f"Username IN ('{INTEGRATION.upper()}', '{ADMIN}')" in user_query
 
 
+def test_valid_inputs_start_the_deploy_source_conversion(make_task, org, background_conversions):
+    """Once the inputs are valid, the deploy's local conversion of force-app starts in the background."""
+    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
+    run(make_task, integration_username=INTEGRATION, interactive="false")
+    assert [(cache.name, path.as_posix()) for cache, path in background_conversions] == [
+        (".cci", "force-app")
+    ]
+
+
+@pytest.mark.parametrize("plan", [True, False], ids=["plan mode", "bad input"])
+def test_no_source_conversion_in_plan_mode_or_on_bad_input(
+    make_task, org, common, background_conversions, plan
+):
+    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER] if plan else [ADMIN_USER])
+    if plan:
+        run(make_task, integration_username=INTEGRATION, interactive="false", plan="True")
+    else:
+        with pytest.raises(common.SixsenseInputError):
+            run(make_task, integration_username=INTEGRATION, interactive="false")
+    assert background_conversions == [] and org.writes() == []
+
+
 def test_unknown_integration_user(make_task, org, common):
     org.on("FROM User", records=[ADMIN_USER])
     with pytest.raises(
