@@ -281,6 +281,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             self.org_config,
             logger=self.logger,
         )
+        task.known_perm_ids = {by_name[n]: n for n in api_names}  # read by _resolve_parents
 
         def not_assigned():
             assigned = {

@@ -162,6 +162,18 @@ def permission_sources_soql(user_id: str, permission: str) -> str:
     )
 
 
+def permission_sources_by_username_soql(username: str, permission: str) -> str:
+    """The assignments through which the user ``username`` holds ``Permissions<permission>`` (SOQL ``=`` on
+    a Username is case-insensitive), with that flag selected: rows for ``_permission_sources``'s
+    ``assignments``. Needs no user Id, so it can be read ahead with the user query."""
+    return (
+        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, "
+        f"PermissionSet.Permissions{permission} FROM PermissionSetAssignment "
+        f"WHERE Assignee.Username = {soql_quote(username)} "
+        f"AND PermissionSet.Permissions{permission} = true"
+    )
+
+
 def parse_sf_datetime(value: str | None) -> datetime | None:
     """Parse ``2025-01-31T12:00:00.000+0000`` (REST) into an aware datetime; None stays None."""
     if not value:
@@ -646,24 +658,27 @@ class SixsenseOrgMixin:
             chunk = soqls[start : start + COMPOSITE_QUERY_LIMIT]
             urls = [f"/services/data/v{version}/query?q={quote_plus(soql)}" for soql in chunk]
             subresponses = self._composite_gets("Query", urls)
-            if subresponses is None:
-                continue
-            for soql, sub in zip(chunk, subresponses, strict=False):
-                status, result = int(sub.get("httpStatusCode") or 500), sub.get("body")
-                if status >= 400:
-                    error = SalesforceError(f"{self.sf.base_url}query", status, "query", result)
-                    if not resilience.is_transient(error):
-                        self.__dict__.setdefault("_ahead", {})[soql] = error
-                    continue
-                result = dict(result or {})
-                records = list(result.get("records") or [])
-                while not result.get("done", True) and result.get("nextRecordsUrl"):
-                    result = self._read("Query", self.sf.query_more, result["nextRecordsUrl"], True)
-                    records += result.get("records") or []
-                self.__dict__.setdefault("_ahead", {})[soql] = {
-                    "totalSize": result.get("totalSize", len(records)),
-                    "records": records,
-                }
+            for soql, sub in zip(chunk, subresponses or [], strict=False):
+                self._keep_read_ahead(soql, sub)
+
+    def _keep_read_ahead(self, soql: str, sub: dict) -> None:
+        """Keep one query subresponse of a REST Composite request for :meth:`_take_read_ahead`: its
+        records (following ``nextRecordsUrl``), or Salesforce's refusal unless transient."""
+        status, result = int(sub.get("httpStatusCode") or 500), sub.get("body")
+        if status >= 400:
+            error = SalesforceError(f"{self.sf.base_url}query", status, "query", result)
+            if not resilience.is_transient(error):
+                self.__dict__.setdefault("_ahead", {})[soql] = error
+            return
+        result = dict(result or {})
+        records = list(result.get("records") or [])
+        while not result.get("done", True) and result.get("nextRecordsUrl"):
+            result = self._read("Query", self.sf.query_more, result["nextRecordsUrl"], True)
+            records += result.get("records") or []
+        self.__dict__.setdefault("_ahead", {})[soql] = {
+            "totalSize": result.get("totalSize", len(records)),
+            "records": records,
+        }
 
     def _forget_read_ahead(self) -> None:
         """Drop read-ahead results not used: a later query reads the org again."""
@@ -675,21 +690,33 @@ class SixsenseOrgMixin:
         holder = getattr(self, "flow", None) or self
         return holder.__dict__.setdefault("_sixsense_run_cache", {})
 
-    def _describe_ahead(self, sobjects: Sequence[str]) -> None:
+    def _describe_ahead(self, sobjects: Sequence[str], soqls: Sequence[str] = ()) -> None:
         """Describe several objects in one round trip (REST Composite of ``sobjects/<S>/describe`` GETs)
         into the run cache :meth:`_describe_fields` reads; an object refused here is described alone
-        later (and its refusal reported there)."""
+        later (and its refusal reported there).
+
+        ``soqls`` (at most ``COMPOSITE_QUERY_LIMIT``) go in the same request and are kept like
+        :meth:`_read_ahead`'s: for queries whose text depends on what the describes say, pass the text the
+        step builds when the fields are there. If they are not, Salesforce refuses that subrequest
+        (INVALID_FIELD), the step builds another text, and the refused result is never used."""
         cache = self._run_cache()
         todo = [o for o in sobjects if ("describe", o) not in cache]
-        if len(todo) < 2:
+        soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
+        assert len(soqls) <= COMPOSITE_QUERY_LIMIT, "more queries than one Composite request takes"
+        if len(todo) + len(soqls) < 2:
             return
         version = self.sf.sf_version
-        urls = [f"/services/data/v{version}/sobjects/{o}/describe" for o in todo]
-        for o, sub in zip(todo, self._composite_gets("describe", urls) or [], strict=False):
+        urls = [f"/services/data/v{version}/sobjects/{o}/describe" for o in todo] + [
+            f"/services/data/v{version}/query?q={quote_plus(soql)}" for soql in soqls
+        ]
+        subresponses = self._composite_gets("describe" if todo else "Query", urls) or []
+        for o, sub in zip(todo, subresponses, strict=False):
             if int(sub.get("httpStatusCode") or 500) < 400:
                 cache["describe", o] = {
                     f["name"] for f in (sub.get("body") or {}).get("fields", [])
                 }
+        for soql, sub in zip(soqls, subresponses[len(todo) :], strict=False):
+            self._keep_read_ahead(soql, sub)
 
     def _composite_gets(self, what: str, urls: list[str]) -> list[dict] | None:
         """One REST Composite request of GET ``urls``: its subresponses (``httpStatusCode``, ``body``), in
@@ -734,10 +761,22 @@ class SixsenseOrgMixin:
         Fields: Id, Username, Name, IsActive, ProfileId, Profile.Name, Profile.UserLicense.Name and the
         Profile.Permissions<X> flags that ``describe('Profile')`` has (ApiEnabled, CanApproveUninstalledApps).
         """
+        cache = self._run_cache()
+        missing = [u for u in usernames if ("user", u.lower()) not in cache]
+        if missing:
+            records = self._query(self._users_soql(missing))
+            for record in records:
+                cache["user", record["Username"].lower()] = record
+        found = (cache.get(("user", u.lower())) for u in usernames)
+        return {r["Username"].lower(): r for r in found if r is not None}
+
+    def _users_soql(self, usernames: Sequence[str], assume_fields: bool = False) -> str:
+        """The query of :meth:`_get_users`; ``assume_fields``: the text it has when ``describe('Profile')``
+        has both permission fields (for reading ahead before the describe is known)."""
         perm_fields = [
             f"Profile.Permissions{p}"
             for p in (API_ENABLED, APPROVE_UNINSTALLED)
-            if self._has_permission_field(p, "Profile")
+            if assume_fields or self._has_permission_field(p, "Profile")
         ]
         fields = [
             "Id",
@@ -748,16 +787,7 @@ class SixsenseOrgMixin:
             "Profile.Name",
             "Profile.UserLicense.Name",
         ] + perm_fields
-        cache = self._run_cache()
-        missing = [u for u in usernames if ("user", u.lower()) not in cache]
-        if missing:
-            records = self._query(
-                f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(missing)}"
-            )
-            for record in records:
-                cache["user", record["Username"].lower()] = record
-        found = (cache.get(("user", u.lower())) for u in usernames)
-        return {r["Username"].lower(): r for r in found if r is not None}
+        return f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(usernames)}"
 
     def _get_user(self, username: str, role: str) -> dict:
         """One active user by Username, or ``SixsenseInputError`` naming the role and the fix."""

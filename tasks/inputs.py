@@ -14,6 +14,7 @@ from .common import (
     init_production_option,
     is_deferred,
     parse_bool_option,
+    permission_sources_by_username_soql,
 )
 
 
@@ -122,7 +123,15 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         if problems:
             raise SixsenseInputError(self._format(problems))
 
-        self._describe_ahead(["Profile", "PermissionSet"])  # the permission fields, one round trip
+        # One round trip: the permission fields (describes), the users and the integration user's API
+        # Enabled assignments, the queries as built when the describes have the fields (else built again).
+        self._describe_ahead(
+            ["Profile", "PermissionSet"],
+            [
+                self._users_soql([integration, setup], assume_fields=True),
+                permission_sources_by_username_soql(integration, API_ENABLED),
+            ],
+        )
         users = self._get_users([integration, setup])
         rows = [["check", "value", "result"]]
         found = {}
@@ -146,7 +155,15 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
 
         api_sources = None
         if "integration user" in found:
-            api_sources = self._permission_sources(found["integration user"], API_ENABLED)
+            api_sources = (
+                self._permission_sources(
+                    found["integration user"],
+                    API_ENABLED,
+                    self._query(permission_sources_by_username_soql(integration, API_ENABLED)),
+                )
+                if self._has_permission_field(API_ENABLED)
+                else None
+            )
             if api_sources is None:
                 self.logger.warning(
                     "This org's PermissionSet describe has no PermissionsApiEnabled field; "

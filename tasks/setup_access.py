@@ -35,8 +35,19 @@ class AssignPermissionSetsByUsername(ReuseFlowSession, AssignPermissionSets):
         super()._init_options(kwargs)
         self.options["usernames"] = process_list_arg(self.options.get("usernames") or [])
 
+    #: ``{Id: Name}`` of the ``api_names`` permission sets when the caller has read them already: cci's
+    #: ``_get_perm_ids`` query is then not sent again (permission set Ids do not change).
+    known_perm_ids: dict[str, str] | None = None
+
     def _usernames(self):
         return self.options.get("usernames") or [self.org_config.username]
+
+    def _get_perm_ids(self):
+        if self.known_perm_ids and sorted(self.known_perm_ids.values()) == sorted(
+            self.options["api_names"]
+        ):
+            return dict(self.known_perm_ids)
+        return super()._get_perm_ids()
 
     def _query_existing_assignments(self):
         query = (
@@ -170,6 +181,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             self.return_values = {"assigned": False, "held_through": "", "would_assign": todo}
             return
         self._confirm_production(f"assign {', '.join(todo)} to {user['Username']}")
+        self.known_perm_ids = {permission_sets[n]["Id"]: n for n in api_names}
 
         # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
         # Idempotent: each try re-queries and inserts only what is still missing (resilience.converge).

@@ -65,6 +65,8 @@ def test_creates_access_row_and_assignment_when_missing(make_task, org):
     assert (
         user_lookup and f"Username IN ('{INTEGRATION}')" in user_lookup[0]
     )  # by Username, not Alias
+    # The permission set Id read to resolve the access list is not queried again by the assignment.
+    assert len([q for q in org.soql if "FROM PermissionSet WHERE" in q]) == 1
 
 
 def test_second_run_writes_nothing(make_task, org, caplog):

@@ -109,10 +109,20 @@ def test_api_access_through_a_permission_set_is_accepted(make_task, org):
     org.on(
         "FROM PermissionSetAssignment",
         records=[
-            {"PermissionSet": {"Name": "Api_Set", "IsOwnedByProfile": False, "Profile": None}}
+            {
+                "PermissionSet": {
+                    "Name": "Api_Set",
+                    "IsOwnedByProfile": False,
+                    "Profile": None,
+                    "PermissionsApiEnabled": True,
+                }
+            }
         ],
     )
     assert run(make_task, integration_username=INTEGRATION)["integration_user_id"] == no_api["Id"]
+    # Read with the users and the describes, by Username (the Id is not known before the user query).
+    (query,) = [q for q in org.soql if "FROM PermissionSetAssignment" in q]
+    assert f"Assignee.Username = '{INTEGRATION}'" in query
 
 
 @pytest.mark.parametrize(
