@@ -7,8 +7,10 @@ Endpoint: ``POST /services/Soap/m/{version}[/{orgId}]`` with ``<SessionHeader><s
 ``checkDeployStatus`` -> ``DeployResult`` (``done`` true, ``status``, ``success``, ``numberComponents*``,
 ``details/componentSuccesses|componentFailures`` with ``created``/``deleted``/``problem``/``problemType``,
 as cci's ``ApiDeploy`` reads them, cumulusci-notes §3.6); ``retrieve`` -> ``<id>09S…</id>``;
-``checkStatus`` -> ``done`` true; ``checkRetrieveStatus`` -> ``zipFile`` (entries under ``unpackaged/``),
-``fileProperties``, ``messages``; ``listMetadata``; ``describeMetadata``.
+``checkStatus`` -> ``done`` true (documented up to API 30.0; cci still sends it);
+``checkRetrieveStatus`` -> RetrieveResult ``done`` true, ``fileProperties``, ``id``, ``messages``,
+``status`` Succeeded, ``success``, and ``zipFile`` (entries under ``unpackaged/``) unless
+``includeZip`` is false; ``listMetadata``; ``describeMetadata``.
 
 Faults (HTTP 500, ``soapenv:Fault`` with ``faultcode``/``faultstring``): ``sf:INVALID_SESSION_ID`` for a
 bad session (cci then refreshes its token once and retries), ``soapenv:Client`` for an envelope that does
@@ -246,7 +248,14 @@ def _check_status(ctx, user, op) -> Response:
 
 
 def _check_retrieve_status(ctx, user, op) -> Response:
+    """RetrieveResult of a finished retrieve (the simulator retrieves at once, so ``done`` is true at the
+    first check). Metadata API Developer Guide, "checkRetrieveStatus()": from API 31.0 it is polled
+    instead of ``checkStatus()`` until ``done``; ``checkRetrieveStatus(ID id, boolean includeZip)`` (API
+    34.0 and later) returns the zip "by default", so ``includeZip`` omitted (cci's envelope) or true gives
+    ``zipFile`` and false leaves it out. Fields: "RetrieveResult" (``done``, ``id``, ``status``
+    Pending/InProgress/Succeeded/Failed, ``success``, ``zipFile``)."""
     async_id = _text(op, "asyncProcessId") or ""
+    include_zip = (_text(op, "includeZip") or "true").lower() not in ("false", "0")
     entry = ctx.async_results.get(async_id)
     if not entry or entry[0] != "retrieve":
         return fault(
@@ -276,11 +285,11 @@ def _check_retrieve_status(ctx, user, op) -> Response:
         for p in r.file_properties
     )
     messages = "".join(_struct("messages", m) for m in r.messages)
-    zipped = base64.b64encode(r.zip_bytes).decode()
+    zipped = f"<zipFile>{base64.b64encode(r.zip_bytes).decode()}</zipFile>" if include_zip else ""
     return envelope(
         "<checkRetrieveStatusResponse><result><done>true</done>"
         f"{props}<id>{async_id}</id>{messages}<status>Succeeded</status><success>true</success>"
-        f"<zipFile>{zipped}</zipFile></result></checkRetrieveStatusResponse>"
+        f"{zipped}</result></checkRetrieveStatusResponse>"
     )
 
 

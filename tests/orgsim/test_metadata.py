@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import zipfile
+
 import pytest
 from lxml import etree
 
@@ -117,6 +121,64 @@ def test_retrieve_permission_set_round_trip_under_unpackaged(sim):
     assert body.findtext(f"{N}label") == "6sense Setup Access"
     assert [p.findtext(f"{N}name") for p in body.iter(f"{N}userPermissions")] == ["ApiEnabled"]
     assert problems == ["Entity of type 'PermissionSet' named 'Missing_One' cannot be found"]
+
+
+def _start_retrieve(sim, members: str) -> str:
+    resp = soap(
+        sim,
+        f"<retrieve xmlns='{MD_NS}'><retrieveRequest><apiVersion>62.0</apiVersion><unpackaged><types>"
+        f"<members>{members}</members><name>Settings</name></types><version>62.0</version></unpackaged>"
+        "</retrieveRequest></retrieve>",
+        action="retrieve",
+    )
+    return etree.fromstring(resp.content).findtext(f".//{N}id")
+
+
+def _check_retrieve_status(sim, async_id: str, include_zip: str | None):
+    arg = "" if include_zip is None else f"<includeZip>{include_zip}</includeZip>"
+    resp = soap(
+        sim,
+        f"<checkRetrieveStatus xmlns='{MD_NS}'><asyncProcessId>{async_id}</asyncProcessId>{arg}"
+        "</checkRetrieveStatus>",
+        action="checkRetrieveStatus",
+    )
+    assert resp.status_code == 200, resp.text
+    return etree.fromstring(resp.content).find(f".//{N}result")
+
+
+@pytest.mark.parametrize(
+    ("include_zip", "has_zip"), [("true", True), (None, True), ("false", False)]
+)
+def test_check_retrieve_status_without_check_status_is_a_retrieve_result(sim, include_zip, has_zip):
+    """Metadata API Developer Guide, "checkRetrieveStatus()": from API 31.0 polled right after
+    retrieve() (no checkStatus); the zip is returned by default and left out for includeZip false.
+    "RetrieveResult": done, id, status, success, zipFile."""
+    async_id = _start_retrieve(sim, "ConnectedApp")
+    result = _check_retrieve_status(sim, async_id, include_zip)
+    assert result.findtext(f"{N}done") == "true"
+    assert result.findtext(f"{N}id") == async_id
+    assert result.findtext(f"{N}status") == "Succeeded"
+    assert result.findtext(f"{N}success") == "true"
+    zipped = result.findtext(f"{N}zipFile")
+    if has_zip:
+        names = zipfile.ZipFile(io.BytesIO(base64.b64decode(zipped))).namelist()
+        assert "unpackaged/package.xml" in names
+    else:
+        assert zipped is None
+    assert [r["action"] for r in sim.requests() if r["path"].startswith("/services/Soap/m/")] == [
+        "retrieve",
+        "checkRetrieveStatus",
+    ]
+
+
+def test_check_retrieve_status_of_an_unknown_id_is_a_fault(sim):
+    resp = soap(
+        sim,
+        f"<checkRetrieveStatus xmlns='{MD_NS}'><asyncProcessId>09S000000000000AAA</asyncProcessId>"
+        "<includeZip>true</includeZip></checkRetrieveStatus>",
+    )
+    assert resp.status_code == 500
+    assert etree.fromstring(resp.content).findtext(".//faultcode") == "sf:INVALID_ID_FIELD"
 
 
 @pytest.mark.parametrize(
