@@ -3,7 +3,6 @@
 import io
 
 from cumulusci.salesforce_api.exceptions import MetadataApiError
-from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
 from .common import (
@@ -14,6 +13,7 @@ from .common import (
     is_deferred,
     parse_bool_option,
 )
+from .metadata_read import ApiRetrieve
 
 SETTINGS_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="http://soap.sforce.com/2006/04/metadata">
@@ -99,9 +99,7 @@ said what).
         api_version = self.project_config.project__package__api_version
         package_xml = SETTINGS_PACKAGE_XML.format(api_version=api_version)
         try:
-            zip_file = self._read(
-                "Metadata retrieve", ApiRetrieveUnpackaged(self, package_xml, api_version)
-            )
+            zip_file = self._read("Metadata retrieve", ApiRetrieve(self, package_xml, api_version))
         except MetadataApiError as e:
             return False, f"{RETRIEVE_FAILED} ({e}); assuming not enforcing"
         if SETTINGS_FILE not in zip_file.namelist():

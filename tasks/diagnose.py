@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from cumulusci.salesforce_api.exceptions import MetadataApiError
-from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
+from cumulusci.salesforce_api.metadata import ApiListMetadata
 from lxml import etree
 
 from .api_access_control import read_enforcing_once
@@ -31,6 +31,7 @@ from .common import (
     soql_in,
     soql_quote,
 )
+from .metadata_read import ApiRetrieve
 
 # OauthToken: query() returns up to 500 rows per call, queryMore() continues to a hard cap of 2,500
 # (salesforce-facts.md §4.1, OauthToken object reference).
@@ -986,7 +987,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             try:
                 zip_file = self._read(
                     "Metadata retrieve",
-                    ApiRetrieveUnpackaged(
+                    ApiRetrieve(
                         self,
                         BLOCKED_PACKAGE_XML.format(members=members, api_version=api_version),
                         api_version,

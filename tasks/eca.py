@@ -18,7 +18,7 @@ import click
 from cumulusci.core.config import TaskConfig
 from cumulusci.core.utils import process_list_arg
 from cumulusci.salesforce_api.exceptions import MetadataApiError
-from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
+from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.salesforce.Deploy import Deploy
 from cumulusci.tasks.salesforce.install_package_version import InstallPackageVersion
 from lxml import etree
@@ -39,6 +39,7 @@ from .common import (
     stdin_is_tty,
 )
 from .guided import GuidedStep
+from .metadata_read import ApiRetrieve
 from .verify import CheckReport
 
 #: 6sense's ECA package version, the same for production and sandbox (facts §0).
@@ -463,9 +464,7 @@ detail, method (metadata | guided | none).
             f'<Package xmlns="{MD_NS}">\n    <types>\n        <members>{member}</members>\n'
             f"        <name>{MD_TYPE}</name>\n    </types>\n    <version>{api_version}</version>\n</Package>\n"
         )
-        zip_file = self._read(
-            "Metadata retrieve", ApiRetrieveUnpackaged(self, package, api_version)
-        )
+        zip_file = self._read("Metadata retrieve", ApiRetrieve(self, package, api_version))
         path = f"{MD_FOLDER}/{member}{MD_SUFFIX}"
         root = etree.parse(io.BytesIO(zip_file.read(path))).getroot()
         changes = []

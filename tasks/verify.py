@@ -7,7 +7,6 @@ from pathlib import Path
 
 from cumulusci.core.exceptions import CumulusCIFailure
 from cumulusci.salesforce_api.exceptions import MetadataApiError
-from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
 from .common import (
@@ -24,6 +23,7 @@ from .common import (
     soql_in,
     soql_quote,
 )
+from .metadata_read import ApiRetrieve
 
 BLOCKED_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Package xmlns="http://soap.sforce.com/2006/04/metadata">
@@ -326,9 +326,7 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         try:
             zip_file = self._read(
                 "Metadata retrieve",
-                ApiRetrieveUnpackaged(
-                    self, BLOCKED_PACKAGE_XML.format(api_version=api_version), api_version
-                ),
+                ApiRetrieve(self, BLOCKED_PACKAGE_XML.format(api_version=api_version), api_version),
             )
         except MetadataApiError as e:
             self._add(

@@ -296,7 +296,8 @@ class FakeOrg:
                 200,
                 {},
                 _soap(
-                    "<checkRetrieveStatusResponse><result><status>Succeeded</status>"
+                    "<checkRetrieveStatusResponse><result><done>true</done><status>Succeeded</status>"
+                    "<success>true</success>"
                     f"<zipFile>{_zip(self.retrieve_files)}</zipFile></result></checkRetrieveStatusResponse>"
                 ),
             )

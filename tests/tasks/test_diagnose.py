@@ -28,7 +28,7 @@ from tests.tasks.conftest import (
 )
 
 SECRETS = ("AccessToken", "DeleteToken", "RequestToken")
-READ_SOAP_ACTIONS = {"retrieve", "checkStatus", "checkRetrieveStatus", "listMetadata"}
+READ_SOAP_ACTIONS = {"retrieve", "checkRetrieveStatus", "listMetadata"}
 ORG_ROW = {
     "Id": "00D000000000001EAA",
     "Name": "Acme Corp",
