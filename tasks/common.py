@@ -543,6 +543,14 @@ class SixsenseOrgMixin:
         even when the answer is already "done", which made each small read cost a second."""
         if isinstance(fn, BaseMetadataApiCall):
             fn.check_interval = METADATA_READ_POLL_SECONDS
+            call = fn
+
+            def fn(*args, **kwargs):
+                # cci keeps ``status`` "Failed" from an attempt that met a SOAP fault, and would then
+                # return the next attempt's answer unread: each attempt starts clean.
+                call.status = None
+                return call(*args, **kwargs)
+
         return self._call(what, self._read_renewing, what, fn, *args, **kwargs)
 
     def _read_renewing(self, what: str, fn, *args, **kwargs):

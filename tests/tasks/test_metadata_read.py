@@ -170,6 +170,31 @@ def test_a_transient_fault_is_retried_by_the_tasks_read(task, mdapi, metadata_re
     assert mdapi.actions() == ["retrieve", "checkRetrieveStatus"] * 2
 
 
+def test_a_transient_fault_of_list_metadata_is_retried_by_the_tasks_read(task, rsps_soap):
+    """cci's ApiListMetadata after UNABLE_TO_LOCK_ROW: the second attempt's listing is returned, parsed."""
+    from cumulusci.salesforce_api.metadata import ApiListMetadata
+
+    listing = _soap(
+        "<listMetadataResponse><result><fullName>Sixsense</fullName><type>ConnectedApp</type>"
+        "<fileName>connectedApps/Sixsense.connectedApp</fileName><id>0H4000000000001</id>"
+        "</result></listMetadataResponse>"
+    )
+    rsps_soap([fault("UNABLE_TO_LOCK_ROW"), (200, {}, listing)])
+    result = task._read("listMetadata", ApiListMetadata(task, "ConnectedApp", None, "65.0"))
+    assert [r["fullName"] for r in result["ConnectedApp"]] == ["Sixsense"]
+
+
+@pytest.fixture
+def rsps_soap():
+    """``rsps_soap([answer, ...])``: the Metadata API endpoint answers these in turn."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+
+        def install(answers):
+            rsps.add_callback(responses.POST, SOAP, lambda request: answers.pop(0))
+
+        yield install
+
+
 @pytest.mark.parametrize("module", ["api_access_control", "diagnose", "verify", "eca"])
 def test_the_tasks_retrieve_with_api_retrieve(module):
     source = (Path(ROOT) / "tasks" / f"{module}.py").read_text()
