@@ -69,10 +69,20 @@ def timed_conversion(path, name, logger):
         yield converted
 
 
+#: The project cache the flows' deploy keeps the converted source in (tasks/source_conversion.py), shared
+#: by the runs of one benchmark process; a cold run gets an empty one of its own.
+CACHE_DIR = Path(tempfile.mkdtemp(prefix="bench-cci-cache-"))
+
+
 def run_flow(
-    flow: str, scenario: str, latency_ms: int, standard: bool = False
+    flow: str,
+    scenario: str,
+    latency_ms: int,
+    standard: bool = False,
+    cache_dir: Path | None = None,
 ) -> tuple[float, list[dict], str | None]:
-    """One in-process run; ``standard``: the standard-task baseline instead of ``flow``."""
+    """One in-process run; ``standard``: the standard-task baseline instead of ``flow``; ``cache_dir``:
+    CumulusCI's project cache for this run (default ``CACHE_DIR``)."""
     from cumulusci.cli.runtime import CliRuntime
 
     sim = server.start(scenario, autopilot=True, latency_ms=latency_ms)
@@ -84,6 +94,7 @@ def run_flow(
     try:
         os.environ.update(cci_environment(sim, home))
         runtime = CliRuntime(load_keychain=True)
+        runtime.project_config._cache_dir = cache_dir or CACHE_DIR
         _, org_config = runtime.get_org("sim")
         options = {
             "sixsense_validate_inputs": {
@@ -176,35 +187,56 @@ def more_figures() -> dict:
     print(
         "\nBaseline: the same checks and writes with CumulusCI's standard tasks (benchmarks/standard.py)"
     )
+    print(
+        "  ours cold: the first run of a checkout (empty project cache: the source conversion runs, in the "
+        "background); ours warm: any later run (the conversion kept in .cci/sfdx-mdapi/). The standard "
+        "deploy converts on every run."
+    )
     for latency in (0, 100):
-        ours, ours_requests, error = run_flow("sixsense_new_customer", "new_customer", latency)
-        ours_sf = sum(CONVERSION_SECONDS)
+        cold_cache = Path(tempfile.mkdtemp(prefix="bench-cci-cold-"))
+        cold, cold_requests, cold_error = run_flow(
+            "sixsense_new_customer", "new_customer", latency, cache_dir=cold_cache
+        )
+        cold_sf = sum(CONVERSION_SECONDS)
+        ours, ours_requests, error = run_flow(
+            "sixsense_new_customer", "new_customer", latency, cache_dir=cold_cache
+        )
+        shutil.rmtree(cold_cache, ignore_errors=True)
         base, base_requests, base_error = run_flow("", "new_customer", latency, standard=True)
         base_sf = sum(CONVERSION_SECONDS)
         row = {
             "ours_s": round(ours, 1),
+            "ours_cold_s": round(cold, 1),
             "ours_requests": len(ours_requests),
             "baseline_s": round(base, 1),
             "baseline_requests": len(base_requests),
             "ratio": round(ours / base, 2),
-            # Both deploy force-app through `sf project convert source` (a Node process, no request):
-            "ours_sf_convert_s": round(ours_sf, 1),
+            "ratio_cold": round(cold / base, 2),
+            # `sf project convert source` (a Node process, no request): in the background on our cold run,
+            # on every standard deploy.
+            "ours_cold_sf_convert_s": round(cold_sf, 1),
             "baseline_sf_convert_s": round(base_sf, 1),
-            "ratio_without_sf_convert": round((ours - ours_sf) / (base - base_sf), 2),
-            "errors": [e for e in (error, base_error) if e],
+            "ratio_without_sf_convert": round(ours / (base - base_sf), 2),
+            "errors": [e for e in (cold_error, error, base_error) if e],
         }
         out[f"baseline_{latency}ms"] = row
-        line = (
-            f"  {latency:3d} ms: ours {ours:.1f} s / {len(ours_requests)} requests, standard tasks "
-            f"{base:.1f} s / {len(base_requests)} requests: ours = {ours / base:.2f}x the baseline"
-        )
-        if latency == 100:
-            line += f" (target <= 0.5x, i.e. <= {base / 2:.1f} s): {verdict(ours <= base / 2)}"
-        print(line + (f"; FAILED: {row['errors']}" if row["errors"] else ""))
+        target = f" (target <= 0.5x, i.e. <= {base / 2:.1f} s): " if latency == 100 else ""
         print(
-            f"         of which sf project convert source: ours {ours_sf:.1f} s, standard tasks "
-            f"{base_sf:.1f} s; without it ours = {row['ratio_without_sf_convert']}x the baseline"
+            f"  {latency:3d} ms: standard tasks {base:.1f} s / {len(base_requests)} requests "
+            f"(of which sf project convert source {base_sf:.1f} s)"
         )
+        print(
+            f"         ours warm {ours:.1f} s / {len(ours_requests)} requests = {ours / base:.2f}x the "
+            "baseline" + (target + verdict(ours <= base / 2) if target else "")
+        )
+        print(
+            f"         ours cold {cold:.1f} s / {len(cold_requests)} requests = {cold / base:.2f}x the "
+            f"baseline"
+            + (target + verdict(cold <= base / 2) if target else "")
+            + f" (conversion {cold_sf:.1f} s, in the background)"
+        )
+        if row["errors"]:
+            print(f"         FAILED: {row['errors']}")
     # (b) diagnose vs cci org info, real CLI, same simulated org.
     sim = server.start("new_customer")
     home = Path(tempfile.mkdtemp(prefix="bench-cli-"))

@@ -1,18 +1,55 @@
 """The baseline of ``make bench``: the new-customer procedure done with CumulusCI's standard tasks and plain reads.
 
-Same checks and writes as ``sixsense_new_customer`` on the ``new_customer`` scenario, nothing more: standard
+The procedure's checks and writes on the ``new_customer`` scenario, with no reporting or diagnosis: standard
 ``deploy`` of force-app, ``assign_permission_sets`` (setup user, then integration user), ``insert_record`` of the
-SetupEntityAccess row, and plain simple-salesforce ``query`` calls for the validation, the guided waits (the
-same autopilot performs the manual steps after the same number of polls) and the verification. Each standard
-task refreshes the session as it starts, as any cci task does.
+SetupEntityAccess row, ``retrieve_unpackaged`` for the two Metadata API checks (API Access Control: the
+ConnectedApp settings' ``enableAdminApprovedAppsOnly``, seed "before you begin"; the app not blocked:
+BlacklistedConsumer, in the verification), and plain simple-salesforce ``query`` calls for the validation, the
+guided waits (the same autopilot performs the manual steps after the same number of polls) and the other
+verification queries. Each standard task refreshes the session as it starts, as any cci task does.
+
+Until 2026-11-29 the baseline left out the two Metadata API checks (``WITH_METADATA_CHECKS = False`` gives
+that older baseline back; the README gives both figures).
 """
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+from lxml import etree
 from simple_salesforce import Salesforce
 
 SETUP_USER = "admin@example.com"
 APP = "sfdc_6sense_oauth_app"
+#: Include the two Metadata API checks of the procedure (API Access Control, app not blocked).
+WITH_METADATA_CHECKS = True
+PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Package xmlns="http://soap.sforce.com/2006/04/metadata">
+    <types>
+        <members>{members}</members>
+        <name>{type}</name>
+    </types>
+    <version>{version}</version>
+</Package>
+"""
+
+
+def _retrieve(runtime, org_config, md_type: str, members: str) -> Path:
+    """CumulusCI's standard ``retrieve_unpackaged`` of one type into a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="baseline-retrieve-"))
+    package = folder / "package.xml"
+    version = runtime.project_config.project__package__api_version
+    package.write_text(PACKAGE_XML.format(members=members, type=md_type, version=version))
+    _task(
+        runtime,
+        org_config,
+        "retrieve_unpackaged",
+        package_xml=str(package),
+        path=str(folder / "retrieved"),
+        api_version=version,
+    )
+    return folder / "retrieved"
 
 
 def _task(runtime, org_config, name: str, **options):
@@ -49,6 +86,11 @@ def run_standard(runtime, org_config, integration_user: str, max_polls: int = 50
     )
     by_name = {u["Username"].lower(): u for u in users}
     assert len(by_name) == 2 and all(u["IsActive"] for u in users), users
+    if WITH_METADATA_CHECKS:  # API Access Control: the ConnectedApp settings
+        settings = _retrieve(runtime, org_config, "Settings", "ConnectedApp")
+        root = etree.parse(str(settings / "settings" / "ConnectedApp.settings")).getroot()
+        ns = {"md": "http://soap.sforce.com/2006/04/metadata"}
+        root.xpath("string(md:enableAdminApprovedAppsOnly)", namespaces=ns)
     # Current state: the app, tokens, the setup user's assignments.
     query(
         f"SELECT Id, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication WHERE Name = '{APP}'"
@@ -112,3 +154,6 @@ def run_standard(runtime, org_config, integration_user: str, max_polls: int = 50
     assert query(
         f"SELECT Id FROM OauthToken WHERE AppName = '{APP}' AND UserId = '{integration_id}'"
     )
+    if WITH_METADATA_CHECKS:  # the app is not blocked
+        blocked = _retrieve(runtime, org_config, "BlacklistedConsumer", "*")
+        assert not list(blocked.glob(f"blacklistedConsumers/{APP}.*"))
