@@ -152,3 +152,36 @@ def converted_source(cache_dir: Path, path: Path, logger: logging.Logger) -> Pat
         return target
     _convert(path, target, logger)
     return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tasks.source_conversion [PATH]`` (run by scripts/setup): convert SFDX source ``PATH``
+    (default ``force-app``) into the project cache (``.cci/`` under the current folder, the repository root)
+    now, so that the first flow run finds it converted. Exit status 0, or 1 with the reason on stderr."""
+    import sys
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logger = logging.getLogger("setup")
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "force-app")
+    try:
+        ensure_sf_cli(Path.cwd(), logger)
+        if not is_sfdx_source(path):
+            print(f"setup: {path} is not SFDX source; nothing to convert")
+            return 0
+        target = _target(Path.cwd() / ".cci", path)
+        if (target / "package.xml").exists():
+            print(f"setup: {path} already converted ({CACHE_FOLDER}/{target.name[:12]}...)")
+            return 0
+        converted_source(Path.cwd() / ".cci", path, logger)
+    except Exception as error:  # the deploy step converts then, and reports the CLI's message
+        print(
+            f"setup: could not convert {path} now ({error}); the deploy step will", file=sys.stderr
+        )
+        return 1
+    print(f"setup: {path} converted to Metadata API format ({CACHE_FOLDER}/{target.name[:12]}...)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -149,3 +149,26 @@ def test_the_deploy_task_builds_its_package_from_the_cache(
     assert unzip(first) == unzip(second) and calls == [Path("force-app")]
     assert "permissionsets/Sixsense_Setup_Access.permissionset" in unzip(first)
     assert list((tmp_path / "cache" / module.CACHE_FOLDER).iterdir())
+
+
+def test_setup_converts_once_into_the_project_cache(conversion, tmp_path, monkeypatch, capsys):
+    """``python -m tasks.source_conversion`` (scripts/setup): the first flow run then finds it converted."""
+    module, calls, source, fake = conversion
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sf").write_text("#!/bin/sh\n")
+    (bin_dir / "sf").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.chdir(tmp_path)
+    assert module.main(["force-app"]) == 0
+    assert module.main(["force-app"]) == 0
+    out = capsys.readouterr().out
+    assert "force-app converted" in out and "force-app already converted" in out
+    assert calls == [Path("force-app")]
+    (entry,) = (tmp_path / ".cci" / module.CACHE_FOLDER).iterdir()
+    assert entry.name == module.source_digest(source) and (entry / "package.xml").exists()
+    # A failing CLI: exit status 1 and the reason; the deploy step converts later.
+    (source / "extra.permissionset-meta.xml").write_text("<PermissionSet/>")
+    fake.fail = True
+    assert module.main(["force-app"]) == 1
+    assert "sf project convert source failed" in capsys.readouterr().err
