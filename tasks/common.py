@@ -47,6 +47,8 @@ METADATA_READ_POLL_SECONDS = 0.2
 #: Most query subrequests one REST Composite request may hold: "up to 25 subrequests ... Up to 5 of these
 #: subrequests can be sObject Collections or query operations" (REST API Developer Guide, "Composite").
 COMPOSITE_QUERY_LIMIT = 5
+#: How long the reads a step hands over stay usable by the next step of the flow run (seconds).
+HANDOVER_SECONDS = 30.0
 RETURN_VALUE_PREFIX = (
     "^^"  # an option still waiting for flowrunner's ^^ substitution (MetaDeploy freeze)
 )
@@ -624,12 +626,35 @@ class SixsenseOrgMixin:
 
     def _query(self, soql: str) -> list[dict]:
         """All records of a SOQL query (``query_all``; follows nextRecordsUrl), or, once, the records
-        :meth:`_read_ahead` read for exactly this SOQL."""
+        :meth:`_read_ahead` read for exactly this SOQL, or those the previous step handed over
+        (:meth:`_hand_over`)."""
         ahead = self._take_read_ahead(soql)
+        if ahead is None:
+            ahead = self._take_handover(soql)
         if ahead is not None:
-            return ahead["records"]
-        result = self._read("Query", self.sf.query_all, soql)
-        return result["records"]
+            records = ahead["records"]
+        else:
+            records = self._read("Query", self.sf.query_all, soql)["records"]
+        watched = self.__dict__.get("_reads_to_hand_over")
+        if watched is not None:
+            watched[soql] = records
+        return records
+
+    def _hand_over(self, reads: dict[str, list[dict]]) -> None:
+        """Leave ``reads`` (``{SOQL: records}``, just read by this step) to the next step of the flow run:
+        its first query of exactly one of these texts uses the records, once, instead of asking again,
+        unless a step has started writing since (:meth:`_forget_read_ahead`) or ``HANDOVER_SECONDS`` have
+        passed. Only the latest step's reads are kept; a task run alone keeps them for itself, unused."""
+        self._run_cache()["handover"] = (time.monotonic(), id(self), dict(reads))
+
+    def _take_handover(self, soql: str) -> dict | None:
+        entry = self._run_cache().get("handover")
+        if not entry:
+            return None
+        at, giver, reads = entry
+        if giver == id(self) or soql not in reads or time.monotonic() - at > HANDOVER_SECONDS:
+            return None
+        return {"records": reads.pop(soql)}
 
     def _total(self, soql: str) -> int:
         """``totalSize`` of a query (for ``SELECT COUNT() ...``), read ahead or now."""
@@ -689,8 +714,9 @@ class SixsenseOrgMixin:
         }
 
     def _forget_read_ahead(self) -> None:
-        """Drop read-ahead results not used: a later query reads the org again."""
+        """Drop read-ahead and handed-over results not used: a later query reads the org again."""
         self.__dict__.pop("_ahead", None)
+        self._run_cache().pop("handover", None)
 
     def _run_cache(self) -> dict:
         """Facts that cannot change while a flow runs (describes, users' ids and profiles), shared by the

@@ -69,12 +69,24 @@ class GuidedStep(SixsenseTask):
         if first:
             self._read_ahead(first)
         self._prepare()
-        done, detail = self._check()
+        done, detail = self._check_handing_over()
         self._last_detail = detail
         if done:
             self.logger.info(f"{self.step_title}: already done ({detail}).")
             self._finish("already done", detail)
         return done
+
+    def _check_handing_over(self) -> tuple[bool, str]:
+        """``_check``; when it finds the step done, the queries it made go to the next step of the flow
+        run (``_hand_over``): it starts from what this check just read."""
+        self.__dict__["_reads_to_hand_over"] = {}
+        try:
+            done, detail = self._check()
+        finally:
+            reads = self.__dict__.pop("_reads_to_hand_over", {})
+        if done:
+            self._hand_over(reads)
+        return done, detail
 
     def _guide(self):
         """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive).
@@ -137,7 +149,7 @@ class GuidedStep(SixsenseTask):
             time.sleep(step)
             elapsed += step
             checks += 1
-            done, detail = self._check()
+            done, detail = self._check_handing_over()
             self.logger.info(
                 f"[{format_seconds(elapsed)} / {format_seconds(timeout)}] checking "
                 f"{self._progress_subject()}: {detail if done else 'not yet'}"

@@ -206,3 +206,59 @@ def test_reauthorize_before_install_says_install_first(make_task, org, common):
     org.on("FROM ConnectedApplication", records=[])
     with pytest.raises(common.SixsenseOrgError, match="install it first"):
         make_task("sixsense_reauthorize_integration_user", integration_username=INTEGRATION)()
+
+
+class _FlowRun:
+    """Stands in for cci's FlowCoordinator: the steps of one flow run share its run cache."""
+
+
+def _ready(task):
+    """A task as it is inside its run: connected (``sf``), not run."""
+    task._init_task()
+    return task
+
+
+def _connected_app_queries(org) -> list[str]:
+    return [q for q in org.soql if "FROM ConnectedApplication" in q]
+
+
+def test_a_finished_guided_step_hands_its_last_check_to_the_next_step(
+    make_task, org, common, monkeypatch
+):
+    """The install step's check found the app; the next step starts from that read, not a new request."""
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    flow = _FlowRun()
+    install = make_task("sixsense_install_connected_app", interactive="True")
+    install.flow = flow
+    install()
+    queries = len(_connected_app_queries(org))
+    following = _ready(make_task("sixsense_verify", integration_username=INTEGRATION))
+    following.flow = flow
+    soql = common.connected_apps_soql(following.app_names)
+    assert following._query(soql) == [APP_ROW]
+    assert len(_connected_app_queries(org)) == queries  # no request
+    # Used once: the next query of it reads the org.
+    following._query(soql)
+    assert len(_connected_app_queries(org)) == queries + 1
+
+
+@pytest.mark.parametrize("reason", ["a write started", "too old", "same step", "no flow"])
+def test_handed_over_reads_are_not_used_after_a_write_when_old_or_by_their_own_step(
+    make_task, org, common, monkeypatch, reason
+):
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    flow = _FlowRun()
+    giver = _ready(make_task("sixsense_verify", integration_username=INTEGRATION))
+    taker = _ready(make_task("sixsense_verify", integration_username=INTEGRATION))
+    if reason != "no flow":
+        giver.flow = taker.flow = flow
+    soql = common.connected_apps_soql(giver.app_names)
+    giver._hand_over({soql: [{"Id": "stale"}]})
+    if reason == "a write started":
+        taker._forget_read_ahead()  # what _confirm_production does before the first write
+    elif reason == "too old":
+        monkeypatch.setattr(common, "HANDOVER_SECONDS", -1.0)
+    elif reason == "same step":
+        taker = giver
+    assert taker._query(soql) == [APP_ROW]
+    assert len(_connected_app_queries(org)) == 1
