@@ -49,12 +49,25 @@ class AssignPermissionSetsByUsername(ReuseFlowSession, AssignPermissionSets):
             return dict(self.known_perm_ids)
         return super()._get_perm_ids()
 
-    def _query_existing_assignments(self):
-        query = (
-            f"SELECT Id,(SELECT {self.assignment_lookup} FROM {self.assignment_child_relationship}) "
-            f"FROM User WHERE Username IN {soql_in(self._usernames())}"
+    #: Records of :meth:`existing_assignments_soql` the caller has just read (after its last write): used
+    #: once instead of cci's own query.
+    known_existing_assignments: list[dict] | None = None
+
+    @staticmethod
+    def existing_assignments_soql(usernames) -> str:
+        """The users (by Username) with their assignments, as cci's ``_query_existing_assignments`` reads
+        them."""
+        return (
+            f"SELECT Id,(SELECT {AssignPermissionSets.assignment_lookup} FROM "
+            f"{AssignPermissionSets.assignment_child_relationship}) "
+            f"FROM User WHERE Username IN {soql_in(usernames)}"
         )
-        result = self.sf.query(query)
+
+    def _query_existing_assignments(self):
+        known, self.known_existing_assignments = self.known_existing_assignments, None
+        if known:
+            return known
+        result = self.sf.query(self.existing_assignments_soql(self._usernames()))
         if result["totalSize"] == 0:
             raise CumulusCIException(
                 f"No users were found with the username(s) {', '.join(self._usernames())}."
