@@ -29,7 +29,8 @@ class ApiRetrieve(ApiRetrieveUnpackaged):
     Requests: ``retrieve`` (AsyncResult ``id``), then ``checkRetrieveStatus(id, includeZip=true)`` until
     the RetrieveResult's ``done`` is true; the final RetrieveResult's ``zipFile`` is the result. Done at the
     first check: 2 requests (cci's class: 3, with ``checkStatus`` in between). The wait between checks is
-    cci's (``check_interval``, growing every three checks; cci also sleeps after the last check).
+    cci's (``check_interval``, growing every three checks), but none after the final answer (cci's own
+    class sleeps once more).
 
     Errors (``cumulusci.salesforce_api.exceptions``):
       * a SOAP fault on either request -> ``MetadataApiError("<faultcode>: <faultstring>")`` (cci's
@@ -57,6 +58,12 @@ class ApiRetrieve(ApiRetrieveUnpackaged):
         self.status = None
         self.check_num = 1
         return super()._get_response()
+
+    def _get_check_interval(self):
+        # cci's loop sleeps after every check, the final one too: once the answer is final, no wait.
+        if self.status in ("Done", "Failed"):
+            return 0
+        return super()._get_check_interval()
 
     def _process_response_status(self, response):
         response = super()._process_response_status(response)

@@ -105,7 +105,8 @@ def test_done_at_the_first_check_is_two_requests_and_returns_the_zip(
     ), check
     assert zip_file.namelist() == [SETTINGS_FILE]
     assert zip_file.read(SETTINGS_FILE).decode() == SETTINGS
-    assert no_sleep.call_count == 1  # cci's wait after each check, kept
+    # No wait once the answer is final (cci's loop would sleep check_interval once more).
+    assert [c.args[0] for c in no_sleep.call_args_list] == [0]
 
 
 def test_pending_and_in_progress_answers_are_polled_again_with_ccis_backoff(
@@ -118,8 +119,8 @@ def test_pending_and_in_progress_answers_are_polled_again_with_ccis_backoff(
         body.count(f"<asyncProcessId>{ASYNC_ID}</asyncProcessId>") for _, body in mdapi.calls[1:]
     } == {1}
     assert zip_file.namelist() == [SETTINGS_FILE]
-    # cci's interval: check_interval, times (checks made // 3) + 1.
-    assert [c.args[0] for c in no_sleep.call_args_list] == [1, 1, 2]
+    # cci's interval between checks: check_interval, times (checks made // 3) + 1; none after the last.
+    assert [c.args[0] for c in no_sleep.call_args_list] == [1, 1, 0]
 
 
 def test_failed_status_raises_salesforces_code_and_message(task, mdapi, metadata_read):
