@@ -289,5 +289,12 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
         CLI and kept in the project cache (``tasks/source_conversion.py``)."""
         source = Path(path)
         if self.project_config.repo_root and is_sfdx_source(source):
-            path = str(converted_source(Path(self.project_config.cache_dir), source, self.logger))
+            try:
+                path = str(
+                    converted_source(Path(self.project_config.cache_dir), source, self.logger)
+                )
+            except OSError as error:  # e.g. a read-only checkout: convert as CumulusCI does
+                self.logger.warning(
+                    f"The project cache cannot be written ({error}); converting {source} without it."
+                )
         return super()._get_package_zip(path)

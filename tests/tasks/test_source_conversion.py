@@ -172,3 +172,16 @@ def test_setup_converts_once_into_the_project_cache(conversion, tmp_path, monkey
     fake.fail = True
     assert module.main(["force-app"]) == 1
     assert "sf project convert source failed" in capsys.readouterr().err
+
+
+def test_a_project_cache_that_cannot_be_written_falls_back_to_ccis_conversion(
+    conversion, make_task, org, runtime, tmp_path, monkeypatch, caplog
+):
+    module, calls, _, _ = conversion
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setattr(runtime.project_config, "_cache_dir", blocked)
+    package = make_task("sixsense_deploy_access")._get_package_zip("force-app")
+    assert "permissionsets/Sixsense_Setup_Access.permissionset" in unzip(package)
+    assert "cannot be written" in caplog.text
+    assert calls == [Path("force-app")]  # CumulusCI's own conversion, into a temporary folder
