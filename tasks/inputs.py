@@ -234,9 +234,12 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         source = Path((deploy.get("options") or {}).get("path") or "force-app")
         try:
             ensure_sf_cli(root, self.logger)
-        except SalesforceCliMissing:
+            start_conversion(Path(self.project_config.cache_dir), source, self.logger)
+        except (
+            SalesforceCliMissing,
+            OSError,
+        ):  # no CLI, or no writable project cache: the deploy says
             return
-        start_conversion(Path(self.project_config.cache_dir), source, self.logger)
 
     @staticmethod
     def _format(problems):
