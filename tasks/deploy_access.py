@@ -291,7 +291,12 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
         if self.project_config.repo_root and is_sfdx_source(source):
             try:
                 path = str(
-                    converted_source(Path(self.project_config.cache_dir), source, self.logger)
+                    converted_source(
+                        Path(self.project_config.cache_dir),
+                        source,
+                        self.logger,
+                        project_root=Path(self.project_config.repo_root),
+                    )
                 )
             except OSError as error:  # e.g. a read-only checkout: convert as CumulusCI does
                 self.logger.warning(

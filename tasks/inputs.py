@@ -224,21 +224,33 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
             self._start_source_conversion()
 
     def _start_source_conversion(self):
-        """Start the deploy step's local source conversion now (``tasks/source_conversion.py``), so that on
-        the first run of a checkout it overlaps the reads of the steps before the deploy. Local only: no
-        request to the org, nothing written to it; a missing CLI is reported by the deploy step."""
+        """In a flow with a ``sixsense_deploy_access`` step, start that step's local source conversion now
+        (``tasks/source_conversion.py``) when it is not cached, so that it overlaps the reads of the steps
+        before the deploy. Local only: no request to the org, nothing written to it; a missing CLI or an
+        unwritable project cache is reported by the deploy step."""
         from .source_conversion import SalesforceCliMissing, ensure_sf_cli, start_conversion
 
+        deploy = next(
+            (
+                step
+                for step in getattr(getattr(self, "flow", None), "steps", None) or []
+                if not step.skip
+                and any(
+                    c.__name__ == "DeployAccess" for c in getattr(step.task_class, "__mro__", ())
+                )
+            ),
+            None,
+        )
+        if deploy is None:
+            return
         root = Path(self.project_config.repo_root or ".")
-        deploy = self.project_config.tasks__sixsense_deploy_access or {}
-        source = Path((deploy.get("options") or {}).get("path") or "force-app")
+        source = Path(((deploy.task_config or {}).get("options") or {}).get("path") or "force-app")
         try:
             ensure_sf_cli(root, self.logger)
-            start_conversion(Path(self.project_config.cache_dir), source, self.logger)
-        except (
-            SalesforceCliMissing,
-            OSError,
-        ):  # no CLI, or no writable project cache: the deploy says
+            start_conversion(
+                Path(self.project_config.cache_dir), source, self.logger, project_root=root
+            )
+        except (SalesforceCliMissing, OSError):
             return
 
     @staticmethod

@@ -107,7 +107,7 @@ def background_conversions(runtime, monkeypatch, request):
     monkeypatch.setattr(
         module,
         "start_conversion",
-        lambda cache_dir, path, logger: started.append((cache_dir, path)),
+        lambda cache_dir, path, logger, project_root=None: started.append((cache_dir, path)),
     )
     return started
 

@@ -33,25 +33,67 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
     assert f"Username IN ('{INTEGRATION.upper()}', '{ADMIN}')" in user_query
 
 
-def test_valid_inputs_start_the_deploy_source_conversion(make_task, org, background_conversions):
-    """Once the inputs are valid, the deploy's local conversion of force-app starts in the background."""
+def _in_flow(task, runtime, *task_names):
+    """``task`` as a step of a flow whose steps run ``task_names`` (cci's FlowCoordinator.steps)."""
+    from types import SimpleNamespace
+
+    steps = []
+    for number, name in enumerate(task_names, 1):
+        config = runtime.project_config.get_task(name)
+        steps.append(
+            SimpleNamespace(
+                step_num=number,
+                task_name=name,
+                task_class=config.get_class(),
+                task_config=config.config,
+                skip=False,
+            )
+        )
+    task.flow = SimpleNamespace(steps=steps)
+    return task
+
+
+def test_valid_inputs_start_the_deploy_source_conversion(
+    make_task, org, runtime, background_conversions
+):
+    """In a flow that deploys, once the inputs are valid the deploy's conversion of its source starts."""
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
-    run(make_task, integration_username=INTEGRATION, interactive="false")
+    task = make_task(
+        "sixsense_validate_inputs", integration_username=INTEGRATION, interactive="false"
+    )
+    _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")()
     assert [(cache.name, path.as_posix()) for cache, path in background_conversions] == [
         (".cci", "force-app")
     ]
 
 
+@pytest.mark.parametrize("steps", [None, ("sixsense_validate_inputs", "sixsense_verify")])
+def test_no_source_conversion_without_a_deploy_step_to_use_it(
+    make_task, org, runtime, background_conversions, steps
+):
+    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
+    task = make_task(
+        "sixsense_validate_inputs", integration_username=INTEGRATION, interactive="false"
+    )
+    if steps:
+        _in_flow(task, runtime, *steps)
+    task()
+    assert background_conversions == []
+
+
 @pytest.mark.parametrize("plan", [True, False], ids=["plan mode", "bad input"])
 def test_no_source_conversion_in_plan_mode_or_on_bad_input(
-    make_task, org, common, background_conversions, plan
+    make_task, org, common, runtime, background_conversions, plan
 ):
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER] if plan else [ADMIN_USER])
+    options = {"integration_username": INTEGRATION, "interactive": "false"}
+    task = make_task("sixsense_validate_inputs", **options, **({"plan": "True"} if plan else {}))
+    _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")
     if plan:
-        run(make_task, integration_username=INTEGRATION, interactive="false", plan="True")
+        task()
     else:
         with pytest.raises(common.SixsenseInputError):
-            run(make_task, integration_username=INTEGRATION, interactive="false")
+            task()
     assert background_conversions == [] and org.writes() == []
 
 
