@@ -94,6 +94,25 @@ def no_sleep():
 
 
 @pytest.fixture(autouse=True)
+def reports_in_tmp(runtime, monkeypatch, tmp_path):
+    """The default report paths (audit runs, diagnosis, troubleshooting) point into the test's tmp dir,
+    so the suite leaves nothing in the checkout's .sixsense/."""
+    import importlib
+
+    importlib.import_module("tasks.inputs")  # keeps the documented default of its audit_dir option
+    monkeypatch.setattr(
+        importlib.import_module("tasks.audit"), "DEFAULT_AUDIT_DIR", str(tmp_path / "audit")
+    )
+    for module, cls, stem in (
+        ("tasks.diagnose", "Diagnose", "diagnosis"),
+        ("tasks.troubleshoot", "Troubleshoot", "troubleshoot"),
+    ):
+        klass = getattr(importlib.import_module(module), cls)
+        monkeypatch.setattr(klass, "default_json_path", str(tmp_path / f"{stem}.json"))
+        monkeypatch.setattr(klass, "default_markdown_path", str(tmp_path / f"{stem}.md"))
+
+
+@pytest.fixture(autouse=True)
 def background_conversions(runtime, monkeypatch, request):
     """The source conversions ``sixsense_validate_inputs`` starts (``tasks/source_conversion.py``),
     recorded as ``(cache_dir, path)`` instead of running a Node process behind every unit test; the

@@ -54,12 +54,15 @@ def _in_flow(task, runtime, *task_names):
 
 
 def test_valid_inputs_start_the_deploy_source_conversion(
-    make_task, org, runtime, background_conversions
+    make_task, org, runtime, background_conversions, tmp_path
 ):
     """In a flow that deploys, once the inputs are valid the deploy's conversion of its source starts."""
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
     task = make_task(
-        "sixsense_validate_inputs", integration_username=INTEGRATION, interactive="false"
+        "sixsense_validate_inputs",
+        integration_username=INTEGRATION,
+        interactive="false",
+        audit_dir=str(tmp_path / "audit"),
     )
     _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")()
     assert [(cache.name, path.as_posix()) for cache, path in background_conversions] == [
@@ -69,11 +72,14 @@ def test_valid_inputs_start_the_deploy_source_conversion(
 
 @pytest.mark.parametrize("steps", [None, ("sixsense_validate_inputs", "sixsense_verify")])
 def test_no_source_conversion_without_a_deploy_step_to_use_it(
-    make_task, org, runtime, background_conversions, steps
+    make_task, org, runtime, background_conversions, steps, tmp_path
 ):
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
     task = make_task(
-        "sixsense_validate_inputs", integration_username=INTEGRATION, interactive="false"
+        "sixsense_validate_inputs",
+        integration_username=INTEGRATION,
+        interactive="false",
+        audit_dir=str(tmp_path / "audit"),
     )
     if steps:
         _in_flow(task, runtime, *steps)
@@ -83,10 +89,14 @@ def test_no_source_conversion_without_a_deploy_step_to_use_it(
 
 @pytest.mark.parametrize("plan", [True, False], ids=["plan mode", "bad input"])
 def test_no_source_conversion_in_plan_mode_or_on_bad_input(
-    make_task, org, common, runtime, background_conversions, plan
+    make_task, org, common, runtime, background_conversions, plan, tmp_path
 ):
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER] if plan else [ADMIN_USER])
-    options = {"integration_username": INTEGRATION, "interactive": "false"}
+    options = {
+        "integration_username": INTEGRATION,
+        "interactive": "false",
+        "audit_dir": str(tmp_path / "audit"),
+    }
     task = make_task("sixsense_validate_inputs", **options, **({"plan": "True"} if plan else {}))
     _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")
     if plan:
