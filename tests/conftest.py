@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,13 @@ def cci_environment(sim, home: Path) -> dict[str, str]:
 def run_cci(
     args: list[str], env: dict[str, str], timeout: float = 300
 ) -> subprocess.CompletedProcess:
-    """Run the real ``cci`` from the project's venv in the repo root; stdout and stderr combined."""
+    """Run the real ``cci`` from the project's venv in the repo root; stdout and stderr combined.
+    A ``flow run`` that names no ``audit_dir`` writes its audit report next to ``env``'s HOME (the
+    test's tmp dir), not into the checkout's .sixsense/."""
     cci = ROOT / ".venv" / "bin" / "cci"
+    if args[:2] == ["flow", "run"] and not any("audit_dir" in str(a) for a in args):
+        audit = Path(env.get("HOME") or tempfile.gettempdir()).parent / "audit"
+        args = [*args, "-o", "sixsense_validate_inputs__audit_dir", str(audit)]
     return subprocess.run(
         [str(cci), *args],
         cwd=ROOT,
@@ -160,11 +166,20 @@ def flow_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
         runtime = CliRuntime(load_keychain=True)
         _, org_config = runtime.get_org("sim")
-        # Each run's audit report goes to the test's tmp dir unless the test names one.
+        # Each run's audit report goes to the test's tmp dir unless the test names one (also for flows
+        # whose first step is not sixsense_validate_inputs: the default audit_dir).
         common.setdefault("audit_dir", str(tmp_path / "audit"))
+        import importlib
+
+        monkeypatch.setattr(
+            importlib.import_module("tasks.audit"), "DEFAULT_AUDIT_DIR", str(tmp_path / "audit")
+        )
         options = {"sixsense_validate_inputs": {"integration_username": INTEGRATION_USER, **common}}
         for task, opts in (task_options or {}).items():
             options.setdefault(task, {}).update(opts)
+        options.setdefault("sixsense_verify", {}).setdefault(
+            "report_path", str(tmp_path / "verification.json")
+        )
         coordinator = runtime.get_flow(flow, options=options)
         records: list[str] = []
 
