@@ -13,17 +13,8 @@ from .common import (
     is_deferred,
     parse_bool_option,
 )
-from .metadata_read import ApiRetrieve
+from .metadata_read import ApiRetrieve, package_xml
 
-SETTINGS_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<Package xmlns="http://soap.sforce.com/2006/04/metadata">
-    <types>
-        <members>ConnectedApp</members>
-        <name>Settings</name>
-    </types>
-    <version>{api_version}</version>
-</Package>
-"""
 SETTINGS_FILE = "settings/ConnectedApp.settings"
 RETRIEVE_FAILED = "retrieve failed"
 
@@ -97,9 +88,9 @@ said what).
 
     def _retrieve_enforcing(self):
         api_version = self.project_config.project__package__api_version
-        package_xml = SETTINGS_PACKAGE_XML.format(api_version=api_version)
+        manifest = package_xml("Settings", ["ConnectedApp"], api_version)
         try:
-            zip_file = self._read("Metadata retrieve", ApiRetrieve(self, package_xml, api_version))
+            zip_file = self._read("Metadata retrieve", ApiRetrieve(self, manifest, api_version))
         except MetadataApiError as e:
             return False, f"{RETRIEVE_FAILED} ({e}); assuming not enforcing"
         if SETTINGS_FILE not in zip_file.namelist():

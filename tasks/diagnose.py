@@ -31,7 +31,7 @@ from .common import (
     soql_in,
     soql_quote,
 )
-from .metadata_read import ApiRetrieve
+from .metadata_read import ApiRetrieve, package_xml
 
 # OauthToken: query() returns up to 500 rows per call, queryMore() continues to a hard cap of 2,500
 # (salesforce-facts.md §4.1, OauthToken object reference).
@@ -69,15 +69,6 @@ def eca_soql(names) -> str:
         f"WHERE DeveloperName IN {names} OR MasterLabel IN {names}"
     )
 
-
-BLOCKED_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<Package xmlns="http://soap.sforce.com/2006/04/metadata">
-    <types>
-{members}        <name>BlacklistedConsumer</name>
-    </types>
-    <version>{api_version}</version>
-</Package>
-"""
 
 NEW_FLOW = "sixsense_new_customer"
 EXISTING_FLOW = "sixsense_existing_customer"
@@ -983,13 +974,12 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         blocked = [n for n in entries if n.lower() in names]
         others = [n for n in entries if n.lower() not in names]
         if others:
-            members = "".join(f"        <members>{n}</members>\n" for n in others)
             try:
                 zip_file = self._read(
                     "Metadata retrieve",
                     ApiRetrieve(
                         self,
-                        BLOCKED_PACKAGE_XML.format(members=members, api_version=api_version),
+                        package_xml("BlacklistedConsumer", others, api_version),
                         api_version,
                     ),
                 )

@@ -39,7 +39,7 @@ from .common import (
     stdin_is_tty,
 )
 from .guided import GuidedStep
-from .metadata_read import ApiRetrieve
+from .metadata_read import ApiRetrieve, package_xml
 from .verify import CheckReport
 
 #: 6sense's ECA package version, the same for production and sandbox (facts §0).
@@ -458,12 +458,7 @@ detail, method (metadata | guided | none).
 
     def _deploy(self, member: str) -> list[str]:
         api_version = self.project_config.project__package__api_version
-        # One element per line: cci's ApiRetrieveUnpackaged strips "<Package.*>" line-wise.
-        package = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<Package xmlns="{MD_NS}">\n    <types>\n        <members>{member}</members>\n'
-            f"        <name>{MD_TYPE}</name>\n    </types>\n    <version>{api_version}</version>\n</Package>\n"
-        )
+        package = package_xml(MD_TYPE, [member], api_version)
         zip_file = self._read("Metadata retrieve", ApiRetrieve(self, package, api_version))
         path = f"{MD_FOLDER}/{member}{MD_SUFFIX}"
         root = etree.parse(io.BytesIO(zip_file.read(path))).getroot()

@@ -21,6 +21,19 @@ if "<includeZip>" not in CHECK_RETRIEVE_STATUS_WITH_ZIP:  # a cci upgrade change
     raise ImportError("cci's CHECK_RETRIEVE_STATUS envelope has no </asyncProcessId> to extend")
 
 
+def package_xml(md_type: str, members, api_version: str) -> str:
+    """A package.xml (manifest) of one metadata type: ``members`` (names, or ``["*"]``), API version
+    ``api_version`` ("65.0"). One element per line: cci's ``ApiRetrieveUnpackaged`` strips
+    ``<Package ...>`` line by line."""
+    lines = "".join(f"        <members>{m}</members>\n" for m in members)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+        f"    <types>\n{lines}        <name>{md_type}</name>\n    </types>\n"
+        f"    <version>{api_version}</version>\n</Package>\n"
+    )
+
+
 class ApiRetrieve(ApiRetrieveUnpackaged):
     """Retrieve the unpackaged components of ``package_xml``: ``ApiRetrieve(task, package_xml,
     api_version)()`` returns a ``zipfile.ZipFile`` whose entries are the files under ``unpackaged/`` (the

@@ -23,17 +23,7 @@ from .common import (
     soql_in,
     soql_quote,
 )
-from .metadata_read import ApiRetrieve
-
-BLOCKED_PACKAGE_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<Package xmlns="http://soap.sforce.com/2006/04/metadata">
-    <types>
-        <members>*</members>
-        <name>BlacklistedConsumer</name>
-    </types>
-    <version>{api_version}</version>
-</Package>
-"""
+from .metadata_read import ApiRetrieve, package_xml
 
 
 class VerificationFailed(CumulusCIFailure):
@@ -326,7 +316,9 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         try:
             zip_file = self._read(
                 "Metadata retrieve",
-                ApiRetrieve(self, BLOCKED_PACKAGE_XML.format(api_version=api_version), api_version),
+                ApiRetrieve(
+                    self, package_xml("BlacklistedConsumer", ["*"], api_version), api_version
+                ),
             )
         except MetadataApiError as e:
             self._add(

@@ -201,3 +201,16 @@ def test_the_tasks_retrieve_with_api_retrieve(module):
     source = (Path(ROOT) / "tasks" / f"{module}.py").read_text()
     assert "ApiRetrieve(" in source
     assert "ApiRetrieveUnpackaged(" not in source
+
+
+def test_the_manifest_of_one_type(metadata_read, task, mdapi):
+    """``package_xml``: the manifest above, and cci's line-wise cleaning leaves the types in the envelope."""
+    assert metadata_read.package_xml("Settings", ["ConnectedApp"], "65.0") == PACKAGE
+    two = metadata_read.package_xml("BlacklistedConsumer", ["A", "B"], "65.0")
+    metadata_read.ApiRetrieve(task, two, "65.0")()
+    retrieve = mdapi.calls[0][1]
+    assert (
+        "<types><members>A</members><members>B</members><name>BlacklistedConsumer</name></types>"
+        in (retrieve)
+    )
+    assert "<version>65.0</version>" in retrieve and "<Package" not in retrieve
