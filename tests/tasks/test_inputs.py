@@ -33,6 +33,17 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
     assert f"Username IN ('{INTEGRATION.upper()}', '{ADMIN}')" in user_query
 
 
+def _validate(make_task, tmp_path, **options):
+    """The validation step for the integration user, non-interactive, its audit in ``tmp_path``."""
+    return make_task(
+        "sixsense_validate_inputs",
+        integration_username=INTEGRATION,
+        interactive="false",
+        audit_dir=str(tmp_path / "audit"),
+        **options,
+    )
+
+
 def _in_flow(task, runtime, *task_names):
     """``task`` as a step of a flow whose steps run ``task_names`` (cci's FlowCoordinator.steps)."""
     from types import SimpleNamespace
@@ -58,12 +69,7 @@ def test_valid_inputs_start_the_deploy_source_conversion(
 ):
     """In a flow that deploys, once the inputs are valid the deploy's conversion of its source starts."""
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
-    task = make_task(
-        "sixsense_validate_inputs",
-        integration_username=INTEGRATION,
-        interactive="false",
-        audit_dir=str(tmp_path / "audit"),
-    )
+    task = _validate(make_task, tmp_path)
     _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")()
     assert [(cache.name, path.as_posix()) for cache, path in background_conversions] == [
         (".cci", "force-app")
@@ -75,12 +81,7 @@ def test_no_source_conversion_without_a_deploy_step_to_use_it(
     make_task, org, runtime, background_conversions, steps, tmp_path
 ):
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
-    task = make_task(
-        "sixsense_validate_inputs",
-        integration_username=INTEGRATION,
-        interactive="false",
-        audit_dir=str(tmp_path / "audit"),
-    )
+    task = _validate(make_task, tmp_path)
     if steps:
         _in_flow(task, runtime, *steps)
     task()
@@ -92,12 +93,7 @@ def test_no_source_conversion_in_plan_mode_or_on_bad_input(
     make_task, org, common, runtime, background_conversions, plan, tmp_path
 ):
     org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER] if plan else [ADMIN_USER])
-    options = {
-        "integration_username": INTEGRATION,
-        "interactive": "false",
-        "audit_dir": str(tmp_path / "audit"),
-    }
-    task = make_task("sixsense_validate_inputs", **options, **({"plan": "True"} if plan else {}))
+    task = _validate(make_task, tmp_path, **({"plan": "True"} if plan else {}))
     _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")
     if plan:
         task()
