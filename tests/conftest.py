@@ -169,11 +169,7 @@ def flow_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         # Each run's audit report goes to the test's tmp dir unless the test names one (also for flows
         # whose first step is not sixsense_validate_inputs: the default audit_dir).
         common.setdefault("audit_dir", str(tmp_path / "audit"))
-        import importlib
-
-        monkeypatch.setattr(
-            importlib.import_module("tasks.audit"), "DEFAULT_AUDIT_DIR", str(tmp_path / "audit")
-        )
+        audit_reports_into(monkeypatch, tmp_path / "audit")
         options = {"sixsense_validate_inputs": {"integration_username": INTEGRATION_USER, **common}}
         for task, opts in (task_options or {}).items():
             options.setdefault(task, {}).update(opts)
@@ -204,6 +200,17 @@ def flow_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         return coordinator, error, "\n".join(records)
 
     return _run
+
+
+def audit_reports_into(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Audit runs that name no ``audit_dir`` write into ``folder`` (``tasks.audit.DEFAULT_AUDIT_DIR``),
+    not into the checkout's .sixsense/. ``tasks.inputs`` is imported first so that its ``audit_dir``
+    option keeps the documented default whatever test runs first in the worker. Needs cci's runtime
+    (it puts the project's tasks/ on the import path)."""
+    import importlib
+
+    importlib.import_module("tasks.inputs")
+    monkeypatch.setattr(importlib.import_module("tasks.audit"), "DEFAULT_AUDIT_DIR", str(folder))
 
 
 def production_consent(sim) -> dict[str, str]:

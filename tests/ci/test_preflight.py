@@ -3,11 +3,9 @@ scenarios: each scenario gets the verdict an admin should see."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-from tests.conftest import INTEGRATION_USER, ROOT, cci_environment
+from tests.conftest import INTEGRATION_USER, ROOT, audit_reports_into, cci_environment
 
 
 def run_preflight(sim, plan: str, tmp_path, monkeypatch, integration_username=INTEGRATION_USER):
@@ -21,9 +19,7 @@ def run_preflight(sim, plan: str, tmp_path, monkeypatch, integration_username=IN
     monkeypatch.chdir(ROOT)  # cci finds the project from the working directory
     runtime = CliRuntime(load_keychain=True)
     # The checks' audit reports go to the test's tmp dir, not the checkout's .sixsense/.
-    monkeypatch.setattr(
-        importlib.import_module("tasks.audit"), "DEFAULT_AUDIT_DIR", str(tmp_path / "audit")
-    )
+    audit_reports_into(monkeypatch, tmp_path / "audit")
     runtime.project_config.config["project"]["custom"]["sixsense_integration_username"] = (
         integration_username
     )

@@ -99,10 +99,9 @@ def reports_in_tmp(runtime, monkeypatch, tmp_path):
     so the suite leaves nothing in the checkout's .sixsense/."""
     import importlib
 
-    importlib.import_module("tasks.inputs")  # keeps the documented default of its audit_dir option
-    monkeypatch.setattr(
-        importlib.import_module("tasks.audit"), "DEFAULT_AUDIT_DIR", str(tmp_path / "audit")
-    )
+    from tests.conftest import audit_reports_into
+
+    audit_reports_into(monkeypatch, tmp_path / "audit")
     for module, cls, stem in (
         ("tasks.diagnose", "Diagnose", "diagnosis"),
         ("tasks.troubleshoot", "Troubleshoot", "troubleshoot"),
