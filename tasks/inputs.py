@@ -228,6 +228,7 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         (``tasks/source_conversion.py``) when it is not cached, so that it overlaps the reads of the steps
         before the deploy. Local only: no request to the org, nothing written to it; a missing CLI or an
         unwritable project cache is reported by the deploy step."""
+        from .deploy_access import DeployAccess
         from .source_conversion import SalesforceCliMissing, ensure_sf_cli, start_conversion
 
         deploy = next(
@@ -235,9 +236,8 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
                 step
                 for step in getattr(getattr(self, "flow", None), "steps", None) or []
                 if not step.skip
-                and any(
-                    c.__name__ == "DeployAccess" for c in getattr(step.task_class, "__mro__", ())
-                )
+                and isinstance(step.task_class, type)
+                and issubclass(step.task_class, DeployAccess)
             ),
             None,
         )
