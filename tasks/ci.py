@@ -121,6 +121,10 @@ Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``i
         "setup_username": {
             "description": "Passed to the flow's sixsense_validate_inputs. Default: the connected user."
         },
+        "audit_dir": {
+            "description": "Passed to the flow's sixsense_validate_inputs: where its run's audit report "
+            "goes. Default: that task's default (.sixsense/audit)."
+        },
     }
 
     def _init_options(self, kwargs):
@@ -137,8 +141,9 @@ Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``i
             "integration_username": self.options["integration_username"],
             "interactive": "False",
         }
-        if self.options.get("setup_username"):
-            inputs["setup_username"] = self.options["setup_username"]
+        for name in ("setup_username", "audit_dir"):
+            if self.options.get(name):
+                inputs[name] = self.options[name]
         coordinator = FlowCoordinator(
             self.project_config,
             self.project_config.get_flow(flow),

@@ -10,10 +10,14 @@ from tests.conftest import INTEGRATION_USER
 CI_OPTIONS = {"sixsense_ci_integration_user": {"username": INTEGRATION_USER}}
 
 
-def test_ci_flow_stops_at_the_first_manual_step_and_passes(start_sim, run_flow_inprocess):
+def test_ci_flow_stops_at_the_first_manual_step_and_passes(start_sim, run_flow_inprocess, tmp_path):
     sim = start_sim("new_customer", org_kind="scratch")  # ci_sixsense is for scratch orgs
     coordinator, error, output = run_flow_inprocess(sim, "ci_sixsense", task_options=CI_OPTIONS)
     assert error is None, output
+    # The inner new-customer run's audit report goes where the outer run's does.
+    reports = sorted(p.name for p in (tmp_path / "audit").glob("*.json"))
+    assert any(n.endswith("-ci_sixsense.json") for n in reports), reports
+    assert any(n.endswith("-sixsense_new_customer.json") for n in reports), reports
     last = coordinator.results[-1]
     assert last.task_name == "sixsense_ci_expect_manual_step"
     assert last.return_values["stopped_at"] == "sixsense_authorize_setup_user"
