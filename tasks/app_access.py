@@ -9,6 +9,7 @@ from .common import (
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseTask,
+    assigned_permission_sets_soql,
     init_production_option,
     parse_bool_option,
     read_policy_template,
@@ -79,10 +80,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             "SELECT Id, ParentId, SetupEntityId FROM SetupEntityAccess "
             f"WHERE SetupEntityId IN {soql_in(known_apps)} AND ParentId IN {soql_in(known_parents)}"
         )
-        assigned_soql = (
-            "SELECT PermissionSetId FROM PermissionSetAssignment "
-            f"WHERE AssigneeId = {soql_quote(user['Id'])}"
-        )
+        assigned_soql = assigned_permission_sets_soql(user["Id"])
         if known_apps and known_parents:  # both reads in one round trip (REST Composite)
             self._read_ahead([access_soql, assigned_soql])
         existing = self._query(access_soql) if known_apps and known_parents else []
@@ -303,13 +301,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
         task.known_existing_assignments = known_existing
 
         def not_assigned():
-            assigned = {
-                r["PermissionSetId"]
-                for r in self._query(
-                    "SELECT PermissionSetId FROM PermissionSetAssignment "
-                    f"WHERE AssigneeId = {soql_quote(user_id)}"
-                )
-            }
+            assigned = self._assigned_permission_set_ids(user_id)
             return [n for n in api_names if by_name[n] not in assigned]
 
         # Idempotent: cci's task queries the assignments, then inserts only the missing ones.

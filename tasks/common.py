@@ -155,6 +155,15 @@ def oauth_tokens_soql(names: Iterable[str] | None = None, user_id: str | None = 
     return soql + (" WHERE " + " AND ".join(where) if where else "")
 
 
+def assigned_permission_sets_soql(user_id: str) -> str:
+    """The PermissionSetId of every assignment of ``user_id`` (one text everywhere, so a read-ahead of it
+    is found by the step that queries it)."""
+    return (
+        "SELECT PermissionSetId FROM PermissionSetAssignment "
+        f"WHERE AssigneeId = {soql_quote(user_id)}"
+    )
+
+
 def permission_sources_soql(user_id: str, permission: str) -> str:
     """The assignments through which ``user_id`` holds ``Permissions<permission>``."""
     return (
@@ -865,6 +874,10 @@ class SixsenseOrgMixin:
         for row in rows:
             out.setdefault(row["AssigneeId"], []).append(row)
         return out
+
+    def _assigned_permission_set_ids(self, user_id: str) -> set[str]:
+        """Ids of the permission sets assigned to ``user_id`` (``assigned_permission_sets_soql``)."""
+        return {r["PermissionSetId"] for r in self._query(assigned_permission_sets_soql(user_id))}
 
     def _permission_sources(
         self, user: dict, permission: str, assignments: list[dict] | None = None

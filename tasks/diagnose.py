@@ -1034,15 +1034,14 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         installed candidate app; and through which."""
         if not app.get("access"):
             return False, []
-        rows = self._safe(
-            "PermissionSetAssignment",
-            lambda: self._query(
-                "SELECT PermissionSetId FROM PermissionSetAssignment "
-                f"WHERE AssigneeId = {soql_quote(user['id'])}"
-            ),
-            [],
+        mine = (
+            self._safe(
+                "PermissionSetAssignment",
+                lambda: self._assigned_permission_set_ids(user["id"]),
+                set(),
+            )
+            or set()
         )
-        mine = {r["PermissionSetId"] for r in rows or []}
         profile_rows = self._safe(
             "PermissionSet",
             lambda: self._query(

@@ -16,7 +16,6 @@ from .common import (
     SixsenseTask,
     init_production_option,
     soql_in,
-    soql_quote,
 )
 
 
@@ -230,9 +229,3 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             ],
         )
         self.return_values = {"assigned": True, "held_through": held}
-
-    def _assigned_permission_set_ids(self, user_id):
-        rows = self._query(
-            f"SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)}"
-        )
-        return {r["PermissionSetId"] for r in rows}

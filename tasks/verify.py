@@ -14,6 +14,7 @@ from .common import (
     MD_NS,
     POLICY_TEMPLATE,
     SixsenseTask,
+    assigned_permission_sets_soql,
     check_file_path,
     connected_apps_soql,
     oauth_tokens_soql,
@@ -21,7 +22,6 @@ from .common import (
     permission_sources_soql,
     read_policy_template,
     soql_in,
-    soql_quote,
 )
 from .metadata_read import ApiRetrieve, package_xml
 
@@ -224,7 +224,7 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         user's assignments and tokens."""
         soqls = [
             connected_apps_soql(self.app_names),
-            self._assigned_soql(integration["Id"]),
+            assigned_permission_sets_soql(integration["Id"]),
             oauth_tokens_soql(self.app_names, integration["Id"]),
         ]
         if setup_user and self._has_permission_field(APPROVE_UNINSTALLED):
@@ -240,13 +240,6 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         return (
             "SELECT ParentId, SetupEntityId FROM SetupEntityAccess "
             f"WHERE SetupEntityType = 'ConnectedApplication' AND ParentId IN {soql_in(parent_ids)}"
-        )
-
-    @staticmethod
-    def _assigned_soql(user_id):
-        return (
-            "SELECT PermissionSetId FROM PermissionSetAssignment "
-            f"WHERE AssigneeId = {soql_quote(user_id)}"
         )
 
     def _check_access(self, policy, integration, app):
@@ -297,9 +290,7 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
                 ok,
                 fix,
             )
-        assigned = {
-            r["PermissionSetId"] for r in self._query(self._assigned_soql(integration["Id"]))
-        }
+        assigned = self._assigned_permission_set_ids(integration["Id"])
         for name in policy["permission_sets"]:
             row = ps_rows.get(name)
             ok = bool(row and row["Id"] in assigned)
