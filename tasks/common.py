@@ -166,22 +166,23 @@ def assigned_permission_sets_soql(user_id: str) -> str:
 
 def permission_sources_soql(user_id: str, permission: str) -> str:
     """The assignments through which ``user_id`` holds ``Permissions<permission>``."""
-    return (
-        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
-        f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)} "
-        f"AND PermissionSet.Permissions{permission} = true"
-    )
+    return _permission_sources_soql(f"AssigneeId = {soql_quote(user_id)}", permission)
 
 
 def permission_sources_by_username_soql(username: str, permission: str) -> str:
     """The assignments through which the user ``username`` holds ``Permissions<permission>`` (SOQL ``=`` on
     a Username is case-insensitive), with that flag selected: rows for ``_permission_sources``'s
     ``assignments``. Needs no user Id, so it can be read ahead with the user query."""
+    return _permission_sources_soql(
+        f"Assignee.Username = {soql_quote(username)}", permission, select_flag=True
+    )
+
+
+def _permission_sources_soql(who: str, permission: str, select_flag: bool = False) -> str:
+    flag = f"PermissionSet.Permissions{permission}"
     return (
-        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, "
-        f"PermissionSet.Permissions{permission} FROM PermissionSetAssignment "
-        f"WHERE Assignee.Username = {soql_quote(username)} "
-        f"AND PermissionSet.Permissions{permission} = true"
+        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name"
+        f"{', ' + flag if select_flag else ''} FROM PermissionSetAssignment WHERE {who} AND {flag} = true"
     )
 
 
@@ -695,13 +696,16 @@ class SixsenseOrgMixin:
         it; a request Salesforce refuses whole is logged and its queries are sent one by one when used;
         results past the first page follow ``nextRecordsUrl``."""
         soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
-        version = self.sf.sf_version
         for start in range(0, len(soqls), COMPOSITE_QUERY_LIMIT):
             chunk = soqls[start : start + COMPOSITE_QUERY_LIMIT]
-            urls = [f"/services/data/v{version}/query?q={quote_plus(soql)}" for soql in chunk]
+            urls = [self._query_url(soql) for soql in chunk]
             subresponses = self._composite_gets("Query", urls)
             for soql, sub in zip(chunk, subresponses or [], strict=False):
                 self._keep_read_ahead(soql, sub)
+
+    def _query_url(self, soql: str) -> str:
+        """The query resource of ``soql``, as a REST Composite subrequest's ``url``."""
+        return f"/services/data/v{self.sf.sf_version}/query?q={quote_plus(soql)}"
 
     def _keep_read_ahead(self, soql: str, sub: dict) -> None:
         """Keep one query subresponse of a REST Composite request for :meth:`_take_read_ahead`: its
@@ -750,7 +754,7 @@ class SixsenseOrgMixin:
             return
         version = self.sf.sf_version
         urls = [f"/services/data/v{version}/sobjects/{o}/describe" for o in todo] + [
-            f"/services/data/v{version}/query?q={quote_plus(soql)}" for soql in soqls
+            self._query_url(soql) for soql in soqls
         ]
         subresponses = self._composite_gets("describe" if todo else "Query", urls) or []
         for o, sub in zip(todo, subresponses, strict=False):
