@@ -685,6 +685,12 @@ class SixsenseOrgMixin:
             return self._call("Query", refused)
         return entry
 
+    def _peek_read_ahead(self, soql: str) -> int | None:
+        """``totalSize`` of the read-ahead result of ``soql`` without using it up; None when there is none
+        (or Salesforce refused it)."""
+        entry = (self.__dict__.get("_ahead") or {}).get(soql)
+        return entry.get("totalSize") if isinstance(entry, dict) else None
+
     def _read_ahead(self, soqls: Iterable[str]) -> None:
         """Run several SOQL queries in one round trip: the REST Composite resource (``POST
         /services/data/vXX.X/composite``, at most 5 query subrequests, counted as one API call; REST API

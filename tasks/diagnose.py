@@ -41,6 +41,11 @@ TOKEN_FIELDS = "AppName, UserId, CreatedDate, LastUsedDate, UseCount, AppMenuIte
 ORGANIZATION_SOQL = "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName, TrialExpirationDate FROM Organization"
 
 
+def app_tokens_where(names) -> str:
+    """The OauthToken filter of the app ``names``."""
+    return f"AppName IN {soql_in(names)}"
+
+
 def token_count_soql(where: str) -> str:
     return f"SELECT COUNT() FROM OauthToken WHERE {where}"
 
@@ -441,7 +446,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         from .eca import DEFAULT_ECA_NAMES
 
         names = list(self.app_names)
-        app_where = f"AppName IN {soql_in(names)}"
+        app_where = app_tokens_where(names)
         soqls = [
             connected_apps_soql(names),
             token_count_soql(app_where),
@@ -818,15 +823,14 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
     def _read_second_facts_ahead(self, names: list[str], app_ids: list[str], users: dict):
         """What depends on the first batch, in one more round trip: the App Launcher items of the apps
         found, and the token rows whose counts (read ahead) are within the row cap."""
-        app_where = f"AppName IN {soql_in(names)}"
+        app_where = app_tokens_where(names)
         wheres = [app_where]
         integration = users.get("integration") or {}
         if integration.get("found"):
             wheres.append(f"UserId = {soql_quote(integration['id'])}")
         soqls = [app_menu_items_soql(names, app_ids)]
         for where in wheres:
-            entry = (self.__dict__.get("_ahead") or {}).get(token_count_soql(where))
-            count = entry.get("totalSize") if isinstance(entry, dict) else None
+            count = self._peek_read_ahead(token_count_soql(where))
             if count and count <= OAUTH_TOKEN_ROW_CAP:
                 soqls.append(token_rows_soql(where, count))
         self._safe("read ahead", lambda: self._read_ahead(soqls))
@@ -849,8 +853,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         """OauthToken rows for ``where`` (never the secret fields), at most the 2,500-row cap."""
         if count == 0:
             return []
-        limit = f" LIMIT {OAUTH_TOKEN_ROW_CAP}" if count > OAUTH_TOKEN_ROW_CAP else ""
-        if limit:
+        if count > OAUTH_TOKEN_ROW_CAP:  # token_rows_soql limits the rows to the cap
             self.warnings.append(
                 f"{count} OauthToken rows match ({where}); Salesforce returns at most {OAUTH_TOKEN_ROW_CAP}, "
                 "so per-user figures below come from user-filtered queries."
@@ -869,7 +872,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             "integration_user": None,
             "setup_user": None,
         }
-        app_where = f"AppName IN {soql_in(names)}"
+        app_where = app_tokens_where(names)
 
         all_app_rows: list[bool] = []  # set once every token row of the app was read
 
