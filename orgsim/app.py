@@ -140,9 +140,9 @@ def create_app(ctx: SimContext) -> Flask:
             kind=g.get("kind", "read"),
         )
         if ctx.autopilot and g.get("kind") == "read" and not g.get("fault"):
-            # A composite of queries is polled like its queries sent one by one (rest.composite).
-            for sobject, path in g.get("sub_reads") or [(g.get("action"), request.full_path)]:
-                ctx.autopilot.on_read(sobject, _same_query_key(path))
+            # One request, one poll: a composite's queries are seen together (rest.composite).
+            reads = g.get("sub_reads") or [(g.get("action"), request.full_path)]
+            ctx.autopilot.on_reads([(sobject, _same_query_key(path)) for sobject, path in reads])
         return response
 
     @app.post("/_sim/actions/<name>")

@@ -1,43 +1,60 @@
-"""The autopilot: a simulated diligent operator who does the manual steps once the tool is waiting.
+"""The autopilot: a simulated diligent operator who does a manual step once the tool is waiting in that step.
 
-The operator acts when the tool is visibly *waiting*: a guided step checks for the outcome of a human step
-by querying ``OauthToken`` or ``ConnectedApplication`` (design.md: "verified by an OauthToken", "a
-ConnectedApplication row") again and again. So a "poll" is a REST query on one of those objects (sent alone or
-as a subrequest of a composite request); once the
-same query has been seen ``autopilot.polls_before_action`` times since the org state last changed
-(``Store.version``), the autopilot performs the first applicable step, in the seed procedure's order. Other
-reads (validation, describes, the Organization lookup) are not polls, so the operator never acts ahead of
-the tool's instructions:
+The simulator cannot see the console, so it decides from what it can see: the tool polling for *that step's
+outcome*, again and again. Each guided step waits by repeating one query (tasks/guided.py ``_wait``); the
+autopilot knows each step's query by what it reads and filters (design.md: a step is "verified by an
+OauthToken", "a ConnectedApplication row"), and each such query triggers one action only:
 
-a. the app is not visible and not installed, and the setup user holds CanApproveUninstalledApps or
-   UseAnyApiClient, or API Access Control is enforcing -> authorize as the setup user (may be denied; the
-   attempt still lists the app on OAuth Usage);
-b. blocked -> Unblock; visible and not installed -> Install;
-c. installed, not admin-approved, and the ConnectedApp metadata is NOT retrievable (otherwise the tool sets
-   the policy itself by Metadata ETL) -> Permitted Users = admin approved;
-d. admin-approved, the integration user pre-authorized, and no token of theirs created after the
-   ConnectedApplication's LastModifiedDate -> authorize as the integration user.
+==========================================  ==================================================================
+the request the tool repeats                 the tool waits in / the operator does
+==========================================  ==================================================================
+an ``OauthToken`` query with ``UserId`` =     step 1 (authorize as the setup user): authorize as the setup
+the setup user and ``AppName`` naming the    user, when the app is not installed and the setup user holds
+6sense app (alone or in a Composite)         CanApproveUninstalledApps or UseAnyApiClient, or API Access
+                                             Control is enforcing (the denied attempt still lists the app)
+a ``ConnectedApplication`` query with        not installed -> step 2 (Install): blocked -> Unblock; visible
+``Name`` naming the app, sent alone          -> Install; not visible -> "repeat step 1" (as above).
+                                             Installed, not admin approved -> step 3 (Permitted Users, guided
+                                             path): set admin approved, unless the ConnectedApp metadata is
+                                             retrievable (then the tool sets it itself and never waits)
+an ``OauthToken`` query filtered on          step 5 (reauthorize): authorize as the integration user, when the
+``UserId`` = the integration user only,      app is admin approved, the user pre-authorized and holding no
+sent alone                                   token created after the ConnectedApplication's LastModifiedDate
+an ``ExtlClntAppOauthPlcyCnfg`` query with   ECA policies (6sense's ECA article, facts §0): Edit Policies
+``ExternalClientApplicationId`` = the ECA,   (Start Page None, all users self-authorize, refresh token
+sent alone                                   expires after 30 days unused), when they differ and the policy
+                                             metadata is NOT deployable (then the tool deploys them itself)
+an ``OauthToken`` query with ``UserId`` =    ECA authorization: authorize the ECA as the integration user,
+the integration user and ``AppName``         when it is installed and the user holds no token for it
+naming the ECA, sent alone
+==========================================  ==================================================================
 
-When the repeated query is about the 6sense External Client App (``ExtlClntAppOauthPlcyCnfg``, or an
-``OauthToken`` query naming the ECA's label), the operator follows the ECA route instead (6sense's ECA article,
-facts §0):
+Where the org's state decides between two steps polling the same text (steps 2 and 3 both wait on the
+ConnectedApplication query), it decides as the tool's own check does: step 3 runs only once the app is
+installed, which ends step 2.
 
-e. ECA installed, its policies not as 6sense asks, and the policy metadata NOT deployable here (otherwise the
-   tool sets them itself) -> Edit Policies (Start Page None, all users self-authorize, refresh token expires
-   after 30 days unused);
-f. ECA installed and the integration user holds no token for it -> authorize the ECA as the integration user.
+The rule: the same request (the same queries, same text) repeated ``autopilot.polls_before_action`` times
+in a row, with no change to the org (``Store.version``) in between, is the tool waiting. Any other request
+that reads ``OauthToken``, ``ConnectedApplication`` or ``ExtlClntAppOauthPlcyCnfg`` (another step's first
+check, validation, diagnose, verify) breaks the run and starts the count again; reads of other objects
+(describes, Organization, users, API limits) are ignored. A repeated request that is no step's poll never
+triggers anything: there is no "first applicable step". After an action the count starts again.
+Time is not used: the in-process tests patch ``time.sleep``, so "spread over time" cannot be told apart
+from a burst there; the run of identical requests with nothing else on those objects in between is what
+a wait looks like.
 
-Every action goes through the same ``platform.Org`` methods as ``/_sim/actions/*``, is printed to stderr and
-recorded in the request log with kind ``sim`` (path ``/_sim/autopilot/<action>``).
+Every action goes through the same ``platform.Org`` methods as ``/_sim/actions/*``, is printed to
+``stream`` (stderr by default) and recorded in the request log with kind ``sim`` (path
+``/_sim/autopilot/<action>``).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from urllib.parse import unquote_plus
+from dataclasses import dataclass
 
-from orgsim import eca
+from orgsim import eca, soql
 from orgsim.platform import ActionError, Org
 
 #: What 6sense's ECA article asks for (facts §0), as ``eca.set_policies`` keys.
@@ -50,65 +67,176 @@ ECA_POLICIES = {
 }
 
 
+@dataclass(frozen=True)
+class Read:
+    """One query as the autopilot sees it: the object and its ``WHERE`` as ``{field: values}`` (lower-case
+    field names; ``=`` and ``IN`` joined by ``AND`` only, else ``filters`` is None)."""
+
+    sobject: str
+    filters: dict[str, frozenset[str]] | None
+
+    def names(self, field: str) -> frozenset[str]:
+        return frozenset(v.lower() for v in (self.filters or {}).get(field.lower(), ()))
+
+
+def parse_read(sobject: str | None, path: str) -> Read | None:
+    """The :class:`Read` of one GET (``path`` with its query string decoded), or None when it is not a
+    SOQL query (describes, sObject rows, limits)."""
+    _, sep, q = path.partition("?q=")
+    if not sep or "/query" not in path.split("?", 1)[0]:
+        return Read(sobject or "", None) if sobject else None
+    try:
+        query = soql.parse(q)
+    except soql.SoqlError:
+        return None
+    return Read(str(query.obj), _filters(query.where))
+
+
+def _filters(where) -> dict[str, frozenset[str]] | None:
+    if where is None:
+        return {}
+    items = where.items if isinstance(where, soql.BoolOp) and where.op == "AND" else (where,)
+    out: dict[str, frozenset[str]] = {}
+    for item in items:
+        if isinstance(item, soql.Compare) and item.op == "=":
+            values = (item.value,)
+        elif isinstance(item, soql.InList) and not item.negate:
+            values = item.values
+        else:
+            return None
+        texts = []
+        for lit in values:
+            if lit.kind != "STRING":
+                return None
+            texts.append(soql.unescape(str(lit.token)))
+        out[item.path.text.lower()] = frozenset(texts)
+    return out
+
+
+def _same_id(values: frozenset[str], record_id: str | None) -> bool:
+    """``values`` is exactly one Id, ``record_id`` (15- or 18-character forms)."""
+    return bool(record_id) and len(values) == 1 and next(iter(values))[:15] == record_id[:15]
+
+
 class Autopilot:
+    #: The objects whose rows show that a human step happened (an authorization, an Install, a policy edit):
+    #: a request reading one of them either continues the current run of polls or breaks it.
+    POLLED_OBJECTS = frozenset({"OauthToken", "ConnectedApplication", "ExtlClntAppOauthPlcyCnfg"})
+
     def __init__(self, org: Org, observer, *, stream=None):
         self.org = org
         self.observer = observer
         self.stream = stream or sys.stderr
         self._seen_version: int | None = None
-        self._polls: dict[str, int] = {}
+        self._last: tuple[str, ...] | None = None
+        self._count = 0
 
-    #: The objects whose rows show that a human step happened (an authorization, an Install, a policy edit).
-    POLLED_OBJECTS = frozenset({"OauthToken", "ConnectedApplication", "ExtlClntAppOauthPlcyCnfg"})
-
-    def on_read(self, sobject: str | None = None, request_key: str = "") -> str | None:
-        """Count one read; act once the same query on a :attr:`POLLED_OBJECTS` object has been repeated
-        ``polls_before_action`` times with no change to the org. Returns what was done, if anything."""
-        if sobject not in self.POLLED_OBJECTS:
+    def on_reads(self, reads: list[tuple[str | None, str]]) -> str | None:
+        """Take one successful read request: ``[(sobject, path)]``, one entry per query (a Composite's
+        subrequests each, ``path`` with its query string decoded). Acts once the same request was
+        repeated ``polls_before_action`` times in a row and is the poll of a step (module docstring).
+        Returns the message of what was done, if anything."""
+        parsed = [parse_read(sobject, path) for sobject, path in reads]
+        if not any(r and r.sobject in self.POLLED_OBJECTS for r in parsed):
             return None
+        signature = tuple(path for _, path in reads)
         with self.org.lock:
             version = self.org.store.version
-            if version != self._seen_version:
-                self._seen_version = version
-                self._polls = {}
-            self._polls[request_key] = self._polls.get(request_key, 0) + 1
-            if self._polls[request_key] < self.org.scenario["autopilot"]["polls_before_action"]:
+            if signature != self._last or version != self._seen_version:
+                self._last, self._count, self._seen_version = signature, 0, version
+            self._count += 1
+            if self._count < self.org.scenario["autopilot"]["polls_before_action"]:
                 return None
-            self._polls = {}
-            about_eca = sobject == "ExtlClntAppOauthPlcyCnfg" or (
-                eca.ECA_LABEL.lower() in unquote_plus(request_key).lower()
-            )
-            done = self.step(eca_route=about_eca)
-            self._seen_version = self.org.store.version
+            step = self.waiting_in([r for r in parsed if r is not None])
+            planned = self.plan(step) if step else None
+            if planned is None:
+                return None
+            done = self.act(*planned)
+            self._last, self._count, self._seen_version = None, 0, self.org.store.version
             return done
 
-    def next_step(self) -> tuple[str, dict] | None:
-        """The step the operator would take now: ``(action, kwargs)`` or ``None``."""
+    def waiting_in(self, reads: list[Read]) -> str | None:
+        """The step whose poll ``reads`` (one request) is: ``setup_authorization``, ``connected_app``
+        (install or Permitted Users), ``reauthorization``, ``eca_policies``, ``eca_authorization``; or None."""
+        cfg = self.org.scenario["autopilot"]
+        setup = self.org.user_by_username(cfg["setup_user"]) if cfg["setup_user"] else None
+        integration = (
+            self.org.user_by_username(cfg["integration_user"]) if cfg["integration_user"] else None
+        )
+        app = self.org.app_state()
+        app_names = {app["name"].lower(), app["label"].lower()}
+        eca_names = {eca.ECA_LABEL.lower(), eca.ECA_DEVELOPER_NAME.lower()}
+        tokens = [r for r in reads if r.sobject == "OauthToken" and r.filters is not None]
+        if setup and any(
+            _same_id(r.filters.get("userid", frozenset()), setup["Id"])
+            and r.names("AppName") & app_names
+            for r in tokens
+        ):
+            return "setup_authorization"
+        if len(reads) != 1 or reads[0].filters is None:
+            return None
+        [read] = reads
+        keys = set(read.filters)
+        if (
+            read.sobject == "ConnectedApplication"
+            and keys == {"name"}
+            and read.names("Name") & app_names
+        ):
+            return "connected_app"
+        if (
+            read.sobject == "OauthToken"
+            and integration
+            and _same_id(read.filters.get("userid", frozenset()), integration["Id"])
+        ):
+            if keys == {"userid"}:
+                return "reauthorization"
+            if keys == {"userid", "appname"} and read.names("AppName") & eca_names:
+                return "eca_authorization"
+        if read.sobject == "ExtlClntAppOauthPlcyCnfg" and keys == {"externalclientapplicationid"}:
+            row = eca.eca_row(self.org)
+            if row and _same_id(read.filters["externalclientapplicationid"], row["Id"]):
+                return "eca_policies"
+        return None
+
+    def plan(self, step: str) -> tuple[str, dict] | None:
+        """What the operator does for ``step`` now: ``(action, kwargs)`` or ``None`` (nothing they can do,
+        or the org already shows the outcome)."""
         org = self.org
         cfg = org.scenario["autopilot"]
+        if step in ("eca_policies", "eca_authorization"):
+            return self._plan_eca(step)
         state = org.app_state()
         setup = org.user_by_username(cfg["setup_user"]) if cfg["setup_user"] else None
-        if not state["visible"] and not state["installed"] and setup:
-            if (
-                org.has_permission(setup["Id"], "CanApproveUninstalledApps")
-                or org.has_permission(setup["Id"], "UseAnyApiClient")
-                or org.acc_enforcing
-            ):
+        may_attempt = bool(setup) and (
+            org.has_permission(setup["Id"], "CanApproveUninstalledApps")
+            or org.has_permission(setup["Id"], "UseAnyApiClient")
+            or org.acc_enforcing
+        )
+        if step == "setup_authorization":
+            if not state["installed"] and may_attempt:
                 return "authorize", {"username": setup["Username"]}
-        if state["blocked"]:
-            return "unblock", {}
-        if state["visible"] and not state["installed"]:
-            return "install", {}
-        if (
-            state["installed"]
-            and not state["admin_approved"]
-            and not org.connected_app_metadata_retrievable
-        ):
-            return "policy", {"permitted_users": "admin_approved"}
+            return None
+        if step == "connected_app" and not state["installed"]:
+            if state["blocked"]:
+                return "unblock", {}
+            if state["visible"]:
+                return "install", {}
+            if may_attempt:  # step 2's instructions: not listed -> repeat step 1
+                return "authorize", {"username": setup["Username"]}
+            return None
+        if step == "connected_app":
+            if not state["admin_approved"] and not org.connected_app_metadata_retrievable:
+                return "policy", {"permitted_users": "admin_approved"}
+            return None
         integration = (
             org.user_by_username(cfg["integration_user"]) if cfg["integration_user"] else None
         )
-        if state["admin_approved"] and integration and org.is_pre_authorized(integration["Id"]):
+        if (
+            step == "reauthorization"
+            and state["admin_approved"]
+            and integration
+            and org.is_pre_authorized(integration["Id"])
+        ):
             newer = [
                 t
                 for t in org.store.find(
@@ -120,18 +248,20 @@ class Autopilot:
                 return "authorize", {"username": integration["Username"]}
         return None
 
-    def next_eca_step(self) -> tuple[str, dict] | None:
-        """Steps e and f (module docstring): the ECA route's manual steps."""
+    def _plan_eca(self, step: str) -> tuple[str, dict] | None:
         org = self.org
         cfg = org.scenario["autopilot"]
         state = eca.state(org)
         if not state["installed"]:
             return None
-        wanted = {k: v for k, v in ECA_POLICIES.items()}
-        current = state["policies"]
-        differs = any(str(current.get(k) or "") != str(v or "") for k, v in wanted.items())
-        if differs and not eca.policy_metadata_deployable(org):
-            return "eca_policy", dict(wanted)
+        if step == "eca_policies":
+            current = state["policies"]
+            differs = any(
+                str(current.get(k) or "") != str(v or "") for k, v in ECA_POLICIES.items()
+            )
+            if differs and not eca.policy_metadata_deployable(org):
+                return "eca_policy", dict(ECA_POLICIES)
+            return None
         integration = (
             org.user_by_username(cfg["integration_user"]) if cfg["integration_user"] else None
         )
@@ -141,11 +271,8 @@ class Autopilot:
             return "authorize", {"username": integration["Username"], "app": eca.ECA_LABEL}
         return None
 
-    def step(self, eca_route: bool = False) -> str | None:
-        planned = self.next_eca_step() if eca_route else self.next_step()
-        if planned is None:
-            return None
-        action, kwargs = planned
+    def act(self, action: str, kwargs: dict) -> str:
+        """Perform ``action``; print and log it. Returns the printed message."""
         started = time.perf_counter()
         status = 200
         try:

@@ -62,6 +62,17 @@ EXPECTED_STOPS = {
 }
 
 
+#: (scenario, flow) -> (step, options): with the autopilot and nobody at a terminal, the run stops at ``step``
+#: (timed out) and the operator runs the flow again with ``options``. Where API Access Control is enforcing,
+#: Salesforce denies the setup user's attempt and keeps no token, so no query can show that step 1 was done:
+#: the operator confirms it (authorization_attempted, as step 1's instructions say).
+AUTOPILOT_RERUNS = {
+    ("new_customer_acc", "sixsense_new_customer"): (
+        "sixsense_authorize_setup_user",
+        {"sixsense_authorize_setup_user": {"authorization_attempted": "True"}},
+    ),
+}
+
 #: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement): the
 #: reauthorization step needs ``confirm_reauthorization True`` when nobody confirms at a terminal.
 NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer"}

@@ -10,7 +10,13 @@ import json
 import pytest
 
 from tests.conftest import bundled_scenarios, last_seq, production_consent, writes_since
+from tests.e2e.autopilot_order import (
+    assert_actions_follow_instructions,
+    assert_autopilot_did,
+    recording,
+)
 from tests.e2e.outcomes import (
+    AUTOPILOT_RERUNS,
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
     FLOWS,
@@ -47,15 +53,34 @@ def failed_step(coordinator) -> str:
 def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
+    """Also: every autopilot action came while the tool waited in the step that asks for it
+    (tests/e2e/autopilot_order.py), and the actions are the manual steps a non-interactive run stops at."""
     sim = start_sim(scenario, autopilot=True)
-    coordinator, error, output = run_flow_inprocess(
-        sim,
-        flow,
-        task_options=_options(tmp_path, scenario=scenario),
-        interactive="True",
-        **FAST,
-        **production_consent(sim),
-    )
+    with recording(sim) as log:
+        coordinator, error, output = run_flow_inprocess(
+            sim,
+            flow,
+            task_options=_options(tmp_path, scenario=scenario),
+            interactive="True",
+            **FAST,
+            **production_consent(sim),
+        )
+        rerun = AUTOPILOT_RERUNS.get((scenario, flow))
+        if rerun:
+            # The operator's answer to a stop that polling cannot end (outcomes.AUTOPILOT_RERUNS).
+            assert type(error).__name__ == "ManualStepPending", f"{error!r}\n{output}"
+            assert failed_step(coordinator) == rerun[0], failed_step(coordinator)
+            mark = last_seq(sim)
+            log.new_run()
+            coordinator, error, output = run_flow_inprocess(
+                sim,
+                flow,
+                task_options=_options(tmp_path, rerun[1], scenario),
+                interactive="True",
+                **FAST,
+                **production_consent(sim),
+            )
+    actions = assert_actions_follow_instructions(log)
     expected_failure = EXPECTED_FAILURES.get((scenario, flow))
     if expected_failure:
         assert error is not None, "the flow should have stopped"
@@ -64,12 +89,16 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
         return
     assert error is None, f"{error}\n{output}"
     assert_setup_complete(sim.state())
+    # Each manual step a non-interactive run stops at was done by the autopilot, in that order.
+    assert_autopilot_did(actions, EXPECTED_STOPS[(scenario, flow)])
     report = json.loads((tmp_path / "verification.json").read_text())
     assert report["passed"] is True
     assert {c["result"] for c in report["checks"]} == {"PASS"}
     # cci refreshed the session at the flow's start; the steps (and the cci tasks they run) reused it,
     # except the Deploy that cci's Metadata ETL runs inside itself (Permitted Users where retrievable).
-    refreshes = [r for r in sim.requests() if r["action"] == "refresh_token"]
+    refreshes = [
+        r for r in sim.requests(since=mark if rerun else 0) if r["action"] == "refresh_token"
+    ]
     etl = any((r.return_values or {}).get("method") == "etl" for r in coordinator.results)
     assert len(refreshes) == 1 + etl, refreshes
 
