@@ -9,6 +9,11 @@ import json
 import pytest
 
 from tests.conftest import flow_options, last_seq, production_consent, writes_since
+from tests.e2e.autopilot_order import (
+    assert_actions_follow_instructions,
+    assert_autopilot_did,
+    recording,
+)
 from tests.e2e.outcomes import (
     INTEGRATION_USER,
     SETUP_USER,
@@ -86,16 +91,19 @@ def test_eca_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
     sim = start_sim(scenario, autopilot=True)
-    _, error, output = run_flow_inprocess(
-        sim,
-        flow,
-        task_options=_options(tmp_path),
-        interactive="True",
-        **FAST,
-        **production_consent(sim),
-    )
+    with recording(sim) as log:
+        _, error, output = run_flow_inprocess(
+            sim,
+            flow,
+            task_options=_options(tmp_path),
+            interactive="True",
+            **FAST,
+            **production_consent(sim),
+        )
     assert error is None, f"{error}\n{output}"
     assert_eca_complete(sim.state())
+    # The autopilot did each manual step while the tool waited in it (tests/e2e/autopilot_order.py).
+    assert_autopilot_did(assert_actions_follow_instructions(log), ECA_STOPS[(scenario, flow)])
     report = json.loads((tmp_path / "verification-eca.json").read_text())
     assert report["passed"] is True
     assert {c["result"] for c in report["checks"]} == {"PASS"}
