@@ -142,7 +142,7 @@ def create_app(ctx: SimContext) -> Flask:
         if ctx.autopilot and g.get("kind") == "read" and not g.get("fault"):
             # One request, one poll: a composite's queries are seen together (rest.composite).
             reads = g.get("sub_reads") or [(g.get("action"), request.full_path)]
-            ctx.autopilot.on_reads([(sobject, _same_query_key(path)) for sobject, path in reads])
+            ctx.autopilot.on_reads([_same_query_key(path) for _, path in reads])
         return response
 
     @app.post("/_sim/actions/<name>")

@@ -1,47 +1,43 @@
 """The autopilot: a simulated diligent operator who does a manual step once the tool is waiting in that step.
 
 The simulator cannot see the console, so it decides from what it can see: the tool polling for *that step's
-outcome*, again and again. Each guided step waits by repeating one query (tasks/guided.py ``_wait``); the
-autopilot knows each step's query by what it reads and filters (design.md: a step is "verified by an
-OauthToken", "a ConnectedApplication row"), and each such query triggers one action only:
+outcome*, again and again. Each guided step waits by sending one request over and over (tasks/guided.py
+``GuidedStep._wait``); the autopilot knows each step's request by the objects it queries and what it filters
+on, and each step's request triggers that step's action only (design.md: a step is "verified by an
+OauthToken", "a ConnectedApplication row"):
 
-==========================================  ==================================================================
-the request the tool repeats                 the tool waits in / the operator does
-==========================================  ==================================================================
-an ``OauthToken`` query with ``UserId`` =     step 1 (authorize as the setup user): authorize as the setup
-the setup user and ``AppName`` naming the    user, when the app is not installed and the setup user holds
-6sense app (alone or in a Composite)         CanApproveUninstalledApps or UseAnyApiClient, or API Access
-                                             Control is enforcing (the denied attempt still lists the app)
-a ``ConnectedApplication`` query with        not installed -> step 2 (Install): blocked -> Unblock; visible
-``Name`` naming the app, sent alone          -> Install; not visible -> "repeat step 1" (as above).
-                                             Installed, not admin approved -> step 3 (Permitted Users, guided
-                                             path): set admin approved, unless the ConnectedApp metadata is
-                                             retrievable (then the tool sets it itself and never waits)
-an ``OauthToken`` query filtered on          step 5 (reauthorize): authorize as the integration user, when the
-``UserId`` = the integration user only,      app is admin approved, the user pre-authorized and holding no
-sent alone                                   token created after the ConnectedApplication's LastModifiedDate
-an ``ExtlClntAppOauthPlcyCnfg`` query with   ECA policies (6sense's ECA article, facts §0): Edit Policies
-``ExternalClientApplicationId`` = the ECA,   (Start Page None, all users self-authorize, refresh token
-sent alone                                   expires after 30 days unused), when they differ and the policy
-                                             metadata is NOT deployable (then the tool deploys them itself)
-an ``OauthToken`` query with ``UserId`` =    ECA authorization: authorize the ECA as the integration user,
-the integration user and ``AppName``         when it is installed and the user holds no token for it
-naming the ECA, sent alone
-==========================================  ==================================================================
+- **step 1** (authorize as the setup user) polls a REST Composite request whose ``OauthToken`` query filters
+  ``UserId`` = the setup user and ``AppName`` naming the 6sense app. The operator authorizes as the setup
+  user, when the app is not installed and the setup user holds CanApproveUninstalledApps or UseAnyApiClient,
+  or API Access Control is enforcing (the denied attempt still lists the app on OAuth Usage).
+- **step 2** (Install) and **step 3** (Permitted Users, guided path) both poll the same query, sent alone:
+  ``ConnectedApplication`` filtered on ``Name`` naming the app. The org tells them apart as the tool's own
+  checks do (step 3 starts only once the app is installed, which ends step 2): not installed -> step 2:
+  blocked -> Unblock, listed -> Install, not listed -> "repeat step 1" (authorize as the setup user, as
+  above; step 2's instructions say so). Installed and not admin approved -> step 3: Permitted Users = admin
+  approved, unless the ConnectedApp metadata is retrievable (the tool then sets it by Metadata ETL).
+- **step 5** (reauthorize) polls ``OauthToken`` filtered on ``UserId`` = the integration user only, sent
+  alone. The operator authorizes as the integration user when the app is admin approved, the user
+  pre-authorized and holding no token created after the ConnectedApplication's LastModifiedDate.
+- **ECA policies** (6sense's ECA article, facts §0) polls ``ExtlClntAppOauthPlcyCnfg`` filtered on
+  ``ExternalClientApplicationId`` = the ECA, sent alone: Edit Policies (Start Page None, all users
+  self-authorize, refresh token expires after 30 days unused) when they differ and the policy metadata is
+  NOT deployable here (the tool then deploys them itself).
+- **ECA authorization** polls ``OauthToken`` filtered on ``UserId`` = the integration user and ``AppName``
+  naming the ECA, sent alone: authorize the ECA as the integration user when it is installed and the user
+  holds no token for it. The ECA verification and the connected-app removal read the same text once
+  each; they never repeat it in a row.
 
-Where the org's state decides between two steps polling the same text (steps 2 and 3 both wait on the
-ConnectedApplication query), it decides as the tool's own check does: step 3 runs only once the app is
-installed, which ends step 2.
-
-The rule: the same request (the same queries, same text) repeated ``autopilot.polls_before_action`` times
-in a row, with no change to the org (``Store.version``) in between, is the tool waiting. Any other request
-that reads ``OauthToken``, ``ConnectedApplication`` or ``ExtlClntAppOauthPlcyCnfg`` (another step's first
-check, validation, diagnose, verify) breaks the run and starts the count again; reads of other objects
-(describes, Organization, users, API limits) are ignored. A repeated request that is no step's poll never
-triggers anything: there is no "first applicable step". After an action the count starts again.
-Time is not used: the in-process tests patch ``time.sleep``, so "spread over time" cannot be told apart
-from a burst there; the run of identical requests with nothing else on those objects in between is what
-a wait looks like.
+The rule: the same request (the same query texts) repeated ``autopilot.polls_before_action`` times in a
+row, with no change to the org (``Store.version``) in between, is the tool waiting. Any other request that
+queries ``OauthToken``, ``ConnectedApplication`` or ``ExtlClntAppOauthPlcyCnfg`` (another step's first
+check, validation, diagnose, verify) breaks the run and the count starts again; requests that query no such
+object, and requests that are not SOQL queries (describes, API limits), are ignored. A repeated request
+that is no step's poll never triggers anything: there is no "first applicable step". After an action the
+count starts again. Time is not used: the in-process tests patch ``time.sleep``, so polls "spread over
+time" cannot be told from a burst there; a run of identical requests with no other read of those objects
+in between is what a wait looks like (tests/e2e/autopilot_order.py checks, on every flow and scenario,
+that each action came while the tool waited in that step).
 
 Every action goes through the same ``platform.Org`` methods as ``/_sim/actions/*``, is printed to
 ``stream`` (stderr by default) and recorded in the request log with kind ``sim`` (path
@@ -79,12 +75,12 @@ class Read:
         return frozenset(v.lower() for v in (self.filters or {}).get(field.lower(), ()))
 
 
-def parse_read(sobject: str | None, path: str) -> Read | None:
+def parse_read(path: str) -> Read | None:
     """The :class:`Read` of one GET (``path`` with its query string decoded), or None when it is not a
     SOQL query (describes, sObject rows, limits)."""
     _, sep, q = path.partition("?q=")
     if not sep or "/query" not in path.split("?", 1)[0]:
-        return Read(sobject or "", None) if sobject else None
+        return None
     try:
         query = soql.parse(q)
     except soql.SoqlError:
@@ -131,15 +127,15 @@ class Autopilot:
         self._last: tuple[str, ...] | None = None
         self._count = 0
 
-    def on_reads(self, reads: list[tuple[str | None, str]]) -> str | None:
-        """Take one successful read request: ``[(sobject, path)]``, one entry per query (a Composite's
-        subrequests each, ``path`` with its query string decoded). Acts once the same request was
+    def on_reads(self, paths: list[str]) -> str | None:
+        """Take one successful read request: the path of each GET it made (one, or a Composite's
+        subrequests), query string decoded. Acts once the same request was
         repeated ``polls_before_action`` times in a row and is the poll of a step (module docstring).
         Returns the message of what was done, if anything."""
-        parsed = [parse_read(sobject, path) for sobject, path in reads]
+        parsed = [parse_read(path) for path in paths]
         if not any(r and r.sobject in self.POLLED_OBJECTS for r in parsed):
             return None
-        signature = tuple(path for _, path in reads)
+        signature = tuple(paths)
         with self.org.lock:
             version = self.org.store.version
             if signature != self._last or version != self._seen_version:
