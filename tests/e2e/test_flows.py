@@ -56,6 +56,7 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     """Also: every autopilot action came while the tool waited in the step that asks for it
     (tests/e2e/autopilot_order.py), and the actions are the manual steps a non-interactive run stops at."""
     sim = start_sim(scenario, autopilot=True)
+    mark = 0  # the request log's start of the run that finishes
     with recording(sim) as log:
         coordinator, error, output = run_flow_inprocess(
             sim,
@@ -96,9 +97,7 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     assert {c["result"] for c in report["checks"]} == {"PASS"}
     # cci refreshed the session at the flow's start; the steps (and the cci tasks they run) reused it,
     # except the Deploy that cci's Metadata ETL runs inside itself (Permitted Users where retrievable).
-    refreshes = [
-        r for r in sim.requests(since=mark if rerun else 0) if r["action"] == "refresh_token"
-    ]
+    refreshes = [r for r in sim.requests(since=mark) if r["action"] == "refresh_token"]
     etl = any((r.return_values or {}).get("method") == "etl" for r in coordinator.results)
     assert len(refreshes) == 1 + etl, refreshes
 
