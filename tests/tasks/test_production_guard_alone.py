@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from tests.conftest import INTEGRATION_USER, SCENARIO_DIR, last_seq, writes_since
-from tests.tasks.test_against_simulator import sim_task  # noqa: F401 (fixture)
 
 ECA_LABEL = "6sense External Client App"
 
@@ -182,7 +181,5 @@ def test_writing_task_alone_needs_no_consent_outside_production(
     sim, make = sim_task(scenario_variant(tmp_path, "configured", _not_assigned), org_kind=kind)
     mark = last_seq(sim)
     result = make("sixsense_grant_app_access", integration_username=INTEGRATION_USER)()
-    assert result["assignments_created"] == [
-        f"Sixsense_Integration_Access -> {INTEGRATION_USER}"
-    ]
+    assert result["assignments_created"] == [f"Sixsense_Integration_Access -> {INTEGRATION_USER}"]
     assert writes_since(sim, mark) != []

@@ -21,7 +21,6 @@ import logging
 import pytest
 
 from tests.conftest import INTEGRATION_USER, SETUP_USER, last_seq, writes_since
-from tests.tasks.test_against_simulator import sim_task  # noqa: F401 (fixture)
 from tests.tasks.test_production_guard_alone import (
     CASES,
     ECA_LABEL,
@@ -367,9 +366,7 @@ def _attempt(sim_task):
 
 
 @pytest.mark.parametrize("answer", NO_ANSWERS, ids=["n", "enter"])
-def test_attempt_question_no_and_enter_leave_the_step_pending(
-    answer, sim_task, terminal, common
-):
+def test_attempt_question_no_and_enter_leave_the_step_pending(answer, sim_task, terminal, common):
     sim, run = _attempt(sim_task)
     mark = last_seq(sim)
     terminal(answer)
