@@ -205,7 +205,8 @@ class AuthorizeSetupUser(GuidedStep):
     task_docs = """
 Guided seed step 1: the setup user authorizes the 6sense app once, from 6sense, so that Salesforce lists
 the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
-names, or the app is already installed (a ConnectedApplication row exists).
+names, or the app is already installed (a ConnectedApplication row exists). Refuses, before any request, a
+setup user (``setup_username``, default the user cci is connected as) who is the integration user.
 
 Where API Access Control is enforcing, Salesforce denies the attempt and leaves no token; the attempt
 still makes the app appear on OAuth Usage. Then pass ``authorization_attempted True`` after making the
