@@ -15,7 +15,14 @@ from cumulusci.tasks.bulkdata.generate_and_load_data_from_yaml import (
 )
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from .common import USERNAME_RE, ManualStepPending, soql_quote
+from .common import (
+    PRODUCTION_OPTION,
+    USERNAME_RE,
+    ManualStepPending,
+    SixsenseOrgMixin,
+    init_production_option,
+    soql_quote,
+)
 
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
 DEFAULT_RECIPE = "datasets/integration_user.recipe.yml"
@@ -27,7 +34,7 @@ def ci_integration_username(org_id: str, domain: str = "example.com") -> str:
     return f"sixsense.integration.{org_id.lower()}@{domain}"
 
 
-class CreateIntegrationUser(GenerateAndLoadDataFromYaml):
+class CreateIntegrationUser(SixsenseOrgMixin, GenerateAndLoadDataFromYaml):
     task_docs = f"""
 Creates the 6sense integration user in a scratch org from a Snowfakery recipe
 (``{DEFAULT_RECIPE}``: profile "{INTEGRATION_PROFILE}", looked up by name with ``SalesforceQuery``),
@@ -36,6 +43,9 @@ integration user already exists and is named with ``integration_username``.
 
 The username defaults to ``sixsense.integration.<org id>@example.com`` (unique: Salesforce usernames are
 global). When a user with that username exists the task loads nothing (a second run writes nothing).
+On a production org it needs ``confirm_production True`` or a confirmation at a terminal before anything,
+even when the user exists: the ``ci_sixsense`` flow assigns it a permission set next (CumulusCI's
+``assign_permission_sets``, which has no production guard of its own).
 
 Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
     """
@@ -49,11 +59,13 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
             "description": "Username of the integration user. Default: sixsense.integration.<org id>@example.com"
         },
         "alias": {"description": "User.Alias (at most 8 characters). Default: sixint"},
+        "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
         # Parses options only (MetaDeploy and `cci flow info` build the task without an org).
         super()._init_options(kwargs)
+        init_production_option(self.options)
         self.options["generator_yaml"] = self.options.get("generator_yaml") or DEFAULT_RECIPE
         self.options["alias"] = self.options.get("alias") or "sixint"
         if len(self.options["alias"]) > 8:
@@ -70,6 +82,7 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
 
     def _run_task(self):
         username = self.options.get("username") or ci_integration_username(self.org_config.org_id)
+        self._confirm_production(f"create the integration user {username} and assign it access")
         user = self._find_user(username)
         created = False
         if user:

@@ -495,6 +495,10 @@ class SixsenseOrgMixin:
             self._org_kind_cache = (org_kind(org, self._instance_url(), scratch), org.get("Name"))
         return self._org_kind_cache
 
+    #: False where ``interactive`` is an option of the CumulusCI task underneath with another meaning (the
+    #: package install's own prompt): the guard then asks whenever standard input is a terminal.
+    interactive_option_is_ours = True
+
     def _confirm_production(self, what: str) -> None:
         """Call right before the first write. On a production org the write needs ``confirm_production``
         True or a confirmation at a terminal (asked once per flow run); otherwise ``ConfirmationRequired``
@@ -509,7 +513,7 @@ class SixsenseOrgMixin:
         kind, name = self._org_kind()
         if kind != "production":
             return
-        interactive = options.get("interactive")
+        interactive = options.get("interactive") if self.interactive_option_is_ours else None
         if interactive in (None, "", "auto"):
             interactive = default_interactive()
         if interactive is True and stdin_is_tty():
@@ -521,8 +525,17 @@ class SixsenseOrgMixin:
                 if flow is not None:
                     flow._sixsense_production_confirmed = True
                 self.options["confirm_production"] = True
+                org = f" {name}" if name else ""
+                self._record_confirmation(
+                    f"write to the production org{org} ({what}) and in the later steps of this run"
+                )
                 return
         raise ConfirmationRequired(production_guard_message(name))
+
+    def _record_confirmation(self, what: str) -> None:
+        """Log, and note in the audit report (``confirmed``), a consent given at the terminal."""
+        self.logger.info(f"Confirmed at the terminal: {what}.")
+        self._audit_note(confirmed=[f"at the terminal: {what}"])
 
     # -- low level -------------------------------------------------------------------------------------
 
@@ -1019,6 +1032,22 @@ class SixsenseTask(SixsenseOrgMixin, BaseSalesforceApiTask):
     @property
     def integration_username(self) -> str | None:
         return self.options.get("integration_username")
+
+    def _refuse_integration_user_as_setup_user(self) -> None:
+        """``SixsenseInputError`` (one line, nothing read or written) when the setup user (``setup_username``,
+        default the user cci is connected as) is the integration user: the vendor article forbids the
+        integration user doing the one-time authorization. Call first in tasks that act for the setup user."""
+        integration = self.integration_username
+        setup = self.setup_username
+        if not integration or not setup or integration.lower() != setup.lower():
+            return
+        who = "" if self.options.get("setup_username") else ", the user cci is connected as"
+        raise SixsenseInputError(
+            f"The setup user ({setup}{who}) is the integration user: the vendor article requires the "
+            "one-time authorization (step 1) by a setup user who is not the integration user. Pass "
+            "-o setup_username <admin username> (this task alone) or "
+            "-o sixsense_validate_inputs__setup_username <admin username> (flow). Nothing was written."
+        )
 
     def _bool_option(self, name: str, default: bool = False) -> bool:
         value = self.options.get(name)

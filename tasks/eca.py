@@ -225,6 +225,10 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         "confirm_production": PRODUCTION_OPTION,
     }
 
+    # cci's install task has an ``interactive`` option of its own (default False): the production guard
+    # asks at a terminal whatever it says, as in the flow's other writing steps.
+    interactive_option_is_ours = False
+
     def _tolerate_unparsable_git_remote(self):
         """CumulusCI's install task builds ``https://<host>/<owner>/<name>`` from the project's git remote even
         for a ``04t`` version, which never uses it, and raises IndexError where the remote is not a
@@ -708,6 +712,8 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
             )
 
     def _run_task(self):
+        # It removes the setup user's Sixsense_Setup_Access assignment: never the integration user's.
+        self._refuse_integration_user_as_setup_user()
         integration = self._get_user(self.integration_username, "integration user")
         eca = self._eca()
         tokens = self._eca_tokens(eca, integration["Id"]) if eca else []
@@ -771,9 +777,11 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
         if self.options["remove_connected_app_access"]:
             return True
         if self.options["interactive"] and stdin_is_tty():
-            return click.confirm(
+            if click.confirm(
                 f"Remove these {count} connected-app access grant(s) now?", default=False
-            )
+            ):
+                self._record_confirmation(f"remove {count} connected-app access grant(s)")
+                return True
         return False
 
     def _grants(self) -> list[dict]:

@@ -205,7 +205,8 @@ class AuthorizeSetupUser(GuidedStep):
     task_docs = """
 Guided seed step 1: the setup user authorizes the 6sense app once, from 6sense, so that Salesforce lists
 the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
-names, or the app is already installed (a ConnectedApplication row exists).
+names, or the app is already installed (a ConnectedApplication row exists). Refuses, before any request, a
+setup user (``setup_username``, default the user cci is connected as) who is the integration user.
 
 Where API Access Control is enforcing, Salesforce denies the attempt and leaves no token; the attempt
 still makes the app appear on OAuth Usage. Then pass ``authorization_attempted True`` after making the
@@ -240,13 +241,6 @@ Return values: done, status (already done | verified | confirmed by operator), d
 
     def _prepare(self):
         self.setup_user = self._get_user(self.setup_username, "setup user")
-        if self.integration_username and (
-            self.integration_username.lower() == self.setup_username.lower()
-        ):
-            raise SixsenseOrgError(
-                "The integration user must not make the one-time authorization (seed step 1); "
-                "pass a different setup_username."
-            )
 
     def _check(self):
         # Both reads in one round trip (REST Composite): half the API calls while waiting.
@@ -268,6 +262,7 @@ Return values: done, status (already done | verified | confirmed by operator), d
         return False, "not yet"
 
     def _run_task(self):
+        self._refuse_integration_user_as_setup_user()  # before any read, wait or instruction
         if self._already_done():
             return
         if self.options["authorization_attempted"]:
@@ -293,7 +288,12 @@ Return values: done, status (already done | verified | confirmed by operator), d
                 f"Did you make the authorization attempt in 6sense as {self.setup_username}?",
                 default=False,
             ):
-                return False, "not confirmed"
+                raise ManualStepPending(
+                    f"Not confirmed: {self.step_title}.\n{self._format_instructions()}\n{RESUME_HINT}"
+                )
+            self._record_confirmation(
+                f"{self.setup_username} made the authorization attempt in 6sense"
+            )
             done, detail = self._check()
             if done:
                 return True, detail
@@ -499,6 +499,9 @@ Return values: done, status (already done | verified | manual step remains), det
                 f"Reauthorize as {self.integration_username}, which may log it out of {apps}?",
                 default=False,
             ):
+                self._record_confirmation(
+                    f"reauthorize as {self.integration_username}, which may log it out of {apps}"
+                )
                 return
         raise ConfirmationRequired(
             f"Not started: {self.integration_username} holds tokens for other apps ({apps}); reauthorizing in "

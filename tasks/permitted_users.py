@@ -255,6 +255,9 @@ detail, method (etl | guided | none).
                 f"Switch {self.app['Name']} to admin approved users now, logging out all its users?",
                 default=False,
             ):
+                self._record_confirmation(
+                    f"switch {self.app['Name']} to admin approved users, logging out all its users"
+                )
                 return
         raise ConfirmationRequired(
             f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' logs "

@@ -127,14 +127,7 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
 
     def _run_task(self):
         api_names = self.options["api_names"]
-        if (
-            self.integration_username
-            and self.integration_username.lower() == self.setup_username.lower()
-        ):
-            raise SixsenseInputError(
-                "The setup user is the integration user; the vendor article forbids the integration user "
-                "doing the one-time authorization. Pass a different setup_username."
-            )
+        self._refuse_integration_user_as_setup_user()
         user = self._get_user(self.setup_username, "setup user")
         permission_sets = self._permission_sets_by_name(api_names)
         missing = [n for n in api_names if n not in permission_sets]

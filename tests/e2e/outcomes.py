@@ -20,7 +20,8 @@ EXPECTED_FAILURES = {
     ("setup_user_lacks_permission", "sixsense_existing_customer"): "step 1",
 }
 
-#: The manual steps a non-interactive run stops at, in order, per (scenario, flow).
+#: The manual steps a non-interactive run stops at, in order, per (scenario, flow): every bundled scenario
+#: with every flow (a pair missing here fails tests/e2e/test_flows.py, it is never skipped).
 _NEW = [
     "sixsense_authorize_setup_user",
     "sixsense_install_connected_app",
@@ -43,6 +44,10 @@ EXPECTED_STOPS = {
     ("configured", "sixsense_new_customer"): [],
     ("configured", "sixsense_existing_customer"): [],
     ("setup_user_lacks_permission", "sixsense_new_customer"): _NEW,
+    # The install step's instructions send the operator back to step 1: the setup user's attempt is refused
+    # (it lacks Approve Uninstalled Connected Apps) but makes the app visible, so it can be installed. The
+    # autopilot does only the flow's own steps, so there the run times out (EXPECTED_FAILURES).
+    ("setup_user_lacks_permission", "sixsense_existing_customer"): _EXISTING,
     # Metadata ETL sets Permitted Users itself (with confirm_logout), so that step never stops.
     ("connected_app_metadata_retrievable", "sixsense_new_customer"): [_NEW[0], _NEW[1], _NEW[3]],
     ("connected_app_metadata_retrievable", "sixsense_existing_customer"): [

@@ -112,8 +112,11 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
     expected = EXPECTED_STOPS.get((scenario, flow))
-    if expected is None:
-        pytest.skip(f"{flow} cannot finish on {scenario} without a step it does not do")
+    if expected is None:  # never a silent pass
+        pytest.fail(
+            f"no expected outcome for {flow} on {scenario}: add its manual stops to EXPECTED_STOPS in "
+            "tests/e2e/outcomes.py"
+        )
     sim = start_sim(scenario)
     stops: list[str] = []
     extra: dict = {}
@@ -137,6 +140,17 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     assert error is None, f"{error}\n{output}"
     assert stops == expected
     assert_setup_complete(sim.state())
+
+
+def test_every_scenario_and_flow_has_an_expected_outcome():
+    """The expectation tables name every bundled scenario with every flow, and nothing else."""
+    pairs = {(scenario, flow) for scenario in bundled_scenarios() for flow in FLOWS}
+    assert sorted(pairs - set(EXPECTED_STOPS)) == [], (
+        "add them to tests/e2e/outcomes.py EXPECTED_STOPS"
+    )
+    assert sorted((set(EXPECTED_STOPS) | set(EXPECTED_FAILURES)) - pairs) == [], (
+        "not a bundled pair"
+    )
 
 
 def test_pending_step_prints_exact_instructions_and_writes_nothing_more(

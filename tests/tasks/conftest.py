@@ -3,7 +3,8 @@
 Tasks are loaded the way cci loads them (``project_config.get_task(name).get_class()``) from a CliRuntime
 built for this repository, so the synthetic ``tasks`` package of CumulusCI resolves ``tasks.<module>``.
 ``FakeOrg`` answers REST queries by matching the SOQL text, describes, inserts and Metadata API (SOAP) calls,
-and records every request so tests can assert "no write".
+and records every request so tests can assert "no write". ``sim_task`` runs them against the org simulator
+instead (its SOQL honours ``WHERE``).
 """
 
 from __future__ import annotations
@@ -418,3 +419,25 @@ def token(username, uid, app=APP, created="2025-10-03T10:00:00.000+0000"):
         "UseCount": 3,
         "AppMenuItemId": None,
     }
+
+
+@pytest.fixture
+def sim_task(start_sim, runtime, monkeypatch):
+    """``sim_task(scenario)`` -> (sim, make(name, **options)) with an OrgConfig for the simulator."""
+    from cumulusci.core.config import OrgConfig, TaskConfig
+
+    def _factory(scenario, **kwargs):
+        sim = start_sim(scenario, **kwargs)
+        env = sim.env()
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
+        org = OrgConfig(json.loads(env["CUMULUSCI_ORG_sim"]), "sim")
+        org.refresh_oauth_token = lambda keychain: None
+
+        def make(name, **options):
+            base = runtime.project_config.get_task(name)
+            config = {**base.config, "options": {**(base.config.get("options") or {}), **options}}
+            return base.get_class()(runtime.project_config, TaskConfig(config), org_config=org)
+
+        return sim, make
+
+    return _factory
