@@ -45,8 +45,8 @@ _VOLATILE = {"AccessToken", "DeleteToken", "RequestToken", "UseCount", "SystemMo
 
 def api_request_count(log: list[dict]) -> int:
     """Requests of a request ``log`` (``sim.requests()``) a fault can hit (``nth`` counts these):
-    everything except ``/_sim/`` and Setup pages."""
-    return sum(1 for r in log if r["kind"] != "sim")
+    everything except ``/_sim/``, Setup pages and composite subrequests (logged with a ``parent``)."""
+    return sum(1 for r in log if r["kind"] != "sim" and not r.get("parent"))
 
 
 def normalized_state(state: dict) -> dict:

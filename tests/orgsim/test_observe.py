@@ -9,7 +9,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
 
 from orgsim.observe import parse_fault_spec, soql_object
-from tests.orgsim.simclient import MD_NS, get, sf_for, soap
+from tests.orgsim.simclient import MD_NS, get, sf_for, sim_get, sim_post, soap
 
 
 def test_request_log_records_kind_action_and_status(sim):
@@ -34,7 +34,7 @@ def test_request_log_records_kind_action_and_status(sim):
     ]
     assert [e["seq"] for e in log] == [1, 2, 3, 4]
     assert sim.requests(since=3) == log[3:]
-    over_http = requests.get(f"{sim.url}/_sim/requests?since=2", verify=sim.cert_file).json()
+    over_http = sim_get(sim, "/_sim/requests?since=2").json()
     assert [e["seq"] for e in over_http] == [3, 4]
 
 
@@ -67,11 +67,7 @@ def test_soap_faults_and_invalid_session(make_sim):
     body = f"<listMetadata xmlns='{MD_NS}'><queries><type>PermissionSet</type></queries></listMetadata>"
     resp = soap(sim, body, action="listMetadata")
     assert resp.status_code == 500 and b"sf:UNABLE_TO_LOCK_ROW" in resp.content
-    requests.post(
-        f"{sim.url}/_sim/faults",
-        json={"spec": "nth=1:kind=INVALID_SESSION_ID"},
-        verify=sim.cert_file,
-    )
+    assert sim_post(sim, "/_sim/faults", {"spec": "nth=1:kind=INVALID_SESSION_ID"}).ok
     with pytest.raises(SalesforceExpiredSession):
         sf_for(sim).query("SELECT Id FROM User")
 
@@ -95,12 +91,12 @@ def test_latency_is_added_to_api_requests(make_sim):
 def test_bad_fault_specs_are_refused(spec, sim):
     with pytest.raises(ValueError):
         parse_fault_spec(spec)
-    resp = requests.post(f"{sim.url}/_sim/faults", json={"spec": spec}, verify=sim.cert_file)
+    resp = sim_post(sim, "/_sim/faults", {"spec": spec})
     assert resp.status_code == 400
 
 
 def test_state_endpoint_has_rows_and_app_lifecycle(sim):
-    state = requests.get(f"{sim.url}/_sim/state", verify=sim.cert_file).json()
+    state = sim_get(sim, "/_sim/state").json()
     assert state["scenario"] == "new_customer"
     assert state["apps"][0]["name"] == "sfdc_6sense_oauth_app"
     assert {r["Username"] for r in state["objects"]["User"]} == {
