@@ -103,3 +103,49 @@ def test_state_endpoint_has_rows_and_app_lifecycle(sim):
         "admin@example.com",
         "sixsense.integration@example.com",
     }
+
+
+def test_lost_write_is_answered_as_success_but_not_saved(make_sim):
+    """``lost_write``: 201 with a new id, as on success, and nothing saved; reads are never hit by it."""
+    sim = make_sim("new_customer", fault="kind=lost_write:times=1")
+    sf = sf_for(sim)
+    assert sf.query("SELECT Id FROM User")["totalSize"] == 2  # a read: not faulted, not counted
+    answer = sf.PermissionSet.create({"Name": "Lost", "Label": "Lost"})
+    assert answer["success"] is True and answer["id"]
+    assert sim.org.store.find("PermissionSet", Name="Lost") == []
+    assert sf.query("SELECT Id FROM PermissionSet WHERE Name = 'Lost'")["totalSize"] == 0
+    assert sim.requests()[-2]["action"] == "PermissionSet [fault lost_write]"
+    assert sim.requests()[-2]["status"] == 201
+    again = sf.PermissionSet.create({"Name": "Lost", "Label": "Lost"})
+    assert [r["Id"] for r in sim.org.store.find("PermissionSet", Name="Lost")] == [again["id"]]
+
+
+def test_reset_after_saves_the_write_then_drops_the_connection(make_sim):
+    sim = make_sim("new_customer", fault="match=/sobjects/PermissionSet:kind=reset_after:times=1")
+    with pytest.raises(requests.ConnectionError):
+        requests.post(
+            f"{sim.url}/services/data/v62.0/sobjects/PermissionSet",
+            json={"Name": "Saved", "Label": "Saved"},
+            headers={"Authorization": f"Bearer {sim.session['access_token']}"},
+            verify=sim.cert_file,
+            timeout=30,
+        )
+    assert len(sim.org.store.find("PermissionSet", Name="Saved")) == 1
+    entry = sim.requests()[-1]
+    assert (entry["status"], entry["kind"]) == (0, "write")
+    assert sim.observer.faults[0].fired == 1
+
+
+def test_lost_write_on_a_composite_rolls_back_every_subrequest(make_sim):
+    sim = make_sim("new_customer", fault="match=/composite/sobjects:kind=lost_write")
+    sf = sf_for(sim)
+    record = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "PermissionSet"}, "Name": n, "Label": n} for n in ("L1", "L2")
+        ],
+    }
+    answer = sf.restful("composite/sobjects", method="POST", json=record)
+    assert [r["success"] for r in answer] == [True, True]
+    assert sim.org.store.find("PermissionSet", Name="L1") == []
+    assert sim.org.store.find("PermissionSet", Name="L2") == []
