@@ -501,7 +501,7 @@ def is_subrequest_url(url: str) -> bool:
 
     for text in (url, unquote(url)):
         parts = urlsplit(text)
-        if parts.scheme or parts.netloc or "\\" in text:
+        if parts.scheme or parts.netloc or "\\" in parts.path:
             return False
         if not _SUBREQUEST_PATH.match(parts.path):
             return False
@@ -515,20 +515,16 @@ def is_subrequest_url(url: str) -> bool:
 
 def _refused_entry(sub: dict, url: str) -> dict[str, Any]:
     """The log entry of a subrequest refused by :func:`is_subrequest_url` (it never reached a route)."""
+    from urllib.parse import urlsplit
+
     return {
         "method": str(sub.get("method", "GET")).upper(),
-        "path": urlsplit_path(url),
+        "path": urlsplit(url).path or url,
         "action": None,
         "status": 404,
         "duration_ms": 0.0,
         "kind": "read" if str(sub.get("method", "GET")).upper() == "GET" else "write",
     }
-
-
-def urlsplit_path(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).path or url
 
 
 def _substitute(text: str, bodies: dict[str, Any]) -> str:

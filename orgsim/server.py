@@ -265,7 +265,8 @@ def start(
         if recorded != loaded.name:
             store.conn.close()
             raise StartError(f"{state_file}: holds scenario '{recorded}', not '{loaded.name}'")
-    ctx = SimContext(observer=observer, admin_token=secrets.token_urlsafe(32))
+    # The prefix keeps the token from starting with "-", which argparse would take for an option.
+    ctx = SimContext(observer=observer, admin_token="orgsim_" + secrets.token_urlsafe(32))
     app = ResetMiddleware(create_app(ctx))
     keycert, bundle, cert = ensure_certificate(cert_dir)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

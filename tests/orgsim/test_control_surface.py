@@ -328,3 +328,22 @@ def test_orgsim_action_works_from_a_second_shell_with_the_serve_exports(tmp_path
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_a_query_with_a_backslash_escape_is_still_a_valid_subrequest(sim):
+    sf = sf_for(sim)
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": "/services/data/v62.0/query?q=SELECT+Id+FROM+User+WHERE+LastName+=+'O\\'Brien'",
+                    "referenceId": "q",
+                }
+            ]
+        },
+    )
+    assert answer["compositeResponse"][0]["httpStatusCode"] == 200
+    assert answer["compositeResponse"][0]["body"]["totalSize"] == 0
