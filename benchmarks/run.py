@@ -130,7 +130,11 @@ def run_flow(
             except Exception as exc:  # reported, not raised
                 error = f"{type(exc).__name__}: {exc}"
         wall = time.perf_counter() - started
-        return wall, [r for r in sim.requests() if r["kind"] != "sim"], error
+        return (
+            wall,
+            [r for r in sim.requests() if r["kind"] != "sim" and not r.get("parent")],
+            error,
+        )
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -6,10 +6,13 @@
 stderr. ``--port 0`` picks a free port. Bad input (unknown scenario, port in use, corrupt state file): one
 line on stderr, exit status 2, nothing written.
 
-``action {authorize,install,policy,block,unblock} --url URL [--username U] [--app NAME]
-[--permitted-users admin_approved|all_users]`` posts to ``/_sim/actions/*``, prints the JSON answer and exits
-0 on ``ok``, 1 otherwise. TLS is verified against ``$REQUESTS_CA_BUNDLE`` when set (the shell that sourced
-the ``serve`` exports has it); otherwise the local simulator's certificate is not verified.
+``action {authorize,install,policy,block,unblock} [--url URL] [--token TOKEN] [--username U] [--app NAME]
+[--permitted-users admin_approved|all_users]`` posts to ``/_sim/actions/*`` with the simulator's admin token,
+prints the JSON answer and exits 0 on ``ok``, 1 otherwise, 2 when it cannot ask (no URL or token, simulator
+unreachable, token refused). ``--url`` defaults to ``$ORGSIM_URL`` and ``--token`` to ``$ORGSIM_ADMIN_TOKEN``,
+both among the ``serve`` exports, so a second shell that sourced them (or ``--env-file``) needs neither. TLS
+is verified against ``$REQUESTS_CA_BUNDLE`` when set (also exported); otherwise the local simulator's
+certificate is not verified.
 """
 
 from __future__ import annotations
@@ -93,19 +96,35 @@ def action(args) -> int:
             print("orgsim: action policy needs --permitted-users", file=sys.stderr)
             return 2
         params["permitted_users"] = args.permitted_users
+    url = args.url or os.environ.get("ORGSIM_URL")
+    token = args.token or os.environ.get("ORGSIM_ADMIN_TOKEN")
+    if not url or not token:
+        print(
+            "orgsim: action needs the simulator's URL and admin token: source the export lines "
+            "`python -m orgsim serve` printed (ORGSIM_URL, ORGSIM_ADMIN_TOKEN) or pass --url and --token",
+            file=sys.stderr,
+        )
+        return 2
     verify = os.environ.get("REQUESTS_CA_BUNDLE") or False
     if verify is False:
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     try:
         resp = requests.post(
-            f"{args.url.rstrip('/')}/_sim/actions/{args.name}",
+            f"{url.rstrip('/')}/_sim/actions/{args.name}",
             json=params,
+            headers={"Authorization": f"Bearer {token}"},
             verify=verify,
             timeout=30,
         )
         body = resp.json()
     except (requests.RequestException, ValueError) as exc:
-        print(f"orgsim: cannot reach the simulator at {args.url}: {exc}", file=sys.stderr)
+        print(f"orgsim: cannot reach the simulator at {url}: {exc}", file=sys.stderr)
+        return 2
+    if resp.status_code in (401, 403):
+        print(
+            f"orgsim: the simulator refused the admin token: {body.get('error_description')}",
+            file=sys.stderr,
+        )
         return 2
     print(json.dumps(body))
     return 0 if body.get("ok") else 1
@@ -137,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=serve)
     a = sub.add_parser("action", help="perform a human step on a running simulator")
     a.add_argument("name", choices=["authorize", "install", "policy", "block", "unblock"])
-    a.add_argument("--url", required=True, help="the simulator URL ($ORGSIM_URL)")
+    a.add_argument("--url", help="the simulator URL (default $ORGSIM_URL)")
+    a.add_argument("--token", help="the simulator's admin token (default $ORGSIM_ADMIN_TOKEN)")
     a.add_argument("--username", help="the user who authorizes (authorize)")
     a.add_argument("--app", help="connected app name (default: the scenario's app)")
     a.add_argument(

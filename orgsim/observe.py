@@ -2,7 +2,12 @@
 
 Request log: every request except reads of the log and state themselves (``GET /_sim/requests``,
 ``GET /_sim/state``) is recorded as ``{"seq", "time", "method", "path", "action", "status", "duration_ms",
-"kind"}``:
+"kind", "parent"}``:
+
+- ``parent``: ``None``, or for a REST Composite subrequest the ``seq`` of its composite. A composite is
+  logged first, then each of its subrequests in order (so ``seq`` keeps growing); a write inside a composite
+  is a ``write`` entry of its own, and a composite with any non-GET subrequest is a ``write`` too. A
+  subrequest refused for its URL (``/_sim/``, any non-``/services/data/`` path) is logged with status 404;
 
 - ``action``: the SOAP operation (``deploy``, ``checkDeployStatus``...), the SOQL object (``FROM`` of the
   outer query), the sObject type of a DML or describe call, the OAuth grant, or the simulator action;
@@ -16,15 +21,33 @@ Fault spec grammar (``--fault SPEC`` and ``POST /_sim/faults {"spec": SPEC}``)::
     FAULT := PAIR (":" PAIR)*
     PAIR  := "nth=" N        the N-th API request counted from when the spec was set (1-based)
            | "match=" TEXT   requests whose path+query or SOAP operation contains TEXT
-           | "kind=" KIND    503 | UNABLE_TO_LOCK_ROW | reset | INVALID_SESSION_ID   (required)
+           | "kind=" KIND    503 | UNABLE_TO_LOCK_ROW | reset | INVALID_SESSION_ID
+                             | lost_write | reset_after                                    (required)
            | "times=" N      how many times the fault fires (default 1 with nth, unlimited without)
 
 A fault fires on a request when the request number is >= ``nth`` (if given) and the request matches
-``match`` (if given), until it has fired ``times`` times. ``/_sim/*`` requests are never counted or faulted.
+``match`` (if given), until it has fired ``times`` times. ``/_sim/*`` requests and Setup pages are never
+counted or faulted, nor are REST Composite subrequests on their own (the composite, one HTTP request, is
+counted and faulted as a whole; its ``match`` target is the composite's URL).
 Kinds: ``503`` (HTTP 503, Salesforce's "service unavailable" body), ``UNABLE_TO_LOCK_ROW`` (REST 400
 ``[{"errorCode": "UNABLE_TO_LOCK_ROW", ...}]``, SOAP fault ``sf:UNABLE_TO_LOCK_ROW``), ``reset`` (the
-connection is closed without a response), ``INVALID_SESSION_ID`` (REST 401 / SOAP fault, as for an expired
-session). Examples: ``nth=5:kind=503``, ``match=/composite/:kind=UNABLE_TO_LOCK_ROW:times=1``.
+connection is closed without a response, before the request is processed), ``INVALID_SESSION_ID`` (REST 401 /
+SOAP fault, as for an expired session).
+
+Two kinds model a write whose outcome the client cannot trust; they fire only on REST writes (``POST``,
+``PATCH``, ``DELETE`` under ``/services/data/``: sObject, sObject Collections, Composite, Tooling) and
+other requests neither count towards their ``times`` nor are faulted by them (``nth`` still counts every
+request):
+
+- ``lost_write``: the request is processed and answered exactly as on success (e.g. ``201 {"id": ...,
+  "success": true}``), then everything it wrote is rolled back: "acknowledged but not saved". Salesforce does
+  not document such a loss; it stands for any write whose acknowledgement cannot be taken as proof, which is
+  why a task verifies its writes by query.
+- ``reset_after``: the request is processed and saved, then the connection is closed without a response
+  (a client sees a dropped connection and cannot tell whether the write happened).
+
+Examples: ``nth=5:kind=503``, ``match=/composite/:kind=UNABLE_TO_LOCK_ROW:times=1``,
+``match=/sobjects/SetupEntityAccess:kind=lost_write:times=2``.
 """
 
 from __future__ import annotations
@@ -36,7 +59,16 @@ import re
 import threading
 import time
 
-FAULT_KINDS = ("503", "UNABLE_TO_LOCK_ROW", "reset", "INVALID_SESSION_ID")
+FAULT_KINDS = (
+    "503",
+    "UNABLE_TO_LOCK_ROW",
+    "reset",
+    "INVALID_SESSION_ID",
+    "lost_write",
+    "reset_after",
+)
+#: Kinds that fire on REST writes only (module docstring).
+WRITE_FAULT_KINDS = ("lost_write", "reset_after")
 
 
 @dataclasses.dataclass
@@ -47,8 +79,10 @@ class Fault:
     times: int | None = None
     fired: int = 0
 
-    def applies(self, number: int, target: str) -> bool:
+    def applies(self, number: int, target: str, write: bool = True) -> bool:
         if self.times is not None and self.fired >= self.times:
+            return False
+        if self.kind in WRITE_FAULT_KINDS and not write:
             return False
         if self.nth is not None and number < self.nth:
             return False
@@ -116,12 +150,13 @@ class Observer:
             self.faults = faults
             self._count = 0
 
-    def next_fault(self, target: str) -> Fault | None:
-        """Count one API request; return the fault to inject into it, if any."""
+    def next_fault(self, target: str, write: bool = False) -> Fault | None:
+        """Count one API request; return the fault to inject into it, if any. ``write``: the request is a
+        REST write (the only requests ``lost_write`` and ``reset_after`` fire on)."""
         with self._lock:
             self._count += 1
             for fault in self.faults:
-                if fault.applies(self._count, target):
+                if fault.applies(self._count, target, write):
                     fault.fired += 1
                     return fault
         return None
@@ -139,22 +174,44 @@ class Observer:
         status: int,
         duration_ms: float,
         kind: str,
+        subrequests: list[dict] | None = None,
     ) -> int:
+        """Append one entry and return its ``seq``. ``subrequests``: the entries (``method``, ``path``,
+        ``action``, ``status``, ``duration_ms``, ``kind``) of a composite's subrequests, appended right after
+        it, in one step, with ``parent`` = its ``seq``."""
+        now = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
         with self._lock:
             self._seq += 1
+            parent = self._seq
             self._log.append(
                 {
-                    "seq": self._seq,
-                    "time": _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds"),
+                    "seq": parent,
+                    "time": now,
                     "method": method,
                     "path": path,
                     "action": action,
                     "status": status,
                     "duration_ms": round(duration_ms, 2),
                     "kind": kind,
+                    "parent": None,
                 }
             )
-            return self._seq
+            for sub in subrequests or []:
+                self._seq += 1
+                self._log.append(
+                    {
+                        "seq": self._seq,
+                        "time": now,
+                        "method": sub["method"],
+                        "path": sub["path"],
+                        "action": sub["action"],
+                        "status": sub["status"],
+                        "duration_ms": round(sub["duration_ms"], 2),
+                        "kind": sub["kind"],
+                        "parent": parent,
+                    }
+                )
+            return parent
 
     def requests(self, since: int = 0) -> list[dict]:
         with self._lock:

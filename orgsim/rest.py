@@ -416,7 +416,9 @@ def register(app: Flask, ctx) -> None:
         all_or_none = bool(body.get("allOrNone", False))
         g.action = "composite"
         client = current_app.test_client()
-        headers = {"Authorization": request.headers.get("Authorization", ""), SUBREQUEST: "1"}
+        headers = {"Authorization": request.headers.get("Authorization", "")}
+        # Each subrequest's log entry goes into this list (app._after), logged after the composite's own.
+        sublog: list[dict[str, Any]] = request.environ.setdefault("orgsim.subrequests", [])
         results: list[dict[str, Any]] = []
         bodies: dict[str, Any] = {}
         try:
@@ -426,11 +428,24 @@ def register(app: Flask, ctx) -> None:
                     payload = sub.get("body")
                     if payload is not None:
                         payload = json.loads(_substitute(json.dumps(payload), bodies))
+                    if not is_subrequest_url(url):
+                        sublog.append(_refused_entry(sub, url))
+                        bodies[str(sub.get("referenceId"))] = NOT_FOUND_BODY
+                        results.append(
+                            {
+                                "body": NOT_FOUND_BODY,
+                                "httpHeaders": {},
+                                "httpStatusCode": 404,
+                                "referenceId": sub.get("referenceId"),
+                            }
+                        )
+                        continue
                     resp = client.open(
                         url,
                         method=str(sub.get("method", "GET")).upper(),
                         json=payload,
                         headers=headers,
+                        environ_base={SUBREQUEST_ENVIRON: sublog},
                     )
                     parsed = resp.get_json(silent=True) if resp.data else None
                     if str(sub.get("method", "GET")).upper() == "GET" and resp.status_code < 400:
@@ -469,8 +484,47 @@ class _RollBack(Exception):
     pass
 
 
-#: Header marking a composite subrequest: not logged, faulted or delayed separately.
-SUBREQUEST = "X-Orgsim-Subrequest"
+#: WSGI environ key marking a composite subrequest (set here only; an HTTP header becomes an ``HTTP_*`` key
+#: and can never set it): its log entry goes into the list it holds, logged with the composite as parent;
+#: it is not delayed, counted or faulted on its own (app._before).
+SUBREQUEST_ENVIRON = "orgsim.subrequest_log"
+NOT_FOUND_BODY = [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
+_SUBREQUEST_PATH = re.compile(r"^/services/data/v\d+\.\d+/[^?#]*$")
+
+
+def is_subrequest_url(url: str) -> bool:
+    """Whether a Composite subrequest may go to ``url``: a relative ``/services/data/vNN.N/...`` URL (REST API
+    Developer Guide, Composite: "url: The resource to request", relative to the instance) with no ``.`` or
+    ``..`` segment, in its raw and its percent-decoded form. Anything else (``/_sim/``, Setup pages, OAuth,
+    an absolute URL, a nested Composite) is answered 404 ``NOT_FOUND`` like an unknown resource, never run."""
+    from urllib.parse import unquote, urlsplit
+
+    for text in (url, unquote(url)):
+        parts = urlsplit(text)
+        if parts.scheme or parts.netloc or "\\" in parts.path:
+            return False
+        if not _SUBREQUEST_PATH.match(parts.path):
+            return False
+        segments = parts.path.split("/")
+        if any(seg in (".", "..") for seg in segments):
+            return False
+        if re.match(r"^/services/data/v[\d.]+/composite/?$", parts.path):
+            return False
+    return True
+
+
+def _refused_entry(sub: dict, url: str) -> dict[str, Any]:
+    """The log entry of a subrequest refused by :func:`is_subrequest_url` (it never reached a route)."""
+    from urllib.parse import urlsplit
+
+    return {
+        "method": str(sub.get("method", "GET")).upper(),
+        "path": urlsplit(url).path or url,
+        "action": None,
+        "status": 404,
+        "duration_ms": 0.0,
+        "kind": "read" if str(sub.get("method", "GET")).upper() == "GET" else "write",
+    }
 
 
 def _substitute(text: str, bodies: dict[str, Any]) -> str:

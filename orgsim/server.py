@@ -4,9 +4,11 @@ Python API (tests)::
 
     sim = start("new_customer", autopilot=False, port=0, latency_ms=0, fault=None, state_file=None)
     sim.url            # "https://127.0.0.1:PORT"
-    sim.env()          # CUMULUSCI_ORG_sim, CUMULUSCI_KEYCHAIN_CLASS, REQUESTS_CA_BUNDLE, ORGSIM_URL
+    sim.env()          # CUMULUSCI_ORG_sim, CUMULUSCI_KEYCHAIN_CLASS, REQUESTS_CA_BUNDLE, ORGSIM_URL,
+                       # ORGSIM_ADMIN_TOKEN
+    sim.admin_token    # the bearer token of /_sim/* (random per start; sim.admin_headers() for requests)
     sim.requests(since=0)   # the request log (list of dicts, see observe)
-    sim.state()        # GET /_sim/state as a dict
+    sim.state()        # GET /_sim/state as a dict, token values included (redact=True: as over HTTP)
     sim.action("authorize", username="admin@example.com")   # {"ok": True, ...} or {"error", "error_description"}
     sim.stop()
 
@@ -27,6 +29,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import secrets
 import ssl
 import tempfile
 import threading
@@ -148,6 +151,8 @@ class SimServer:
         self.ca_bundle = str(bundle)
         self.cert_file = str(cert)
         self.session = session
+        #: the bearer token every ``/_sim/`` request needs (``Authorization: Bearer ...``)
+        self.admin_token: str = ctx.admin_token
         #: production | sandbox | scratch: the org kind this simulator presents (scenario or override)
         self.org_kind: str = (
             (ctx.org.store.meta("scenario") or {}).get("org", {}).get("kind", "production")
@@ -175,13 +180,20 @@ class SimServer:
             "CUMULUSCI_KEYCHAIN_CLASS": KEYCHAIN_CLASS,
             "REQUESTS_CA_BUNDLE": self.ca_bundle,
             "ORGSIM_URL": self.url,
+            "ORGSIM_ADMIN_TOKEN": self.admin_token,
         }
+
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for a ``/_sim/`` request over HTTP: the admin token and JSON."""
+        return {"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/json"}
 
     def requests(self, since: int = 0) -> list[dict]:
         return self.observer.requests(since)
 
-    def state(self) -> dict[str, Any]:
-        return state(self.org)
+    def state(self, *, redact: bool = False) -> dict[str, Any]:
+        """The org's state (``app.state``). In process the caller holds the org anyway, so token values
+        are included unless ``redact`` (``GET /_sim/state`` always redacts them)."""
+        return state(self.org, redact=redact)
 
     def action(self, name: str, **kw) -> dict[str, Any]:
         """Run a human step like ``POST /_sim/actions/{name}`` (logged with kind ``sim``)."""
@@ -253,7 +265,8 @@ def start(
         if recorded != loaded.name:
             store.conn.close()
             raise StartError(f"{state_file}: holds scenario '{recorded}', not '{loaded.name}'")
-    ctx = SimContext(observer=observer)
+    # The prefix keeps the token from starting with "-", which argparse would take for an option.
+    ctx = SimContext(observer=observer, admin_token="orgsim_" + secrets.token_urlsafe(32))
     app = ResetMiddleware(create_app(ctx))
     keycert, bundle, cert = ensure_certificate(cert_dir)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

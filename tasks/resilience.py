@@ -138,15 +138,15 @@ def converge(
     logger=None,
     on_give_up: Callable[[str], Exception],
     initial: list | None = None,
-    verify: bool = True,
 ) -> list:
     """Query what is missing, write it, and repeat until nothing is missing.
 
     A transient fault or ``DUPLICATE_VALUE`` (a concurrent run inserted the row first) during ``write`` is
     followed by a fresh query, so only what is still missing is written again. Returns what this call had
     to write (the first query's result, or ``initial`` when the caller has just queried it: that saves a
-    query); raises. ``verify=False``: a write that returned normally is trusted (it checks each row's
-    result), so only a failed write costs a query. ``on_give_up(reason)`` after ``ATTEMPTS`` tries.
+    query); raises. Every write, even one that returned normally, is verified by the next query: an
+    acknowledged write is no proof that the row was saved (``lost_write`` fault, orgsim/observe.py), and
+    what a call returns is what the org holds. ``on_give_up(reason)`` after ``ATTEMPTS`` tries.
     """
     first = None if initial is None else list(initial)
     reason = ""
@@ -158,8 +158,6 @@ def converge(
             return first
         try:
             write(todo)
-            if not verify:  # the write reports per-row success itself: no query needed to know
-                return first
         except Exception as error:
             codes = error_codes(error)
             # cci's composite insert reports per-record failures only as "Not all ... were saved": the

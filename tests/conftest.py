@@ -220,11 +220,13 @@ def production_consent(sim) -> dict[str, str]:
 
 
 def writes_since(sim, seq: int) -> list[dict]:
-    """Write requests (DML, composite, Metadata deploy) the simulator logged after ``seq``."""
+    """Write requests (DML, composite, Metadata deploy) the simulator logged after ``seq``; a write inside a
+    REST Composite is there twice: the composite (a ``write``) and the subrequest (its ``parent`` set)."""
     return [r for r in sim.requests(since=seq) if r["kind"] == "write"]
 
 
 def last_seq(sim) -> int:
+    """The ``seq`` of the last logged request (a composite's subrequests come after it), 0 for none."""
     log = sim.requests()
     return log[-1]["seq"] if log else 0
 

@@ -18,7 +18,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from orgsim.observe import FAULT_KINDS
+from orgsim.observe import FAULT_KINDS, WRITE_FAULT_KINDS
 
 #: The flows under fault injection and the scenario each is meant for.
 FLOW_SCENARIOS = {
@@ -45,8 +45,8 @@ _VOLATILE = {"AccessToken", "DeleteToken", "RequestToken", "UseCount", "SystemMo
 
 def api_request_count(log: list[dict]) -> int:
     """Requests of a request ``log`` (``sim.requests()``) a fault can hit (``nth`` counts these):
-    everything except ``/_sim/`` and Setup pages."""
-    return sum(1 for r in log if r["kind"] != "sim")
+    everything except ``/_sim/``, Setup pages and composite subrequests (logged with a ``parent``)."""
+    return sum(1 for r in log if r["kind"] != "sim" and not r.get("parent"))
 
 
 def normalized_state(state: dict) -> dict:
@@ -115,11 +115,15 @@ def says_what_to_do(message: str) -> bool:
 #: The sample the normal suite runs: (fault kind, kind of request), each kind once, together covering a
 #: read, a write and a Metadata call. A dropped connection on a Metadata read (retrieve) and on a REST write
 #: are checked at task level (tests/tasks/test_against_simulator.py, tests/tasks), and every point by the sweep.
+#: ``lost_write`` and ``reset_after`` fire on REST writes only: each at the flow's first write (every insert
+#: of the writing steps under them, and their retries: tests/tasks/test_write_faults.py).
 SAMPLE = (
     ("503", "metadata"),
     ("UNABLE_TO_LOCK_ROW", "write"),
     ("INVALID_SESSION_ID", "read"),
     ("reset", "read"),
+    ("lost_write", "write"),
+    ("reset_after", "write"),
 )
 
 
@@ -144,7 +148,7 @@ def pick_point(log: list[dict], kind: str, target: str) -> int:
     the flows move the point with the request rather than onto another one. Metadata: the first deploy
     for 503 (Salesforce refused it unprocessed), else the first call (a retrieve or listMetadata).
     Writes: the last for UNABLE_TO_LOCK_ROW, the first otherwise. Reads: the middle one."""
-    api = [e for e in log if e["kind"] != "sim"]
+    api = [e for e in log if e["kind"] != "sim" and not e.get("parent")]
     refreshes = [i for i, e in enumerate(api) if e["kind"] == "auth" and e["method"] == "POST"]
     first_step = refreshes[1] if len(refreshes) > 1 else 0
     candidates = [i + 1 for i, e in enumerate(api) if i > first_step and request_class(e) == target]
@@ -158,6 +162,26 @@ def pick_point(log: list[dict], kind: str, target: str) -> int:
     if target == "read":
         return candidates[len(candidates) // 2]
     return candidates[0]
+
+
+def rest_write_indexes(log: list[dict]) -> set[int]:
+    """The request indexes (``nth``, as :func:`api_request_count` counts) of the REST writes of ``log``: the
+    only requests ``lost_write`` and ``reset_after`` fire on (``orgsim.observe.WRITE_FAULT_KINDS``)."""
+    api = [e for e in log if e["kind"] != "sim" and not e.get("parent")]
+    return {
+        i + 1
+        for i, e in enumerate(api)
+        if e["method"] != "GET" and e["path"].startswith("/services/data/")
+    }
+
+
+def indexes_for(kind: str, indexes, log: list[dict]) -> list[int]:
+    """``indexes`` where ``kind`` can fire: all of them, or only the REST writes for a write-only kind (at
+    another index it would fire on the next write, a point already in the sweep)."""
+    if kind not in WRITE_FAULT_KINDS:
+        return list(indexes)
+    writes = rest_write_indexes(log)
+    return [i for i in indexes if i in writes]
 
 
 def sample_points(total: int, step: int) -> list[tuple[str, int]]:

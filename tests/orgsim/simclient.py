@@ -1,5 +1,6 @@
 """Client helpers for the simulator tests: drive it the way clients do.
 
+``sim_get(sim, path)`` / ``sim_post(sim, path, body)``: the ``/_sim/`` control surface with the admin token.
 ``sf_for(sim, username=None)``: a ``simple_salesforce.Salesforce`` acting as the connected user (or another
 user, via a fresh session). ``soap(sim, body_xml)``: a raw Metadata API envelope. ``deploy`` / ``retrieve``:
 the full async round trips.
@@ -135,3 +136,27 @@ def retrieve(sim, types: dict[str, list[str]]) -> tuple[dict[str, bytes], list[s
     zf = zipfile.ZipFile(io.BytesIO(data))
     problems = [p.text for p in root.iter(f"{{{MD_NS}}}problem")]
     return {n: zf.read(n) for n in zf.namelist()}, problems
+
+
+def sim_get(sim, path: str, **kw) -> requests.Response:
+    """``GET /_sim/...`` with the simulator's admin token (``sim.admin_headers()``)."""
+    return requests.get(
+        sim.url + path, headers=sim.admin_headers(), verify=sim.cert_file, timeout=30, **kw
+    )
+
+
+def sim_post(sim, path: str, body: dict) -> requests.Response:
+    """``POST /_sim/...`` with a JSON body and the simulator's admin token."""
+    return requests.post(
+        sim.url + path, json=body, headers=sim.admin_headers(), verify=sim.cert_file, timeout=30
+    )
+
+
+#: Every ``/_sim/`` endpoint as ``(method, path)``.
+ADMIN_PATHS = (
+    ("POST", "/_sim/actions/authorize"),
+    ("POST", "/_sim/actions/install"),
+    ("GET", "/_sim/requests"),
+    ("GET", "/_sim/state"),
+    ("POST", "/_sim/faults"),
+)

@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import requests
-
-from tests.orgsim.simclient import sf_for
+from tests.orgsim.simclient import sf_for, sim_post
 
 ADMIN = "admin@example.com"
 INTEGRATION = "sixsense.integration@example.com"
@@ -156,19 +154,22 @@ def test_at_most_five_tokens_per_user_per_app(sim):
 
 
 def test_sim_actions_over_http_and_cli(sim):
-    resp = requests.post(
-        f"{sim.url}/_sim/actions/authorize", json={"username": ADMIN}, verify=sim.cert_file
-    )
+    resp = sim_post(sim, "/_sim/actions/authorize", {"username": ADMIN})
     assert resp.status_code == 200 and resp.json()["ok"] is True
-    bad = requests.post(
-        f"{sim.url}/_sim/actions/policy",
-        json={"permitted_users": "admin_approved"},
-        verify=sim.cert_file,
-    )
+    bad = sim_post(sim, "/_sim/actions/policy", {"permitted_users": "admin_approved"})
     assert bad.status_code == 400 and bad.json()["error"] == "not_installed"
     env = {**os.environ, "REQUESTS_CA_BUNDLE": sim.cert_file, "PYTHONPATH": str(ROOT)}
     cli = subprocess.run(
-        [sys.executable, "-m", "orgsim", "action", "install", "--url", sim.url],
+        [
+            sys.executable,
+            "-m",
+            "orgsim",
+            "action",
+            "install",
+            "--url",
+            sim.url,
+            f"--token={sim.admin_token}",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -9,7 +9,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
 
 from orgsim.observe import parse_fault_spec, soql_object
-from tests.orgsim.simclient import MD_NS, get, sf_for, soap
+from tests.orgsim.simclient import MD_NS, get, sf_for, sim_get, sim_post, soap
 
 
 def test_request_log_records_kind_action_and_status(sim):
@@ -34,7 +34,7 @@ def test_request_log_records_kind_action_and_status(sim):
     ]
     assert [e["seq"] for e in log] == [1, 2, 3, 4]
     assert sim.requests(since=3) == log[3:]
-    over_http = requests.get(f"{sim.url}/_sim/requests?since=2", verify=sim.cert_file).json()
+    over_http = sim_get(sim, "/_sim/requests?since=2").json()
     assert [e["seq"] for e in over_http] == [3, 4]
 
 
@@ -67,11 +67,7 @@ def test_soap_faults_and_invalid_session(make_sim):
     body = f"<listMetadata xmlns='{MD_NS}'><queries><type>PermissionSet</type></queries></listMetadata>"
     resp = soap(sim, body, action="listMetadata")
     assert resp.status_code == 500 and b"sf:UNABLE_TO_LOCK_ROW" in resp.content
-    requests.post(
-        f"{sim.url}/_sim/faults",
-        json={"spec": "nth=1:kind=INVALID_SESSION_ID"},
-        verify=sim.cert_file,
-    )
+    assert sim_post(sim, "/_sim/faults", {"spec": "nth=1:kind=INVALID_SESSION_ID"}).ok
     with pytest.raises(SalesforceExpiredSession):
         sf_for(sim).query("SELECT Id FROM User")
 
@@ -95,15 +91,61 @@ def test_latency_is_added_to_api_requests(make_sim):
 def test_bad_fault_specs_are_refused(spec, sim):
     with pytest.raises(ValueError):
         parse_fault_spec(spec)
-    resp = requests.post(f"{sim.url}/_sim/faults", json={"spec": spec}, verify=sim.cert_file)
+    resp = sim_post(sim, "/_sim/faults", {"spec": spec})
     assert resp.status_code == 400
 
 
 def test_state_endpoint_has_rows_and_app_lifecycle(sim):
-    state = requests.get(f"{sim.url}/_sim/state", verify=sim.cert_file).json()
+    state = sim_get(sim, "/_sim/state").json()
     assert state["scenario"] == "new_customer"
     assert state["apps"][0]["name"] == "sfdc_6sense_oauth_app"
     assert {r["Username"] for r in state["objects"]["User"]} == {
         "admin@example.com",
         "sixsense.integration@example.com",
     }
+
+
+def test_lost_write_is_answered_as_success_but_not_saved(make_sim):
+    """``lost_write``: 201 with a new id, as on success, and nothing saved; reads are never hit by it."""
+    sim = make_sim("new_customer", fault="kind=lost_write:times=1")
+    sf = sf_for(sim)
+    assert sf.query("SELECT Id FROM User")["totalSize"] == 2  # a read: not faulted, not counted
+    answer = sf.PermissionSet.create({"Name": "Lost", "Label": "Lost"})
+    assert answer["success"] is True and answer["id"]
+    assert sim.org.store.find("PermissionSet", Name="Lost") == []
+    assert sf.query("SELECT Id FROM PermissionSet WHERE Name = 'Lost'")["totalSize"] == 0
+    assert sim.requests()[-2]["action"] == "PermissionSet [fault lost_write]"
+    assert sim.requests()[-2]["status"] == 201
+    again = sf.PermissionSet.create({"Name": "Lost", "Label": "Lost"})
+    assert [r["Id"] for r in sim.org.store.find("PermissionSet", Name="Lost")] == [again["id"]]
+
+
+def test_reset_after_saves_the_write_then_drops_the_connection(make_sim):
+    sim = make_sim("new_customer", fault="match=/sobjects/PermissionSet:kind=reset_after:times=1")
+    with pytest.raises(requests.ConnectionError):
+        requests.post(
+            f"{sim.url}/services/data/v62.0/sobjects/PermissionSet",
+            json={"Name": "Saved", "Label": "Saved"},
+            headers={"Authorization": f"Bearer {sim.session['access_token']}"},
+            verify=sim.cert_file,
+            timeout=30,
+        )
+    assert len(sim.org.store.find("PermissionSet", Name="Saved")) == 1
+    entry = sim.requests()[-1]
+    assert (entry["status"], entry["kind"]) == (0, "write")
+    assert sim.observer.faults[0].fired == 1
+
+
+def test_lost_write_on_a_composite_rolls_back_every_subrequest(make_sim):
+    sim = make_sim("new_customer", fault="match=/composite/sobjects:kind=lost_write")
+    sf = sf_for(sim)
+    record = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "PermissionSet"}, "Name": n, "Label": n} for n in ("L1", "L2")
+        ],
+    }
+    answer = sf.restful("composite/sobjects", method="POST", json=record)
+    assert [r["success"] for r in answer] == [True, True]
+    assert sim.org.store.find("PermissionSet", Name="L1") == []
+    assert sim.org.store.find("PermissionSet", Name="L2") == []

@@ -401,7 +401,10 @@ def test_composite_of_queries_is_one_read_and_at_most_five_queries(sim):
     assert [r["httpStatusCode"] for r in answer["compositeResponse"]] == [200] * 5
     assert [r["body"]["totalSize"] for r in answer["compositeResponse"]][:2] == [1, 2]
     log = sim.requests(since=seq)
-    assert [(e["action"], e["kind"]) for e in log] == [("composite", "read")]
+    assert [(e["action"], e["kind"]) for e in log if e["parent"] is None] == [("composite", "read")]
+    assert [(e["action"], e["kind"], e["parent"]) for e in log[1:]] == [
+        ("User", "read", log[0]["seq"])
+    ] * 5
     with pytest.raises(SalesforceMalformedRequest) as refused:
         sf.restful("composite", method="POST", json=_query_subrequests(6))
     assert refused.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"

@@ -62,14 +62,20 @@ def test_read_ahead_is_one_composite_read_retried_on_a_transient_fault(sim_task,
     seq = last_seq(sim)
     task._read_ahead([apps, users])
     log = sim.requests(since=seq)
-    assert [(r["path"].rsplit("/", 1)[-1], r["action"]) for r in log] == [
-        ("composite", f"[fault {kind}]"),
-        ("composite", "composite"),
+    assert [(r["path"].rsplit("/", 1)[-1], r["action"], r["parent"]) for r in log] == [
+        ("composite", f"[fault {kind}]", None),
+        ("composite", "composite", None),
+        (
+            "query",
+            "ConnectedApplication",
+            log[1]["seq"],
+        ),  # the subrequests, logged with their parent
+        ("query", "User", log[1]["seq"]),
     ]
     assert writes_since(sim, seq) == []
     assert [u["Username"] for u in task._query(users)] == ["admin@example.com"]
     assert task._query(apps) == []
-    assert len(sim.requests(since=seq)) == 2  # both answered from the batch
+    assert len(sim.requests(since=seq)) == 4  # both answered from the batch
     task._query(users)  # used once: this one reads the org again
     assert [r["action"] for r in sim.requests(since=seq)][-1] == "User"
 
@@ -85,7 +91,8 @@ def test_read_ahead_subrequest_error_surfaces_with_its_code(sim_task, common):
         common.SixsenseOrgError, match=r"(?s)Query failed: INVALID_TYPE: .*NoSuchObject"
     ):
         task._query("SELECT Id FROM NoSuchObject")
-    assert len(sim.requests(since=seq)) == 1
+    # one composite and its two subrequests
+    assert [r["parent"] for r in sim.requests(since=seq)] == [None, seq + 1, seq + 1]
 
 
 def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
@@ -130,7 +137,7 @@ def test_diagnose_reads_its_facts_in_two_round_trips(sim_task, scenario):
     result = task()
     assert result["users"]["integration"]["found"] is True
     log = sim.requests(since=seq)
-    rest = [r for r in log if r["path"].startswith("/services/data/")]
+    rest = [r for r in log if r["path"].startswith("/services/data/") and r["parent"] is None]
     queries = [r["action"] for r in rest if "/query" in r["path"]]
     composites = [r for r in rest if r["path"].endswith("/composite")]
     assert len(composites) == 2, rest

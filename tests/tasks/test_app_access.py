@@ -40,6 +40,8 @@ def test_creates_access_row_and_assignment_when_missing(make_task, org):
             state["access"].append(
                 {"ParentId": body["ParentId"], "SetupEntityId": body["SetupEntityId"]}
             )
+        if sobject == "PermissionSetAssignment":  # read back by the verification query
+            state["assigned"].append({"PermissionSetId": body["PermissionSetId"]})
 
     org.on_insert = on_insert
     result = grant(make_task)
