@@ -140,6 +140,28 @@ def common(
     return importlib.import_module("tasks.common")
 
 
+@pytest.fixture
+def sim_task(start_sim, runtime, monkeypatch):
+    """``sim_task(scenario)`` -> (sim, make(name, **options)) with an OrgConfig for the simulator."""
+    from cumulusci.core.config import OrgConfig, TaskConfig
+
+    def _factory(scenario, **kwargs):
+        sim = start_sim(scenario, **kwargs)
+        env = sim.env()
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
+        org = OrgConfig(json.loads(env["CUMULUSCI_ORG_sim"]), "sim")
+        org.refresh_oauth_token = lambda keychain: None
+
+        def make(name, **options):
+            base = runtime.project_config.get_task(name)
+            config = {**base.config, "options": {**(base.config.get("options") or {}), **options}}
+            return base.get_class()(runtime.project_config, TaskConfig(config), org_config=org)
+
+        return sim, make
+
+    return _factory
+
+
 def _zip(files: dict[str, str]) -> str:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:

@@ -1,6 +1,5 @@
 """The task classes against the org simulator, in-process (real HTTPS, real simple_salesforce and SOAP)."""
 
-import json
 from types import SimpleNamespace
 
 import pytest
@@ -8,28 +7,6 @@ import requests
 
 from tests.conftest import INTEGRATION_USER as INTEGRATION
 from tests.conftest import last_seq, writes_since
-
-
-@pytest.fixture
-def sim_task(start_sim, runtime, monkeypatch):
-    """``sim_task(scenario)`` -> (sim, make(name, **options)) with an OrgConfig for the simulator."""
-    from cumulusci.core.config import OrgConfig, TaskConfig
-
-    def _factory(scenario, **kwargs):
-        sim = start_sim(scenario, **kwargs)
-        env = sim.env()
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
-        org = OrgConfig(json.loads(env["CUMULUSCI_ORG_sim"]), "sim")
-        org.refresh_oauth_token = lambda keychain: None
-
-        def make(name, **options):
-            base = runtime.project_config.get_task(name)
-            config = {**base.config, "options": {**(base.config.get("options") or {}), **options}}
-            return base.get_class()(runtime.project_config, TaskConfig(config), org_config=org)
-
-        return sim, make
-
-    return _factory
 
 
 def test_configured_org_verifies_and_nothing_is_written(sim_task, tmp_path):
