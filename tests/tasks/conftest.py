@@ -3,7 +3,9 @@
 Tasks are loaded the way cci loads them (``project_config.get_task(name).get_class()``) from a CliRuntime
 built for this repository, so the synthetic ``tasks`` package of CumulusCI resolves ``tasks.<module>``.
 ``FakeOrg`` answers REST queries by matching the SOQL text, describes, inserts and Metadata API (SOAP) calls,
-and records every request so tests can assert "no write".
+and records every request so tests can assert "no write". It does not evaluate ``WHERE``: a test that a check
+says FAIL when the org holds the wrong rows (another user's, another app's) runs against the simulator
+(``sim_task``; tests/tasks/test_checks_fail.py).
 """
 
 from __future__ import annotations

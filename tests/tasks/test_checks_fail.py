@@ -265,6 +265,25 @@ def test_verify_setup_access_could_not_check_when_the_permission_query_is_refuse
     assert_unreadable(report, error, "setup user access")
 
 
+def test_verify_setup_access_is_not_pass_when_soql_cannot_tell(sim_task, tmp_path):
+    """The org's PermissionSet has no PermissionsCanApproveUninstalledApps field: SKIPPED, and it matters
+    (the app is not installed, so the permission is still needed)."""
+    sim, make = sim_task("setup_user_lacks_permission")
+    path = tmp_path / "verification.json"
+    task = make("sixsense_verify", integration_username=INTEGRATION, report_path=str(path))
+    has_field = task._has_permission_field
+    task._has_permission_field = lambda permission, sobject="PermissionSet": (
+        permission != "CanApproveUninstalledApps" and has_field(permission, sobject)
+    )
+    report, error = run_check_task(task, path)
+    check = result(report, "setup user access")
+    assert check["result"] == "SKIPPED" and check["actual"].startswith("not checkable by SOQL")
+    assert "sixsense_assign_setup_access" in check["fix"]
+    assert report["passed"] is False
+    assert "setup user access" in task.return_values["not_checked"]
+    assert "setup user access: not checked" in str(error)
+
+
 def test_verify_app_installed_fails_when_only_pardot_is_installed(sim_task, tmp_path):
     sim, make = sim_task("configured")
     add_pardot(sim)
