@@ -40,7 +40,7 @@ from .common import (
 )
 from .guided import GuidedStep
 from .metadata_read import ApiRetrieve, package_xml
-from .verify import CheckReport
+from .verify import CheckReport, Unreadable
 
 #: 6sense's ECA package version, the same for production and sandbox (facts §0).
 ECA_PACKAGE_VERSION = "04tOH0000003W1lYAE"
@@ -76,6 +76,13 @@ MD_TYPE = "ExtlClntAppOauthConfigurablePolicies"
 MD_FOLDER = "extlClntAppOauthPolicies"
 MD_SUFFIX = ".ecaOauthPlcy"
 ECA_MANAGER_PATH = "/lightning/setup/ManageExternalClientApplication/home"
+#: The policies whose SKIPPED check (not readable by SOQL) does not keep the ECA verification from passing,
+#: with the reason. Start Page only picks the page shown after a user authorizes: the integration's API
+#: access does not depend on it. Permitted Users and the refresh-token policy decide whether 6sense can
+#: authorize and keep syncing, so their skips matter.
+SKIPPABLE_POLICIES = {
+    "startUrl": "Start Page only sets the page shown after authorizing; the integration does not use it",
+}
 
 ECA_OPTIONS = {
     "eca_names": {
@@ -171,9 +178,9 @@ class EcaMixin:
         rows.sort(key=lambda r: r.get("DistributionState") != "Packaged")
         return rows[0] if rows else None
 
-    def _eca_policies(self, eca: dict) -> dict:
+    def _eca_policies(self, eca: dict) -> dict | None:
         """The ECA's OAuth policy (ExtlClntAppOauthPlcyCnfg) as metadata field -> value; fields the org's
-        describe does not list are absent (not checkable by query)."""
+        describe does not list are absent (not checkable by query). None when the ECA has no policy row."""
         fields = self._describe_fields("ExtlClntAppOauthPlcyCnfg")
         columns = {k: c for k, c in POLICY_COLUMNS.items() if c in fields}
         rows = self._query(
@@ -181,7 +188,7 @@ class EcaMixin:
             f"WHERE ExternalClientApplicationId = {soql_quote(eca['Id'])}"
         )
         if not rows:
-            return {}
+            return None
         return {k: normalize(k, rows[0].get(c)) for k, c in columns.items()}
 
     def _policy_differences(self, policies: dict) -> dict:
@@ -577,12 +584,18 @@ class VerifyEca(EcaMixin, CheckReport, SixsenseTask):
     report_title = "6sense External Client App verification"
     task_docs = """
 Verify the ECA route by query: the 6sense package installed (Tooling InstalledSubscriberPackage, this version
-or newer), the ECA present (ExternalClientApplication, Packaged), each policy 6sense asks for
-(ExtlClntAppOauthPlcyCnfg; fields the org does not expose are SKIPPED), and a token of the integration user for
-the ECA. Prints a table (check, expected, actual, result) and writes a JSON report (no tokens). Fails if any
-check fails, naming the step to run. Read-only. Plan mode: shows the checks, never fails, writes no report.
+or newer), the ECA present (ExternalClientApplication; a Local one, created in this org, FAILs), each policy
+6sense asks for (ExtlClntAppOauthPlcyCnfg; no policy row FAILs them all; a field the org does not expose is
+SKIPPED), and a token of the integration user for the ECA. A check whose read was refused or failed is
+UNREADABLE ("could not check"), never PASS. ``passed`` is True only when nothing FAILs, nothing is UNREADABLE
+and no skip matters: only Start Page's skip does not (``SKIPPABLE_POLICIES``: the integration does not use
+the page shown after authorizing); Permitted Users and the refresh-token policy decide whether 6sense can
+authorize and keep syncing. Prints a table (check, expected, actual, result) and writes a JSON report (no
+tokens; its ``not_checked`` lists the skipped and unreadable checks). Fails unless ``passed``, naming the
+step to run, the read to retry or what to check by hand. Read-only. Plan mode: shows the checks, never
+fails, writes no report.
 
-Return values: ``passed``, ``failed`` (check names), ``report_path``.
+Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``report_path``.
     """
     requires_integration_user = True
     task_options = {
@@ -610,56 +623,23 @@ Return values: ``passed``, ``failed`` (check names), ``report_path``.
     def _run_task(self):
         self.checks = []
         integration = self._get_user(self.integration_username, "integration user")
-        status = self._package_status()
-        installed = status["installed"]
-        self._add(
-            "package installed",
-            f"{self.options['package_version']} or newer",
-            f"{installed['Id']} ({_version_text(installed)})"
-            if installed and "MajorVersion" in installed
-            else (installed or {}).get("Id") or "not installed",
-            status["satisfied"],
-            "sixsense_install_eca_package",
-        )
-        eca = self._eca()
-        self._add(
-            "External Client App",
-            f"{' or '.join(self.eca_names)}, Packaged",
-            f"{eca['MasterLabel']} ({eca['DistributionState']})" if eca else "not found",
-            bool(eca),
-            "sixsense_install_eca_package",
-        )
-        policies = self._eca_policies(eca) if eca else {}
-        for key, wanted in DESIRED_POLICIES.items():
-            label = POLICY_LABELS[key]
-            if eca and key not in policies:
-                self._add(
-                    f"policy: {label}",
-                    wanted or "None",
-                    "not readable by SOQL",
-                    True,
-                    "",
-                    "SKIPPED",
-                )
-                continue
-            actual = policies.get(key) if eca else None
+        self._check_package()
+        eca = self._read_fact(self._eca)
+        check, expected = "External Client App", f"{' or '.join(self.eca_names)}, Packaged"
+        if isinstance(eca, Unreadable):
+            self._add_unreadable(check, expected, eca)
+        else:
+            # A Local ECA is one created in this org, not 6sense's packaged app, whatever its name.
+            packaged = bool(eca) and eca.get("DistributionState") != "Local"
             self._add(
-                f"policy: {label}",
-                wanted or "None",
-                (actual or "None") if eca else "ECA not installed",
-                bool(eca) and actual == wanted,
-                "sixsense_set_eca_policies",
+                check,
+                expected,
+                f"{eca['MasterLabel']} ({eca['DistributionState']})" if eca else "not found",
+                packaged,
+                "sixsense_install_eca_package",
             )
-        tokens = self._eca_tokens(eca, integration["Id"]) if eca else []
-        self._add(
-            "integration user authorized",
-            f"{self.integration_username} holds a token for the ECA",
-            f"{len(tokens)} token(s), newest created {max(t['CreatedDate'] for t in tokens)}"
-            if tokens
-            else "no token",
-            bool(tokens),
-            "sixsense_authorize_eca",
-        )
+        self._check_policies(eca)
+        self._check_token(eca, integration)
         self._finish(
             {
                 "model": "external_client_app",
@@ -667,6 +647,76 @@ Return values: ``passed``, ``failed`` (check names), ``report_path``.
                 "eca_names": self.eca_names,
                 "package_version": self.options["package_version"],
             }
+        )
+
+    def _check_package(self):
+        check, expected = "package installed", f"{self.options['package_version']} or newer"
+        status = self._read_fact(self._package_status)
+        if isinstance(status, Unreadable):
+            self._add_unreadable(check, expected, status)
+            return
+        installed = status["installed"]
+        self._add(
+            check,
+            expected,
+            f"{installed['Id']} ({_version_text(installed)})"
+            if installed and "MajorVersion" in installed
+            else (installed or {}).get("Id") or "not installed",
+            status["satisfied"],
+            "sixsense_install_eca_package",
+        )
+
+    def _check_policies(self, eca):
+        """Each policy 6sense asks for. No policy row for an installed ECA FAILs every policy; a field the
+        org does not expose to SOQL is SKIPPED, and only Start Page's skip does not matter."""
+        policies = None
+        if isinstance(eca, dict):
+            policies = self._read_fact(self._eca_policies, eca)
+        for key, wanted in DESIRED_POLICIES.items():
+            check, expected = f"policy: {POLICY_LABELS[key]}", wanted or "None"
+            fix = "sixsense_set_eca_policies"
+            unreadable = next((f for f in (eca, policies) if isinstance(f, Unreadable)), None)
+            if unreadable:
+                self._add_unreadable(check, expected, unreadable)
+            elif not eca:
+                self._add(check, expected, "ECA not installed", False, fix)
+            elif policies is None:
+                self._add(check, expected, "no OAuth policy row for the ECA", False, fix)
+            elif key not in policies:
+                self._add(
+                    check,
+                    expected,
+                    "not readable by SOQL (ExtlClntAppOauthPlcyCnfg has no such field here)",
+                    False,
+                    f"check {POLICY_LABELS[key]} by hand in External Client App Manager "
+                    f"({self._eca_manager_url()})",
+                    "SKIPPED",
+                    matters=key not in SKIPPABLE_POLICIES,
+                    note=SKIPPABLE_POLICIES.get(key, ""),
+                )
+            else:
+                actual = policies[key]
+                self._add(check, expected, actual or "None", actual == wanted, fix)
+
+    def _check_token(self, eca, integration):
+        check = "integration user authorized"
+        expected = f"{self.integration_username} holds a token for the ECA"
+        if isinstance(eca, Unreadable):
+            self._add_unreadable(check, expected, eca)
+            return
+        tokens = self._read_fact(self._eca_tokens, eca, integration["Id"]) if eca else []
+        if isinstance(tokens, Unreadable):
+            self._add_unreadable(check, expected, tokens)
+            return
+        tokens = [t for t in tokens if t.get("UserId") == integration["Id"]]
+        self._add(
+            check,
+            expected,
+            f"{len(tokens)} token(s), newest created {max(t['CreatedDate'] for t in tokens)}"
+            if tokens
+            else ("no token" if eca else "ECA not installed"),
+            bool(tokens),
+            "sixsense_authorize_eca",
         )
 
 

@@ -9,10 +9,12 @@ from cumulusci.core.exceptions import CumulusCIFailure
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 from lxml import etree
 
+from . import resilience
 from .common import (
     APPROVE_UNINSTALLED,
     MD_NS,
     POLICY_TEMPLATE,
+    SixsenseOrgError,
     SixsenseTask,
     assigned_permission_sets_soql,
     check_file_path,
@@ -25,32 +27,90 @@ from .common import (
 )
 from .metadata_read import ApiRetrieve, package_xml
 
+#: The ``fix`` of a check whose read the org refused or failed (its ``actual`` says what happened).
+RECHECK_FIX = (
+    "the verification again once Salesforce answers this read (actual says what it refused)"
+)
+
 
 class VerificationFailed(CumulusCIFailure):
-    """At least one check failed; the message names the step to run for each."""
+    """At least one check failed or could not be checked; the message names the step to run for each."""
+
+
+class Unreadable:
+    """A fact the org did not give: the read was refused or failed (``error``: Salesforce's words and what
+    to do). A check that needs it says UNREADABLE, never PASS or "absent"."""
+
+    def __init__(self, error):
+        self.error = str(error)
+
+    def __str__(self):
+        return self.error
 
 
 class CheckReport:
     """What every verification task shares: collect checks, then log the table, note the audit, and (outside
-    plan mode) write the JSON report and fail naming the step to run for each failed check.
+    plan mode) write the JSON report and fail naming the step to run for each check that is not established.
 
-    A check is ``{"check", "expected", "actual", "result": PASS|FAIL|SKIPPED, "fix"}``; the report is
-    ``{"generated_at", "org_id", "instance_url", **fields, "passed", "checks"}`` (no tokens: only names, dates
-    and counts). Needs ``self.options["report_path"]`` (relative paths are under the repo root).
+    A check is ``{"check", "expected", "actual", "result", "fix"}`` with ``result`` one of:
+
+    - ``PASS``: the org shows the step done;
+    - ``FAIL``: the org shows it not done (``fix`` names the step to run);
+    - ``UNREADABLE``: a read it needs was refused or failed (``actual`` starts "could not check:");
+    - ``SKIPPED``: the org offers no way to read it (``actual`` says why, ``fix`` how to check by hand).
+
+    ``passed`` is True only when no check FAILs, none is UNREADABLE and no SKIPPED check *matters* (each
+    task says which skips do not matter, and why, through ``_add(..., matters=False, note=...)``).
+
+    The report is ``{"generated_at", "org_id", "instance_url", **fields, "passed", "checks", "not_checked"}``;
+    ``not_checked`` lists every SKIPPED or UNREADABLE check as ``{"check", "result", "reason", "matters",
+    "note"}``. No tokens: only names, dates and counts. Needs ``self.options["report_path"]`` (relative
+    paths are under the repo root). Return values: ``passed``, ``failed`` (FAIL check names),
+    ``not_checked`` (names of the UNREADABLE checks and of the SKIPPED ones that matter), ``report_path``.
     """
 
     report_title = "6sense verification"
 
-    def _add(self, check, expected, actual, ok, fix, result=None):
+    def _add(self, check, expected, actual, ok, fix, result=None, matters=True, note=""):
+        """Record one check. ``result`` SKIPPED/UNREADABLE overrides ``ok``; ``matters``/``note`` only
+        count for SKIPPED (an UNREADABLE check always matters)."""
+        result = result or ("PASS" if ok else "FAIL")
         self.checks.append(
             {
                 "check": check,
                 "expected": expected,
                 "actual": actual,
-                "result": result or ("PASS" if ok else "FAIL"),
-                "fix": "" if ok else fix,
+                "result": result,
+                "fix": "" if result == "PASS" else fix,
             }
         )
+        self.__dict__.setdefault("_skip_notes", {})[check] = (matters, note)
+
+    def _add_unreadable(self, check, expected, error):
+        """Record a check whose facts the org did not give (``error``: an :class:`Unreadable` or text)."""
+        self._add(check, expected, f"could not check: {error}", False, RECHECK_FIX, "UNREADABLE")
+
+    def _read_fact(self, fn, *args):
+        """``fn(*args)``, or :class:`Unreadable` when Salesforce refuses or fails the read
+        (``SixsenseOrgError``)."""
+        try:
+            return fn(*args)
+        except SixsenseOrgError as error:
+            return Unreadable(error)
+
+    def _set_matters(self, check: str, matters: bool, note: str = "") -> None:
+        """Decide, once the other checks are known, whether a SKIPPED ``check`` matters (``note``: why not)."""
+        self.__dict__.setdefault("_skip_notes", {})[check] = (matters, note)
+
+    def _matters(self, check: dict) -> bool:
+        """Whether a check that is not PASS or FAIL keeps ``passed`` from being True."""
+        if check["result"] == "UNREADABLE":
+            return True
+        return self.__dict__.get("_skip_notes", {}).get(check["check"], (True, ""))[0]
+
+    def _note(self, check: dict) -> str:
+        """Why a SKIPPED check does not matter ("" when it does)."""
+        return self.__dict__.get("_skip_notes", {}).get(check["check"], (True, ""))[1]
 
     def _finish(self, report_fields: dict) -> None:
         """End the task: table, audit note, return values; then the report and the verdict."""
@@ -60,35 +120,79 @@ class CheckReport:
             + [[c["check"], c["expected"], c["actual"], c["result"]] for c in self.checks],
         )
         failed = [c for c in self.checks if c["result"] == "FAIL"]
+        unchecked = [c for c in self.checks if c["result"] in ("SKIPPED", "UNREADABLE")]
+        open_checks = [c for c in unchecked if self._matters(c)]
+        passed = not failed and not open_checks
         failed_names = [c["check"] for c in failed]
-        self._audit_note(after={"passed": not failed, "failed": failed_names})
-        self.return_values = {"passed": not failed, "failed": failed_names, "report_path": ""}
+        open_names = [c["check"] for c in open_checks]
+        self._audit_note(
+            after={"passed": passed, "failed": failed_names, "not_checked": open_names}
+        )
+        self.return_values = {
+            "passed": passed,
+            "failed": failed_names,
+            "not_checked": open_names,
+            "report_path": "",
+        }
         if self.plan:
             self.logger.info(
-                f"Plan: {len(failed)} of {len(self.checks)} checks fail in the org as it is now; the steps "
-                "above would address them. No report written."
+                f"Plan: {len(failed)} of {len(self.checks)} checks fail and {len(open_checks)} cannot be "
+                "checked in the org as it is now; the steps above would address the failures. "
+                "No report written."
             )
             return
         path = Path(self.options["report_path"])
         if not path.is_absolute():
             path = Path(self.project_config.repo_root or ".") / path
         path.parent.mkdir(parents=True, exist_ok=True)
+        not_checked = [
+            {
+                "check": c["check"],
+                "result": c["result"],
+                "reason": c["actual"],
+                "matters": self._matters(c),
+                "note": self._note(c),
+            }
+            for c in unchecked
+        ]
         report = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "org_id": self.org_config.org_id,
             "instance_url": self._instance_url(),
             **report_fields,
-            "passed": not failed,
+            "passed": passed,
             "checks": self.checks,
+            "not_checked": not_checked,
         }
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         self.return_values["report_path"] = str(path)
-        if failed:
+        if not passed:
+            lines = [f"  - {c['check']}: {c['actual']}; run {c['fix']}" for c in failed]
+            lines += [
+                f"  - {c['check']}: {c['actual']}; run {c['fix']}"
+                for c in open_checks
+                if c["result"] == "UNREADABLE"
+            ]
+            lines += [
+                f"  - {c['check']}: not checked ({c['actual']}); {c['fix']}"
+                for c in open_checks
+                if c["result"] == "SKIPPED"
+            ]
             raise VerificationFailed(
-                "Verification failed:\n"
-                + "\n".join(f"  - {c['check']}: {c['actual']}; run {c['fix']}" for c in failed)
+                ("Verification failed:\n" if failed else "Verification incomplete:\n")
+                + "\n".join(lines)
                 + f"\nReport: {path}"
             )
+        skipped = [c for c in unchecked if not self._matters(c)]
+        if skipped:
+            self.logger.info(
+                "Verification passed; not every check ran: "
+                + "; ".join(
+                    f"{c['check']} skipped ({c['actual']}): {self._note(c)}" for c in skipped
+                )
+                + f". Report: {path}"
+            )
+            return
         self.logger.info(f"All checks passed. Report: {path}")
 
 
@@ -96,16 +200,31 @@ class VerifySetup(CheckReport, SixsenseTask):
     task_docs = f"""
 Seed step 6 and a check of every earlier step, by query: setup access (or the app already installed), app
 installed (ConnectedApplication row), Permitted Users admin approved
-(ConnectedApplication.OptionsAllowAdminApprovedUsersOnly), SetupEntityAccess for every entry of
-``{POLICY_TEMPLATE.as_posix()}``, the integration user's permission set assignments, the app not blocked
-(BlacklistedConsumer retrieve, where the org allows it), and an OauthToken of the integration user for the
-app created after the policy change.
+(ConnectedApplication.OptionsAllowAdminApprovedUsersOnly), SetupEntityAccess from every entry of
+``{POLICY_TEMPLATE.as_posix()}`` (permission sets and profiles) to this app's ConnectedApplication, the
+integration user's assignments of the policy's permission sets, the app not blocked (BlacklistedConsumer
+retrieve, where the org allows it), and an OauthToken of the integration user for the app created after the
+policy change (a token created at the very instant of the change does not count: it may predate it).
 
 Prints a table (check, expected, actual, result) and writes a JSON report (no tokens, only dates and
-counts). Fails (non-zero exit) if any check fails, naming the step to run. Read-only. In plan mode, shows
-the checks against the org as it is now, never fails and writes no report (the plan's summary follows).
+counts). A check is PASS, FAIL, UNREADABLE (a read it needs was refused or failed: "could not check", never
+PASS) or SKIPPED (the org offers no way to read it). ``passed`` is True only when no check fails, none is
+unreadable and no skip matters. Which skips matter:
 
-Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_path``.
+- "app not blocked" SKIPPED (the org refuses the BlacklistedConsumer retrieve) does not matter when the
+  integration user holds a token created after the policy change: blocking an app ends all its sessions and
+  prevents new ones (salesforce-facts.md §6.2), so that token shows the app is not blocked. Otherwise it
+  matters (and the token check fails anyway).
+- "setup user access" SKIPPED (the org's PermissionSet has no ``Permissions{APPROVE_UNINSTALLED}`` field, so
+  SOQL cannot tell) matters; it is only checked while the app is not installed.
+
+Fails (non-zero exit) unless ``passed``, naming the step to run for each failed check, the read to retry for
+each unreadable one, and what to check by hand for each skip that matters; when it passes with skips, the
+log says which were skipped and why instead of "All checks passed". Read-only. In plan mode, shows the
+checks against the org as it is now, never fails and writes no report (the plan's summary follows).
+
+Return values: ``passed`` (bool), ``failed`` (FAIL check names), ``not_checked`` (UNREADABLE check names
+and SKIPPED ones that matter), ``report_path``.
     """
     requires_integration_user = True
     task_options = {
@@ -133,82 +252,33 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
         self.checks = []
         policy = read_policy_template(self.project_config.repo_root)
         integration = self._get_user(self.integration_username, "integration user")
-        setup_user = self._get_users([self.setup_username]).get(self.setup_username.lower())
-        self._read_checks_ahead(policy, integration, setup_user)
-        apps = self._connected_apps(self.app_names)
-        app = apps[0] if apps else None
-
-        # Prerequisite: setup access (only needed until the app is installed).
-        sources = self._permission_sources(setup_user, APPROVE_UNINSTALLED) if setup_user else []
-        if app:
-            actual = "app installed; " + (
-                ", ".join(sources) if sources else "not held (no longer needed)"
+        setup_user = self._read_fact(self._get_users, [self.setup_username])
+        if not isinstance(setup_user, Unreadable):
+            setup_user = setup_user.get(self.setup_username.lower())
+        try:
+            self._read_checks_ahead(
+                policy, integration, setup_user if isinstance(setup_user, dict) else None
             )
-            self._add(
-                "setup user access",
-                "Approve Uninstalled Connected Apps, or app installed",
-                actual,
-                True,
-                "",
+        except SixsenseOrgError as error:
+            self.logger.warning(
+                f"Reading the checks' queries in one request failed ({error}); each is read on its own."
             )
-        else:
-            held = bool(sources) or sources is None
-            self._add(
-                "setup user access",
-                f"{self.setup_username} holds {APPROVE_UNINSTALLED}",
-                ", ".join(sources or []) or ("not checkable" if sources is None else "not held"),
-                held,
-                "sixsense_assign_setup_access",
-            )
+        apps = self._read_fact(self._connected_apps, self.app_names)
+        app = apps if isinstance(apps, Unreadable) else (apps[0] if apps else None)
 
-        # Step 2: installed.
-        self._add(
-            "app installed",
-            f"ConnectedApplication row for {' or '.join(self.app_names)}",
-            f"{app['Name']} ({app['Id']})" if app else "no row",
-            bool(app),
-            "sixsense_install_connected_app (step 2)",
-        )
-
-        # Step 3: Permitted Users.
-        approved = bool(app and app.get("OptionsAllowAdminApprovedUsersOnly"))
-        self._add(
-            "permitted users",
-            "Admin approved users are pre-authorized",
-            ("admin approved" if approved else "all users may self-authorize")
-            if app
-            else "app not installed",
-            approved,
-            "sixsense_set_permitted_users (step 3)",
-        )
-
-        # Step 4: access list and assignments.
+        self._check_setup_access(setup_user, app)
+        self._check_installed(app)
+        self._check_permitted_users(app)
         self._check_access(policy, integration, app)
-
-        # Not blocked.
         self._check_not_blocked()
-
-        # Step 5/6: integration user's token after the policy change.
-        tokens = self._oauth_tokens(self.app_names, integration["Id"])
-        changed = parse_sf_datetime(app.get("LastModifiedDate")) if app else None
-        fresh = [
-            t
-            for t in tokens
-            if changed is None or (parse_sf_datetime(t.get("CreatedDate")) or changed) > changed
-        ]
-        if fresh:
-            actual = f"{len(fresh)} token(s), newest created {max(t['CreatedDate'] for t in fresh)}"
-        elif tokens:
-            actual = f"{len(tokens)} token(s), all created before the policy change {app.get('LastModifiedDate')}"
-        else:
-            actual = "no token"
-        self._add(
-            "integration user authorized",
-            f"{self.integration_username} holds a token for the app, created after the policy change",
-            actual,
-            bool(fresh) and bool(app),
-            "sixsense_reauthorize_integration_user (step 5)",
-        )
+        authorized = self._check_token(integration, app)
+        if authorized:
+            self._set_matters(
+                "app not blocked",
+                False,
+                "the integration user's token created after the policy change shows the app is not "
+                "blocked (blocking ends all sessions and prevents new ones)",
+            )
 
         self._finish(
             {
@@ -242,67 +312,154 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             f"WHERE SetupEntityType = 'ConnectedApplication' AND ParentId IN {soql_in(parent_ids)}"
         )
 
-    def _check_access(self, policy, integration, app):
-        fix = "sixsense_grant_app_access (step 4)"
-        ps_rows = self._permission_sets_by_name(policy["permission_sets"])
-        profile_rows = []
-        if policy["profiles"]:
-            profile_rows = self._query(
-                "SELECT Id, Profile.Name FROM PermissionSet "
-                f"WHERE IsOwnedByProfile = true AND Profile.Name IN {soql_in(policy['profiles'])}"
-            )
-        parents = {r["Id"]: f"permission set {r['Name']}" for r in ps_rows.values()}
-        parents.update(
-            {r["Id"]: f"profile {(r.get('Profile') or {}).get('Name')}" for r in profile_rows}
-        )
-        granted = set()
-        if app and parents:
-            granted = {
-                r["ParentId"]
-                for r in self._query(self._access_soql(list(parents)))
-                if r["SetupEntityId"] == app["Id"]
-            }
-        for name in policy["permission_sets"]:
-            row = ps_rows.get(name)
-            actual = (
-                "permission set missing (run sixsense_deploy_access)"
-                if not row
-                else (
-                    "granted"
-                    if row["Id"] in granted
-                    else ("app not installed" if not app else "not granted")
-                )
-            )
+    def _check_setup_access(self, setup_user, app):
+        """Setup access: the setup user holds Approve Uninstalled Connected Apps, needed only until the app
+        is installed (``app``: the ConnectedApplication row, None, or :class:`Unreadable`)."""
+        check, fix = "setup user access", "sixsense_assign_setup_access"
+        if isinstance(setup_user, Unreadable):
+            sources = setup_user
+        elif setup_user is None:
+            sources = []
+        else:
+            sources = self._read_fact(self._permission_sources, setup_user, APPROVE_UNINSTALLED)
+        if isinstance(app, dict):
+            held = ", ".join(sources) if isinstance(sources, list) and sources else ""
             self._add(
-                f"app access: permission set {name}",
-                "SetupEntityAccess row",
-                actual,
-                bool(row and row["Id"] in granted),
-                fix,
+                check,
+                "Approve Uninstalled Connected Apps, or app installed",
+                "app installed; " + (held or "permission no longer needed"),
+                True,
+                "",
             )
-        for name in policy["profiles"]:
-            ids = [r["Id"] for r in profile_rows if (r.get("Profile") or {}).get("Name") == name]
-            ok = bool(ids) and ids[0] in granted
+            return
+        expected = f"{self.setup_username} holds {APPROVE_UNINSTALLED}"
+        if isinstance(sources, list) and sources:
+            self._add(check, expected, ", ".join(sources), True, "")
+        elif isinstance(sources, Unreadable):
+            self._add_unreadable(check, expected, sources)
+        elif isinstance(app, Unreadable):
+            self._add_unreadable(check, expected, f"whether the app is installed: {app}")
+        elif sources is None:
             self._add(
-                f"app access: profile {name}",
-                "SetupEntityAccess row",
-                "granted" if ok else "not granted",
-                ok,
-                fix,
+                check,
+                expected,
+                f"not checkable by SOQL: this org's PermissionSet has no Permissions{APPROVE_UNINSTALLED}",
+                False,
+                f"check in Setup that {self.setup_username} holds Approve Uninstalled Connected Apps, or "
+                "run sixsense_assign_setup_access",
+                "SKIPPED",
             )
-        assigned = self._assigned_permission_set_ids(integration["Id"])
-        for name in policy["permission_sets"]:
-            row = ps_rows.get(name)
-            ok = bool(row and row["Id"] in assigned)
+        else:
             self._add(
-                f"assignment: {name}",
-                f"assigned to {self.integration_username}",
-                "assigned" if ok else "not assigned",
-                ok,
+                check,
+                expected,
+                "not held" if setup_user else f"no user {self.setup_username}",
+                False,
                 fix,
             )
 
+    def _check_installed(self, app):
+        check, expected = (
+            "app installed",
+            f"ConnectedApplication row for {' or '.join(self.app_names)}",
+        )
+        if isinstance(app, Unreadable):
+            self._add_unreadable(check, expected, app)
+            return
+        self._add(
+            check,
+            expected,
+            f"{app['Name']} ({app['Id']})" if app else "no row",
+            bool(app),
+            "sixsense_install_connected_app (step 2)",
+        )
+
+    def _check_permitted_users(self, app):
+        check, expected = "permitted users", "Admin approved users are pre-authorized"
+        if isinstance(app, Unreadable):
+            self._add_unreadable(check, expected, app)
+            return
+        approved = bool(app and app.get("OptionsAllowAdminApprovedUsersOnly"))
+        self._add(
+            check,
+            expected,
+            ("admin approved" if approved else "all users may self-authorize")
+            if app
+            else "app not installed",
+            approved,
+            "sixsense_set_permitted_users (step 3)",
+        )
+
+    def _check_access(self, policy, integration, app):
+        """Step 4: a SetupEntityAccess row from each policy entry (permission set, or profile through its
+        profile-owned permission set) to *this* app, and each policy permission set assigned to the
+        integration user."""
+        fix = "sixsense_grant_app_access (step 4)"
+        ps_rows = self._read_fact(self._permission_sets_by_name, policy["permission_sets"])
+        profile_rows = []
+        if policy["profiles"]:
+            profile_rows = self._read_fact(
+                self._query,
+                "SELECT Id, Profile.Name FROM PermissionSet "
+                f"WHERE IsOwnedByProfile = true AND Profile.Name IN {soql_in(policy['profiles'])}",
+            )
+        parents = {}
+        if not isinstance(ps_rows, Unreadable):
+            parents.update({r["Id"]: r for r in ps_rows.values()})
+        if not isinstance(profile_rows, Unreadable):
+            parents.update({r["Id"]: r for r in profile_rows})
+        granted = set()
+        if isinstance(app, Unreadable):
+            granted = app
+        elif app and parents:
+            rows = self._read_fact(self._query, self._access_soql(list(parents)))
+            granted = (
+                rows
+                if isinstance(rows, Unreadable)
+                else {r["ParentId"] for r in rows if r["SetupEntityId"] == app["Id"]}
+            )
+
+        def access(check, parent_id, missing):
+            """One "app access" check; ``parent_id`` None: the entry was not found (``missing`` says so)."""
+            if parent_id is None:
+                self._add(check, "SetupEntityAccess row", missing, False, fix)
+            elif isinstance(granted, Unreadable):
+                self._add_unreadable(check, "SetupEntityAccess row", granted)
+            elif not app:
+                self._add(check, "SetupEntityAccess row", "app not installed", False, fix)
+            else:
+                ok = parent_id in granted
+                self._add(
+                    check, "SetupEntityAccess row", "granted" if ok else "not granted", ok, fix
+                )
+
+        for name in policy["permission_sets"]:
+            check = f"app access: permission set {name}"
+            if isinstance(ps_rows, Unreadable):
+                self._add_unreadable(check, "SetupEntityAccess row", ps_rows)
+                continue
+            row = ps_rows.get(name)
+            access(check, row and row["Id"], "permission set missing (run sixsense_deploy_access)")
+        for name in policy["profiles"]:
+            check = f"app access: profile {name}"
+            if isinstance(profile_rows, Unreadable):
+                self._add_unreadable(check, "SetupEntityAccess row", profile_rows)
+                continue
+            ids = [r["Id"] for r in profile_rows if (r.get("Profile") or {}).get("Name") == name]
+            access(check, ids[0] if ids else None, f"no profile {name} in this org")
+        assigned = self._read_fact(self._assigned_permission_set_ids, integration["Id"])
+        for name in policy["permission_sets"]:
+            check, expected = f"assignment: {name}", f"assigned to {self.integration_username}"
+            unreadable = next((f for f in (ps_rows, assigned) if isinstance(f, Unreadable)), None)
+            if unreadable:
+                self._add_unreadable(check, expected, unreadable)
+                continue
+            row = ps_rows.get(name)
+            ok = bool(row and row["Id"] in assigned)
+            self._add(check, expected, "assigned" if ok else "not assigned", ok, fix)
+
     def _check_not_blocked(self):
+        check = "app not blocked"
         api_version = self.project_config.project__package__api_version
         try:
             zip_file = self._read(
@@ -313,12 +470,25 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             )
         except MetadataApiError as e:
             self._add(
-                "app not blocked",
+                check,
                 "not on the blocked list",
                 f"not detectable ({e})",
-                True,
-                "",
+                False,
+                "check on Connected Apps OAuth Usage that the app is not blocked",
                 "SKIPPED",
+            )
+            return
+        except SixsenseOrgError as e:
+            self._add_unreadable(check, "not on the blocked list", e)
+            return
+        except Exception as e:  # noqa: BLE001 - e.g. a 503 page where SOAP XML was due (ExpatError)
+            # cci's Metadata API client raises these past _read's SalesforceError handling: the read
+            # failed, so the fact is unknown (never "not blocked").
+            hint = resilience.TRANSIENT_HINT if resilience.is_transient(e) else resilience.RUN_AGAIN
+            self._add_unreadable(
+                check,
+                "not on the blocked list",
+                f"Metadata retrieve failed: {type(e).__name__}: {e}. {hint}",
             )
             return
         blocked = []
@@ -337,9 +507,50 @@ Return values: ``passed`` (bool), ``failed`` (list of check names), ``report_pat
             if labels & set(self.app_names) or Path(name).stem in self.app_names:
                 blocked.append(Path(name).stem)
         self._add(
-            "app not blocked",
+            check,
             "not on the blocked list (BlacklistedConsumer)",
             f"blocked: {', '.join(blocked)}" if blocked else "not blocked",
             not blocked,
             "Unblock the app on Connected Apps OAuth Usage",
         )
+
+    def _check_token(self, integration, app) -> bool:
+        """Steps 5/6: a token of the integration user for the app, created strictly after the policy change
+        (ConnectedApplication.LastModifiedDate; a token of the same instant may predate the change). True
+        when the check passes."""
+        check = "integration user authorized"
+        expected = f"{self.integration_username} holds a token for the app, created after the policy change"
+        fix = "sixsense_reauthorize_integration_user (step 5)"
+        tokens = self._read_fact(self._oauth_tokens, self.app_names, integration["Id"])
+        unreadable = next((f for f in (app, tokens) if isinstance(f, Unreadable)), None)
+        if unreadable:
+            self._add_unreadable(check, expected, unreadable)
+            return False
+        if not app:
+            self._add(check, expected, "app not installed", False, fix)
+            return False
+        # The query asks for this user's tokens of these apps; keep only those, whatever it returned.
+        wanted = {n.lower() for n in self.app_names}
+        tokens = [
+            t
+            for t in tokens
+            if t.get("UserId") == integration["Id"] and (t.get("AppName") or "").lower() in wanted
+        ]
+        changed = parse_sf_datetime(app.get("LastModifiedDate"))
+        fresh = [
+            t
+            for t in tokens
+            if changed is not None
+            and (parse_sf_datetime(t.get("CreatedDate")) or changed) > changed
+        ]
+        if fresh:
+            actual = f"{len(fresh)} token(s), newest created {max(t['CreatedDate'] for t in fresh)}"
+        elif tokens:
+            actual = (
+                f"{len(tokens)} token(s), none created after the policy change "
+                f"{app.get('LastModifiedDate')}"
+            )
+        else:
+            actual = "no token"
+        self._add(check, expected, actual, bool(fresh), fix)
+        return bool(fresh)

@@ -3,8 +3,9 @@
 Tasks are loaded the way cci loads them (``project_config.get_task(name).get_class()``) from a CliRuntime
 built for this repository, so the synthetic ``tasks`` package of CumulusCI resolves ``tasks.<module>``.
 ``FakeOrg`` answers REST queries by matching the SOQL text, describes, inserts and Metadata API (SOAP) calls,
-and records every request so tests can assert "no write". ``sim_task`` runs them against the org simulator
-instead (its SOQL honours ``WHERE``).
+and records every request so tests can assert "no write". It does not evaluate ``WHERE``: a test that a check
+says FAIL when the org holds the wrong rows (another user's, another app's) runs against the simulator
+(``sim_task``, whose SOQL honours ``WHERE``; tests/tasks/test_checks_fail.py).
 """
 
 from __future__ import annotations
@@ -139,6 +140,28 @@ def common(
     import importlib
 
     return importlib.import_module("tasks.common")
+
+
+@pytest.fixture
+def sim_task(start_sim, runtime, monkeypatch):
+    """``sim_task(scenario)`` -> (sim, make(name, **options)) with an OrgConfig for the simulator."""
+    from cumulusci.core.config import OrgConfig, TaskConfig
+
+    def _factory(scenario, **kwargs):
+        sim = start_sim(scenario, **kwargs)
+        env = sim.env()
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
+        org = OrgConfig(json.loads(env["CUMULUSCI_ORG_sim"]), "sim")
+        org.refresh_oauth_token = lambda keychain: None
+
+        def make(name, **options):
+            base = runtime.project_config.get_task(name)
+            config = {**base.config, "options": {**(base.config.get("options") or {}), **options}}
+            return base.get_class()(runtime.project_config, TaskConfig(config), org_config=org)
+
+        return sim, make
+
+    return _factory
 
 
 def _zip(files: dict[str, str]) -> str:
@@ -419,25 +442,3 @@ def token(username, uid, app=APP, created="2025-10-03T10:00:00.000+0000"):
         "UseCount": 3,
         "AppMenuItemId": None,
     }
-
-
-@pytest.fixture
-def sim_task(start_sim, runtime, monkeypatch):
-    """``sim_task(scenario)`` -> (sim, make(name, **options)) with an OrgConfig for the simulator."""
-    from cumulusci.core.config import OrgConfig, TaskConfig
-
-    def _factory(scenario, **kwargs):
-        sim = start_sim(scenario, **kwargs)
-        env = sim.env()
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
-        org = OrgConfig(json.loads(env["CUMULUSCI_ORG_sim"]), "sim")
-        org.refresh_oauth_token = lambda keychain: None
-
-        def make(name, **options):
-            base = runtime.project_config.get_task(name)
-            config = {**base.config, "options": {**(base.config.get("options") or {}), **options}}
-            return base.get_class()(runtime.project_config, TaskConfig(config), org_config=org)
-
-        return sim, make
-
-    return _factory

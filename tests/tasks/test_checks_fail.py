@@ -1,0 +1,761 @@
+"""Every check that can say PASS, with the org in a state where it must not: sixsense_verify's checks, the
+ECA verification's checks, and each guided step's "done" check.
+
+Each test runs the task against the simulator (its SOQL honours WHERE), shaped by a bundled scenario plus
+direct edits of its store, and asserts FAIL (or "could not check", or "not done") and the fix named.
+"Unreadable" tests inject a fault on one query; those tasks then send each query on its own (``one_by_one``)
+because the simulator faults a REST Composite request only as a whole.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+import yaml
+
+from orgsim.eca import ECA_LABEL
+from orgsim.scenario import SCENARIO_DIR
+from orgsim.store import format_datetime, parse_datetime
+from tests.conftest import INTEGRATION_USER as INTEGRATION
+from tests.conftest import SETUP_USER as ADMIN
+
+APP = "sfdc_6sense_oauth_app"
+INTEGRATION_SET = "Sixsense_Integration_Access"
+INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
+STEP_4 = "sixsense_grant_app_access (step 4)"
+STEP_5 = "sixsense_reauthorize_integration_user (step 5)"
+#: The ECA policies 6sense asks for, as the simulator's ``eca_policy`` action takes them.
+ECA_WANTED = {
+    "permitted_users": "AllSelfAuthorized",
+    "refresh_token_policy": "SpecificInactivity",
+    "refresh_token_validity_period": 30,
+    "refresh_token_validity_unit": "Days",
+    "start_url": None,
+}
+
+
+# -- the org's state --------------------------------------------------------------------------------------
+
+
+def one(sim, sobject, **equals) -> dict:
+    [row] = sim.org.store.find(sobject, **equals)
+    return row
+
+
+def user_id(sim, username) -> str:
+    return one(sim, "User", Username=username)["Id"]
+
+
+def set_id(sim, name) -> str:
+    return one(sim, "PermissionSet", Name=name)["Id"]
+
+
+def app_id(sim, name=APP) -> str:
+    return one(sim, "ConnectedApplication", Name=name)["Id"]
+
+
+def add_pardot(sim, approved=True) -> str:
+    """Another installed connected app (Pardot): its ConnectedApplication Id."""
+    return sim.org.store.insert(
+        "ConnectedApplication", {"Name": "Pardot", "OptionsAllowAdminApprovedUsersOnly": approved}
+    )
+
+
+def policy_changed(sim) -> str:
+    return one(sim, "ConnectedApplication", Name=APP)["LastModifiedDate"]
+
+
+def shifted(timestamp: str, seconds: float) -> str:
+    return format_datetime(parse_datetime(timestamp) + timedelta(seconds=seconds))
+
+
+def add_token(sim, username, app=APP, created=None) -> None:
+    created = created or sim.org.store.now()
+    sim.org.store.insert(
+        "OauthToken",
+        {
+            "AppName": app,
+            "UserId": user_id(sim, username),
+            "CreatedDate": created,
+            "LastUsedDate": created,
+            "UseCount": 1,
+            "AccessToken": "test-access",
+            "DeleteToken": f"test-delete-{username}-{app}-{created}",
+        },
+    )
+
+
+def drop_tokens(sim, username, app=APP) -> None:
+    for token in sim.org.store.find("OauthToken", UserId=user_id(sim, username), AppName=app):
+        sim.org.store.conn.execute(
+            'DELETE FROM "OauthToken" WHERE DeleteToken = ?', (token["DeleteToken"],)
+        )
+
+
+def date_tokens(sim, username, created, app=APP) -> None:
+    sim.org.store.conn.execute(
+        'UPDATE "OauthToken" SET CreatedDate = ? WHERE UserId = ? AND AppName = ?',
+        (created, user_id(sim, username), app),
+    )
+
+
+def scenario_file(tmp_path, base: str, **changes) -> str:
+    """A bundled scenario with top-level fields replaced, written under ``tmp_path``."""
+    data = yaml.safe_load((SCENARIO_DIR / f"{base}.yml").read_text())
+    data.update(changes)
+    path = tmp_path / f"{base}_changed.yml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+# -- running the tasks --------------------------------------------------------------------------------------
+
+
+def one_by_one(task):
+    """Each query of ``task`` goes alone, so a fault injected on one query reaches it."""
+    task._read_ahead = lambda soqls: None
+    return task
+
+
+def run_check_task(task, report_path):
+    """Run a verification task: (report, the exception or None)."""
+    try:
+        task()
+        error = None
+    except Exception as exc:  # the verdict is asserted by the caller
+        error = exc
+    if not report_path.exists():
+        raise AssertionError(f"no report written; the task raised {error!r}") from error
+    return json.loads(report_path.read_text()), error
+
+
+def verify(make, tmp_path, fault_sim=None, fault=None, **options):
+    """sixsense_verify against the simulator: (report, exception or None, task)."""
+    path = tmp_path / "verification.json"
+    task = make(
+        "sixsense_verify", integration_username=INTEGRATION, report_path=str(path), **options
+    )
+    if fault:
+        one_by_one(task)
+        fault_sim.observer.set_faults(fault)
+    report, error = run_check_task(task, path)
+    return report, error, task
+
+
+def result(report, name) -> dict:
+    [check] = [c for c in report["checks"] if c["check"] == name]
+    return check
+
+
+def assert_failed(report, error, name, fix, actual=None):
+    """``name`` FAILs with ``fix``; the report and the task's verdict are not passed."""
+    check = result(report, name)
+    assert check["result"] == "FAIL", check
+    assert check["fix"] == fix, check
+    if actual is not None:
+        assert check["actual"] == actual, check
+    assert report["passed"] is False
+    assert type(error).__name__ == "VerificationFailed", error
+    assert f"{name}: {check['actual']}; run {fix}" in str(error)
+
+
+def assert_unreadable(report, error, name):
+    check = result(report, name)
+    assert check["result"] == "UNREADABLE", check
+    assert check["actual"].startswith("could not check: "), check
+    assert check["fix"].startswith("the verification again once Salesforce answers"), check
+    assert report["passed"] is False
+    assert name in [c["check"] for c in report["not_checked"] if c["matters"]]
+    assert type(error).__name__ == "VerificationFailed", error
+    assert f"{name}: could not check" in str(error)
+
+
+# -- sixsense_verify ----------------------------------------------------------------------------------------
+
+
+def test_verify_configured_org_passes_every_check(sim_task, tmp_path, caplog):
+    """The baseline the failing states below start from: the bundled configured org passes."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task("configured")
+    report, error, task = verify(make, tmp_path)
+    assert error is None
+    assert report["passed"] is True and report["not_checked"] == []
+    assert {c["result"] for c in report["checks"]} == {"PASS"}
+    assert "All checks passed" in caplog.text
+
+
+def test_verify_app_access_fails_when_only_pardot_is_granted(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    pardot = add_pardot(sim)
+    integration_set = set_id(sim, INTEGRATION_SET)
+    sim.org.set_access(APP, [])
+    sim.org.store.insert(
+        "SetupEntityAccess",
+        {
+            "ParentId": integration_set,
+            "SetupEntityId": pardot,
+            "SetupEntityType": "ConnectedApplication",
+        },
+    )
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(
+        report, error, f"app access: permission set {INTEGRATION_SET}", STEP_4, "not granted"
+    )
+
+
+def test_verify_app_access_fails_without_any_setup_entity_access_row(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    sim.org.set_access(APP, [])
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(
+        report, error, f"app access: permission set {INTEGRATION_SET}", STEP_4, "not granted"
+    )
+
+
+def test_verify_assignment_fails_when_the_granted_set_is_assigned_to_another_user(
+    sim_task, tmp_path
+):
+    sim, make = sim_task("configured")
+    integration_set = set_id(sim, INTEGRATION_SET)
+    assignment = one(
+        sim,
+        "PermissionSetAssignment",
+        AssigneeId=user_id(sim, INTEGRATION),
+        PermissionSetId=integration_set,
+    )
+    sim.org.store.update(
+        "PermissionSetAssignment", assignment["Id"], {"AssigneeId": user_id(sim, ADMIN)}
+    )
+    report, error, _ = verify(make, tmp_path)
+    assert result(report, f"app access: permission set {INTEGRATION_SET}")["result"] == "PASS"
+    assert_failed(report, error, f"assignment: {INTEGRATION_SET}", STEP_4, "not assigned")
+
+
+def test_verify_setup_access_fails_when_the_setup_user_lacks_the_permission(sim_task, tmp_path):
+    """App not installed, the setup user's profile lacks the permission, and the only permission set
+    holding it is assigned to another user (the integration user)."""
+    scenario = scenario_file(
+        tmp_path,
+        "setup_user_lacks_permission",
+        permission_sets=[
+            {
+                "name": "Approvers",
+                "permissions": ["CanApproveUninstalledApps"],
+                "assigned_to": [INTEGRATION],
+            }
+        ],
+    )
+    sim, make = sim_task(scenario)
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "setup user access", "sixsense_assign_setup_access", "not held")
+    assert result(report, "app installed")["result"] == "FAIL"
+
+
+def test_verify_setup_access_could_not_check_when_the_permission_query_is_refused(
+    sim_task, tmp_path
+):
+    sim, make = sim_task("setup_user_lacks_permission")
+    report, error, _ = verify(
+        make, tmp_path, sim, "match=PermissionsCanApproveUninstalledApps+%3D+true:kind=503"
+    )
+    assert_unreadable(report, error, "setup user access")
+
+
+def test_verify_setup_access_is_not_pass_when_soql_cannot_tell(sim_task, tmp_path):
+    """The org's PermissionSet has no PermissionsCanApproveUninstalledApps field: SKIPPED, and it matters
+    (the app is not installed, so the permission is still needed)."""
+    sim, make = sim_task("setup_user_lacks_permission")
+    path = tmp_path / "verification.json"
+    task = make("sixsense_verify", integration_username=INTEGRATION, report_path=str(path))
+    has_field = task._has_permission_field
+    task._has_permission_field = lambda permission, sobject="PermissionSet": (
+        permission != "CanApproveUninstalledApps" and has_field(permission, sobject)
+    )
+    report, error = run_check_task(task, path)
+    check = result(report, "setup user access")
+    assert check["result"] == "SKIPPED" and check["actual"].startswith("not checkable by SOQL")
+    assert "sixsense_assign_setup_access" in check["fix"]
+    assert report["passed"] is False
+    assert "setup user access" in task.return_values["not_checked"]
+    assert "setup user access: not checked" in str(error)
+
+
+def test_verify_app_installed_fails_when_only_pardot_is_installed(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    add_pardot(sim)
+    sim.org.store.delete("ConnectedApplication", app_id(sim))
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(
+        report, error, "app installed", "sixsense_install_connected_app (step 2)", "no row"
+    )
+    assert_failed(
+        report,
+        error,
+        "permitted users",
+        "sixsense_set_permitted_users (step 3)",
+        "app not installed",
+    )
+    assert_failed(
+        report, error, f"app access: permission set {INTEGRATION_SET}", STEP_4, "app not installed"
+    )
+    assert_failed(report, error, "integration user authorized", STEP_5, "app not installed")
+
+
+def test_verify_permitted_users_fails_when_all_users_may_self_authorize(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    add_pardot(sim, approved=True)  # another app's policy does not count
+    sim.action("policy", permitted_users="all_users")
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(
+        report,
+        error,
+        "permitted users",
+        "sixsense_set_permitted_users (step 3)",
+        "all users may self-authorize",
+    )
+
+
+def test_verify_token_fails_when_only_another_user_holds_a_fresh_token(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    drop_tokens(sim, INTEGRATION)
+    add_token(sim, ADMIN, created=shifted(policy_changed(sim), 60))
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "integration user authorized", STEP_5, "no token")
+
+
+def test_verify_token_fails_when_created_at_the_instant_of_the_policy_change(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    date_tokens(sim, INTEGRATION, policy_changed(sim))
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "integration user authorized", STEP_5)
+    assert (
+        "none created after the policy change"
+        in result(report, "integration user authorized")["actual"]
+    )
+
+
+def test_verify_token_fails_when_the_fresh_token_is_for_pardot(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    drop_tokens(sim, INTEGRATION)
+    add_pardot(sim)
+    add_token(sim, INTEGRATION, app="Pardot", created=shifted(policy_changed(sim), 60))
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "integration user authorized", STEP_5, "no token")
+
+
+def test_verify_token_fails_when_older_than_the_policy_change(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    date_tokens(sim, INTEGRATION, shifted(policy_changed(sim), -1))
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "integration user authorized", STEP_5)
+
+
+def test_verify_blocked_app_fails(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    sim.action("block")
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "app not blocked", "Unblock the app on Connected Apps OAuth Usage")
+
+
+@pytest.fixture
+def profile_policy(runtime, monkeypatch):
+    """The app policy template with a ``<profileName>`` entry: the integration user's profile."""
+    verify_module = importlib.import_module("tasks.verify")
+    original = verify_module.read_policy_template
+
+    def with_profile(repo_root):
+        return {**original(repo_root), "profiles": [INTEGRATION_PROFILE]}
+
+    monkeypatch.setattr(verify_module, "read_policy_template", with_profile)
+
+
+def profile_set_id(sim, profile) -> str:
+    profile_id = one(sim, "Profile", Name=profile)["Id"]
+    return one(sim, "PermissionSet", IsOwnedByProfile=1, ProfileId=profile_id)["Id"]
+
+
+def test_verify_profile_policy_fails_without_the_profiles_access(
+    sim_task, tmp_path, profile_policy
+):
+    sim, make = sim_task("configured")
+    pardot = add_pardot(sim)
+    sim.org.store.insert(  # the profile has access to another app only
+        "SetupEntityAccess",
+        {
+            "ParentId": profile_set_id(sim, INTEGRATION_PROFILE),
+            "SetupEntityId": pardot,
+            "SetupEntityType": "ConnectedApplication",
+        },
+    )
+    report, error, _ = verify(make, tmp_path)
+    assert result(report, f"app access: permission set {INTEGRATION_SET}")["result"] == "PASS"
+    assert_failed(
+        report, error, f"app access: profile {INTEGRATION_PROFILE}", STEP_4, "not granted"
+    )
+
+
+def test_verify_profile_policy_passes_with_the_profiles_access(sim_task, tmp_path, profile_policy):
+    """The counterpart of the test above: the same check is PASS once the org holds the row."""
+    sim, make = sim_task("configured")
+    sim.org.set_access(
+        APP, [set_id(sim, INTEGRATION_SET), profile_set_id(sim, INTEGRATION_PROFILE)]
+    )
+    report, error, _ = verify(make, tmp_path)
+    assert error is None, error
+    assert result(report, f"app access: profile {INTEGRATION_PROFILE}")["result"] == "PASS"
+
+
+@pytest.mark.parametrize(
+    "fault, checks",
+    [
+        ("match=SetupEntityAccess:kind=503", [f"app access: permission set {INTEGRATION_SET}"]),
+        ("match=FROM+OauthToken:kind=INVALID_SESSION_ID", ["integration user authorized"]),
+        (
+            "match=FROM+ConnectedApplication:kind=UNABLE_TO_LOCK_ROW",
+            [
+                "app installed",
+                "permitted users",
+                f"app access: permission set {INTEGRATION_SET}",
+                "integration user authorized",
+            ],
+        ),
+        ("match=FROM+PermissionSetAssignment:kind=503", [f"assignment: {INTEGRATION_SET}"]),
+        ("match=retrieve:kind=503", ["app not blocked"]),
+    ],
+    ids=["access-rows", "tokens", "app-row", "assignments", "blocked-list"],
+)
+def test_verify_check_could_not_check_when_its_query_is_refused(sim_task, tmp_path, fault, checks):
+    sim, make = sim_task("configured")
+    report, error, _ = verify(make, tmp_path, sim, fault)
+    for name in checks:
+        assert_unreadable(report, error, name)
+    assert not any(
+        c["result"] == "UNREADABLE" for c in report["checks"] if c["check"] not in checks
+    )
+
+
+@pytest.fixture
+def blocked_list_refused(runtime, monkeypatch):
+    """The org refuses the BlacklistedConsumer retrieve (a MetadataApiError): "app not blocked" SKIPPED."""
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+    verify_module = importlib.import_module("tasks.verify")
+
+    class Refused:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, *args, **kwargs):
+            raise MetadataApiError("INVALID_TYPE: BlacklistedConsumer", None)
+
+    monkeypatch.setattr(verify_module, "ApiRetrieve", Refused)
+
+
+def test_verify_skipped_block_check_is_reported_not_all_checks_passed(
+    sim_task, tmp_path, caplog, blocked_list_refused
+):
+    """Skipped, but the integration user's fresh token shows the app is not blocked: passed, and the
+    summary says what was skipped and why."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task("configured")
+    report, error, task = verify(make, tmp_path)
+    assert error is None
+    assert result(report, "app not blocked")["result"] == "SKIPPED"
+    assert report["passed"] is True
+    [skipped] = report["not_checked"]
+    assert skipped["check"] == "app not blocked" and skipped["matters"] is False
+    assert "blocking ends all sessions" in skipped["note"]
+    assert "All checks passed" not in caplog.text
+    assert "not every check ran: app not blocked skipped" in caplog.text
+    assert task.return_values["not_checked"] == []
+
+
+def test_verify_skipped_block_check_matters_without_a_fresh_token(
+    sim_task, tmp_path, blocked_list_refused
+):
+    sim, make = sim_task("configured")
+    drop_tokens(sim, INTEGRATION)
+    report, error, task = verify(make, tmp_path)
+    assert report["passed"] is False
+    assert "app not blocked" in task.return_values["not_checked"]
+    assert "app not blocked: not checked" in str(error)
+
+
+# -- sixsense_verify_eca ------------------------------------------------------------------------------------
+
+
+def eca_scenario(tmp_path, policies=ECA_WANTED):
+    return scenario_file(
+        tmp_path,
+        "eca_installed_default_policies",
+        eca={"installed": True, "installed_version": "1.0", "policies": policies},
+    )
+
+
+def verify_eca(make, tmp_path, fault_sim=None, fault=None, prepare=None):
+    path = tmp_path / "verification-eca.json"
+    task = make("sixsense_verify_eca", integration_username=INTEGRATION, report_path=str(path))
+    if prepare:
+        prepare(task)
+    if fault:
+        one_by_one(task)
+        fault_sim.observer.set_faults(fault)
+    report, error = run_check_task(task, path)
+    return report, error, task
+
+
+def eca_complete(sim_task, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    assert sim.action("authorize", username=INTEGRATION, app=ECA_LABEL).get("ok")
+    return sim, make
+
+
+def test_verify_eca_complete_org_passes_every_check(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path)
+    assert error is None, error
+    assert {c["result"] for c in report["checks"]} == {"PASS"}
+    assert report["passed"] is True
+
+
+def test_verify_eca_token_fails_when_only_another_user_authorized(sim_task, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    assert sim.action("authorize", username=ADMIN, app=ECA_LABEL).get("ok")
+    report, error, _ = verify_eca(make, tmp_path)
+    assert_failed(
+        report, error, "integration user authorized", "sixsense_authorize_eca", "no token"
+    )
+
+
+def test_verify_eca_token_fails_when_the_token_is_for_the_connected_app(sim_task, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    add_token(sim, INTEGRATION, app=APP)
+    report, error, _ = verify_eca(make, tmp_path)
+    assert_failed(
+        report, error, "integration user authorized", "sixsense_authorize_eca", "no token"
+    )
+
+
+def test_verify_eca_policies_fail_without_a_policy_row(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    sim.org.store.conn.execute('DELETE FROM "ExtlClntAppOauthPlcyCnfg"')
+    report, error, _ = verify_eca(make, tmp_path)
+    assert_failed(
+        report,
+        error,
+        "policy: Permitted Users",
+        "sixsense_set_eca_policies",
+        "no OAuth policy row for the ECA",
+    )
+    assert not [
+        c
+        for c in report["checks"]
+        if c["result"] in ("PASS", "SKIPPED") and c["check"].startswith("policy:")
+    ]
+
+
+def test_verify_eca_policy_fails_with_the_default_refresh_token_policy(sim_task, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path, {**ECA_WANTED, "refresh_token_policy": "Infinite"}))
+    assert sim.action("authorize", username=INTEGRATION, app=ECA_LABEL).get("ok")
+    report, error, _ = verify_eca(make, tmp_path)
+    assert_failed(
+        report, error, "policy: Refresh Token Policy", "sixsense_set_eca_policies", "Infinite"
+    )
+
+
+def test_verify_eca_app_fails_when_the_eca_is_local(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    sim.org.store.conn.execute(
+        "UPDATE \"ExternalClientApplication\" SET DistributionState = 'Local'"
+    )
+    report, error, _ = verify_eca(make, tmp_path)
+    assert_failed(report, error, "External Client App", "sixsense_install_eca_package")
+
+
+def test_verify_eca_package_fails_when_not_installed(sim_task, tmp_path):
+    sim, make = sim_task("eca_not_installed")
+    report, error, _ = verify_eca(make, tmp_path)
+    assert_failed(
+        report, error, "package installed", "sixsense_install_eca_package", "not installed"
+    )
+    assert_failed(report, error, "External Client App", "sixsense_install_eca_package", "not found")
+
+
+def without_fields(*names):
+    def prepare(task):
+        describe = task._describe_fields
+        task._describe_fields = lambda sobject: describe(sobject) - set(names)
+
+    return prepare
+
+
+def test_verify_eca_skipped_start_page_passes_and_says_so(sim_task, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, prepare=without_fields("StartUrl"))
+    assert error is None, error
+    assert result(report, "policy: Start Page")["result"] == "SKIPPED"
+    assert report["passed"] is True
+    assert [c["matters"] for c in report["not_checked"]] == [False]
+    assert "All checks passed" not in caplog.text and "policy: Start Page skipped" in caplog.text
+
+
+def test_verify_eca_skipped_refresh_token_policy_is_not_passed(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, task = verify_eca(
+        make, tmp_path, prepare=without_fields("RefreshTokenPolicyType")
+    )
+    assert result(report, "policy: Refresh Token Policy")["result"] == "SKIPPED"
+    assert report["passed"] is False
+    assert task.return_values["not_checked"] == ["policy: Refresh Token Policy"]
+    assert "Verification incomplete" in str(error)
+    assert "check Refresh Token Policy by hand in External Client App Manager" in str(error)
+
+
+@pytest.mark.parametrize(
+    "fault, name",
+    [
+        ("match=ExtlClntAppOauthPlcyCnfg:kind=503", "policy: Permitted Users"),
+        ("match=InstalledSubscriberPackage:kind=503", "package installed"),
+        ("match=FROM+ExternalClientApplication+:kind=503", "External Client App"),
+        ("match=FROM+OauthToken:kind=503", "integration user authorized"),
+    ],
+    ids=["policies", "package", "eca", "tokens"],
+)
+def test_verify_eca_check_could_not_check_when_its_query_is_refused(
+    sim_task, tmp_path, fault, name
+):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, sim, fault)
+    assert_unreadable(report, error, name)
+
+
+# -- guided steps' "done" checks ------------------------------------------------------------------------
+
+
+def assert_not_done(common, task, subject):
+    """A non-interactive guided step whose check says "not done": it stops with the instructions."""
+    with pytest.raises(common.ManualStepPending, match=f"Manual step pending: {subject}"):
+        task()
+
+
+def assert_could_not_check(common, task, sim, fault):
+    one_by_one(task)
+    sim.observer.set_faults(fault)
+    with pytest.raises(common.SixsenseOrgError, match="failed"):
+        task()
+    assert not getattr(task, "return_values", None), task.return_values
+
+
+def test_install_step_not_done_when_only_pardot_is_installed(sim_task, common):
+    sim, make = sim_task("new_customer")
+    add_pardot(sim)
+    assert_not_done(common, make("sixsense_install_connected_app", interactive="False"), "step 2")
+
+
+def test_install_step_could_not_check_when_the_app_query_is_refused(sim_task, common):
+    sim, make = sim_task("configured")
+    task = make("sixsense_install_connected_app", interactive="False")
+    assert_could_not_check(common, task, sim, "match=FROM+ConnectedApplication:kind=503")
+
+
+def test_authorize_step_not_done_when_only_the_integration_user_holds_a_token(sim_task, common):
+    sim, make = sim_task("new_customer")
+    add_token(sim, INTEGRATION)
+    task = make(
+        "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+    )
+    assert_not_done(common, task, "step 1")
+
+
+def test_authorize_step_not_done_when_the_setup_users_token_is_for_pardot(sim_task, common):
+    sim, make = sim_task("new_customer")
+    add_pardot(sim)
+    add_token(sim, ADMIN, app="Pardot")
+    assert_not_done(common, make("sixsense_authorize_setup_user", interactive="False"), "step 1")
+
+
+def test_authorize_step_could_not_check_when_tokens_are_refused(sim_task, common):
+    sim, make = sim_task("new_customer")
+    add_token(sim, ADMIN)
+    task = make("sixsense_authorize_setup_user", interactive="False")
+    assert_could_not_check(common, task, sim, "match=FROM+OauthToken:kind=503")
+
+
+def reauthorize(make, **options):
+    return make(
+        "sixsense_reauthorize_integration_user",
+        interactive="False",
+        integration_username=INTEGRATION,
+        **options,
+    )
+
+
+def test_reauthorize_step_not_done_when_only_another_user_holds_a_fresh_token(sim_task, common):
+    sim, make = sim_task("configured")
+    date_tokens(sim, INTEGRATION, shifted(policy_changed(sim), -60))
+    add_token(sim, ADMIN, created=shifted(policy_changed(sim), 60))
+    assert_not_done(common, reauthorize(make), "step 5")
+
+
+def test_reauthorize_step_not_done_for_a_token_created_at_the_instant_of_the_policy_change(
+    sim_task, common
+):
+    sim, make = sim_task("configured")
+    date_tokens(sim, INTEGRATION, policy_changed(sim))
+    assert_not_done(common, reauthorize(make), "step 5")
+
+
+def test_reauthorize_step_not_done_when_the_fresh_token_is_for_pardot(sim_task, common):
+    sim, make = sim_task("configured")
+    drop_tokens(sim, INTEGRATION)
+    add_pardot(sim)
+    add_token(sim, INTEGRATION, app="Pardot", created=shifted(policy_changed(sim), 60))
+    assert_not_done(common, reauthorize(make, confirm_reauthorization="True"), "step 5")
+
+
+def test_reauthorize_step_could_not_check_when_tokens_are_refused(sim_task, common):
+    sim, make = sim_task("configured")
+    assert_could_not_check(common, reauthorize(make), sim, "match=FROM+OauthToken:kind=503")
+
+
+def test_permitted_users_step_not_done_when_all_users_may_self_authorize(sim_task, common):
+    sim, make = sim_task("configured")
+    add_pardot(sim, approved=True)  # another app's policy does not count
+    sim.action("policy", permitted_users="all_users")
+    task = make("sixsense_set_permitted_users", interactive="False")
+    assert_not_done(common, task, "step 3")
+    assert task.method == "guided"
+
+
+def test_permitted_users_step_could_not_check_when_the_app_query_is_refused(sim_task, common):
+    sim, make = sim_task("configured")
+    task = make("sixsense_set_permitted_users", interactive="False")
+    assert_could_not_check(common, task, sim, "match=FROM+ConnectedApplication:kind=503")
+
+
+def test_authorize_eca_step_not_done_when_only_another_user_authorized(sim_task, common, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    assert sim.action("authorize", username=ADMIN, app=ECA_LABEL).get("ok")
+    add_token(
+        sim, INTEGRATION, app=APP
+    )  # the integration user's connected-app token does not count
+    task = make("sixsense_authorize_eca", interactive="False", integration_username=INTEGRATION)
+    assert_not_done(common, task, "authorize the 6sense External Client App")
+
+
+def test_set_eca_policies_step_not_done_with_the_default_policies(sim_task, common):
+    sim, make = sim_task("eca_installed_default_policies")
+    task = make("sixsense_set_eca_policies", interactive="False")
+    assert_not_done(common, task, "set the 6sense External Client App policies")
+
+
+def test_set_eca_policies_step_not_done_without_a_policy_row(sim_task, common, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    sim.org.store.conn.execute('DELETE FROM "ExtlClntAppOauthPlcyCnfg"')
+    task = make("sixsense_set_eca_policies", interactive="False")
+    assert_not_done(common, task, "set the 6sense External Client App policies")
