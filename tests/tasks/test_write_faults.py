@@ -14,10 +14,6 @@ import pytest
 
 from tests.conftest import INTEGRATION_USER as INTEGRATION
 from tests.conftest import SETUP_USER
-from tests.tasks import test_against_simulator
-
-#: The fixture ``sim_task(scenario)`` -> (sim, make(task, **options)), shared with that module.
-sim_task = test_against_simulator.sim_task
 
 ACCESS_SET = "Sixsense_Integration_Access"
 SETUP_SET = "Sixsense_Setup_Access"
