@@ -1,8 +1,9 @@
 """The 6sense External Client App (ECA) rules: package install through the Tooling API, the ECA and its OAuth
 policy rows, the ``ExtlClntAppOauthConfigurablePolicies`` metadata, and the ECA authorization.
 
-Called from ``platform.Org`` (queries, DML, metadata, actions); the protocol stays in ``rest``/``soap``. Each
-rule cites ``../shared/docs/salesforce-facts.md`` ("facts §N"); UNCERTAIN marks what no source settles.
+This module never imports ``platform``: it registers its rules in ``registry`` (the PackageInstallRequest DML
+rules, a before-query hook that finishes due installs, the policy metadata type, the ECA's authorization) and
+reaches the org only through :class:`EcaOrg`. The protocol stays in ``rest``/``soap``. Each rule cites ``../shared/docs/salesforce-facts.md`` ("facts §N"); UNCERTAIN marks what no source settles.
 
 Scenario section (all optional; ``scenario.py`` validates it)::
 
@@ -18,7 +19,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Protocol
+
+from orgsim import mdxml, registry
+from orgsim.errors import ActionError, SalesforceError
 
 #: The 6sense ECA package version 6sense publishes, the same for production and sandbox (facts §0).
 PACKAGE_VERSION_ID = "04tOH0000003W1lYAE"
@@ -70,10 +74,18 @@ POLICY_FIELDS = (
 )
 
 
-def EcaActionError(error: str, error_description: str):  # noqa: N802 - builds platform.ActionError
-    from orgsim.platform import ActionError
+class EcaOrg(Protocol):
+    """What the ECA rules use of the org (``platform.Org`` provides it)."""
 
-    return ActionError(error, error_description)
+    store: Any
+    scenario: dict[str, Any]
+
+    def has_permission(self, user_id: str, permission: str) -> bool: ...
+    def permission_set_ids(self, user_id: str) -> list[str]: ...
+    def user_by_username(self, username: str) -> dict | None: ...
+    def put(self, sobject: str, values: dict[str, Any]) -> str: ...
+    def revoke_token(self, token_row: dict) -> None: ...
+    def grant_token(self, user_id: str, state: dict) -> str: ...
 
 
 def _cfg(org) -> dict[str, Any]:
@@ -92,9 +104,9 @@ def policy_metadata_deployable(org) -> bool:
 def seed(org) -> None:
     """The package catalogue (SubscriberPackage, SubscriberPackageVersion: Tooling objects that describe any
     package version by id, installed or not) and, where the scenario says so, the installed ECA."""
-    org._put("SubscriberPackage", dict(PACKAGE))
+    org.put("SubscriberPackage", dict(PACKAGE))
     for number, v in VERSIONS.items():
-        org._put(
+        org.put(
             "SubscriberPackageVersion",
             {
                 **v,
@@ -152,14 +164,13 @@ def state(org) -> dict[str, Any]:
 # -- package install (Tooling API PackageInstallRequest) -----------------------------------------------------
 
 
+@registry.before("create", "PackageInstallRequest")
 def before_create_package_install_request(org, user, values: dict) -> dict:
     """``POST /tooling/sobjects/PackageInstallRequest`` (what CumulusCI's ``install_managed`` sends for a
     ``04t`` version, facts §8): the request is accepted and runs asynchronously, ``Status`` ``IN_PROGRESS``
     until it finishes (:func:`settle`). Installing needs "Download AppExchange Packages" (facts §7.1); the
     simulator checks Customize Application + Modify All Data as its stand-in (UNCERTAIN: which permission
     field Salesforce checks). ``SubscriberPackageVersionKey`` is required (``REQUIRED_FIELD_MISSING``)."""
-    from orgsim.platform import SalesforceError
-
     if not values.get("SubscriberPackageVersionKey"):
         raise SalesforceError(
             "REQUIRED_FIELD_MISSING",
@@ -176,6 +187,7 @@ def before_create_package_install_request(org, user, values: dict) -> dict:
     return {**values, "Status": "IN_PROGRESS", "Errors": None}
 
 
+@registry.before_query
 def settle(org) -> None:
     """Finish every PackageInstallRequest whose time has come (called before each query). Outcomes:
 
@@ -230,6 +242,7 @@ def _due(org) -> dict[str, float]:
     return org.__dict__.setdefault("_package_installs_due", {})
 
 
+@registry.after_create("PackageInstallRequest")
 def after_create_package_install_request(org, new_id: str, values: dict) -> None:
     _due(org)[new_id] = time.time() + INSTALL_SECONDS
 
@@ -248,7 +261,7 @@ def _install(org, version_id: str, *, policies: dict) -> None:
             "InstalledSubscriberPackage", isp["Id"], {"SubscriberPackageVersionId": version_id}
         )
     else:
-        org._put(
+        org.put(
             "InstalledSubscriberPackage",
             {
                 "SubscriberPackageId": spv["SubscriberPackageId"],
@@ -257,7 +270,7 @@ def _install(org, version_id: str, *, policies: dict) -> None:
         )
     if spv["SubscriberPackageId"] != PACKAGE["Id"] or eca_row(org):
         return
-    eca_id = org._put(
+    eca_id = org.put(
         "ExternalClientApplication",
         {
             "MasterLabel": ECA_LABEL,
@@ -266,7 +279,7 @@ def _install(org, version_id: str, *, policies: dict) -> None:
             "DistributionState": "Packaged",
         },
     )
-    org._put(
+    org.put(
         "ExtlClntAppOauthPlcyCnfg",
         {
             "ExternalClientApplicationId": eca_id,
@@ -287,7 +300,7 @@ def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict
     Values are checked against the documented picklists (facts §6.3)."""
     row = policy_row(org)
     if not row:
-        raise EcaActionError(
+        raise ActionError(
             "OAUTH_EC_APP_NOT_FOUND", "External client app is not installed in this org"
         )
     checks = {
@@ -303,9 +316,7 @@ def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict
         if value in ("", None):
             value = None
         elif key in checks and value not in checks[key]:
-            raise EcaActionError(
-                "invalid_request", f"{key} must be one of {', '.join(checks[key])}"
-            )
+            raise ActionError("invalid_request", f"{key} must be one of {', '.join(checks[key])}")
         elif key == "refresh_token_validity_period":
             value = int(value)
         values[col] = value
@@ -315,7 +326,7 @@ def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict
     if values.get("PermittedUsersPolicyType") == "AdminApprovedPreAuthorized":
         for tok in org.store.find("OauthToken", AppName=ECA_LABEL):
             if not is_pre_authorized(org, tok["UserId"]):
-                org._revoke(tok)
+                org.revoke_token(tok)
                 revoked += 1
     org.store.bump()
     return {"ok": True, "revoked_tokens": revoked}
@@ -346,19 +357,19 @@ def authorize(org, username: str) -> dict[str, Any]:
     connected apps, facts §7.2)."""
     state_ = state(org)
     if not state_["installed"]:
-        raise EcaActionError(
+        raise ActionError(
             "OAUTH_EC_APP_NOT_FOUND", "External client app is not installed in this org"
         )
     user = org.user_by_username(username)
     if not user:
-        raise EcaActionError("invalid_grant", "authentication failure")
+        raise ActionError("invalid_grant", "authentication failure")
     if not user.get("IsActive", 1):
-        raise EcaActionError("invalid_grant", "inactive user")
+        raise ActionError("invalid_grant", "inactive user")
     if state_["policies"][
         "permitted_users"
     ] == "AdminApprovedPreAuthorized" and not is_pre_authorized(org, user["Id"]):
-        raise EcaActionError("invalid_app_access", "user is not admin approved to access this app")
-    created = org._grant_token(user["Id"], {"label": ECA_LABEL, "app_menu_item_id": None})
+        raise ActionError("invalid_app_access", "user is not admin approved to access this app")
+    created = org.grant_token(user["Id"], {"label": ECA_LABEL, "app_menu_item_id": None})
     return {"ok": True, "user_id": user["Id"], "app": ECA_LABEL, "created": created}
 
 
@@ -378,24 +389,22 @@ def list_metadata(org) -> list[tuple[str, str]]:
     return [(full_name(), f"{MD_FOLDER}/{full_name()}{MD_SUFFIX}")]
 
 
-def render(org, member: str, md) -> bytes | None:
+def render(org, member: str) -> bytes | None:
     """The policy file as a retrieve returns it (fields of facts §6.3, alphabetical)."""
     if member != full_name() or not list_metadata(org):
         return None
     pol = policy_row(org)
-    root = md("ExtlClntAppOauthConfigurablePolicies")
+    root = mdxml.md("ExtlClntAppOauthConfigurablePolicies")
     values = {
         "externalClientApplication": ECA_DEVELOPER_NAME,
         "ipRelaxationPolicyType": "Enforce",
         **{tag: pol.get(col) for tag, col, _ in POLICY_FIELDS},
     }
-    from orgsim.platform import _sub, _xml
-
     for tag in sorted(values):
         value = values[tag]
         if value is not None:
-            _sub(root, tag, str(value))
-    return _xml(root)
+            mdxml.sub(root, tag, str(value))
+    return mdxml.xml(root)
 
 
 def validate_deploy(org, comp, problem):
@@ -404,10 +413,8 @@ def validate_deploy(org, comp, problem):
     fails like an edit of any managed component: "Cannot modify managed object" (wording UNCERTAIN). An
     unknown ECA fails "no ExternalClientApplication named X found" (UNCERTAIN). Picklist values must be the
     documented ones. Returns the apply function."""
-    from orgsim.platform import _child, _text
-
     root = comp.parse()
-    eca_name = _text(root, "externalClientApplication")
+    eca_name = mdxml.text(root, "externalClientApplication")
     if not eca_name:
         raise problem("Required field is missing: externalClientApplication")
     if eca_name != ECA_DEVELOPER_NAME or not eca_row(org):
@@ -421,8 +428,8 @@ def validate_deploy(org, comp, problem):
         )
     changes = {}
     for tag, _, key in POLICY_FIELDS:
-        if _child(root, tag) is not None:
-            changes[key] = (_text(root, tag) or "").strip() or None
+        if mdxml.child(root, tag) is not None:
+            changes[key] = (mdxml.text(root, tag) or "").strip() or None
         elif key == "start_url":
             changes[key] = None  # the file is the full policy: no startUrl means none
     checks = {
@@ -442,3 +449,9 @@ def validate_deploy(org, comp, problem):
         return False
 
     return apply
+
+
+registry.metadata_type(
+    registry.MetadataType(MD_TYPE, MD_FOLDER, MD_SUFFIX, list_metadata, render, validate_deploy)
+)
+registry.app_handler(is_eca, authorize)

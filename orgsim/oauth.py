@@ -25,7 +25,7 @@ import urllib.parse
 
 from flask import Flask, Response, g, redirect, request
 
-from orgsim.platform import SalesforceError
+from orgsim.errors import SalesforceError
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 

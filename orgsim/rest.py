@@ -31,8 +31,8 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from orgsim import schema, soql
+from orgsim.errors import SalesforceError
 from orgsim.observe import soql_object
-from orgsim.platform import SalesforceError
 
 LATEST_VERSION = 66
 OLDEST_VERSION = 20

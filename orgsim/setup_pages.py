@@ -22,7 +22,7 @@ import urllib.parse
 from flask import Flask, Response, g, redirect, request
 
 from orgsim.autopilot import run_action
-from orgsim.platform import ActionError, SalesforceError
+from orgsim.errors import ActionError, SalesforceError
 
 HOME = "/lightning/setup/ConnectedAppsUsage/home"
 DETAIL = "/app/mgmt/forceconnectedapps/forceAppDetail.apexp?applicationId="

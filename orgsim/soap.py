@@ -29,7 +29,8 @@ from flask import Flask, Response, g, request
 from lxml import etree
 
 from orgsim import schema
-from orgsim.platform import MD_NS, SalesforceError
+from orgsim.errors import SalesforceError
+from orgsim.mdxml import MD_NS
 
 _ALNUM = string.ascii_letters + string.digits
 

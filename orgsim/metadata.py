@@ -1,0 +1,488 @@
+"""The Metadata API rules: ``listMetadata``, ``retrieve`` and ``deploy`` (``rollbackOnError``, ``checkOnly``)
+for PermissionSet, Settings:ConnectedApp, ConnectedApp and BlacklistedConsumer, plus the types other rule
+modules register in ``registry.METADATA_TYPES`` (the ECA's policies). Each rule cites
+``../shared/docs/salesforce-facts.md`` ("facts §N"). The SOAP protocol is ``soap.py``.
+
+:class:`Metadata` is a part of ``platform.Org`` (it uses ``ConnectedApps`` and ``Identity``).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from orgsim import mdxml, registry
+from orgsim.object_rules import PERMSET_NAME_MESSAGE, PERMSET_NAME_RE
+
+
+class Metadata:
+    """Metadata API list / retrieve / deploy against the org's records."""
+
+    # -- Metadata API ------------------------------------------------------------------------------------
+
+    def metadata_sees_connected_app(self, name: str) -> bool:
+        """The Metadata API lists / retrieves / updates ConnectedApp ``name`` only for an installed app and
+        only where the scenario says installed third-party apps are retrievable (facts §6.1, UNCERTAIN)."""
+        rows = self.store.sim_rows("app", name=name)
+        return (
+            bool(rows)
+            and self.connected_app_metadata_retrievable
+            and self.app_state(name)["installed"]
+        )
+
+    def list_metadata(self, md_type: str) -> list[dict[str, Any]]:
+        """``listMetadata`` results (``FileProperties`` dicts) for the types the simulator models:
+        PermissionSet (not profile-owned), ConnectedApp (see :meth:`metadata_sees_connected_app`),
+        BlacklistedConsumer (blocked apps, facts §6.2), Settings (ConnectedApp). Other types: empty."""
+        out = []
+        now = self.store.now()
+
+        def props(full_name, file_name, record_id=""):
+            return {
+                "createdById": "",
+                "createdByName": "",
+                "createdDate": now,
+                "fileName": file_name,
+                "fullName": full_name,
+                "id": record_id,
+                "lastModifiedById": "",
+                "lastModifiedByName": "",
+                "lastModifiedDate": now,
+                "manageableState": "unmanaged",
+                "type": md_type,
+            }
+
+        if md_type == "PermissionSet":
+            for ps in self.store.find("PermissionSet", IsOwnedByProfile=0):
+                out.append(
+                    props(ps["Name"], f"permissionsets/{ps['Name']}.permissionset", ps["Id"])
+                )
+        elif md_type == "ConnectedApp":
+            for app in self.apps():
+                if self.metadata_sees_connected_app(app["name"]):
+                    out.append(props(app["name"], f"connectedApps/{app['name']}.connectedApp"))
+        elif md_type == "BlacklistedConsumer":
+            for app in self.apps():
+                if app["blocked"]:
+                    out.append(
+                        props(
+                            app["name"], f"blacklistedConsumers/{app['name']}.blacklistedConsumer"
+                        )
+                    )
+        elif md_type == "Settings":
+            out.append(props("ConnectedApp", "settings/ConnectedApp.settings"))
+        elif md_type in registry.METADATA_TYPES:
+            for full_name, file_name in registry.METADATA_TYPES[md_type].list(self):
+                out.append({**props(full_name, file_name), "manageableState": "installed"})
+        return out
+
+    def retrieve_metadata(self, types: dict[str, list[str]]) -> RetrieveResult:
+        """``retrieve`` of an unpackaged manifest ``{type: [members]}`` (``*`` = all). Returns the zip (entries
+        under ``unpackaged/``, as cci's ``zip_subfolder`` needs, cumulusci-notes §3.6), file properties and
+        ``messages`` for members that do not exist: "Entity of type 'X' named 'Y' cannot be found"."""
+        files: dict[str, bytes] = {}
+        props: list[dict[str, str]] = []
+        messages: list[dict[str, str]] = []
+        retrieved: dict[str, list[str]] = {}
+        for md_type, members in types.items():
+            available = {p["fullName"]: p for p in self.list_metadata(md_type)}
+            wanted = list(available) if "*" in members else members
+            for member in wanted:
+                entry = available.get(member)
+                body = self._render_component(md_type, member) if entry else None
+                if body is None:
+                    messages.append(
+                        {
+                            "fileName": "unpackaged/package.xml",
+                            "problem": f"Entity of type '{md_type}' named '{member}' cannot be found",
+                        }
+                    )
+                    continue
+                files["unpackaged/" + entry["fileName"]] = body
+                props.append({**entry, "fileName": "unpackaged/" + entry["fileName"]})
+                retrieved.setdefault(md_type, []).append(member)
+        files["unpackaged/package.xml"] = mdxml.package_xml(retrieved)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, body in files.items():
+                zf.writestr(name, body)
+        return RetrieveResult(zip_bytes=buf.getvalue(), file_properties=props, messages=messages)
+
+    def _render_component(self, md_type: str, member: str) -> bytes | None:
+        if md_type == "PermissionSet":
+            ps = self.store.find_one("PermissionSet", Name=member, IsOwnedByProfile=0)
+            if not ps:
+                return None
+            root = mdxml.md("PermissionSet")
+            if ps.get("Description"):
+                mdxml.sub(root, "description", ps["Description"])
+            mdxml.sub(root, "hasActivationRequired", "false")
+            mdxml.sub(root, "label", ps["Label"])
+            for perm in sorted(self.known_user_permissions()):
+                if ps.get("Permissions" + perm):
+                    up = mdxml.sub(root, "userPermissions")
+                    mdxml.sub(up, "enabled", "true")
+                    mdxml.sub(up, "name", perm)
+            return mdxml.xml(root)
+        if md_type == "Settings" and member == "ConnectedApp":
+            return mdxml.xml(self._connected_app_settings())
+        if md_type == "ConnectedApp":
+            return mdxml.xml(self._connected_app_xml(member))
+        if md_type in registry.METADATA_TYPES:
+            return registry.METADATA_TYPES[md_type].render(self, member)
+        if md_type == "BlacklistedConsumer":
+            state = self.app_state(member)
+            root = mdxml.md("BlacklistedConsumer")
+            mdxml.sub(root, "blockedByApiWhitelisting", "false")
+            mdxml.sub(root, "consumerKey", state["consumer_key"])
+            mdxml.sub(root, "consumerName", state["label"])
+            mdxml.sub(root, "masterLabel", state["label"])
+            return mdxml.xml(root)
+        return None
+
+    def _connected_app_settings(self):
+        """``settings/ConnectedApp.settings`` (facts §2): ``enableAdminApprovedAppsOnly`` and
+        ``enableAdminApprovedAppsOnlyForExternalUser`` only where API Access Control is provisioned. Where it
+        is not, what a retrieve returns is UNCERTAIN (facts §2 open item); the simulator models the
+        conservative case: the file comes back without those fields."""
+        root = mdxml.md("ConnectedAppSettings")
+        if self.acc_provisioned:
+            mdxml.sub(root, "enableAdminApprovedAppsOnly", mdxml.b(self.acc_enforcing))
+            mdxml.sub(root, "enableAdminApprovedAppsOnlyForExternalUser", "false")
+        mdxml.sub(root, "enableSkipUserProvisioningWizardWelcomePage", "false")
+        return root
+
+    def _connected_app_xml(self, name: str):
+        """A ConnectedApp as the Metadata API would return it for an installed third-party app (facts §6.1):
+        label, contactEmail, oauthConfig (callbackUrl, consumerKey, isAdminApproved, scopes), oauthPolicy,
+        and one ``permissionSetName`` / ``profileName`` per SetupEntityAccess row."""
+        state = self.app_state(name)
+        root = mdxml.md("ConnectedApp")
+        mdxml.sub(root, "contactEmail", "support@6sense.com")
+        mdxml.sub(root, "label", state["label"])
+        oauth = mdxml.sub(root, "oauthConfig")
+        mdxml.sub(oauth, "callbackUrl", "https://login.6sense.com/salesforce/callback")
+        mdxml.sub(oauth, "consumerKey", state["consumer_key"])
+        mdxml.sub(oauth, "isAdminApproved", mdxml.b(state["admin_approved"]))
+        for scope in ("Api", "RefreshToken"):
+            mdxml.sub(oauth, "scopes", scope)
+        policy = mdxml.sub(root, "oauthPolicy")
+        mdxml.sub(policy, "ipRelaxation", "ENFORCE")
+        mdxml.sub(policy, "refreshTokenPolicy", "infinite")
+        perm_sets, profiles = [], []
+        for sea in self.store.find(
+            "SetupEntityAccess", SetupEntityId=state["connected_application_id"]
+        ):
+            ps = self.store.get("PermissionSet", sea["ParentId"])
+            if not ps:
+                continue
+            if ps.get("IsOwnedByProfile"):
+                prof = self.store.get("Profile", ps.get("ProfileId"))
+                if prof:
+                    profiles.append(prof["Name"])
+            else:
+                perm_sets.append(ps["Name"])
+        for n in sorted(perm_sets):
+            mdxml.sub(root, "permissionSetName", n)
+        for n in sorted(profiles):
+            mdxml.sub(root, "profileName", n)
+        return root
+
+    def deploy(self, user: dict, zip_bytes: bytes, *, check_only: bool = False) -> dict[str, Any]:
+        """A Metadata API deploy (``rollbackOnError``: one failing component means nothing is written;
+        ``checkOnly`` validates without writing). Returns a ``DeployResult`` dict: ``status`` (Succeeded |
+        Failed), ``success``, ``checkOnly``, ``numberComponentsTotal/Deployed/Errors``, ``componentSuccesses``
+        and ``componentFailures`` (each ``componentType, fullName, fileName, created, deleted, changed,
+        success, problem, problemType``), ``errorMessage`` for a package that cannot be read at all.
+
+        Component rules: PermissionSet (:meth:`_validate_permission_set`), Settings:ConnectedApp
+        (:meth:`_validate_settings`), ConnectedApp (:meth:`_validate_connected_app`). Other types fail with a
+        problem saying the simulator does not model them (never a silent success).
+        """
+        with self.lock:
+            try:
+                components = read_package(zip_bytes)
+            except ValueError as exc:
+                return deploy_result(check_only, [], [], error=str(exc))
+            plans, failures = [], []
+            for comp in components:
+                try:
+                    plans.append((comp, self._validate_component(comp)))
+                except ComponentProblem as exc:
+                    failures.append(
+                        {
+                            **comp.describe(),
+                            "created": False,
+                            "deleted": False,
+                            "changed": False,
+                            "success": False,
+                            "problem": exc.problem,
+                            "problemType": "Error",
+                        }
+                    )
+            successes = []
+            if not failures:
+                for comp, apply in plans:
+                    created = False if check_only else apply(user)
+                    successes.append(
+                        {
+                            **comp.describe(),
+                            "created": bool(created),
+                            "deleted": False,
+                            "changed": True,
+                            "success": True,
+                        }
+                    )
+            return deploy_result(check_only, successes, failures, total=len(components))
+
+    def _validate_component(self, comp: Component):
+        if comp.md_type == "PermissionSet":
+            return self._validate_permission_set(comp)
+        if comp.md_type == "Settings":
+            return self._validate_settings(comp)
+        if comp.md_type == "ConnectedApp":
+            return self._validate_connected_app(comp)
+        if comp.md_type in registry.METADATA_TYPES:
+            return registry.METADATA_TYPES[comp.md_type].validate(self, comp, ComponentProblem)
+        raise ComponentProblem(
+            f"The org simulator does not model metadata type {comp.md_type}; nothing was deployed."
+        )
+
+    def _validate_permission_set(self, comp: Component):
+        """PermissionSet deploy (facts §8): the API name rule, ``label`` required (message UNCERTAIN:
+        "Required field is missing: label"), every ``userPermissions/name`` known in this org else
+        "Unknown user permission: X" (so ``UseAnyApiClient`` fails where API Access Control is not
+        provisioned, facts §1.2, §8). Permission dependencies ("Permission X depends on permission(s): Y") are
+        not modelled: no source names one for these permissions (facts §1.3). Applying is an upsert by Name
+        and the file is the full state: permissions not listed are disabled (facts §8, API 40.0+)."""
+        root = comp.parse()
+        name = comp.full_name
+        if not PERMSET_NAME_RE.match(name):
+            raise ComponentProblem(PERMSET_NAME_MESSAGE)
+        label = mdxml.text(root, "label")
+        if not label:
+            raise ComponentProblem("Required field is missing: label")
+        known = self.known_user_permissions()
+        enabled = []
+        for up in mdxml.children(root, "userPermissions"):
+            perm = mdxml.text(up, "name") or ""
+            if perm not in known:
+                raise ComponentProblem(f"Unknown user permission: {perm}")
+            if (mdxml.text(up, "enabled") or "false").lower() == "true":
+                enabled.append(perm)
+        existing = self.store.find_one("PermissionSet", Name=name)
+        if existing and existing.get("IsOwnedByProfile"):
+            raise ComponentProblem(
+                f"{name}: a profile's permission set cannot be deployed as a PermissionSet"
+            )
+        description = mdxml.text(root, "description")
+
+        def apply(user):
+            values = {"Label": label, "Description": description}
+            values = {k: v for k, v in values.items() if k in self.store.columns("PermissionSet")}
+            for perm in known:
+                values["Permissions" + perm] = 1 if perm in enabled else 0
+            if existing:
+                self.store.update("PermissionSet", existing["Id"], values, user_id=user["Id"])
+                return False
+            self.store.insert(
+                "PermissionSet", {"Name": name, "IsOwnedByProfile": 0, **values}, user_id=user["Id"]
+            )
+            return True
+
+        return apply
+
+    def _validate_settings(self, comp: Component):
+        """Settings:ConnectedApp deploy (facts §2): ``enableAdminApprovedAppsOnly`` turns API Access Control
+        enforcement on or off, but only where it is provisioned ("To access this field, you must contact
+        Salesforce Customer Support to enable API Access Control."; the deploy error's exact wording is
+        UNCERTAIN). Other Settings members are not modelled."""
+        if comp.full_name != "ConnectedApp":
+            raise ComponentProblem(
+                f"The org simulator does not model Settings:{comp.full_name}; nothing was deployed."
+            )
+        root = comp.parse()
+        value = mdxml.text(root, "enableAdminApprovedAppsOnly")
+        if value is not None and not self.acc_provisioned:
+            raise ComponentProblem(
+                "enableAdminApprovedAppsOnly: To access this field, you must contact Salesforce Customer Support "
+                "to enable API Access Control."
+            )
+
+        def apply(user):
+            if value is not None:
+                self.store.set_meta(
+                    "acc", {"provisioned": True, "enforcing": value.lower() == "true"}
+                )
+                self.store.bump()
+            return False
+
+        return apply
+
+    def _validate_connected_app(self, comp: Component):
+        """ConnectedApp deploy (facts §6.1). An app the Metadata API does not see (not installed, or installed
+        third-party apps are not retrievable in this org) would be *created*: refused, because "Connected apps
+        creation is restricted as of Spring '26". For a visible app the consumer org "can only edit the app's
+        access policies": ``oauthConfig/isAdminApproved`` (the Permitted Users policy, same effect as
+        :meth:`set_policy`), ``permissionSetName`` and ``profileName`` (full state: the listed names become the
+        app's SetupEntityAccess rows; they need ``isAdminApproved`` true)."""
+        name = comp.full_name
+        if not self.metadata_sees_connected_app(name):
+            raise ComponentProblem(
+                f"Cannot create connected app {name}: Connected apps creation is restricted as of Spring '26. "
+                "Use an external client app, or contact Salesforce Support."
+            )
+        root = comp.parse()
+        oauth = mdxml.child(root, "oauthConfig")
+        approved_text = mdxml.text(oauth, "isAdminApproved") if oauth is not None else None
+        state = self.app_state(name)
+        approved = (
+            state["admin_approved"] if approved_text is None else approved_text.lower() == "true"
+        )
+        ps_names = [t for t in (mdxml.texts(root, "permissionSetName")) if t]
+        profile_names = [t for t in (mdxml.texts(root, "profileName")) if t]
+        lists_given = bool(
+            mdxml.children(root, "permissionSetName") or mdxml.children(root, "profileName")
+        )
+        if (ps_names or profile_names) and not approved:
+            raise ComponentProblem(
+                "permissionSetName and profileName require oauthConfig/isAdminApproved to be true"
+            )
+        parents = []
+        for ps_name in ps_names:
+            ps = self.store.find_one("PermissionSet", Name=ps_name, IsOwnedByProfile=0)
+            if not ps:
+                raise ComponentProblem(
+                    f"In field: permissionSetName - no PermissionSet named {ps_name} found"
+                )
+            parents.append(ps["Id"])
+        for prof_name in profile_names:
+            prof = self.store.find_one("Profile", Name=prof_name)
+            ps = (
+                self.store.find_one("PermissionSet", ProfileId=prof["Id"], IsOwnedByProfile=1)
+                if prof
+                else None
+            )
+            if not ps:
+                raise ComponentProblem(
+                    f"In field: profileName - no Profile named {prof_name} found"
+                )
+            parents.append(ps["Id"])
+
+        def apply(user):
+            if lists_given:
+                self.set_access(name, parents)
+            if approved != state["admin_approved"] or approved:
+                self.set_policy("admin_approved" if approved else "all_users", name)
+            return False
+
+        return apply
+
+
+#: folder -> (metadata type, file suffix), for the types the simulator reads from a deploy zip.
+FOLDERS = {
+    "permissionsets": ("PermissionSet", ".permissionset"),
+    "settings": ("Settings", ".settings"),
+    "connectedApps": ("ConnectedApp", ".connectedApp"),
+    "blacklistedConsumers": ("BlacklistedConsumer", ".blacklistedConsumer"),
+}
+
+
+def _folder(folder: str) -> tuple[str, str]:
+    """``(metadata type, file suffix)`` of a deploy zip folder (registered types included)."""
+    if folder in FOLDERS:
+        return FOLDERS[folder]
+    for t in registry.METADATA_TYPES.values():
+        if t.folder == folder:
+            return t.name, t.suffix
+    return folder, ""
+
+
+@dataclass
+class RetrieveResult:
+    zip_bytes: bytes
+    file_properties: list[dict[str, str]]
+    messages: list[dict[str, str]]
+
+
+@dataclass
+class Component:
+    md_type: str
+    full_name: str
+    file_name: str
+    body: bytes = field(repr=False)
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "componentType": self.md_type,
+            "fullName": self.full_name,
+            "fileName": self.file_name,
+        }
+
+    def parse(self):
+        try:
+            return etree.fromstring(self.body)
+        except etree.XMLSyntaxError as exc:
+            raise ComponentProblem(f"Error parsing file: {exc}") from None
+
+
+class ComponentProblem(Exception):
+    def __init__(self, problem: str):
+        super().__init__(problem)
+        self.problem = problem
+
+
+def read_package(zip_bytes: bytes) -> list[Component]:
+    """The components of an MDAPI deploy zip (``package.xml`` at the root or in one top folder)."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(zip_bytes))
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, ValueError):
+        raise ValueError("The deploy package is not a valid zip file") from None
+    manifests = [n for n in names if n.rsplit("/", 1)[-1] == "package.xml"]
+    if not manifests:
+        raise ValueError("No package.xml found")
+    prefix = min(manifests, key=len)[: -len("package.xml")]
+    components = []
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        rel = name[len(prefix) :]
+        if rel in (
+            "package.xml",
+            "destructiveChanges.xml",
+            "destructiveChangesPre.xml",
+            "destructiveChangesPost.xml",
+        ):
+            continue
+        folder, _, file_name = rel.partition("/")
+        md_type, suffix = _folder(folder)
+        full_name = (
+            file_name[: -len(suffix)]
+            if suffix and file_name.endswith(suffix)
+            else file_name.rsplit(".", 1)[0]
+        )
+        if rel.endswith("-meta.xml"):
+            continue
+        components.append(Component(md_type, full_name, rel, zf.read(name)))
+    return components
+
+
+def deploy_result(check_only, successes, failures, *, total=None, error=None) -> dict[str, Any]:
+    ok = not failures and error is None
+    return {
+        "status": "Succeeded" if ok else "Failed",
+        "success": ok,
+        "checkOnly": check_only,
+        "numberComponentsTotal": total if total is not None else len(successes) + len(failures),
+        "numberComponentsDeployed": len(successes),
+        "numberComponentErrors": len(failures),
+        "componentSuccesses": successes,
+        "componentFailures": failures,
+        "errorMessage": error,
+        "errorStatusCode": "UNKNOWN_EXCEPTION" if error else None,
+    }
