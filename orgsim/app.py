@@ -46,8 +46,9 @@ from flask import Flask, Response, g, request
 
 from orgsim import eca, oauth, rest, setup_pages, soap
 from orgsim.autopilot import Autopilot, run_action
+from orgsim.errors import ActionError
 from orgsim.observe import Observer
-from orgsim.platform import ActionError, Org
+from orgsim.platform import Org
 
 UNLOGGED = ("/_sim/requests", "/_sim/state")
 #: WSGI environ key of a REST Composite subrequest (set by ``rest.composite`` only): the list the subrequest's

@@ -51,7 +51,8 @@ import time
 from dataclasses import dataclass
 
 from orgsim import eca, soql
-from orgsim.platform import ActionError, Org
+from orgsim.errors import ActionError
+from orgsim.platform import Org
 
 #: What 6sense's ECA article asks for (facts §0), as ``eca.set_policies`` keys.
 ECA_POLICIES = {

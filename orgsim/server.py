@@ -42,8 +42,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from orgsim import scenario as scenario_mod
 from orgsim.app import ResetMiddleware, SimContext, create_app, state
 from orgsim.autopilot import Autopilot, run_action
+from orgsim.errors import ActionError
 from orgsim.observe import Observer
-from orgsim.platform import ActionError, Org
+from orgsim.platform import Org
 from orgsim.store import StateFileError, Store
 
 HOST = "127.0.0.1"
