@@ -30,9 +30,11 @@ demo: setup
 test: setup lint
 	.venv/bin/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
+## ruff, and import-linter's contracts (pyproject.toml [tool.importlinter]: orgsim's layers, no import cycles).
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
 
 format: setup
 	.venv/bin/ruff format .
