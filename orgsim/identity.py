@@ -147,6 +147,8 @@ class Identity:
         )
         return code
 
+    # -- seed-time writes ---------------------------------------------------------------------------------
+
     def put(self, sobject: str, values: dict[str, Any]) -> str:
         """Seed-time insert: keeps only the columns this schema has (so the catalogue can grow or shrink)."""
         cols = self.store.columns(sobject)
