@@ -34,7 +34,7 @@ test: setup lint
 lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/lint-imports
+	.venv/bin/lint-imports --no-logo
 
 format: setup
 	.venv/bin/ruff format .
