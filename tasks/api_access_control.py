@@ -3,6 +3,7 @@
 import io
 
 from cumulusci.salesforce_api.exceptions import MetadataApiError
+from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
 from .common import (
@@ -11,25 +12,12 @@ from .common import (
     USE_ANY_API_CLIENT,
     SixsenseTask,
     is_deferred,
+    package_xml,
     parse_bool_option,
 )
-from .metadata_read import ApiRetrieve, package_xml
 
 SETTINGS_FILE = "settings/ConnectedApp.settings"
 RETRIEVE_FAILED = "retrieve failed"
-
-
-def read_enforcing_once(task) -> tuple[bool, str]:
-    """``DetectApiAccessControl._retrieve_enforcing`` of ``task``, read once per flow run when it succeeds
-    (no step of the flows changes the setting: diagnose reads it first, detection reuses it); a failed
-    retrieve is not kept, so the next step reads again."""
-    cache = task._run_cache()
-    if "api_access_control_enforcing" in cache:
-        return cache["api_access_control_enforcing"]
-    result = DetectApiAccessControl._retrieve_enforcing(task)
-    if not result[1].startswith(RETRIEVE_FAILED):
-        cache["api_access_control_enforcing"] = result
-    return result
 
 
 class DetectApiAccessControl(SixsenseTask):
@@ -83,14 +71,16 @@ said what).
         }
 
     def _read_enforcing(self):
-        """(enforcing, signal text) from the ConnectedApp settings retrieve (``read_enforcing_once``)."""
-        return read_enforcing_once(self)
+        """(enforcing, signal text) from the ConnectedApp settings retrieve."""
+        return self._retrieve_enforcing()
 
     def _retrieve_enforcing(self):
         api_version = self.project_config.project__package__api_version
         manifest = package_xml("Settings", ["ConnectedApp"], api_version)
         try:
-            zip_file = self._read("Metadata retrieve", ApiRetrieve(self, manifest, api_version))
+            zip_file = self._read(
+                "Metadata retrieve", ApiRetrieveUnpackaged(self, manifest, api_version)
+            )
         except MetadataApiError as e:
             return False, f"{RETRIEVE_FAILED} ({e}); assuming not enforcing"
         if SETTINGS_FILE not in zip_file.namelist():

@@ -81,8 +81,6 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             f"WHERE SetupEntityId IN {soql_in(known_apps)} AND ParentId IN {soql_in(known_parents)}"
         )
         assigned_soql = assigned_permission_sets_soql(user["Id"])
-        if known_apps and known_parents:  # both reads in one round trip (REST Composite)
-            self._read_ahead([access_soql, assigned_soql])
         existing = self._query(access_soql) if known_apps and known_parents else []
         have = {(r["ParentId"], r["SetupEntityId"]) for r in existing}
         to_create = [
@@ -138,15 +136,8 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             f"WHERE SetupEntityId IN {soql_in(a['Id'] for a in apps)} "
             f"AND ParentId IN {soql_in(p['Id'] for p in parents)}"
         )
-        assignments_soql = AssignPermissionSetsByUsername.existing_assignments_soql(
-            [self.integration_username]
-        )
 
         def access_missing():  # called after the inserts: their verification
-            if to_assign:
-                # One round trip with it: the integration user's assignments, which cci's assignment
-                # task checks before inserting (read after this step's writes, used once).
-                self._read_ahead([verify_soql, assignments_soql])
             got = {(r["ParentId"], r["SetupEntityId"]) for r in self._query(verify_soql)}
             return [(p, a) for p, a in to_create if (p["Id"], a["Id"]) not in got]
 
@@ -184,16 +175,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
                 rows.append([f"access to {app['Name']}", parent["label"], action])
         created_assignments = []
         if to_assign:
-            try:
-                read = self._take_read_ahead(assignments_soql)
-            except SixsenseOrgError:  # refused inside the composite: cci's task reads them itself
-                read = None
-            self._assign(
-                to_assign,
-                user["Id"],
-                {p["Name"]: p["Id"] for p in parents},
-                known_existing=read["records"] if read else None,
-            )
+            self._assign(to_assign, user["Id"], {p["Name"]: p["Id"] for p in parents})
             created_assignments = [f"{n} -> {user['Username']}" for n in to_assign]
         for p in parents:
             if p["kind"] == "permission set":
@@ -281,9 +263,8 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             )
         return parents
 
-    def _assign(self, api_names, user_id, by_name, known_existing=None):
-        """Insert the missing PermissionSetAssignments with CumulusCI's AssignPermissionSets (by Username);
-        ``known_existing``: its check of the user's assignments, read just now by this step."""
+    def _assign(self, api_names, user_id, by_name):
+        """Insert the missing PermissionSetAssignments with CumulusCI's AssignPermissionSets (by Username)."""
         task = AssignPermissionSetsByUsername(
             self.project_config,
             TaskConfig(
@@ -297,8 +278,6 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             self.org_config,
             logger=self.logger,
         )
-        task.known_perm_ids = {by_name[n]: n for n in api_names}  # read by _resolve_parents
-        task.known_existing_assignments = known_existing
 
         def not_assigned():
             assigned = self._assigned_permission_set_ids(user_id)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import weakref
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_AUDIT_DIR = ".sixsense/audit"
 REDACTED = "[redacted]"
-_FLOW_ATTR = "_sixsense_audit_run"
 
 
 def now_iso() -> str:
@@ -100,7 +101,6 @@ class AuditRun:
     """The audit report of one flow run. Obtain it with ``run_for(task)``."""
 
     def __init__(self, flow, audit_dir: Path, project_config, org_config):
-        self.flow = flow
         started = datetime.now(UTC)
         flow_name = getattr(flow, "name", None) or "flow"
         stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -284,12 +284,46 @@ def _safe_attr(obj, name):
         return None
 
 
+@dataclass
+class FlowRun:
+    """What the sixsense steps of one flow run share, and nothing else: its audit report (``audit``) and
+    whether someone confirmed writing to production at a terminal (``production_confirmed``, asked once
+    per run by ``SixsenseOrgMixin._confirm_production``). Obtain it with :func:`flow_run`."""
+
+    audit: AuditRun | None = None
+    production_confirmed: bool = False
+
+
+#: The one home of the shared state of flow runs: ``{id(flow): (reference to the flow, FlowRun)}``, keyed by
+#: the identity of the ``FlowCoordinator`` cci passes to each step (``task.flow``). Nothing is stored on
+#: cci's objects. An entry goes when its flow is garbage-collected (``weakref.finalize``).
+_FLOW_RUNS: dict[int, tuple[object, FlowRun]] = {}
+
+
+def flow_run(flow) -> FlowRun:
+    """The shared state of the flow run ``flow`` (a cci ``FlowCoordinator``), created on first use."""
+    entry = _FLOW_RUNS.get(id(flow))
+    if entry is not None and entry[0]() is flow:
+        return entry[1]
+    try:
+        ref = weakref.ref(flow)
+        weakref.finalize(flow, _FLOW_RUNS.pop, id(flow), None)
+    except (
+        TypeError
+    ):  # an object without weak references (a test's stand-in): kept while the process runs
+        ref = lambda: flow  # noqa: E731
+    state = FlowRun()
+    _FLOW_RUNS[id(flow)] = (ref, state)
+    return state
+
+
 def run_for(task, create: bool = True) -> AuditRun | None:
     """The audit run of ``task``'s flow (created by the first sixsense step), or None outside a flow."""
     flow = getattr(task, "flow", None)
     if flow is None:
         return None
-    run = getattr(flow, _FLOW_ATTR, None)
+    state = flow_run(flow)
+    run = state.audit
     if run is None and create:
         options = getattr(task, "options", None) or {}
         audit_dir = options.get("audit_dir")
@@ -300,5 +334,5 @@ def run_for(task, create: bool = True) -> AuditRun | None:
             root = getattr(task.project_config, "repo_root", None) or "."
             path = Path(root) / path
         run = AuditRun(flow, path, task.project_config, getattr(task, "org_config", None))
-        setattr(flow, _FLOW_ATTR, run)
+        state.audit = run
     return run

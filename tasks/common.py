@@ -8,26 +8,22 @@ token (``OauthToken.AccessToken``/``DeleteToken``/``RequestToken`` are never que
 import os
 import re
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote_plus
 
 import click
-import requests
-from cumulusci.core.exceptions import (
-    CumulusCIFailure,
-    SalesforceException,
-    TaskOptionsError,
-)
+from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
 from cumulusci.core.utils import process_bool_arg, process_list_arg
-from cumulusci.salesforce_api.metadata import BaseMetadataApiCall
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 from lxml import etree
-from simple_salesforce.exceptions import SalesforceError
 
-from . import resilience
+from .resilience import SalesforceCalls, SixsenseOrgError, format_salesforce_error
+
+__all__ = [
+    "SixsenseOrgError",
+    "format_salesforce_error",
+]  # defined with the wrapper (resilience.py)
 
 # ---------------------------------------------------------------------------------------------------------
 # Names (Salesforce API names and repository paths). Options override the app names; nothing else is
@@ -42,13 +38,6 @@ USE_ANY_API_CLIENT = "UseAnyApiClient"
 POLICY_TEMPLATE = Path("unpackaged", "app_policy", "connectedApps", "Sixsense.connectedApp")
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
-#: Seconds between status checks of a small Metadata API read (cci's default is 1 s, growing every 3 checks).
-METADATA_READ_POLL_SECONDS = 0.2
-#: Most query subrequests one REST Composite request may hold: "up to 25 subrequests ... Up to 5 of these
-#: subrequests can be sObject Collections or query operations" (REST API Developer Guide, "Composite").
-COMPOSITE_QUERY_LIMIT = 5
-#: How long the reads a step hands over stay usable by the next step of the flow run (seconds).
-HANDOVER_SECONDS = 30.0
 RETURN_VALUE_PREFIX = (
     "^^"  # an option still waiting for flowrunner's ^^ substitution (MetaDeploy freeze)
 )
@@ -70,30 +59,12 @@ class SixsenseInputError(TaskOptionsError):
     """An option value the user can fix. Raised before any write; the message names the fix."""
 
 
-class SixsenseOrgError(SalesforceException):
-    """The org refused a call, or is in a state the step cannot work from. Message: what and what to do."""
-
-
 class ManualStepPending(CumulusCIFailure):
     """A guided step is not done yet. cci exits non-zero and prints the instructions and how to resume."""
 
 
 class ConfirmationRequired(CumulusCIFailure):
     """A disruptive write needs an explicit option (non-interactive) or a confirmation at the terminal."""
-
-
-def format_salesforce_error(error: SalesforceError) -> str:
-    """``errorCode: message`` for a simple_salesforce error (REST body ``[{"errorCode","message"}]``)."""
-    content = getattr(error, "content", None)
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        return "; ".join(
-            f"{item.get('errorCode', 'ERROR')}: {item.get('message', '')}" for item in content
-        )
-    if isinstance(content, dict):
-        return f"{content.get('errorCode', content.get('error', 'ERROR'))}: {content.get('message', content.get('error_description', ''))}"
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    return f"HTTP {getattr(error, 'status', '?')}: {content}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -156,8 +127,7 @@ def oauth_tokens_soql(names: Iterable[str] | None = None, user_id: str | None = 
 
 
 def assigned_permission_sets_soql(user_id: str) -> str:
-    """The PermissionSetId of every assignment of ``user_id`` (one text everywhere, so a read-ahead of it
-    is found by the step that queries it)."""
+    """The PermissionSetId of every assignment of ``user_id``."""
     return (
         "SELECT PermissionSetId FROM PermissionSetAssignment "
         f"WHERE AssigneeId = {soql_quote(user_id)}"
@@ -166,23 +136,10 @@ def assigned_permission_sets_soql(user_id: str) -> str:
 
 def permission_sources_soql(user_id: str, permission: str) -> str:
     """The assignments through which ``user_id`` holds ``Permissions<permission>``."""
-    return _permission_sources_soql(f"AssigneeId = {soql_quote(user_id)}", permission)
-
-
-def permission_sources_by_username_soql(username: str, permission: str) -> str:
-    """The assignments through which the user ``username`` holds ``Permissions<permission>`` (SOQL ``=`` on
-    a Username is case-insensitive), with that flag selected: rows for ``_permission_sources``'s
-    ``assignments``. Needs no user Id, so it can be read ahead with the user query."""
-    return _permission_sources_soql(
-        f"Assignee.Username = {soql_quote(username)}", permission, select_flag=True
-    )
-
-
-def _permission_sources_soql(who: str, permission: str, select_flag: bool = False) -> str:
-    flag = f"PermissionSet.Permissions{permission}"
     return (
-        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name"
-        f"{', ' + flag if select_flag else ''} FROM PermissionSetAssignment WHERE {who} AND {flag} = true"
+        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
+        f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)} "
+        f"AND PermissionSet.Permissions{permission} = true"
     )
 
 
@@ -258,6 +215,19 @@ def check_file_path(option: str, value: str) -> str:
             "directory, e.g. -o report_path .sixsense/verification.json."
         )
     return value
+
+
+def package_xml(md_type: str, members, api_version: str) -> str:
+    """A package.xml (manifest) of one metadata type for CumulusCI's ``ApiRetrieveUnpackaged``:
+    ``members`` (names, or ``["*"]``), API version ``api_version`` ("65.0"). One element per line: cci's
+    class strips ``<Package ...>`` line by line."""
+    lines = "".join(f"        <members>{m}</members>\n" for m in members)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Package xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+        f"    <types>\n{lines}        <name>{md_type}</name>\n    </types>\n"
+        f"    <version>{api_version}</version>\n</Package>\n"
+    )
 
 
 def read_policy_template(repo_root) -> dict[str, list[str]]:
@@ -361,49 +331,11 @@ def init_production_option(options: dict) -> None:
         options["confirm_production"] = parse_bool_option("confirm_production", value)
 
 
-#: Seconds a step of a flow run reuses the session cci or an earlier step refreshed, instead of refreshing
-#: again (cci refreshes at every task start: a token request, userinfo and an Organization read). Salesforce's
-#: shortest session timeout (Setup > Session Settings) is 15 minutes; a session refreshed less than 5 minutes
-#: ago is live. A session that expires anyway (an admin ended it) is refreshed once by the read that met it.
-SESSION_REUSE_SECONDS = 300
-
-
-def mark_session_refreshed(org_config) -> None:
-    """Record (on the in-memory org config a flow's steps share) that its session was just refreshed."""
-    if org_config is not None:
-        org_config._sixsense_session_at = time.monotonic()
-
-
-def reuse_flow_session(task) -> bool:
-    """True when the session of ``task``'s org config was refreshed less than ``SESSION_REUSE_SECONDS`` ago:
-    by an earlier step of the flow or the task that runs this one (:func:`mark_session_refreshed`), or by cci
-    at the flow's start (``FlowCoordinator._init_org``) when ``task`` is the flow's first step. A task run
-    alone (``cci task run``) loads its org config from the keychain and refreshes."""
-    org_config = getattr(task, "org_config", None)
-    if org_config is None or not getattr(org_config, "access_token", None):
-        return False
-    refreshed = getattr(org_config, "_sixsense_session_at", None)
-    steps = getattr(getattr(task, "flow", None), "steps", None) or []
-    if refreshed is None and steps and str(steps[0].step_num) == str(getattr(task, "stepnum", "")):
-        mark_session_refreshed(org_config)  # cci refreshed it a moment ago, before running step 1
-        return True
-    return refreshed is not None and time.monotonic() - refreshed < SESSION_REUSE_SECONDS
-
-
-class ReuseFlowSession:
-    """Mixin for the CumulusCI tasks a sixsense step runs inside itself (``AssignPermissionSets``, Metadata
-    ETL): they reuse the session the step refreshed moments ago (:func:`reuse_flow_session`)."""
-
-    def _update_credentials(self):
-        if not reuse_flow_session(self):
-            super()._update_credentials()
-            mark_session_refreshed(self.org_config)
-
-
-class SixsenseOrgMixin:
+class SixsenseOrgMixin(SalesforceCalls):
     """Org lookups shared by every sixsense task. Needs ``self.sf`` (simple_salesforce), ``self.logger``,
-    ``self.org_config``. Every call that reaches Salesforce goes through ``_query``/``_call`` so a
-    ``SalesforceError`` surfaces as ``errorCode: message``."""
+    ``self.org_config``. Every call that reaches Salesforce goes through the wrapper
+    (``resilience.SalesforceCalls``: ``_query``/``_read``/``_call``), so a ``SalesforceError`` surfaces as
+    ``errorCode: message``."""
 
     # -- audit and plan mode (tasks/audit.py) ----------------------------------------------------------
     # Within a flow, each step's start and end (ok or not) is recorded in the run's audit report.
@@ -503,12 +435,13 @@ class SixsenseOrgMixin:
         """Call right before the first write. On a production org the write needs ``confirm_production``
         True or a confirmation at a terminal (asked once per flow run); otherwise ``ConfirmationRequired``
         stops the step with one line, before anything is written. Plan mode, sandboxes and scratch orgs pass."""
-        self._forget_read_ahead()  # from here on the step writes: later queries read the org again
         options = getattr(self, "options", None) or {}
         if self.plan or options.get("confirm_production") is True:
             return
+        from .audit import flow_run
+
         flow = getattr(self, "flow", None)
-        if flow is not None and getattr(flow, "_sixsense_production_confirmed", False):
+        if flow is not None and flow_run(flow).production_confirmed:
             return
         kind, name = self._org_kind()
         if kind != "production":
@@ -523,7 +456,7 @@ class SixsenseOrgMixin:
                 default=False,
             ):
                 if flow is not None:
-                    flow._sixsense_production_confirmed = True
+                    flow_run(flow).production_confirmed = True
                 self.options["confirm_production"] = True
                 org = f" {name}" if name else ""
                 self._record_confirmation(
@@ -539,281 +472,21 @@ class SixsenseOrgMixin:
 
     # -- low level -------------------------------------------------------------------------------------
 
-    def _call(self, what: str, fn, *args, **kwargs):
-        """Call Salesforce; a refusal becomes ``SixsenseOrgError`` with Salesforce's code and message and
-        what to do. Retries nothing: reads go through ``_read``, writes through ``resilience.converge``."""
-        try:
-            return fn(*args, **kwargs)
-        except SalesforceError as e:
-            if resilience.is_expired_session(e):
-                raise SixsenseOrgError(resilience.expired_session_message(what)) from None
-            hint = (
-                resilience.TRANSIENT_HINT
-                if resilience.is_transient(e)
-                else f"Fix what Salesforce reports, then {resilience.RUN_AGAIN}."
-            )
-            raise SixsenseOrgError(f"{what} failed: {format_salesforce_error(e)}. {hint}") from None
-        except requests.ConnectionError as e:
-            raise SixsenseOrgError(
-                f"{what} failed: the connection to Salesforce was lost ({type(e).__name__}). "
-                f"{resilience.TRANSIENT_HINT}"
-            ) from None
-
-    def _read(self, what: str, fn, *args, **kwargs):
-        """``_call`` for a read: transient faults (UNABLE_TO_LOCK_ROW, a dropped connection) are retried
-        with bounded backoff (503 is retried below, by the session's urllib3 ``Retry``).
-
-        A Metadata API read (retrieve of one Settings or app file) is polled every
-        ``METADATA_READ_POLL_SECONDS`` instead of cci's default 1 s: cci sleeps after every status check
-        even when the answer is already "done", which made each small read cost a second."""
-        if isinstance(fn, BaseMetadataApiCall):
-            fn.check_interval = METADATA_READ_POLL_SECONDS
-            call = fn
-
-            def fn(*args, **kwargs):
-                # cci keeps ``status`` "Failed" from an attempt that met a SOAP fault, and would then
-                # return the next attempt's answer unread: each attempt starts clean.
-                call.status = None
-                return call(*args, **kwargs)
-
-        return self._call(what, self._read_renewing, what, fn, *args, **kwargs)
-
-    def _read_renewing(self, what: str, fn, *args, **kwargs):
-        try:
-            return resilience.retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
-        except SalesforceError as error:
-            if not (resilience.is_expired_session(error) and self._renew_session()):
-                raise
-        return resilience.retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
-
-    def _init_api(self, *args, **kwargs):
-        """cci's simple-salesforce connection, with ``resilience.http_retry`` on its session."""
-        sf = super()._init_api(*args, **kwargs)
-        resilience.mount_retries(sf.session)
-        return sf
-
-    def _update_credentials(self):
-        """cci refreshes the org's token as each step starts (token, userinfo and Organization: three
-        requests). Within one flow run a step reuses the session refreshed by cci at the flow's start or by
-        an earlier step less than ``SESSION_REUSE_SECONDS`` ago (see :func:`reuse_flow_session`)."""
-        if reuse_flow_session(self):
-            return
-        self._refresh_with_retries(super()._update_credentials)
-
-    def _refresh_with_retries(self, refresh) -> None:
-        """Run cci's token refresh; retry a transient failure, and say what to do when it cannot succeed
-        (``SixsenseOrgError``)."""
-        for attempt in range(resilience.ATTEMPTS):
-            try:
-                refresh()
-                mark_session_refreshed(self.org_config)
-                return
-            except Exception as error:
-                text = str(error)
-                if "invalid_grant" in text:
-                    raise SixsenseOrgError(
-                        "cci could not refresh the Salesforce session: the org refused the stored refresh "
-                        "token (invalid_grant). Reconnect the org (cci org connect <org>), then "
-                        f"{resilience.RUN_AGAIN}."
-                    ) from None
-                if attempt == resilience.ATTEMPTS - 1:
-                    raise SixsenseOrgError(
-                        "cci could not refresh the Salesforce session "
-                        f"({type(error).__name__}: {text.splitlines()[0] if text else ''}). "
-                        f"{resilience.TRANSIENT_HINT}"
-                    ) from None
-                self.logger.warning(f"Session refresh failed ({type(error).__name__}); retrying.")
-                resilience.backoff(attempt)
-
-    def _renew_session(self) -> bool:
-        """After ``INVALID_SESSION_ID`` mid-step: refresh the token once (cci's refresh-token grant, with
-        ``_refresh_with_retries``) and point this task's REST and Tooling connections at it. False when
-        this task already renewed once or has no keychain to refresh with."""
-        keychain = getattr(self.project_config, "keychain", None)
-        if getattr(self, "_session_renewed", False) or keychain is None:
-            return False
-        self._session_renewed = True
-        self.logger.warning("The Salesforce session expired; refreshing it once and retrying.")
-
-        def refresh():
-            with self.org_config.save_if_changed():
-                self.org_config.refresh_oauth_token(keychain)
-
-        self._refresh_with_retries(refresh)
-        for name in ("sf", "tooling"):
-            connection = getattr(self, name, None)
-            if connection is not None:
-                connection.session_id = self.org_config.access_token
-                connection.headers["Authorization"] = "Bearer " + self.org_config.access_token
-        return True
-
     def _query(self, soql: str) -> list[dict]:
-        """All records of a SOQL query (``query_all``; follows nextRecordsUrl), or, once, the records
-        :meth:`_read_ahead` read for exactly this SOQL, or those the previous step handed over
-        (:meth:`_hand_over`)."""
-        ahead = self._take_read_ahead(soql)
-        if ahead is None:
-            ahead = self._take_handover(soql)
-        if ahead is not None:
-            records = ahead["records"]
-        else:
-            records = self._read("Query", self.sf.query_all, soql)["records"]
-        watched = self.__dict__.get("_reads_to_hand_over")
-        if watched is not None:
-            watched[soql] = records
-        return records
-
-    def _hand_over(self, reads: dict[str, list[dict]]) -> None:
-        """Leave ``reads`` (``{SOQL: records}``, just read by this step) to the next step of the flow run:
-        its first query of exactly one of these texts uses the records, once, instead of asking again,
-        unless a step has started writing since (:meth:`_forget_read_ahead`) or ``HANDOVER_SECONDS`` have
-        passed. Only the latest step's reads are kept; a task run alone keeps them for itself, unused."""
-        self._run_cache()["handover"] = (time.monotonic(), id(self), dict(reads))
-
-    def _take_handover(self, soql: str) -> dict | None:
-        entry = self._run_cache().get("handover")
-        if not entry:
-            return None
-        at, giver, reads = entry
-        if giver == id(self) or soql not in reads or time.monotonic() - at > HANDOVER_SECONDS:
-            return None
-        return {"records": reads.pop(soql)}
+        """All records of a SOQL query (``query_all``; follows nextRecordsUrl)."""
+        return self._read("Query", self.sf.query_all, soql)["records"]
 
     def _total(self, soql: str) -> int:
-        """``totalSize`` of a query (for ``SELECT COUNT() ...``), read ahead or now."""
-        result = self._take_read_ahead(soql)
-        if result is None:
-            result = self._read("Query", self.sf.query, soql)
-        return int(result.get("totalSize") or 0)
-
-    def _take_read_ahead(self, soql: str) -> dict | None:
-        """The read-ahead result of ``soql`` (removed: used once), None when there is none; a subrequest
-        Salesforce refused raises here, as the query sent alone would have."""
-        entry = (self.__dict__.get("_ahead") or {}).pop(soql, None)
-        if isinstance(entry, SalesforceError):
-
-            def refused():
-                raise entry
-
-            return self._call("Query", refused)
-        return entry
-
-    def _peek_read_ahead(self, soql: str) -> int | None:
-        """``totalSize`` of the read-ahead result of ``soql`` without using it up; None when there is none
-        (or Salesforce refused it)."""
-        entry = (self.__dict__.get("_ahead") or {}).get(soql)
-        return entry.get("totalSize") if isinstance(entry, dict) else None
-
-    def _read_ahead(self, soqls: Iterable[str]) -> None:
-        """Run several SOQL queries in one round trip: the REST Composite resource (``POST
-        /services/data/vXX.X/composite``, at most 5 query subrequests, counted as one API call; REST API
-        Developer Guide, "Composite"; more queries go in more requests). Each result is kept for the next :meth:`_query`/:meth:`_total` of the
-        same SOQL and used once; a later query of it (after a write) reads the org again. Only for reads a
-        step makes before it writes anything. A subrequest Salesforce refuses raises when its query is
-        used (``errorCode: message``, like the query sent alone); a transient refusal is not kept, so that
-        query is sent again on its own (with its retries). A transient fault of the whole request retries
-        it; a request Salesforce refuses whole is logged and its queries are sent one by one when used;
-        results past the first page follow ``nextRecordsUrl``."""
-        soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
-        for start in range(0, len(soqls), COMPOSITE_QUERY_LIMIT):
-            chunk = soqls[start : start + COMPOSITE_QUERY_LIMIT]
-            urls = [self._query_url(soql) for soql in chunk]
-            subresponses = self._composite_gets("Query", urls)
-            for soql, sub in zip(chunk, subresponses or [], strict=False):
-                self._keep_read_ahead(soql, sub)
-
-    def _query_url(self, soql: str) -> str:
-        """The query resource of ``soql``, as a REST Composite subrequest's ``url``."""
-        return f"/services/data/v{self.sf.sf_version}/query?q={quote_plus(soql)}"
-
-    def _keep_read_ahead(self, soql: str, sub: dict) -> None:
-        """Keep one query subresponse of a REST Composite request for :meth:`_take_read_ahead`: its
-        records (following ``nextRecordsUrl``), or Salesforce's refusal unless transient."""
-        status, result = int(sub.get("httpStatusCode") or 500), sub.get("body")
-        if status >= 400:
-            error = SalesforceError(f"{self.sf.base_url}query", status, "query", result)
-            if not resilience.is_transient(error):
-                self.__dict__.setdefault("_ahead", {})[soql] = error
-            return
-        result = dict(result or {})
-        records = list(result.get("records") or [])
-        while not result.get("done", True) and result.get("nextRecordsUrl"):
-            result = self._read("Query", self.sf.query_more, result["nextRecordsUrl"], True)
-            records += result.get("records") or []
-        self.__dict__.setdefault("_ahead", {})[soql] = {
-            "totalSize": result.get("totalSize", len(records)),
-            "records": records,
-        }
-
-    def _forget_read_ahead(self) -> None:
-        """Drop read-ahead and handed-over results not used: a later query reads the org again."""
-        self.__dict__.pop("_ahead", None)
-        self._run_cache().pop("handover", None)
-
-    def _run_cache(self) -> dict:
-        """Facts that cannot change while a flow runs (describes, users' ids and profiles), shared by the
-        steps of one flow run (kept on cci's FlowCoordinator); a task run alone keeps its own."""
-        holder = getattr(self, "flow", None) or self
-        return holder.__dict__.setdefault("_sixsense_run_cache", {})
-
-    def _describe_ahead(self, sobjects: Sequence[str], soqls: Sequence[str] = ()) -> None:
-        """Describe several objects in one round trip (REST Composite of ``sobjects/<S>/describe`` GETs)
-        into the run cache :meth:`_describe_fields` reads; an object refused here is described alone
-        later (and its refusal reported there).
-
-        ``soqls`` (at most ``COMPOSITE_QUERY_LIMIT``) go in the same request and are kept like
-        :meth:`_read_ahead`'s: for queries whose text depends on what the describes say, pass the text the
-        step builds when the fields are there. If they are not, Salesforce refuses that subrequest
-        (INVALID_FIELD), the step builds another text, and the refused result is never used."""
-        cache = self._run_cache()
-        todo = [o for o in sobjects if ("describe", o) not in cache]
-        soqls = [q for q in dict.fromkeys(soqls) if q not in self.__dict__.get("_ahead", {})]
-        assert len(soqls) <= COMPOSITE_QUERY_LIMIT, "more queries than one Composite request takes"
-        if len(todo) + len(soqls) < 2:
-            return
-        version = self.sf.sf_version
-        urls = [f"/services/data/v{version}/sobjects/{o}/describe" for o in todo] + [
-            self._query_url(soql) for soql in soqls
-        ]
-        subresponses = self._composite_gets("describe" if todo else "Query", urls) or []
-        for o, sub in zip(todo, subresponses, strict=False):
-            if int(sub.get("httpStatusCode") or 500) < 400:
-                cache["describe", o] = {
-                    f["name"] for f in (sub.get("body") or {}).get("fields", [])
-                }
-        for soql, sub in zip(soqls, subresponses[len(todo) :], strict=False):
-            self._keep_read_ahead(soql, sub)
-
-    def _composite_gets(self, what: str, urls: list[str]) -> list[dict] | None:
-        """One REST Composite request of GET ``urls``: its subresponses (``httpStatusCode``, ``body``), in
-        order. None when Salesforce refuses the whole request (logged): the caller then reads one by one.
-        An expired session, or a transient fault after the retries, raises ``SixsenseOrgError``."""
-        body = {
-            "allOrNone": False,
-            "compositeRequest": [
-                {"method": "GET", "url": url, "referenceId": f"r{i}"} for i, url in enumerate(urls)
-            ],
-        }
-        try:
-            answer = self._read(what, self.sf.restful, "composite", method="POST", json=body)
-        except SixsenseOrgError as error:
-            if resilience.EXPIRED_SESSION_CODE in str(error) or resilience.TRANSIENT_HINT in str(
-                error
-            ):
-                raise
-            self.logger.warning(
-                f"{what}: one request for several was refused ({error}); one by one."
-            )
-            return None
-        return answer.get("compositeResponse") or []
+        """``totalSize`` of a query (for ``SELECT COUNT() ...``)."""
+        return int(self._read("Query", self.sf.query, soql).get("totalSize") or 0)
 
     def _describe_fields(self, sobject: str) -> set:
-        """Field names of ``describe(sobject)``, read once per flow run (``_run_cache``)."""
-        cache = self._run_cache()
-        if ("describe", sobject) not in cache:
+        """Field names of ``describe(sobject)``, read once per task (several lookups of a step ask)."""
+        describes = self.__dict__.setdefault("_describes", {})
+        if sobject not in describes:
             describe = self._read(f"describe {sobject}", getattr(self.sf, sobject).describe)
-            cache["describe", sobject] = {f["name"] for f in describe["fields"]}
-        return cache["describe", sobject]
+            describes[sobject] = {f["name"] for f in describe["fields"]}
+        return describes[sobject]
 
     def _has_permission_field(self, permission: str, sobject: str = "PermissionSet") -> bool:
         return f"Permissions{permission}" in self._describe_fields(sobject)
@@ -821,28 +494,21 @@ class SixsenseOrgMixin:
     # -- users -----------------------------------------------------------------------------------------
 
     def _get_users(self, usernames: Sequence[str]) -> dict[str, dict]:
-        """User rows keyed by lowercased Username (SOQL ``=`` on Username is case-insensitive), each read
-        once per flow run (``_run_cache``; a missing user is looked up again by the next step).
+        """User rows keyed by lowercased Username (SOQL ``=`` on Username is case-insensitive), one query.
 
         Fields: Id, Username, Name, IsActive, ProfileId, Profile.Name, Profile.UserLicense.Name and the
         Profile.Permissions<X> flags that ``describe('Profile')`` has (ApiEnabled, CanApproveUninstalledApps).
         """
-        cache = self._run_cache()
-        missing = [u for u in usernames if ("user", u.lower()) not in cache]
-        if missing:
-            records = self._query(self._users_soql(missing))
-            for record in records:
-                cache["user", record["Username"].lower()] = record
-        found = (cache.get(("user", u.lower())) for u in usernames)
-        return {r["Username"].lower(): r for r in found if r is not None}
+        if not usernames:
+            return {}
+        return {r["Username"].lower(): r for r in self._query(self._users_soql(usernames))}
 
-    def _users_soql(self, usernames: Sequence[str], assume_fields: bool = False) -> str:
-        """The query of :meth:`_get_users`; ``assume_fields``: the text it has when ``describe('Profile')``
-        has both permission fields (for reading ahead before the describe is known)."""
+    def _users_soql(self, usernames: Sequence[str]) -> str:
+        """The query of :meth:`_get_users`."""
         perm_fields = [
             f"Profile.Permissions{p}"
             for p in (API_ENABLED, APPROVE_UNINSTALLED)
-            if assume_fields or self._has_permission_field(p, "Profile")
+            if self._has_permission_field(p, "Profile")
         ]
         fields = [
             "Id",
@@ -948,18 +614,13 @@ class SixsenseOrgMixin:
         return self._query(oauth_tokens_soql(names, user_id))
 
     def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
-        """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist. A set found once is
-        remembered for the flow run (``_run_cache``); a missing one is looked up again by the next step."""
-        cache = self._run_cache()
-        missing = [n for n in names if ("permission set", n) not in cache]
-        if missing:
-            rows = self._query(
-                f"SELECT Id, Name, Label FROM PermissionSet WHERE Name IN {soql_in(missing)}"
-            )
-            for row in rows:
-                cache["permission set", row["Name"]] = row
-        found = (cache.get(("permission set", n)) for n in names)
-        return {r["Name"]: r for r in found if r is not None}
+        """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist (one query)."""
+        if not names:
+            return {}
+        rows = self._query(
+            f"SELECT Id, Name, Label FROM PermissionSet WHERE Name IN {soql_in(names)}"
+        )
+        return {r["Name"]: r for r in rows}
 
     def _instance_url(self) -> str:
         return (self.org_config.instance_url or "").rstrip("/")

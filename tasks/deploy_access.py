@@ -1,5 +1,7 @@
 """sixsense_deploy_access: deploy the 6sense permission sets, only where the org differs from the source."""
 
+import os
+import shutil
 from pathlib import Path
 
 from cumulusci.salesforce_api.utils import get_simple_salesforce_connection
@@ -20,14 +22,28 @@ from .common import (
     parse_bool_option,
     soql_in,
 )
-from .source_conversion import (
-    SalesforceCliMissing,
-    converted_source,
-    ensure_sf_cli,
-    is_sfdx_source,
-)
 
 API_ACCESS_CONTROL_BUNDLE = Path("unpackaged", "api_access_control")
+#: The project's pinned Salesforce CLI (installed by scripts/setup), used when ``sf`` is not on PATH.
+PINNED_SF_CLI = Path("tools", "sf-cli", "node_modules", ".bin")
+
+
+def ensure_sf_cli(repo_root: Path, logger) -> None:
+    """CumulusCI's ``deploy`` converts SFDX source with ``sf project convert source``: put the project's
+    pinned CLI (``tools/sf-cli``) on PATH when ``sf`` is not there already. Raises ``SixsenseOrgError``
+    when there is neither."""
+    if shutil.which("sf"):
+        return
+    pinned = repo_root / PINNED_SF_CLI
+    if not (pinned / "sf").exists():
+        raise SixsenseOrgError(
+            "Deploying force-app needs the Salesforce CLI (sf) to convert the source: run scripts/setup "
+            "or put sf on PATH."
+        )
+    os.environ["PATH"] = f"{pinned}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.setdefault("SF_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("SF_DISABLE_AUTOUPDATE", "true")
+    logger.info(f"Using the pinned Salesforce CLI in {PINNED_SF_CLI.as_posix()}.")
 
 
 def read_permission_sets(path: Path) -> dict:
@@ -61,7 +77,8 @@ def read_permission_sets(path: Path) -> dict:
 class DeployAccess(SixsenseOrgMixin, Deploy):
     task_docs = """
 Deploys the 6sense permission sets (``Sixsense_Setup_Access``, ``Sixsense_Integration_Access``) from
-``path`` (default ``force-app``, converted with the Salesforce CLI like CumulusCI's ``deploy``), and, where
+``path`` (default ``force-app``, deployed by CumulusCI's ``deploy``, which converts SFDX source with the
+Salesforce CLI), and, where
 API Access Control is provisioned, the variant bundle ``unpackaged/api_access_control`` whose
 ``Sixsense_Setup_Access`` also carries Use Any API Client (deploying that permission elsewhere fails with
 "Unknown user permission").
@@ -154,7 +171,7 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             self._confirm_production("deploy the 6sense permission sets")
         if base_diffs or missing_base:
             self.logger.info(f"Deploying {source_path}: " + "; ".join(base_diffs + missing_base))
-            self._ensure_sf_cli()
+            ensure_sf_cli(root, self.logger)
             self._deploy_retrying(str(source_path), super()._run_task)
             deployed.append(str(source_path))
             if variant:
@@ -246,9 +263,6 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
         rows = self._query(
             f"SELECT {', '.join(fields)} FROM PermissionSet WHERE Name IN {soql_in(sorted(desired))}"
         )
-        cache = self._run_cache()  # the later steps' _permission_sets_by_name need not ask again
-        for r in rows:
-            cache["permission set", r["Name"]] = {k: r.get(k) for k in ("Id", "Name", "Label")}
         return {
             r["Name"]: {
                 "label": r.get("Label"),
@@ -275,31 +289,3 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
                 parts += [f"has extra {', '.join(extra)}"] if extra else []
                 diffs.append(f"{name} {' and '.join(parts)}")
         return diffs
-
-    def _ensure_sf_cli(self):
-        """CumulusCI converts SFDX source with ``sf project convert source``; use the project's pinned CLI
-        (tools/sf-cli) when ``sf`` is not on PATH."""
-        try:
-            ensure_sf_cli(Path(self.project_config.repo_root or "."), self.logger)
-        except SalesforceCliMissing as error:
-            raise SixsenseOrgError(str(error)) from None
-
-    def _get_package_zip(self, path):
-        """CumulusCI's package zip of ``path``; SFDX source is converted once per digest of its files and
-        CLI and kept in the project cache (``tasks/source_conversion.py``)."""
-        source = Path(path)
-        if self.project_config.repo_root and is_sfdx_source(source):
-            try:
-                path = str(
-                    converted_source(
-                        Path(self.project_config.cache_dir),
-                        source,
-                        self.logger,
-                        project_root=Path(self.project_config.repo_root),
-                    )
-                )
-            except OSError as error:  # e.g. a read-only checkout: convert as CumulusCI does
-                self.logger.warning(
-                    f"The project cache cannot be written ({error}); converting {source} without it."
-                )
-        return super()._get_package_zip(path)

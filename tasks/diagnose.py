@@ -14,10 +14,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from cumulusci.salesforce_api.exceptions import MetadataApiError
-from cumulusci.salesforce_api.metadata import ApiListMetadata
+from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from lxml import etree
 
-from .api_access_control import read_enforcing_once
+from .api_access_control import DetectApiAccessControl
 from .common import (
     API_ENABLED,
     APPROVE_UNINSTALLED,
@@ -25,13 +25,12 @@ from .common import (
     OAUTH_USAGE_PATH,
     SixsenseOrgError,
     SixsenseTask,
-    connected_apps_soql,
     format_table,
+    package_xml,
     parse_sf_datetime,
     soql_in,
     soql_quote,
 )
-from .metadata_read import ApiRetrieve, package_xml
 
 # OauthToken: query() returns up to 500 rows per call, queryMore() continues to a hard cap of 2,500
 # (salesforce-facts.md §4.1, OauthToken object reference).
@@ -416,7 +415,6 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         """Collect every fact (read-only) and compute the next step. Sections that the org refuses to
         answer (missing permission, object not available) are reported in ``warnings`` and left empty."""
         self.warnings: list[str] = []
-        self._read_facts_ahead()
         diagnosis = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "org": self._org_facts(),
@@ -438,32 +436,6 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         diagnosis["next_step"] = next_step(diagnosis)
         diagnosis["recommendation"] = recommend_model(diagnosis)
         return diagnosis
-
-    def _read_facts_ahead(self):
-        """Most facts in one round trip (``_read_ahead``, REST Composite): the Organization, the users'
-        assignments, the installed apps, the OauthToken counts and the ECA. The sections below then find
-        their queries answered; whatever is not read ahead (or failed) they query on their own."""
-        from .eca import DEFAULT_ECA_NAMES
-
-        names = list(self.app_names)
-        app_where = app_tokens_where(names)
-        soqls = [
-            connected_apps_soql(names),
-            token_count_soql(app_where),
-            eca_soql(DEFAULT_ECA_NAMES),
-        ]
-        if self._cci_organization() is None:
-            soqls.insert(0, ORGANIZATION_SOQL)
-        wanted = [u for u in (self._resolve_setup_username(), self.integration_username) if u]
-        found = self._safe("User", lambda: self._get_users(wanted), {}) if wanted else {}
-        if found:
-            soqls.append(self._assignments_soql([r["Id"] for r in found.values()]))
-        integration = found.get((self.integration_username or "").lower())
-        if (
-            integration
-        ):  # all its tokens (other apps too); the setup user's come from the app's rows
-            soqls.append(token_count_soql(f"UserId = {soql_quote(integration['Id'])}"))
-        self._safe("read ahead", lambda: self._read_ahead(soqls))
 
     def _cci_organization(self) -> dict | None:
         """The Organization record cci read when it refreshed the session this run
@@ -554,7 +526,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             )
         )
         # Same reading as sixsense_detect_api_access_control (one implementation of the retrieve).
-        enforcing, signal = read_enforcing_once(self)
+        enforcing, signal = DetectApiAccessControl._retrieve_enforcing(self)
         return {
             "provisioned": provisioned,
             "enforcing": bool(enforcing),
@@ -688,7 +660,6 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
         apps_by_id = {a["Id"]: a for a in apps}
 
         # AppMenuItem: App Launcher items, linked to ConnectedApplication by ApplicationId (facts §4.2).
-        self._read_second_facts_ahead(names, list(apps_by_id), users)
         menu_items = self._app_menu_items(names, list(apps_by_id))
         missing_app_ids = [
             m["ApplicationId"]
@@ -819,21 +790,6 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             if state in states:
                 return state
         return "never_used"
-
-    def _read_second_facts_ahead(self, names: list[str], app_ids: list[str], users: dict):
-        """What depends on the first batch, in one more round trip: the App Launcher items of the apps
-        found, and the token rows whose counts (read ahead) are within the row cap."""
-        app_where = app_tokens_where(names)
-        wheres = [app_where]
-        integration = users.get("integration") or {}
-        if integration.get("found"):
-            wheres.append(f"UserId = {soql_quote(integration['id'])}")
-        soqls = [app_menu_items_soql(names, app_ids)]
-        for where in wheres:
-            count = self._peek_read_ahead(token_count_soql(where))
-            if count and count <= OAUTH_TOKEN_ROW_CAP:
-                soqls.append(token_rows_soql(where, count))
-        self._safe("read ahead", lambda: self._read_ahead(soqls))
 
     def _app_menu_items(self, names: list[str], app_ids: list[str]) -> list[dict]:
         return (
@@ -980,7 +936,7 @@ task, flow, command, why, text, done}, ``warnings`` (list), ``json_path``, ``mar
             try:
                 zip_file = self._read(
                     "Metadata retrieve",
-                    ApiRetrieve(
+                    ApiRetrieveUnpackaged(
                         self,
                         package_xml("BlacklistedConsumer", others, api_version),
                         api_version,

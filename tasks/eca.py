@@ -18,7 +18,7 @@ import click
 from cumulusci.core.config import TaskConfig
 from cumulusci.core.utils import process_list_arg
 from cumulusci.salesforce_api.exceptions import MetadataApiError
-from cumulusci.salesforce_api.metadata import ApiListMetadata
+from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from cumulusci.tasks.salesforce.Deploy import Deploy
 from cumulusci.tasks.salesforce.install_package_version import InstallPackageVersion
 from lxml import etree
@@ -33,13 +33,13 @@ from .common import (
     SixsenseTask,
     check_file_path,
     init_production_option,
+    package_xml,
     parse_bool_option,
     soql_in,
     soql_quote,
     stdin_is_tty,
 )
 from .guided import GuidedStep
-from .metadata_read import ApiRetrieve, package_xml
 from .verify import CheckReport, Unreadable
 
 #: 6sense's ECA package version, the same for production and sandbox (facts §0).
@@ -470,7 +470,9 @@ detail, method (metadata | guided | none).
     def _deploy(self, member: str) -> list[str]:
         api_version = self.project_config.project__package__api_version
         package = package_xml(MD_TYPE, [member], api_version)
-        zip_file = self._read("Metadata retrieve", ApiRetrieve(self, package, api_version))
+        zip_file = self._read(
+            "Metadata retrieve", ApiRetrieveUnpackaged(self, package, api_version)
+        )
         path = f"{MD_FOLDER}/{member}{MD_SUFFIX}"
         root = etree.parse(io.BytesIO(zip_file.read(path))).getroot()
         changes = []

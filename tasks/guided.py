@@ -16,9 +16,7 @@ from .common import (
     ManualStepPending,
     SixsenseOrgError,
     SixsenseTask,
-    connected_apps_soql,
     format_seconds,
-    oauth_tokens_soql,
     parse_bool_option,
     parse_sf_datetime,
     stdin_is_tty,
@@ -55,38 +53,19 @@ class GuidedStep(SixsenseTask):
     def _before_wait(self):
         pass
 
-    def _first_reads(self) -> list[str]:
-        """SOQL the first check and the instructions need, read in one round trip before them."""
-        return []
-
     def _run_task(self):
         if not self._already_done():
             self._guide()
 
     def _already_done(self) -> bool:
         """Check the org once; when it shows the step done, log "already done" and finish the task."""
-        first = self._first_reads()
-        if first:
-            self._read_ahead(first)
         self._prepare()
-        done, detail = self._check_handing_over()
+        done, detail = self._check()
         self._last_detail = detail
         if done:
             self.logger.info(f"{self.step_title}: already done ({detail}).")
             self._finish("already done", detail)
         return done
-
-    def _check_handing_over(self) -> tuple[bool, str]:
-        """``_check``; when it finds the step done, the queries it made go to the next step of the flow
-        run (``_hand_over``): it starts from what this check just read."""
-        self.__dict__["_reads_to_hand_over"] = {}
-        try:
-            done, detail = self._check()
-        finally:
-            reads = self.__dict__.pop("_reads_to_hand_over", {})
-        if done:
-            self._hand_over(reads)
-        return done, detail
 
     def _guide(self):
         """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive).
@@ -126,7 +105,6 @@ class GuidedStep(SixsenseTask):
         checks = 0
         detail = "not yet"
         started = now_iso()
-        self._forget_read_ahead()  # every poll reads the org
 
         def record(outcome):
             self._audit_note(
@@ -243,20 +221,10 @@ Return values: done, status (already done | verified | confirmed by operator), d
         self.setup_user = self._get_user(self.setup_username, "setup user")
 
     def _check(self):
-        # Both reads in one round trip (REST Composite): half the API calls while waiting.
-        self._read_ahead(
-            [
-                connected_apps_soql(self.app_names),
-                oauth_tokens_soql(self.app_names, self.setup_user["Id"]),
-            ]
-        )
-        try:
-            apps = self._connected_apps(self.app_names)
-            if apps:
-                return True, f"{apps[0]['Name']} is installed"
-            tokens = self._oauth_tokens(self.app_names, self.setup_user["Id"])
-        finally:
-            self._forget_read_ahead()
+        apps = self._connected_apps(self.app_names)
+        if apps:
+            return True, f"{apps[0]['Name']} is installed"
+        tokens = self._oauth_tokens(self.app_names, self.setup_user["Id"])
         if tokens:
             return True, f"{self.setup_username} holds a token for {tokens[0]['AppName']}"
         return False, "not yet"
@@ -334,9 +302,6 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
     def _progress_subject(self):
         return f"ConnectedApplication {self._apps_text()}"
 
-    def _first_reads(self):
-        return [connected_apps_soql(self.app_names), oauth_tokens_soql(self.app_names)]
-
     def _check(self):
         apps = self._connected_apps(self.app_names)
         if apps:
@@ -410,10 +375,6 @@ Return values: done, status (already done | verified | manual step remains), det
 
     def _progress_subject(self):
         return f"OauthToken for {self._apps_text()} by {self.integration_username}"
-
-    def _first_reads(self):
-        user = self._get_user(self.integration_username, "integration user")
-        return [connected_apps_soql(self.app_names), oauth_tokens_soql(user_id=user["Id"])]
 
     def _prepare(self):
         self.integration_user = self._get_user(self.integration_username, "integration user")

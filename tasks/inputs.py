@@ -14,7 +14,6 @@ from .common import (
     init_production_option,
     is_deferred,
     parse_bool_option,
-    permission_sources_by_username_soql,
 )
 
 
@@ -123,15 +122,6 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         if problems:
             raise SixsenseInputError(self._format(problems))
 
-        # One round trip: the permission fields (describes), the users and the integration user's API
-        # Enabled assignments, the queries as built when the describes have the fields (else built again).
-        self._describe_ahead(
-            ["Profile", "PermissionSet"],
-            [
-                self._users_soql([integration, setup], assume_fields=True),
-                permission_sources_by_username_soql(integration, API_ENABLED),
-            ],
-        )
         users = self._get_users([integration, setup])
         rows = [["check", "value", "result"]]
         found = {}
@@ -155,15 +145,7 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
 
         api_sources = None
         if "integration user" in found:
-            api_sources = (
-                self._permission_sources(
-                    found["integration user"],
-                    API_ENABLED,
-                    self._query(permission_sources_by_username_soql(integration, API_ENABLED)),
-                )
-                if self._has_permission_field(API_ENABLED)
-                else None
-            )
+            api_sources = self._permission_sources(found["integration user"], API_ENABLED)
             if api_sources is None:
                 self.logger.warning(
                     "This org's PermissionSet describe has no PermissionsApiEnabled field; "
@@ -220,38 +202,6 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
                 "Plan mode: every step reads the org and reports what it would change; nothing is written."
             )
         self.logger.info("Inputs are valid. Nothing was written.")
-        if not self.plan:
-            self._start_source_conversion()
-
-    def _start_source_conversion(self):
-        """In a flow with a ``sixsense_deploy_access`` step, start that step's local source conversion now
-        (``tasks/source_conversion.py``) when it is not cached, so that it overlaps the reads of the steps
-        before the deploy. Local only: no request to the org, nothing written to it; a missing CLI or an
-        unwritable project cache is reported by the deploy step."""
-        from .deploy_access import DeployAccess
-        from .source_conversion import SalesforceCliMissing, ensure_sf_cli, start_conversion
-
-        deploy = next(
-            (
-                step
-                for step in getattr(getattr(self, "flow", None), "steps", None) or []
-                if not step.skip
-                and isinstance(step.task_class, type)
-                and issubclass(step.task_class, DeployAccess)
-            ),
-            None,
-        )
-        if deploy is None:
-            return
-        root = Path(self.project_config.repo_root or ".")
-        source = Path(((deploy.task_config or {}).get("options") or {}).get("path") or "force-app")
-        try:
-            ensure_sf_cli(root, self.logger)
-            start_conversion(
-                Path(self.project_config.cache_dir), source, self.logger, project_root=root
-            )
-        except (SalesforceCliMissing, OSError):
-            return
 
     @staticmethod
     def _format(problems):

@@ -11,17 +11,15 @@ from .common import (
     POLICY_TEMPLATE,
     PRODUCTION_OPTION,
     ConfirmationRequired,
-    ReuseFlowSession,
     SixsenseTask,
-    connected_apps_soql,
     init_production_option,
-    oauth_tokens_soql,
     parse_bool_option,
     read_policy_template,
     stdin_is_tty,
     summarize_tokens,
 )
 from .guided import GuidedStep
+from .resilience import SalesforceCalls
 
 
 def ensure_child(parent: MetadataElement, tag: str) -> MetadataElement:
@@ -72,7 +70,7 @@ def merge_policy(metadata: MetadataElement, policy: dict) -> list:
     return changes
 
 
-class MergeConnectedAppPolicy(ReuseFlowSession, MetadataSingleEntityTransformTask):
+class MergeConnectedAppPolicy(SalesforceCalls, MetadataSingleEntityTransformTask):
     """Metadata ETL: retrieve the ConnectedApp(s) in ``api_names``, merge the policy template, deploy.
     Used by ``sixsense_set_permitted_users``; not registered as a task of its own."""
 
@@ -133,9 +131,6 @@ detail, method (etl | guided | none).
         name = (self.app or {}).get("Name") or " or ".join(self.app_names)
         return f"ConnectedApplication.OptionsAllowAdminApprovedUsersOnly of {name}"
 
-    def _first_reads(self):
-        return [connected_apps_soql(self.app_names), oauth_tokens_soql(self.app_names)]
-
     def _prepare(self):
         self.policy = read_policy_template(self.project_config.repo_root)
         self.method = "none"
@@ -143,14 +138,11 @@ detail, method (etl | guided | none).
             self.app = None  # plan: the app is installed by an earlier (manual) step
             return
         self.app = self._require_installed_app()
-        self._fresh_app = self.app  # the first check uses the row just read
 
     def _check(self):
         if self.app is None:
             return False, "the app is not installed yet (an earlier step)"
-        fresh, self._fresh_app = getattr(self, "_fresh_app", None), None
-        rows = [fresh] if fresh else self._connected_apps(self.app_names)
-        rows = [a for a in rows if a["Id"] == self.app["Id"]]
+        rows = [a for a in self._connected_apps(self.app_names) if a["Id"] == self.app["Id"]]
         if rows and rows[0].get("OptionsAllowAdminApprovedUsersOnly"):
             self.app = rows[0]
             return True, f"{self.app['Name']} is admin approved"

@@ -1,4 +1,10 @@
-"""Transient faults: bounded retries where a retry cannot change the outcome, clear messages everywhere else.
+"""The one wrapper between a step and the org: one-line errors, bounded retries, a renewed session.
+
+Every sixsense step reads with ``self.sf``, ``self.tooling`` and CumulusCI's Metadata API classes, through
+:class:`SalesforceCalls` (mixed into every sixsense task, and into the CumulusCI tasks a step runs inside
+itself): ``_call`` turns a Salesforce refusal into ``SixsenseOrgError("<what> failed: <errorCode>: <message>.
+<what to do>")``; ``_read`` also retries transient faults and renews an expired session once. Nothing else
+sits between a step and the org: no cache, no batching.
 
 What is retried, and how (docs in README "Reliability and performance"):
 
@@ -11,11 +17,10 @@ What is retried, and how (docs in README "Reliability and performance"):
   what is still missing and inserts only that, so a write that was applied before its connection dropped,
   or a concurrent run's insert (``DUPLICATE_VALUE``), counts as done. Metadata deploys of the same source are
   idempotent and are retried whole.
-- **The session**: cci refreshes the token at the flow's start and at each task start; within a flow run a
-  step reuses a session refreshed less than 5 minutes ago (``common.reuse_flow_session``). A refresh that
-  fails transiently is retried. A session that expires mid-step is refreshed once by the read that met it
-  (``SixsenseOrgMixin._renew_session``); a second expiry in the same step, or one met by a write, stops the
-  step with a message saying to run the flow again.
+- **The session**: cci refreshes the token at the flow's start and at each task start; a refresh that
+  fails transiently is retried (``SalesforceCalls._update_credentials``). A session that expires mid-step
+  is refreshed once by the read that met it (``SalesforceCalls._renew_session``); a second expiry in the
+  same step, or one met by a write, stops the step with a message saying to run the flow again.
 
 Backoff: ``BACKOFF * 2**attempt`` seconds, at most ``BACKOFF_MAX``, ``ATTEMPTS`` tries in all.
 """
@@ -26,6 +31,8 @@ import time
 from collections.abc import Callable
 
 import requests
+from cumulusci.core.exceptions import SalesforceException
+from cumulusci.salesforce_api.metadata import BaseMetadataApiCall
 from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from urllib3.util.retry import Retry
@@ -187,3 +194,130 @@ def converge(
 def _short(error: BaseException) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text[:200]}"
+
+
+class SixsenseOrgError(SalesforceException):
+    """The org refused a call, or is in a state the step cannot work from. Message: what and what to do."""
+
+
+def format_salesforce_error(error: SalesforceError) -> str:
+    """``errorCode: message`` for a simple_salesforce error (REST body ``[{"errorCode","message"}]``)."""
+    content = getattr(error, "content", None)
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return "; ".join(
+            f"{item.get('errorCode', 'ERROR')}: {item.get('message', '')}" for item in content
+        )
+    if isinstance(content, dict):
+        return f"{content.get('errorCode', content.get('error', 'ERROR'))}: {content.get('message', content.get('error_description', ''))}"
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    return f"HTTP {getattr(error, 'status', '?')}: {content}"
+
+
+class SalesforceCalls:
+    """Mixin for a CumulusCI ``BaseSalesforceApiTask``: the wrapper every call to the org goes through.
+
+    * ``_init_api``: cci's simple-salesforce connection with :func:`http_retry` on its session (``self.sf``,
+      ``self.tooling``);
+    * ``_update_credentials``: cci's token refresh at the task's start, retried on a transient failure;
+      ``invalid_grant`` -> ``SixsenseOrgError`` naming ``cci org connect``;
+    * ``_call(what, fn, ...)``: ``fn(...)``; a ``SalesforceError`` or a lost connection ->
+      ``SixsenseOrgError`` (one line: what, Salesforce's code and message, what to do). Retries nothing:
+      writes retry through :func:`converge`, which queries first;
+    * ``_read(what, fn, ...)``: ``_call`` with :func:`retry_read` (``ATTEMPTS`` tries, bounded backoff) and,
+      on ``INVALID_SESSION_ID``, one session renewal (``_renew_session``) and one more round of tries.
+      ``fn`` may be a cci Metadata API call (``ApiRetrieveUnpackaged(...)``, ``ApiListMetadata(...)``):
+      each attempt starts it afresh.
+    """
+
+    def _init_api(self, *args, **kwargs):
+        sf = super()._init_api(*args, **kwargs)
+        mount_retries(sf.session)
+        return sf
+
+    def _update_credentials(self):
+        self._refresh_with_retries(super()._update_credentials)
+
+    def _refresh_with_retries(self, refresh) -> None:
+        """Run cci's token refresh; retry a transient failure, and say what to do when it cannot succeed
+        (``SixsenseOrgError``)."""
+        for attempt in range(ATTEMPTS):
+            try:
+                refresh()
+                return
+            except Exception as error:
+                text = str(error)
+                if "invalid_grant" in text:
+                    raise SixsenseOrgError(
+                        "cci could not refresh the Salesforce session: the org refused the stored refresh "
+                        f"token (invalid_grant). Reconnect the org (cci org connect <org>), then {RUN_AGAIN}."
+                    ) from None
+                if attempt == ATTEMPTS - 1:
+                    raise SixsenseOrgError(
+                        "cci could not refresh the Salesforce session "
+                        f"({type(error).__name__}: {text.splitlines()[0] if text else ''}). "
+                        f"{TRANSIENT_HINT}"
+                    ) from None
+                self.logger.warning(f"Session refresh failed ({type(error).__name__}); retrying.")
+                backoff(attempt)
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SalesforceError as e:
+            if is_expired_session(e):
+                raise SixsenseOrgError(expired_session_message(what)) from None
+            hint = (
+                TRANSIENT_HINT
+                if is_transient(e)
+                else f"Fix what Salesforce reports, then {RUN_AGAIN}."
+            )
+            raise SixsenseOrgError(f"{what} failed: {format_salesforce_error(e)}. {hint}") from None
+        except requests.ConnectionError as e:
+            raise SixsenseOrgError(
+                f"{what} failed: the connection to Salesforce was lost ({type(e).__name__}). "
+                f"{TRANSIENT_HINT}"
+            ) from None
+
+    def _read(self, what: str, fn, *args, **kwargs):
+        if isinstance(fn, BaseMetadataApiCall):
+            call = fn
+
+            def fn(*args, **kwargs):
+                # cci keeps ``status`` "Failed" from an attempt that met a SOAP fault and would then skip
+                # polling on the next attempt: each attempt starts clean.
+                call.status = None
+                call.check_num = 1
+                return call(*args, **kwargs)
+
+        def read(*args, **kwargs):
+            try:
+                return retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
+            except SalesforceError as error:
+                if not (is_expired_session(error) and self._renew_session()):
+                    raise
+            return retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
+
+        return self._call(what, read, *args, **kwargs)
+
+    def _renew_session(self) -> bool:
+        """After ``INVALID_SESSION_ID`` mid-step: refresh the token once (cci's refresh-token grant, with
+        ``_refresh_with_retries``) and point this task's REST and Tooling connections at it. False when
+        this task already renewed once or has no keychain to refresh with."""
+        keychain = getattr(self.project_config, "keychain", None)
+        if getattr(self, "_session_renewed", False) or keychain is None:
+            return False
+        self._session_renewed = True
+        self.logger.warning("The Salesforce session expired; refreshing it once and retrying.")
+
+        def refresh():
+            with self.org_config.save_if_changed():
+                self.org_config.refresh_oauth_token(keychain)
+
+        self._refresh_with_retries(refresh)
+        for name in ("sf", "tooling"):
+            connection = getattr(self, name, None)
+            if connection is not None:
+                connection.session_id = self.org_config.access_token
+                connection.headers["Authorization"] = "Bearer " + self.org_config.access_token
+        return True

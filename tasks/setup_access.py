@@ -10,16 +10,16 @@ from .common import (
     APPROVE_UNINSTALLED,
     PRODUCTION_OPTION,
     SETUP_PERMISSION_SET,
-    ReuseFlowSession,
     SixsenseInputError,
     SixsenseOrgError,
     SixsenseTask,
     init_production_option,
     soql_in,
 )
+from .resilience import SalesforceCalls
 
 
-class AssignPermissionSetsByUsername(ReuseFlowSession, AssignPermissionSets):
+class AssignPermissionSetsByUsername(SalesforceCalls, AssignPermissionSets):
     """CumulusCI's ``assign_permission_sets`` with users matched by Username instead of Alias (aliases are
     not unique; usernames are). Same composite insert, same skip of existing assignments."""
 
@@ -34,39 +34,15 @@ class AssignPermissionSetsByUsername(ReuseFlowSession, AssignPermissionSets):
         super()._init_options(kwargs)
         self.options["usernames"] = process_list_arg(self.options.get("usernames") or [])
 
-    #: ``{Id: Name}`` of the ``api_names`` permission sets when the caller has read them already: cci's
-    #: ``_get_perm_ids`` query is then not sent again (permission set Ids do not change).
-    known_perm_ids: dict[str, str] | None = None
-
     def _usernames(self):
         return self.options.get("usernames") or [self.org_config.username]
 
-    def _get_perm_ids(self):
-        if self.known_perm_ids and sorted(self.known_perm_ids.values()) == sorted(
-            self.options["api_names"]
-        ):
-            return dict(self.known_perm_ids)
-        return super()._get_perm_ids()
-
-    #: Records of :meth:`existing_assignments_soql` the caller has just read (after its last write): used
-    #: once instead of cci's own query.
-    known_existing_assignments: list[dict] | None = None
-
-    @staticmethod
-    def existing_assignments_soql(usernames) -> str:
-        """The users (by Username) with their assignments, as cci's ``_query_existing_assignments`` reads
-        them."""
-        return (
+    def _query_existing_assignments(self):
+        result = self.sf.query(
             f"SELECT Id,(SELECT {AssignPermissionSets.assignment_lookup} FROM "
             f"{AssignPermissionSets.assignment_child_relationship}) "
-            f"FROM User WHERE Username IN {soql_in(usernames)}"
+            f"FROM User WHERE Username IN {soql_in(self._usernames())}"
         )
-
-    def _query_existing_assignments(self):
-        known, self.known_existing_assignments = self.known_existing_assignments, None
-        if known:
-            return known
-        result = self.sf.query(self.existing_assignments_soql(self._usernames()))
         if result["totalSize"] == 0:
             raise CumulusCIException(
                 f"No users were found with the username(s) {', '.join(self._usernames())}."
@@ -186,7 +162,6 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
             self.return_values = {"assigned": False, "held_through": "", "would_assign": todo}
             return
         self._confirm_production(f"assign {', '.join(todo)} to {user['Username']}")
-        self.known_perm_ids = {permission_sets[n]["Id"]: n for n in api_names}
 
         # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
         # Idempotent: each try re-queries and inserts only what is still missing (resilience.converge).

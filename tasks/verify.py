@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cumulusci.core.exceptions import CumulusCIFailure
 from cumulusci.salesforce_api.exceptions import MetadataApiError
+from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
 from . import resilience
@@ -16,16 +17,12 @@ from .common import (
     POLICY_TEMPLATE,
     SixsenseOrgError,
     SixsenseTask,
-    assigned_permission_sets_soql,
     check_file_path,
-    connected_apps_soql,
-    oauth_tokens_soql,
+    package_xml,
     parse_sf_datetime,
-    permission_sources_soql,
     read_policy_template,
     soql_in,
 )
-from .metadata_read import ApiRetrieve, package_xml
 
 #: The ``fix`` of a check whose read the org refused or failed (its ``actual`` says what happened).
 RECHECK_FIX = (
@@ -255,14 +252,6 @@ and SKIPPED ones that matter), ``report_path``.
         setup_user = self._read_fact(self._get_users, [self.setup_username])
         if not isinstance(setup_user, Unreadable):
             setup_user = setup_user.get(self.setup_username.lower())
-        try:
-            self._read_checks_ahead(
-                policy, integration, setup_user if isinstance(setup_user, dict) else None
-            )
-        except SixsenseOrgError as error:
-            self.logger.warning(
-                f"Reading the checks' queries in one request failed ({error}); each is read on its own."
-            )
         apps = self._read_fact(self._connected_apps, self.app_names)
         app = apps if isinstance(apps, Unreadable) else (apps[0] if apps else None)
 
@@ -287,22 +276,6 @@ and SKIPPED ones that matter), ``report_path``.
                 "connected_app_names": self.app_names,
             }
         )
-
-    def _read_checks_ahead(self, policy, integration, setup_user):
-        """The checks' queries in one round trip (``_read_ahead``, REST Composite): the installed app, the
-        setup user's permission sources, the access rows of the policy's permission sets, the integration
-        user's assignments and tokens."""
-        soqls = [
-            connected_apps_soql(self.app_names),
-            assigned_permission_sets_soql(integration["Id"]),
-            oauth_tokens_soql(self.app_names, integration["Id"]),
-        ]
-        if setup_user and self._has_permission_field(APPROVE_UNINSTALLED):
-            soqls.append(permission_sources_soql(setup_user["Id"], APPROVE_UNINSTALLED))
-        parents = self._permission_sets_by_name(policy["permission_sets"])
-        if parents and not policy["profiles"]:
-            soqls.append(self._access_soql([r["Id"] for r in parents.values()]))
-        self._read_ahead(soqls)
 
     @staticmethod
     def _access_soql(parent_ids):
@@ -464,7 +437,7 @@ and SKIPPED ones that matter), ``report_path``.
         try:
             zip_file = self._read(
                 "Metadata retrieve",
-                ApiRetrieve(
+                ApiRetrieveUnpackaged(
                     self, package_xml("BlacklistedConsumer", ["*"], api_version), api_version
                 ),
             )
