@@ -17,7 +17,6 @@ import os
 import re
 import zipfile
 from pathlib import Path
-from types import SimpleNamespace
 from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
@@ -113,25 +112,6 @@ def reports_in_tmp(runtime, monkeypatch, tmp_path):
         monkeypatch.setattr(klass, "default_markdown_path", str(tmp_path / f"{stem}.md"))
 
 
-@pytest.fixture(autouse=True)
-def background_conversions(runtime, monkeypatch, request):
-    """The source conversions ``sixsense_validate_inputs`` starts (``tasks/source_conversion.py``),
-    recorded as ``(cache_dir, path)`` instead of running a Node process behind every unit test; the
-    conversion itself is specified by tests/tasks/test_source_conversion.py (not patched there)."""
-    import importlib
-
-    started = []
-    if request.module.__name__.endswith("test_source_conversion"):
-        return started
-    module = importlib.import_module("tasks.source_conversion")
-    monkeypatch.setattr(
-        module,
-        "start_conversion",
-        lambda cache_dir, path, logger, project_root=None: started.append((cache_dir, path)),
-    )
-    return started
-
-
 @pytest.fixture
 def common(
     runtime,
@@ -206,7 +186,6 @@ class FakeOrg:
             responses.POST, re.compile(rf"{re.escape(API)}/sobjects/(\w+)/?$"), self._insert
         )
         rsps.add_callback(responses.POST, f"{API}/composite/sobjects", self._composite)
-        rsps.add_callback(responses.POST, f"{API}/composite", self._composite_request)
         rsps.add_callback(responses.POST, SOAP, self._soap)
 
     # -- configuration -----------------------------------------------------------------------------------
@@ -225,10 +204,6 @@ class FakeOrg:
             if req.url.startswith(SOAP):
                 if req.headers.get("SOAPAction") == "deploy":
                     out.append("SOAP deploy")
-            elif urlparse(req.url).path.endswith("/composite") and all(
-                sub["method"] == "GET" for sub in json.loads(req.body)["compositeRequest"]
-            ):
-                continue  # queries read in one round trip
             elif req.method in ("POST", "PATCH", "DELETE", "PUT"):
                 out.append(f"{req.method} {urlparse(req.url).path}")
         return out
@@ -252,25 +227,6 @@ class FakeOrg:
                 recs = records() if callable(records) else records
                 return {"totalSize": len(recs), "done": True, "records": recs}
         return {"totalSize": 0, "done": True, "records": []}
-
-    def _composite_request(self, request):
-        """REST Composite of query GETs (what ``_read_ahead`` sends), each answered like ``_query``."""
-        out = []
-        for sub in json.loads(request.body)["compositeRequest"]:
-            assert sub["method"] == "GET", sub
-            if "/describe" in sub["url"]:
-                body = json.loads(self._describe(SimpleNamespace(url=sub["url"]))[2])
-            else:
-                body = self._answer(parse_qs(urlparse(sub["url"]).query)["q"][0])
-            out.append(
-                {
-                    "body": body,
-                    "httpHeaders": {},
-                    "httpStatusCode": 200,
-                    "referenceId": sub["referenceId"],
-                }
-            )
-        return 200, {}, json.dumps({"compositeResponse": out})
 
     def _describe(self, request):
         sobject = re.search(r"/sobjects/(\w+)/describe", request.url).group(1)

@@ -45,61 +45,42 @@ def test_dropped_connection_on_a_metadata_read_is_retried(sim_task, operation):
     assert [r["action"] for r in sim.requests()].count("checkRetrieveStatus") == 1
 
 
-def _read_ahead_task(make):
+def _ready_task(make):
     task = make("sixsense_diagnose")
     task._init_task()
     return task
 
 
 @pytest.mark.parametrize("kind", ["UNABLE_TO_LOCK_ROW", "reset", "503"])
-def test_read_ahead_is_one_composite_read_retried_on_a_transient_fault(sim_task, kind):
-    """``_read_ahead`` sends its queries as one REST Composite request (logged as a read, no write) and
-    retries the whole batch on a transient fault; each result answers the next ``_query`` of its SOQL once."""
-    sim, make = sim_task("new_customer", fault=f"match=/composite:kind={kind}:times=1")
-    task = _read_ahead_task(make)
-    apps = "SELECT Id, Name FROM ConnectedApplication"
-    users = "SELECT Id, Username FROM User WHERE Username = 'admin@example.com'"
+def test_a_query_is_retried_on_a_transient_fault(sim_task, kind):
+    """A read that meets a transient fault is sent again (bounded backoff) and answers as if nothing
+    happened; nothing is written."""
+    sim, make = sim_task("new_customer", fault=f"match=/query:kind={kind}:times=1")
+    task = _ready_task(make)
     seq = last_seq(sim)
-    task._read_ahead([apps, users])
-    log = sim.requests(since=seq)
-    assert [(r["path"].rsplit("/", 1)[-1], r["action"], r["parent"]) for r in log] == [
-        ("composite", f"[fault {kind}]", None),
-        ("composite", "composite", None),
-        (
-            "query",
-            "ConnectedApplication",
-            log[1]["seq"],
-        ),  # the subrequests, logged with their parent
-        ("query", "User", log[1]["seq"]),
-    ]
+    users = task._query("SELECT Id, Username FROM User WHERE Username = 'admin@example.com'")
+    assert [u["Username"] for u in users] == ["admin@example.com"]
+    assert [r["action"] for r in sim.requests(since=seq)] == [f"[fault {kind}]", "User"]
     assert writes_since(sim, seq) == []
-    assert [u["Username"] for u in task._query(users)] == ["admin@example.com"]
-    assert task._query(apps) == []
-    assert len(sim.requests(since=seq)) == 4  # both answered from the batch
-    task._query(users)  # used once: this one reads the org again
-    assert [r["action"] for r in sim.requests(since=seq)][-1] == "User"
 
 
-def test_read_ahead_subrequest_error_surfaces_with_its_code(sim_task, common):
-    """A refused subrequest raises when its query is used, as if sent alone; the others are answered."""
+def test_a_refused_query_surfaces_with_its_code(sim_task, common):
+    """A query Salesforce refuses becomes one line with Salesforce's code and what to do; not retried."""
     sim, make = sim_task("new_customer")
-    task = _read_ahead_task(make)
+    task = _ready_task(make)
     seq = last_seq(sim)
-    task._read_ahead(["SELECT Id FROM User", "SELECT Id FROM NoSuchObject"])
-    assert task._query("SELECT Id FROM User")
     with pytest.raises(
         common.SixsenseOrgError, match=r"(?s)Query failed: INVALID_TYPE: .*NoSuchObject"
     ):
         task._query("SELECT Id FROM NoSuchObject")
-    # one composite and its two subrequests
-    assert [r["parent"] for r in sim.requests(since=seq)] == [None, seq + 1, seq + 1]
+    assert len(sim.requests(since=seq)) == 1
 
 
 def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
     """INVALID_SESSION_ID on a read: the task refreshes the token once and retries; a second expiry in
     the same task stops it with the message that says what to do."""
     sim, make = sim_task("new_customer", fault="match=/query:kind=INVALID_SESSION_ID:times=1")
-    task = _read_ahead_task(make)
+    task = _ready_task(make)
     refreshed = []
 
     def refresh(keychain):  # cci's refresh-token grant, against the simulator
@@ -126,22 +107,35 @@ def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
     assert len(refreshed) == 1
 
 
-@pytest.mark.parametrize("scenario", ["new_customer", "existing_customer"])
-def test_diagnose_reads_its_facts_in_two_round_trips(sim_task, scenario):
-    """Diagnose's queries go in two composite reads (the facts, then what depends on them) besides the
-    users lookup and the describes; its Metadata reads stay SOAP calls."""
-    sim, make = sim_task(scenario)
-    task = make("sixsense_diagnose", integration_username=INTEGRATION)
-    task.org_config._load_orginfo()  # what cci's session refresh reads before a step
-    seq = last_seq(sim)
-    result = task()
-    assert result["users"]["integration"]["found"] is True
-    log = sim.requests(since=seq)
-    rest = [r for r in log if r["path"].startswith("/services/data/") and r["parent"] is None]
-    queries = [r["action"] for r in rest if "/query" in r["path"]]
-    composites = [r for r in rest if r["path"].endswith("/composite")]
-    assert len(composites) == 2, rest
-    for entry in composites:  # Salesforce takes at most 5 query subrequests in one composite
-        assert entry["status"] == 200, entry
-    assert queries == ["User"], rest
-    assert writes_since(sim, seq) == []
+def _org_with_extra_rows(tmp_path, scenario: str, n: int) -> str:
+    """A simulator state file of ``scenario`` plus ``n`` users, ``n`` OAuth tokens (1 in 20 for the 6sense
+    app) and ``n`` permission set assignments (``benchmarks.scale.fill``)."""
+    from benchmarks.scale import fill
+    from orgsim import server
+
+    state = tmp_path / f"{scenario}-{n}.sqlite"
+    server.start(scenario, state_file=str(state)).stop()
+    fill(state, n)
+    return str(state)
+
+
+@pytest.mark.parametrize("task_name", ["sixsense_diagnose", "sixsense_verify"])
+def test_requests_do_not_grow_with_the_orgs_size(sim_task, tmp_path, task_name):
+    """No N+1: diagnose and verify send the same requests to an org with 10 extra users and tokens as to
+    one with 1,000 (each fact is one query, whatever the number of rows)."""
+    sent = {}
+    for n in (10, 1000):
+        sim, make = sim_task(
+            "configured", state_file=_org_with_extra_rows(tmp_path, "configured", n)
+        )
+        options = {"integration_username": INTEGRATION}
+        if task_name == "sixsense_verify":
+            options["report_path"] = str(tmp_path / f"verify-{n}.json")
+        seq = last_seq(sim)
+        result = make(task_name, **options)()
+        assert result, result
+        log = [r for r in sim.requests(since=seq) if r["kind"] != "sim"]
+        sent[n] = [(r["method"], r["action"]) for r in log]
+        assert writes_since(sim, seq) == []
+    assert sent[1000] == sent[10]
+    assert len(sent[10]) < 40, sent[10]

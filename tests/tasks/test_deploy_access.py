@@ -1,6 +1,9 @@
 """sixsense_deploy_access: compare with the org, deploy only what differs."""
 
+import base64
+import io
 import shutil
+import zipfile
 
 import pytest
 
@@ -93,23 +96,22 @@ def test_api_access_control_variant_deployed_where_provisioned(make_task, org):
     assert org.writes() == ["SOAP deploy"]
 
 
-def test_force_app_is_converted_with_the_salesforce_cli(
-    make_task, org, runtime, tmp_path, monkeypatch
-):
-    """The real ``sf project convert source``, into an empty project cache (kept there for the next run)."""
+def test_force_app_is_converted_with_the_salesforce_cli(make_task, org):
+    """CumulusCI's deploy converts the SFDX source itself (the real ``sf project convert source``): the
+    deployed package holds the permission sets in Metadata API format."""
     if not (ROOT / "tools/sf-cli/node_modules/.bin/sf").exists() and not shutil.which("sf"):
         pytest.skip("the Salesforce CLI is not installed (scripts/setup)")
-    monkeypatch.setattr(runtime.project_config, "_cache_dir", tmp_path)
     state = {"rows": [org_permission_sets()[0]]}
     org.on("FROM PermissionSet", records=lambda: state["rows"])
     org.on_insert = lambda kind, body: state.update(rows=org_permission_sets())
     result = make_task("sixsense_deploy_access", confirm_production="True")()
     assert result["deployed"] == ["force-app"]
     assert org.writes() == ["SOAP deploy"]
-    (converted,) = (tmp_path / "sfdx-mdapi").iterdir()
-    assert sorted(p.name for p in (converted / "permissionsets").iterdir()) == [
-        "Sixsense_Integration_Access.permissionset",
-        "Sixsense_Setup_Access.permissionset",
+    with zipfile.ZipFile(io.BytesIO(base64.b64decode(org.deployed_zip.group(1)))) as package:
+        names = package.namelist()
+    assert sorted(n for n in names if n.startswith("permissionsets/")) == [
+        "permissionsets/Sixsense_Integration_Access.permissionset",
+        "permissionsets/Sixsense_Setup_Access.permissionset",
     ]
 
 

@@ -13,7 +13,8 @@ def test_not_provisioned(make_task, org):
         "describe PermissionSet": "PermissionsUseAnyApiClient absent: not provisioned",
         "Settings:ConnectedApp": "no ConnectedApp settings returned: not enforcing",
     }
-    assert org.soap_actions() == ["retrieve", "checkRetrieveStatus"]
+    # CumulusCI's ApiRetrieveUnpackaged: retrieve, poll checkStatus, then checkRetrieveStatus for the zip.
+    assert org.soap_actions() == ["retrieve", "checkStatus", "checkRetrieveStatus"]
     assert org.writes() == []
 
 

@@ -208,57 +208,23 @@ def test_reauthorize_before_install_says_install_first(make_task, org, common):
         make_task("sixsense_reauthorize_integration_user", integration_username=INTEGRATION)()
 
 
-class _FlowRun:
-    """Stands in for cci's FlowCoordinator: the steps of one flow run share its run cache."""
-
-
-def _ready(task):
-    """A task as it is inside its run: connected (``sf``), not run."""
-    task._init_task()
-    return task
-
-
-def _connected_app_queries(org) -> list[str]:
-    return [q for q in org.soql if "FROM ConnectedApplication" in q]
-
-
-def test_a_finished_guided_step_hands_its_last_check_to_the_next_step(
-    make_task, org, common, monkeypatch
-):
-    """The install step's check found the app; the next step starts from that read, not a new request."""
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    flow = _FlowRun()
-    install = make_task("sixsense_install_connected_app", interactive="True")
-    install.flow = flow
-    install()
-    queries = len(_connected_app_queries(org))
-    following = _ready(make_task("sixsense_verify", integration_username=INTEGRATION))
-    following.flow = flow
-    soql = common.connected_apps_soql(following.app_names)
-    assert following._query(soql) == [APP_ROW]
-    assert len(_connected_app_queries(org)) == queries  # no request
-    # Used once: the next query of it reads the org.
-    following._query(soql)
-    assert len(_connected_app_queries(org)) == queries + 1
-
-
-@pytest.mark.parametrize("reason", ["a write started", "too old", "same step", "no flow"])
-def test_handed_over_reads_are_not_used_after_a_write_when_old_or_by_their_own_step(
-    make_task, org, common, monkeypatch, reason
-):
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    flow = _FlowRun()
-    giver = _ready(make_task("sixsense_verify", integration_username=INTEGRATION))
-    taker = _ready(make_task("sixsense_verify", integration_username=INTEGRATION))
-    if reason != "no flow":
-        giver.flow = taker.flow = flow
-    soql = common.connected_apps_soql(giver.app_names)
-    giver._hand_over({soql: [{"Id": "stale"}]})
-    if reason == "a write started":
-        taker._forget_read_ahead()  # what _confirm_production does before the first write
-    elif reason == "too old":
-        monkeypatch.setattr(common, "HANDOVER_SECONDS", -1.0)
-    elif reason == "same step":
-        taker = giver
-    assert taker._query(soql) == [APP_ROW]
-    assert len(_connected_app_queries(org)) == 1
+@pytest.mark.parametrize(
+    "step, queries_per_check",
+    [("sixsense_install_connected_app", 1), ("sixsense_authorize_setup_user", 2)],
+)
+def test_a_guided_wait_spends_one_check_per_poll(make_task, org, no_sleep, step, queries_per_check):
+    """While a guided step waits, each poll is one check: the same queries every time (the installed app;
+    for step 1 also the setup user's tokens), nothing read again or ahead in between."""
+    answers = iter([[], [], [], [], [APP_ROW]])
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=lambda: next(answers))
+    org.on("FROM OauthToken", records=[])
+    at_sleep = []
+    no_sleep.side_effect = lambda seconds: at_sleep.append(len(org.soql))
+    result = make_task(step, interactive="True", poll_interval="10", wait_timeout="900")()
+    assert result["status"] == "verified"
+    assert len(at_sleep) == 4  # the first check, then a poll after each of 4 waits
+    polls = [b - a for a, b in zip(at_sleep, at_sleep[1:] + [len(org.soql)], strict=True)]
+    # A poll that finds the app needs only its first query.
+    assert polls == [queries_per_check] * 3 + [1], org.soql
+    assert org.writes() == []

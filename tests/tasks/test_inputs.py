@@ -33,76 +33,6 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
     assert f"Username IN ('{INTEGRATION.upper()}', '{ADMIN}')" in user_query
 
 
-def _validate(make_task, tmp_path, **options):
-    """The validation step for the integration user, non-interactive, its audit in ``tmp_path``."""
-    return make_task(
-        "sixsense_validate_inputs",
-        integration_username=INTEGRATION,
-        interactive="false",
-        audit_dir=str(tmp_path / "audit"),
-        **options,
-    )
-
-
-def _in_flow(task, runtime, *task_names):
-    """``task`` as a step of a flow whose steps run ``task_names`` (cci's FlowCoordinator.steps)."""
-    from types import SimpleNamespace
-
-    steps = []
-    for number, name in enumerate(task_names, 1):
-        config = runtime.project_config.get_task(name)
-        steps.append(
-            SimpleNamespace(
-                step_num=number,
-                task_name=name,
-                task_class=config.get_class(),
-                task_config=config.config,
-                skip=False,
-            )
-        )
-    task.flow = SimpleNamespace(steps=steps)
-    return task
-
-
-def test_valid_inputs_start_the_deploy_source_conversion(
-    make_task, org, runtime, background_conversions, tmp_path
-):
-    """In a flow that deploys, once the inputs are valid the deploy's conversion of its source starts."""
-    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
-    task = _validate(make_task, tmp_path)
-    _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")()
-    assert [(cache.name, path.as_posix()) for cache, path in background_conversions] == [
-        (".cci", "force-app")
-    ]
-
-
-@pytest.mark.parametrize("steps", [None, ("sixsense_validate_inputs", "sixsense_verify")])
-def test_no_source_conversion_without_a_deploy_step_to_use_it(
-    make_task, org, runtime, background_conversions, steps, tmp_path
-):
-    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER])
-    task = _validate(make_task, tmp_path)
-    if steps:
-        _in_flow(task, runtime, *steps)
-    task()
-    assert background_conversions == []
-
-
-@pytest.mark.parametrize("plan", [True, False], ids=["plan mode", "bad input"])
-def test_no_source_conversion_in_plan_mode_or_on_bad_input(
-    make_task, org, common, runtime, background_conversions, plan, tmp_path
-):
-    org.on("FROM User", records=[ADMIN_USER, INTEGRATION_USER] if plan else [ADMIN_USER])
-    task = _validate(make_task, tmp_path, **({"plan": "True"} if plan else {}))
-    _in_flow(task, runtime, "sixsense_validate_inputs", "sixsense_deploy_access")
-    if plan:
-        task()
-    else:
-        with pytest.raises(common.SixsenseInputError):
-            task()
-    assert background_conversions == [] and org.writes() == []
-
-
 def test_unknown_integration_user(make_task, org, common):
     org.on("FROM User", records=[ADMIN_USER])
     with pytest.raises(
@@ -168,9 +98,8 @@ def test_api_access_through_a_permission_set_is_accepted(make_task, org):
         ],
     )
     assert run(make_task, integration_username=INTEGRATION)["integration_user_id"] == no_api["Id"]
-    # Read with the users and the describes, by Username (the Id is not known before the user query).
     (query,) = [q for q in org.soql if "FROM PermissionSetAssignment" in q]
-    assert f"Assignee.Username = '{INTEGRATION}'" in query
+    assert f"AssigneeId = '{no_api['Id']}'" in query
 
 
 @pytest.mark.parametrize(
