@@ -127,7 +127,7 @@ class GuidedStep(SixsenseTask):
             time.sleep(step)
             elapsed += step
             checks += 1
-            done, detail = self._check_handing_over()
+            done, detail = self._check()
             self.logger.info(
                 f"[{format_seconds(elapsed)} / {format_seconds(timeout)}] checking "
                 f"{self._progress_subject()}: {detail if done else 'not yet'}"
