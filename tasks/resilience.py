@@ -32,7 +32,9 @@ from collections.abc import Callable
 
 import requests
 from cumulusci.core.exceptions import SalesforceException
+from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import BaseMetadataApiCall
+from defusedxml.minidom import parseString
 from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from urllib3.util.retry import Retry
@@ -214,6 +216,30 @@ def format_salesforce_error(error: SalesforceError) -> str:
     return f"HTTP {getattr(error, 'status', '?')}: {content}"
 
 
+def one_line_metadata_error(error: MetadataApiError) -> MetadataApiError:
+    """cci raises a failed Metadata API result (``done`` with ``errorMessage``) with the whole SOAP response
+    as its message: the same error with ``<errorStatusCode>: <errorMessage>`` instead (Metadata API
+    Developer Guide, "AsyncResult"/"RetrieveResult"). A SOAP fault (``faultcode: faultstring``, already one
+    line) is returned unchanged."""
+    text = str(error.args[0] if error.args else error).strip()
+    if not text.startswith("<"):
+        return error
+    try:
+        dom = parseString(text)
+    except Exception:
+        return MetadataApiError(text.splitlines()[0][:200], getattr(error, "response", None))
+
+    def value(tag):
+        nodes = dom.getElementsByTagName(tag)
+        return nodes[0].firstChild.nodeValue if nodes and nodes[0].firstChild else None
+
+    message = value("errorMessage") or "the Metadata API call failed"
+    code = value("errorStatusCode")
+    return MetadataApiError(
+        f"{code}: {message}" if code else message, getattr(error, "response", None)
+    )
+
+
 class SalesforceCalls:
     """Mixin for a CumulusCI ``BaseSalesforceApiTask``: the wrapper every call to the org goes through.
 
@@ -288,7 +314,10 @@ class SalesforceCalls:
                 # polling on the next attempt: each attempt starts clean.
                 call.status = None
                 call.check_num = 1
-                return call(*args, **kwargs)
+                try:
+                    return call(*args, **kwargs)
+                except MetadataApiError as error:
+                    raise one_line_metadata_error(error) from None
 
         def read(*args, **kwargs):
             try:

@@ -171,6 +171,8 @@ class FakeOrg:
         self.retrieve_files: dict[str, str] = {}
         self.list_metadata: list[str] = []
         self.deploy_status = "Succeeded"
+        #: (errorStatusCode, errorMessage) of a retrieve that fails (its checkStatus result), or None.
+        self.retrieve_error: tuple[str, str] | None = None
         self.soql: list[str] = []
         self.inserted: list[tuple[str, dict]] = []
         self.on_insert = None  # callback(sobject, body) to change state after a write
@@ -281,12 +283,35 @@ class FakeOrg:
                     "<retrieveResponse><result><id>09S000000000001</id></result></retrieveResponse>"
                 ),
             )
+        if action == "checkStatus" and self.retrieve_error:
+            code, message = self.retrieve_error
+            return (
+                200,
+                {},
+                _soap(
+                    "<checkStatusResponse><result><done>true</done>"
+                    f"<errorMessage>{message}</errorMessage><errorStatusCode>{code}</errorStatusCode>"
+                    "<state>Error</state></result></checkStatusResponse>"
+                ),
+            )
         if action == "checkStatus":
             return (
                 200,
                 {},
                 _soap(
                     "<checkStatusResponse><result><done>true</done></result></checkStatusResponse>"
+                ),
+            )
+        if action == "checkRetrieveStatus" and self.retrieve_error:
+            code, message = self.retrieve_error  # RetrieveResult of a failed retrieve: no zip
+            return (
+                200,
+                {},
+                _soap(
+                    "<checkRetrieveStatusResponse><result><done>true</done>"
+                    f"<errorMessage>{message}</errorMessage><errorStatusCode>{code}</errorStatusCode>"
+                    "<status>Failed</status><success>false</success></result>"
+                    "</checkRetrieveStatusResponse>"
                 ),
             )
         if action == "checkRetrieveStatus":

@@ -33,3 +33,16 @@ def test_provisioned_not_enforcing(make_task, org):
     org.retrieve_files = {"settings/ConnectedApp.settings": SETTINGS.format(value="false")}
     result = make_task("sixsense_detect_api_access_control")()
     assert (result["provisioned"], result["enforcing"]) == (True, False)
+
+
+def test_a_failed_retrieve_is_one_line_and_not_enforcing(make_task, org):
+    """A retrieve Salesforce reports failed (CumulusCI's ApiRetrieveUnpackaged raises the whole SOAP
+    answer) surfaces as ``errorStatusCode: errorMessage`` in one line; detection assumes not enforcing."""
+    org.retrieve_error = ("INVALID_CROSS_REFERENCE_KEY", "No such settings: ConnectedApp")
+    result = make_task("sixsense_detect_api_access_control")()
+    assert result["enforcing"] is False
+    assert result["signals"]["Settings:ConnectedApp"] == (
+        "retrieve failed (INVALID_CROSS_REFERENCE_KEY: No such settings: ConnectedApp); "
+        "assuming not enforcing"
+    )
+    assert org.writes() == []
