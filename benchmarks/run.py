@@ -168,6 +168,7 @@ def main() -> None:
                 "s": round(wall, 1),
                 "requests": len(requests),
                 "ratio_to_baseline": round(ratio, 2),
+                "sf_convert_s": round(sum(CONVERSION_SECONDS), 1),
                 "errors": [error] if error else [],
             }
             if latency == 0:
