@@ -6,8 +6,9 @@ outcome*, again and again. Each guided step waits by sending one request over an
 on, and each step's request triggers that step's action only (design.md: a step is "verified by an
 OauthToken", "a ConnectedApplication row"):
 
-- **step 1** (authorize as the setup user) polls a REST Composite request whose ``OauthToken`` query filters
-  ``UserId`` = the setup user and ``AppName`` naming the 6sense app. The operator authorizes as the setup
+- **step 1** (authorize as the setup user) polls an ``OauthToken`` query filtering ``UserId`` = the setup
+  user and ``AppName`` naming the 6sense app (sent alone; the same query inside a REST Composite request
+  counts too). The operator authorizes as the setup
   user, when the app is not installed and the setup user holds CanApproveUninstalledApps or UseAnyApiClient,
   or API Access Control is enforcing (the denied attempt still lists the app on OAuth Usage).
 - **step 2** (Install) and **step 3** (Permitted Users, guided path) both poll the same query, sent alone:

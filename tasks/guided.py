@@ -219,11 +219,13 @@ Return values: done, status (already done | verified | confirmed by operator), d
 
     def _prepare(self):
         self.setup_user = self._get_user(self.setup_username, "setup user")
+        # An installed app makes this step moot (step 2 is done). Read once: the operator's action here is
+        # the authorization, so each poll then reads only the setup user's token (one query).
+        self.installed = self._connected_apps(self.app_names)
 
     def _check(self):
-        apps = self._connected_apps(self.app_names)
-        if apps:
-            return True, f"{apps[0]['Name']} is installed"
+        if self.installed:
+            return True, f"{self.installed[0]['Name']} is installed"
         tokens = self._oauth_tokens(self.app_names, self.setup_user["Id"])
         if tokens:
             return True, f"{self.setup_username} holds a token for {tokens[0]['AppName']}"

@@ -209,22 +209,30 @@ def test_reauthorize_before_install_says_install_first(make_task, org, common):
 
 
 @pytest.mark.parametrize(
-    "step, queries_per_check",
-    [("sixsense_install_connected_app", 1), ("sixsense_authorize_setup_user", 2)],
+    "step",
+    ["sixsense_install_connected_app", "sixsense_authorize_setup_user"],
 )
-def test_a_guided_wait_spends_one_check_per_poll(make_task, org, no_sleep, step, queries_per_check):
-    """While a guided step waits, each poll is one check: the same queries every time (the installed app;
-    for step 1 also the setup user's tokens), nothing read again or ahead in between."""
-    answers = iter([[], [], [], [], [APP_ROW]])
+def test_a_guided_wait_spends_one_check_per_poll(make_task, org, no_sleep, step):
+    """While a guided step waits, each poll is one check, one query, the same every time: step 2 reads the
+    installed app, step 1 the setup user's tokens; nothing is read again or ahead in between."""
+    polled = (
+        "FROM ConnectedApplication"
+        if step == "sixsense_install_connected_app"
+        else "FROM OauthToken"
+    )
+    answers = iter(
+        [[], [], [], [], [APP_ROW if "Application" in polled else token(ADMIN, ADMIN_USER["Id"])]]
+    )
     org.on("FROM User", records=[ADMIN_USER])
-    org.on("FROM ConnectedApplication", records=lambda: next(answers))
+    org.on("FROM ConnectedApplication", records=[])
     org.on("FROM OauthToken", records=[])
+    org.on(polled, records=lambda: next(answers))
     at_sleep = []
     no_sleep.side_effect = lambda seconds: at_sleep.append(len(org.soql))
     result = make_task(step, interactive="True", poll_interval="10", wait_timeout="900")()
     assert result["status"] == "verified"
     assert len(at_sleep) == 4  # the first check, then a poll after each of 4 waits
-    polls = [b - a for a, b in zip(at_sleep, at_sleep[1:] + [len(org.soql)], strict=True)]
-    # A poll that finds the app needs only its first query.
-    assert polls == [queries_per_check] * 3 + [1], org.soql
+    polls = [org.soql[a:b] for a, b in zip(at_sleep, at_sleep[1:] + [len(org.soql)], strict=True)]
+    assert [len(p) for p in polls] == [1, 1, 1, 1], polls
+    assert all(p == polls[0] and polled in p[0] for p in polls), polls
     assert org.writes() == []
