@@ -169,8 +169,10 @@ class GuidedStep(SixsenseTask):
     def _apps_text(self) -> str:
         return " or ".join(self.app_names)
 
-    def _require_installed_app(self) -> dict:
-        apps = self._connected_apps(self.app_names)
+    def _require_installed_app(self, apps: list[dict] | None = None) -> dict:
+        """The first installed app among the names (``apps``: the rows just read, else read now), or
+        ``SixsenseOrgError`` saying to install it first."""
+        apps = self._connected_apps(self.app_names) if apps is None else apps
         if not apps:
             raise SixsenseOrgError(
                 f"The 6sense connected app ({self._apps_text()}) is not installed in this org: "

@@ -134,15 +134,15 @@ detail, method (etl | guided | none).
     def _prepare(self):
         self.policy = read_policy_template(self.project_config.repo_root)
         self.method = "none"
-        if self.plan and not self._connected_apps(self.app_names):
-            self.app = None  # plan: the app is installed by an earlier (manual) step
-            return
-        self.app = self._require_installed_app()
+        self.app = None  # the installed app, found by the first check
 
     def _check(self):
+        apps = self._connected_apps(self.app_names)
         if self.app is None:
-            return False, "the app is not installed yet (an earlier step)"
-        rows = [a for a in self._connected_apps(self.app_names) if a["Id"] == self.app["Id"]]
+            if not apps and self.plan:  # plan: the app is installed by an earlier (manual) step
+                return False, "the app is not installed yet (an earlier step)"
+            self.app = self._require_installed_app(apps)
+        rows = [a for a in apps if a["Id"] == self.app["Id"]]
         if rows and rows[0].get("OptionsAllowAdminApprovedUsersOnly"):
             self.app = rows[0]
             return True, f"{self.app['Name']} is admin approved"
