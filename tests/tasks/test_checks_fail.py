@@ -3,8 +3,7 @@ ECA verification's checks, and each guided step's "done" check.
 
 Each test runs the task against the simulator (its SOQL honours WHERE), shaped by a bundled scenario plus
 direct edits of its store, and asserts FAIL (or "could not check", or "not done") and the fix named.
-"Unreadable" tests inject a fault on one query; those tasks then send each query on its own (``one_by_one``)
-because the simulator faults a REST Composite request only as a whole.
+"Unreadable" tests inject a fault on one query (each query goes on its own).
 """
 
 from __future__ import annotations
@@ -115,12 +114,6 @@ def scenario_file(tmp_path, base: str, **changes) -> str:
 # -- running the tasks --------------------------------------------------------------------------------------
 
 
-def one_by_one(task):
-    """Each query of ``task`` goes alone, so a fault injected on one query reaches it."""
-    task._read_ahead = lambda soqls: None
-    return task
-
-
 def run_check_task(task, report_path):
     """Run a verification task: (report, the exception or None)."""
     try:
@@ -140,7 +133,6 @@ def verify(make, tmp_path, fault_sim=None, fault=None, **options):
         "sixsense_verify", integration_username=INTEGRATION, report_path=str(path), **options
     )
     if fault:
-        one_by_one(task)
         fault_sim.observer.set_faults(fault)
     report, error = run_check_task(task, path)
     return report, error, task
@@ -502,7 +494,6 @@ def verify_eca(make, tmp_path, fault_sim=None, fault=None, prepare=None):
     if prepare:
         prepare(task)
     if fault:
-        one_by_one(task)
         fault_sim.observer.set_faults(fault)
     report, error = run_check_task(task, path)
     return report, error, task
@@ -644,7 +635,6 @@ def assert_not_done(common, task, subject):
 
 
 def assert_could_not_check(common, task, sim, fault):
-    one_by_one(task)
     sim.observer.set_faults(fault)
     with pytest.raises(common.SixsenseOrgError, match="failed"):
         task()
