@@ -444,7 +444,7 @@ def blocked_list_refused(runtime, monkeypatch):
         def __call__(self, *args, **kwargs):
             raise MetadataApiError("INVALID_TYPE: BlacklistedConsumer", None)
 
-    monkeypatch.setattr(verify_module, "ApiRetrieve", Refused)
+    monkeypatch.setattr(verify_module, "ApiRetrieveUnpackaged", Refused)
 
 
 def test_verify_skipped_block_check_is_reported_not_all_checks_passed(
