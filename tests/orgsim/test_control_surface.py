@@ -152,27 +152,22 @@ def test_the_old_subrequest_header_no_longer_bypasses_the_log_or_faults(make_sim
     sim = make_sim(
         "new_customer", fault="match=/sobjects/PermissionSet:kind=UNABLE_TO_LOCK_ROW:times=1"
     )
-    resp = requests.post(
-        f"{sim.url}/services/data/v62.0/sobjects/PermissionSet",
-        json={"Name": "Spoofed", "Label": "Spoofed"},
-        headers={
-            "Authorization": f"Bearer {sim.session['access_token']}",
-            "X-Orgsim-Subrequest": "1",
-        },
-        verify=sim.cert_file,
-        timeout=30,
-    )
+
+    def spoofed_insert():
+        return requests.post(
+            f"{sim.url}/services/data/v62.0/sobjects/PermissionSet",
+            json={"Name": "Spoofed", "Label": "Spoofed"},
+            headers={
+                "Authorization": f"Bearer {sim.session['access_token']}",
+                "X-Orgsim-Subrequest": "1",
+            },
+            verify=sim.cert_file,
+            timeout=30,
+        )
+
+    resp = spoofed_insert()
     assert resp.status_code == 400 and resp.json()[0]["errorCode"] == "UNABLE_TO_LOCK_ROW"
-    again = requests.post(
-        f"{sim.url}/services/data/v62.0/sobjects/PermissionSet",
-        json={"Name": "Spoofed", "Label": "Spoofed"},
-        headers={
-            "Authorization": f"Bearer {sim.session['access_token']}",
-            "X-Orgsim-Subrequest": "1",
-        },
-        verify=sim.cert_file,
-        timeout=30,
-    )
+    again = spoofed_insert()
     assert again.status_code == 201
     log = sim.requests()
     assert [(e["method"], e["action"], e["status"], e["parent"]) for e in log] == [

@@ -32,11 +32,18 @@ from tests.tasks.test_production_guard_alone import (
 NO_ANSWERS = ["n", ""]  # "n" and Enter: the safe default
 
 
-def _guard_case(case: str):
-    """A CASES entry as run at a terminal: ``interactive`` left to its default (a terminal: True)."""
+def _guard_case(case: str, sim_task, tmp_path):
+    """A CASES entry as run at a terminal, on its org presented as production and made ready (``before``):
+    ``(sim, make, task_name, options, mark)``, ``interactive`` left to its default (a terminal: True) and
+    ``mark`` the request log's position before the task runs."""
     task_name, base, edit, options, before = CASES[case]
     options = {k: v for k, v in options.items() if k != "interactive"}
-    return task_name, base, edit, options, before
+    sim, make = sim_task(
+        scenario_variant(tmp_path, base, edit) if edit else base, org_kind="production"
+    )
+    if before:
+        before(sim)
+    return sim, make, task_name, options, last_seq(sim)
 
 
 class Terminal(io.StringIO):
@@ -77,13 +84,7 @@ def log_lines(caplog):
 def test_production_guard_no_and_enter_write_nothing(
     case, answer, sim_task, tmp_path, terminal, common
 ):
-    task_name, base, edit, options, before = _guard_case(case)
-    sim, make = sim_task(
-        scenario_variant(tmp_path, base, edit) if edit else base, org_kind="production"
-    )
-    if before:
-        before(sim)
-    mark = last_seq(sim)
+    sim, make, task_name, options, mark = _guard_case(case, sim_task, tmp_path)
     terminal(answer)
     with pytest.raises(common.ConfirmationRequired, match="-o confirm_production True"):
         make(task_name, **options)()
@@ -99,13 +100,7 @@ def test_production_guard_yes_writes_and_is_recorded(
     from tests.e2e.faults import reuse_source_conversion
 
     reuse_source_conversion(monkeypatch)
-    task_name, base, edit, options, before = _guard_case(case)
-    sim, make = sim_task(
-        scenario_variant(tmp_path, base, edit) if edit else base, org_kind="production"
-    )
-    if before:
-        before(sim)
-    mark = last_seq(sim)
+    sim, make, task_name, options, mark = _guard_case(case, sim_task, tmp_path)
     terminal("y")
     task = make(task_name, **options)
     task()
@@ -121,9 +116,9 @@ def test_production_guard_yes_writes_and_is_recorded(
 
 def test_production_guard_is_not_asked_where_the_option_is_given(sim_task, tmp_path, terminal):
     """``confirm_production True`` is the consent: no question, even at a terminal."""
-    task_name, base, edit, options, _ = _guard_case("grant_app_access assignment only")
-    sim, make = sim_task(scenario_variant(tmp_path, base, edit), org_kind="production")
-    mark = last_seq(sim)
+    sim, make, task_name, options, mark = _guard_case(
+        "grant_app_access assignment only", sim_task, tmp_path
+    )
     terminal()  # no answer: a question would abort
     make(task_name, **options, confirm_production="True")()
     assert terminal.questions() == []
@@ -134,9 +129,9 @@ def test_production_guard_at_a_terminal_with_interactive_false_asks_nothing(
     sim_task, tmp_path, terminal, common
 ):
     """``interactive False`` means nobody answers, even where standard input is a terminal."""
-    task_name, base, edit, options, _ = _guard_case("grant_app_access assignment only")
-    sim, make = sim_task(scenario_variant(tmp_path, base, edit), org_kind="production")
-    mark = last_seq(sim)
+    sim, make, task_name, options, mark = _guard_case(
+        "grant_app_access assignment only", sim_task, tmp_path
+    )
     terminal("y")
     with pytest.raises(common.ConfirmationRequired):
         make(task_name, **options, interactive="False")()
