@@ -6,15 +6,9 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
-from .common import (
-    MD_NS,
-    PLAN_OPTION,
-    USE_ANY_API_CLIENT,
-    SixsenseTask,
-    is_deferred,
-    package_xml,
-    parse_bool_option,
-)
+from .base import USE_ANY_API_CLIENT, SixsenseTask
+from .metadata_xml import MD_NS, package_xml
+from .options import PLAN_OPTION
 
 SETTINGS_FILE = "settings/ConnectedApp.settings"
 RETRIEVE_FAILED = "retrieve failed"
@@ -34,15 +28,6 @@ Read-only (``plan`` is accepted so a flow can pass it to every step; it changes 
 said what).
     """
     task_options = {"plan": PLAN_OPTION}
-
-    def _init_options(self, kwargs):
-        # No common options: this task only reads org-wide settings.
-        super(SixsenseTask, self)._init_options(kwargs)
-        plan = self.options.get("plan")
-        if plan in (None, ""):
-            self.options["plan"] = False
-        elif not is_deferred(plan):
-            self.options["plan"] = parse_bool_option("plan", plan)
 
     def _run_task(self):
         signals = {}

@@ -2,26 +2,19 @@
 
 from cumulusci.core.config import TaskConfig
 
-from . import resilience
-from .common import (
-    POLICY_TEMPLATE,
-    PRODUCTION_OPTION,
-    SixsenseInputError,
-    SixsenseOrgError,
-    SixsenseTask,
-    assigned_permission_sets_soql,
-    init_production_option,
-    parse_bool_option,
-    read_policy_template,
-    soql_in,
-    soql_quote,
-)
+from . import procedure, resilience
+from .base import SixsenseTask
+from .errors import SixsenseInputError, SixsenseOrgError
+from .metadata_xml import POLICY_TEMPLATE, read_policy_template
+from .options import PRODUCTION_OPTION, bool_option
+from .queries import assigned_permission_sets_soql, soql_in, soql_quote
 from .setup_access import AssignPermissionSetsByUsername
+from .vendor import VENDOR
 
 
 class GrantAppAccess(SixsenseTask):
     task_docs = f"""
-Seed step 4: gives the integration user access to the installed 6sense connected app, so it can authorize
+Seed step 4: gives the integration user access to the installed {VENDOR.label} connected app, so it can authorize
 once Permitted Users is "Admin approved users are pre-authorized".
 
 The access list is the app's desired policy, ``{POLICY_TEMPLATE.as_posix()}``: each ``permissionSetName``
@@ -43,22 +36,12 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             **SixsenseTask.task_options["integration_username"],
             "required": True,
         },
-        "include_integration_profile": {
-            "description": "True: also give the integration user's profile access to the app (through the "
-            "profile's own permission set). Default: False.",
-        },
+        "include_integration_profile": bool_option(
+            "True: also give the integration user's profile access to the app (through the "
+            "profile's own permission set). Default: False."
+        ),
         "confirm_production": PRODUCTION_OPTION,
     }
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        init_production_option(self.options)
-        value = self.options.get("include_integration_profile")
-        self.options["include_integration_profile"] = (
-            False
-            if value in (None, "")
-            else parse_bool_option("include_integration_profile", value)
-        )
 
     def _run_task(self):
         # 1. Read and validate everything.
@@ -70,8 +53,8 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             apps = [{"Id": None, "Name": self.app_names[0] + " (once installed)"}]
         if not apps:
             raise SixsenseOrgError(
-                f"The 6sense connected app ({' or '.join(self.app_names)}) is not installed: install it first "
-                "(step 2, sixsense_install_connected_app), then run this step again."
+                f"The {VENDOR.label} connected app ({' or '.join(self.app_names)}) is not installed: install it first "
+                f"({procedure.step('install').ref}), then run this step again."
             )
         parents = self._resolve_parents(policy, user)
         known_apps = [a["Id"] for a in apps if a["Id"]]
@@ -127,7 +110,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
 
         # 2. Write only what is missing.
         if to_create or to_assign:
-            self._confirm_production("grant the integration user access to the 6sense app")
+            self._confirm_production(f"grant the integration user access to the {VENDOR.label} app")
         rows = [["grant", "to", "action"]]
         created_access = [f"{p['label']} -> {a['Name']}" for p, a in to_create]
 

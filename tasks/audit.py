@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .vendor import VENDOR
+
 DEFAULT_AUDIT_DIR = ".sixsense/audit"
 REDACTED = "[redacted]"
 
@@ -220,7 +222,7 @@ class AuditRun:
     def markdown(self) -> str:
         d = self.data
         out = [
-            f"# 6sense audit: {d['flow']}{' (plan)' if d['plan'] else ''}",
+            f"# {VENDOR.label} audit: {d['flow']}{' (plan)' if d['plan'] else ''}",
             "",
             f"- run: `{d['run_id']}`, status **{d['status']}**",
             f"- started {d['started_at']}, last update {d['finished_at'] or '-'}",

@@ -15,14 +15,11 @@ from cumulusci.tasks.bulkdata.generate_and_load_data_from_yaml import (
 )
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from .common import (
-    PRODUCTION_OPTION,
-    USERNAME_RE,
-    ManualStepPending,
-    SixsenseOrgMixin,
-    init_production_option,
-    soql_quote,
-)
+from .base import SixsenseOrgMixin
+from .errors import ManualStepPending
+from .options import PRODUCTION_OPTION, USERNAME_RE
+from .queries import soql_quote
+from .vendor import VENDOR
 
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
 DEFAULT_RECIPE = "datasets/integration_user.recipe.yml"
@@ -36,7 +33,7 @@ def ci_integration_username(org_id: str, domain: str = "example.com") -> str:
 
 class CreateIntegrationUser(SixsenseOrgMixin, GenerateAndLoadDataFromYaml):
     task_docs = f"""
-Creates the 6sense integration user in a scratch org from a Snowfakery recipe
+Creates the {VENDOR.label} integration user in a scratch org from a Snowfakery recipe
 (``{DEFAULT_RECIPE}``: profile "{INTEGRATION_PROFILE}", looked up by name with ``SalesforceQuery``),
 through CumulusCI's ``generate_and_load_from_yaml``. For scratch orgs and CI only: in a customer's org the
 integration user already exists and is named with ``integration_username``.
@@ -54,20 +51,23 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
         "generator_yaml": {
             "description": f"The Snowfakery recipe. Default: {DEFAULT_RECIPE}",
             "required": False,
+            "type": "text",
+            "default": DEFAULT_RECIPE,
         },
         "username": {
             "description": "Username of the integration user. Default: sixsense.integration.<org id>@example.com"
         },
-        "alias": {"description": "User.Alias (at most 8 characters). Default: sixint"},
+        "alias": {
+            "description": "User.Alias (at most 8 characters). Default: sixint",
+            "type": "text",
+            "default": "sixint",
+        },
         "confirm_production": PRODUCTION_OPTION,
     }
 
     def _init_options(self, kwargs):
         # Parses options only (MetaDeploy and `cci flow info` build the task without an org).
         super()._init_options(kwargs)
-        init_production_option(self.options)
-        self.options["generator_yaml"] = self.options.get("generator_yaml") or DEFAULT_RECIPE
-        self.options["alias"] = self.options.get("alias") or "sixint"
         if len(self.options["alias"]) > 8:
             raise TaskOptionsError(f"alias {self.options['alias']!r} is longer than 8 characters.")
         username = self.options.get("username")
@@ -110,10 +110,10 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
 
 
 class ExpectFirstManualStep(BaseSalesforceApiTask):
-    task_docs = """
-Runs a 6sense flow non-interactively and checks that it stops exactly at the expected manual step (default:
+    task_docs = f"""
+Runs a {VENDOR.label} flow non-interactively and checks that it stops exactly at the expected manual step (default:
 ``sixsense_new_customer`` stopping at ``sixsense_authorize_setup_user``, seed step 1). In a scratch org no one
-can authorize the 6sense app, so that stop, with its printed instructions, is the expected result; every
+can authorize the {VENDOR.label} app, so that stop, with its printed instructions, is the expected result; every
 earlier step must have succeeded.
 
 Fails when the flow fails anywhere else (for example the deploy, or an input error), stops at a different
@@ -174,7 +174,7 @@ Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``i
                 ) from pending
             self.logger.info(
                 f"As expected, {flow} stopped at its first manual step, {expected} "
-                f"(step {failed.step_num}); a scratch org has no 6sense tenant to authorize the app."
+                f"(step {failed.step_num}); a scratch org has no {VENDOR.label} tenant to authorize the app."
             )
             self.return_values = {
                 "flow": flow,
@@ -189,6 +189,6 @@ Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``i
                 f"{flow} failed at {where} before reaching the manual step {expected}: {error}"
             ) from error
         raise CumulusCIFailure(
-            f"{flow} completed without stopping at {expected}. In a scratch org the 6sense app cannot have "
+            f"{flow} completed without stopping at {expected}. In a scratch org the {VENDOR.label} app cannot have "
             "been authorized, so this org is not what the CI run assumes."
         )

@@ -9,19 +9,12 @@ from cumulusci.tasks.salesforce import Deploy
 from lxml import etree
 
 from . import resilience
-from .common import (
-    API_NAME_RE,
-    MD_NS,
-    PLAN_OPTION,
-    PRODUCTION_OPTION,
-    SixsenseInputError,
-    SixsenseOrgError,
-    SixsenseOrgMixin,
-    init_production_option,
-    is_deferred,
-    parse_bool_option,
-    soql_in,
-)
+from .base import SixsenseOrgMixin
+from .errors import SixsenseInputError, SixsenseOrgError
+from .metadata_xml import MD_NS
+from .options import API_NAME_RE, PLAN_OPTION, PRODUCTION_OPTION, bool_option
+from .queries import soql_in
+from .vendor import VENDOR
 
 API_ACCESS_CONTROL_BUNDLE = Path("unpackaged", "api_access_control")
 #: The project's pinned Salesforce CLI (installed by scripts/setup), used when ``sf`` is not on PATH.
@@ -58,7 +51,8 @@ def read_permission_sets(path: Path) -> dict:
             raise SixsenseInputError(
                 f"{file}: {name!r} is not a valid permission set API name (it must begin with a letter, hold "
                 "only letters, digits and single underscores, and not end with an underscore). Rename the "
-                "file, e.g. 6sense_Integration_Access -> Sixsense_Integration_Access."
+                "file so that its name starts with a letter, e.g. "
+                f"{VENDOR.integration_permission_set}.permissionset-meta.xml."
             )
         root = etree.parse(str(file)).getroot()
         ns = {"md": MD_NS}
@@ -75,12 +69,13 @@ def read_permission_sets(path: Path) -> dict:
 
 
 class DeployAccess(SixsenseOrgMixin, Deploy):
-    task_docs = """
-Deploys the 6sense permission sets (``Sixsense_Setup_Access``, ``Sixsense_Integration_Access``) from
+    task_docs = f"""
+Deploys the {VENDOR.label} permission sets (``{VENDOR.setup_permission_set}``,
+``{VENDOR.integration_permission_set}``) from
 ``path`` (default ``force-app``, deployed by CumulusCI's ``deploy``, which converts SFDX source with the
 Salesforce CLI), and, where
 API Access Control is provisioned, the variant bundle ``unpackaged/api_access_control`` whose
-``Sixsense_Setup_Access`` also carries Use Any API Client (deploying that permission elsewhere fails with
+``{VENDOR.setup_permission_set}`` also carries Use Any API Client (deploying that permission elsewhere fails with
 "Unknown user permission").
 
 Compares first: each permission set's Name, Label and user permissions (the ``Permissions<X>`` fields the
@@ -95,32 +90,17 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
         "path": {
             "description": "The SFDX source folder with the permission sets. Default: force-app",
             "required": False,
+            "type": "text",
+            "default": "force-app",
         },
-        "api_access_control_provisioned": {
-            "description": "True where API Access Control is provisioned (from "
+        "api_access_control_provisioned": bool_option(
+            "True where API Access Control is provisioned (from "
             "sixsense_detect_api_access_control.provisioned): also deploy unpackaged/api_access_control. "
-            "Default: False.",
-        },
+            "Default: False."
+        ),
         "plan": PLAN_OPTION,
         "confirm_production": PRODUCTION_OPTION,
     }
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        init_production_option(self.options)
-        self.options["path"] = self.options.get("path") or "force-app"
-        plan = self.options.get("plan")
-        if plan in (None, ""):
-            self.options["plan"] = False
-        elif not is_deferred(plan):
-            self.options["plan"] = parse_bool_option("plan", plan)
-        value = self.options.get("api_access_control_provisioned")
-        if value in (None, ""):
-            self.options["api_access_control_provisioned"] = False
-        elif not is_deferred(value):
-            self.options["api_access_control_provisioned"] = parse_bool_option(
-                "api_access_control_provisioned", value
-            )
 
     def _init_task(self):
         super()._init_task()
@@ -168,7 +148,7 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             }
             return
         if base_diffs or missing_base or variant_diffs:
-            self._confirm_production("deploy the 6sense permission sets")
+            self._confirm_production(f"deploy the {VENDOR.label} permission sets")
         if base_diffs or missing_base:
             self.logger.info(f"Deploying {source_path}: " + "; ".join(base_diffs + missing_base))
             ensure_sf_cli(root, self.logger)

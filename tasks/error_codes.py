@@ -20,6 +20,9 @@ from urllib.parse import parse_qs, unquote_plus, urlparse
 
 import yaml
 
+from . import procedure
+from .vendor import VENDOR
+
 CATALOGUE_PATH = Path(__file__).with_name("error_codes.yml")
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _CODE_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|\b[a-z]+_[a-z_]+\b")
@@ -77,6 +80,12 @@ def _tuple(value) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4)
+def _text(text: str) -> str:
+    """A catalogue text with ``{vendor}`` (the vendor's label) and ``{step:<key>}`` (a step's name from the
+    procedure table) filled in."""
+    return procedure.render(str(text).replace("{vendor}", VENDOR.label))
+
+
 def catalogue(path: str | None = None) -> tuple[ErrorEntry, ...]:
     """All entries of the catalogue, in file order. Raises ``ValueError`` on a malformed file (missing
     ``code``/``cause``/``fix``, duplicate codes, or a pattern that is not a valid regular expression)."""
@@ -95,9 +104,9 @@ def catalogue(path: str | None = None) -> tuple[ErrorEntry, ...]:
         entries.append(
             ErrorEntry(
                 code=raw["code"],
-                title=raw["title"],
-                cause=" ".join(str(raw["cause"]).split()),
-                fix=_tuple(raw["fix"]),
+                title=_text(raw["title"]),
+                cause=_text(" ".join(str(raw["cause"]).split())),
+                fix=tuple(_text(f) for f in _tuple(raw["fix"])),
                 codes=_tuple(raw.get("codes")),
                 shared_codes=_tuple(raw.get("shared_codes")),
                 patterns=_tuple(raw.get("patterns")),

@@ -10,18 +10,13 @@ import time
 
 import click
 
+from . import procedure
 from .audit import now_iso
-from .common import (
-    ConfirmationRequired,
-    ManualStepPending,
-    SixsenseOrgError,
-    SixsenseTask,
-    format_seconds,
-    parse_bool_option,
-    parse_sf_datetime,
-    stdin_is_tty,
-    summarize_tokens,
-)
+from .base import SixsenseTask
+from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
+from .formatting import format_seconds, parse_sf_datetime, summarize_tokens
+from .options import bool_option, stdin_is_tty
+from .vendor import VENDOR
 
 RESUME_HINT = (
     "To resume: run the flow again after this step (finished steps are detected and skipped)."
@@ -166,6 +161,19 @@ class GuidedStep(SixsenseTask):
 
     # -- shared lookups --------------------------------------------------------------------------------
 
+    def _vendor_instructions(self, step: str, **values) -> list[str]:
+        """The operator's lines in the vendor's application for ``step`` (``datasets/vendors/*.yml``
+        ``instructions``), for this org's kind (production, or sandbox for sandboxes and scratch orgs), with
+        ``instance_url``, ``oauth_usage_url`` and ``values`` filled in."""
+        kind, _ = self._org_kind()
+        return VENDOR.instruction_lines(
+            step,
+            "production" if kind == "production" else "sandbox",
+            instance_url=self._instance_url(),
+            oauth_usage_url=self._oauth_usage_url(),
+            **values,
+        )
+
     def _apps_text(self) -> str:
         return " or ".join(self.app_names)
 
@@ -175,15 +183,15 @@ class GuidedStep(SixsenseTask):
         apps = self._connected_apps(self.app_names) if apps is None else apps
         if not apps:
             raise SixsenseOrgError(
-                f"The 6sense connected app ({self._apps_text()}) is not installed in this org: "
-                "install it first (step 2, sixsense_install_connected_app)."
+                f"The {VENDOR.label} connected app ({self._apps_text()}) is not installed in this org: "
+                f"install it first ({procedure.step('install').ref})."
             )
         return apps[0]
 
 
 class AuthorizeSetupUser(GuidedStep):
-    task_docs = """
-Guided seed step 1: the setup user authorizes the 6sense app once, from 6sense, so that Salesforce lists
+    task_docs = f"""
+Guided seed step 1: the setup user authorizes the {VENDOR.label} app once, from {VENDOR.label}, so that Salesforce lists
 the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
 names, or the app is already installed (a ConnectedApplication row exists). Refuses, before any request, a
 setup user (``setup_username``, default the user cci is connected as) who is the integration user.
@@ -194,27 +202,18 @@ attempt (or confirm at the terminal); the step is reported "confirmed by operato
 
 Return values: done, status (already done | verified | confirmed by operator), detail.
     """
-    step_title = "step 1: authorize the 6sense app as the setup user"
+    step_title = procedure.step("authorize_setup_user").name
     task_options = {
         **SixsenseTask.task_options,
-        "authorization_attempted": {
-            "description": "True when the operator has made the authorization attempt in 6sense (needed "
-            "where API Access Control denies it and leaves no token). Default: False.",
-        },
-        "api_access_control_enforcing": {
-            "description": "True where API Access Control is enforcing (from "
-            "sixsense_detect_api_access_control.enforcing). Default: False.",
-        },
+        "authorization_attempted": bool_option(
+            f"True when the operator has made the authorization attempt in {VENDOR.label} (needed "
+            "where API Access Control denies it and leaves no token). Default: False."
+        ),
+        "api_access_control_enforcing": bool_option(
+            "True where API Access Control is enforcing (from "
+            "sixsense_detect_api_access_control.enforcing). Default: False."
+        ),
     }
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        for name in ("authorization_attempted", "api_access_control_enforcing"):
-            value = self.options.get(name)
-            if value in (None, ""):
-                self.options[name] = False
-            elif not isinstance(value, bool) and not str(value).startswith("^^"):
-                self.options[name] = parse_bool_option(name, value)
 
     def _progress_subject(self):
         return f"OauthToken for {self._apps_text()} by {self.setup_username}"
@@ -250,21 +249,22 @@ Return values: done, status (already done | verified | confirmed by operator), d
         if self.options["api_access_control_enforcing"]:
             self.logger.warning(
                 "API Access Control is enforcing: Salesforce will deny this attempt and keep no token, "
-                "but the attempt makes the app appear on Connected Apps OAuth Usage, which is what step 2 needs."
+                "but the attempt makes the app appear on Connected Apps OAuth Usage, which is what "
+                f"'{procedure.step('install').name}' needs."
             )
 
     def _wait(self):
         if self.options["api_access_control_enforcing"] and stdin_is_tty():
             # A denied attempt leaves no token to poll for: ask the operator instead.
             if not click.confirm(
-                f"Did you make the authorization attempt in 6sense as {self.setup_username}?",
+                f"Did you make the authorization attempt in {VENDOR.label} as {self.setup_username}?",
                 default=False,
             ):
                 raise ManualStepPending(
                     f"Not confirmed: {self.step_title}.\n{self._format_instructions()}\n{RESUME_HINT}"
                 )
             self._record_confirmation(
-                f"{self.setup_username} made the authorization attempt in 6sense"
+                f"{self.setup_username} made the authorization attempt in {VENDOR.label}"
             )
             done, detail = self._check()
             if done:
@@ -274,16 +274,12 @@ Return values: done, status (already done | verified | confirmed by operator), d
         return super()._wait()
 
     def _instructions(self):
-        steps = [
-            "In 6sense, select the Settings icon in the top navigation bar, then Integrations.",
-            "Under CRM, select Salesforce (Production) and select Connect (if not already connected).",
-            f"Sign in to Salesforce as the setup user {self.setup_username} "
-            f"(org {self._instance_url()}). Do not use the integration user {self.integration_username or ''}".rstrip()
-            + ".",
-            "Approve the OAuth consent screen: select Allow.",
-            "Select Next, then Save & Next, then Finish.",
-            f"The app ({self._apps_text()}) then appears on Connected Apps OAuth Usage: {self._oauth_usage_url()}",
-        ]
+        steps = self._vendor_instructions(
+            "authorize_setup_user",
+            setup_username=self.setup_username,
+            integration_username=self.integration_username or "(not given)",
+            apps=self._apps_text(),
+        )
         if self.options["api_access_control_enforcing"]:
             steps.append(
                 "API Access Control is enforcing, so Salesforce denies this attempt (OAUTH_APP_BLOCKED) and "
@@ -294,14 +290,14 @@ Return values: done, status (already done | verified | confirmed by operator), d
 
 
 class InstallConnectedApp(GuidedStep):
-    task_docs = """
-Guided seed step 2: Install the 6sense connected app on Connected Apps OAuth Usage (no API exists for this
+    task_docs = f"""
+Guided seed step 2: Install the {VENDOR.label} connected app on Connected Apps OAuth Usage (no API exists for this
 click). Done when a ConnectedApplication row exists for one of the app names. If the app is not listed yet
 (no token and no row), the instructions say to repeat step 1 (vendor troubleshooting).
 
 Return values: done, status (already done | verified), detail, app_id, app_name.
     """
-    step_title = "step 2: install the 6sense connected app"
+    step_title = procedure.step("install").name
 
     def _progress_subject(self):
         return f"ConnectedApplication {self._apps_text()}"
@@ -323,13 +319,14 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
         steps = [
             f"In Salesforce, log in as a System Administrator ({self.setup_username}).",
             f"Open Setup > Apps > Connected Apps > Connected Apps OAuth Usage: {self._oauth_usage_url()}",
-            f"Locate the 6sense connected app ({self._apps_text()}).",
+            f"Locate the {VENDOR.label} connected app ({self._apps_text()}).",
             "Select Install next to the app name, then Install to confirm.",
         ]
         if not tokens:
             steps.append(
                 "If the app is not listed or has no Install button, it was never used in this org: repeat "
-                "step 1 (cci task run sixsense_authorize_setup_user) to make it visible, then install."
+                f"'{procedure.step('authorize_setup_user').name}' (cci task run sixsense_authorize_setup_user) "
+                "to make it visible, then install."
             )
         else:
             users = sorted({(t.get("User") or {}).get("Username") or t["UserId"] for t in tokens})
@@ -340,8 +337,8 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
 
 
 class ReauthorizeIntegrationUser(GuidedStep):
-    task_docs = """
-Guided seed step 5: reauthorize in 6sense as the integration user. Done when the integration user holds an
+    task_docs = f"""
+Guided seed step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
 OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
 Before waiting, lists whose sessions the reauthorization touches: the integration user's tokens for the app
 (replaced) and for other apps (Pardot, Sales Engagement and others, which reauthorizing may log out). Where
@@ -352,7 +349,7 @@ app is not installed (in plan mode: reports the step as remaining).
 
 Return values: done, status (already done | verified | manual step remains), detail.
     """
-    step_title = "step 5: reauthorize in 6sense as the integration user"
+    step_title = procedure.step("reauthorize").name
     requires_integration_user = True
     task_options = {
         **SixsenseTask.task_options,
@@ -360,22 +357,12 @@ Return values: done, status (already done | verified | manual step remains), det
             **SixsenseTask.task_options["integration_username"],
             "required": True,
         },
-        "confirm_reauthorization": {
-            "description": "True: you accept that reauthorizing may log the integration user out of the other "
+        "confirm_reauthorization": bool_option(
+            "True: you accept that reauthorizing may log the integration user out of the other "
             "Salesforce integrations it holds tokens for (Pardot, Sales Engagement). Needed, when not "
-            "confirming at a terminal, only where it holds such tokens. Default: False.",
-        },
+            "confirming at a terminal, only where it holds such tokens. Default: False."
+        ),
     }
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        value = self.options.get("confirm_reauthorization")
-        if value in (None, ""):
-            self.options["confirm_reauthorization"] = False
-        elif not isinstance(value, bool) and not str(value).startswith("^^"):
-            self.options["confirm_reauthorization"] = parse_bool_option(
-                "confirm_reauthorization", value
-            )
 
     def _progress_subject(self):
         return f"OauthToken for {self._apps_text()} by {self.integration_username}"
@@ -470,17 +457,14 @@ Return values: done, status (already done | verified | manual step remains), det
                 return
         raise ConfirmationRequired(
             f"Not started: {self.integration_username} holds tokens for other apps ({apps}); reauthorizing in "
-            "6sense may log it out of them. Confirm with "
+            f"{VENDOR.label} may log it out of them. Confirm with "
             "-o sixsense_validate_inputs__confirm_reauthorization True (flow) or -o confirm_reauthorization "
             "True (this task alone), or run interactively at a terminal, then run again. Nothing was written."
         )
 
     def _instructions(self):
-        return [
-            "In 6sense, go to Settings > All Integrations > CRM > Connect to Salesforce.",
-            "Select Sign in with a different Salesforce account.",
-            f"Log in as the integration user {self.integration_username} (org {self._instance_url()}).",
-            "Approve the OAuth consent screen.",
-            f"Check: the integration user appears under Users for {(self.app or {}).get('Name') or self._apps_text()} on "
-            f"{self._oauth_usage_url()}",
-        ]
+        return self._vendor_instructions(
+            "reauthorize_integration_user",
+            integration_username=self.integration_username,
+            apps=(self.app or {}).get("Name") or self._apps_text(),
+        )

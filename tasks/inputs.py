@@ -3,23 +3,32 @@
 import os
 from pathlib import Path
 
+from . import procedure
 from .audit import DEFAULT_AUDIT_DIR
-from .common import (
-    API_ENABLED,
-    APP_NAME_RE,
-    PRODUCTION_OPTION,
-    USERNAME_RE,
-    SixsenseInputError,
-    SixsenseTask,
-    init_production_option,
-    is_deferred,
-    parse_bool_option,
-)
+from .base import API_ENABLED, SixsenseTask
+from .errors import SixsenseInputError
+from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option
+from .vendor import VENDOR
+
+
+def check_audit_dir(value: str) -> str:
+    """``audit_dir`` must be (or be creatable as) a writable directory: checked without creating it."""
+    path = Path(value).expanduser()
+    probe = path if path.is_absolute() else Path.cwd() / path
+    if probe.exists() and not probe.is_dir():
+        raise SixsenseInputError(f"audit_dir {value} is a file; pass a directory.")
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise SixsenseInputError(
+            f"audit_dir {value} cannot be created: {probe} is not a writable directory."
+        )
+    return value
 
 
 class ValidateInputs(SixsenseTask):
-    task_docs = """
-Validates the common options of the 6sense flows against the org, before anything is written, and returns
+    task_docs = f"""
+Validates the common options of the {VENDOR.label} flows against the org, before anything is written, and returns
 them normalized so later steps receive them with ``^^sixsense_validate_inputs.<option>``.
 
 Checks: both users exist and are active; each option names one user; the setup user is not the
@@ -47,13 +56,16 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         "audit_dir": {
             "description": "Directory of the flow's audit report (JSON and Markdown, one pair per run, named "
             f"<timestamp>-<flow>). Default: {DEFAULT_AUDIT_DIR}",
+            "type": "text",
+            "default": DEFAULT_AUDIT_DIR,
+            "check": check_audit_dir,
         },
-        "confirm_reauthorization": {
-            "description": "True: you accept that reauthorizing in 6sense as the integration user (seed step 5) "
-            "may log it out of other Salesforce integrations it holds tokens for (Pardot, Sales Engagement). "
+        "confirm_reauthorization": bool_option(
+            f"True: you accept that '{procedure.step('reauthorize').name}' may log the integration user out "
+            "of other Salesforce integrations it holds tokens for (Pardot, Sales Engagement). "
             "Needed when not confirming at a terminal and the integration user holds such tokens; passed to "
-            "sixsense_reauthorize_integration_user. Default: False.",
-        },
+            "sixsense_reauthorize_integration_user. Default: False."
+        ),
         "confirm_production": {
             **PRODUCTION_OPTION,
             "description": PRODUCTION_OPTION["description"]
@@ -62,22 +74,6 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         },
     }
     requires_integration_user = True
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        value = self.options.get("confirm_reauthorization")
-        if value in (None, ""):
-            self.options["confirm_reauthorization"] = False
-        elif not is_deferred(value):
-            self.options["confirm_reauthorization"] = parse_bool_option(
-                "confirm_reauthorization", value
-            )
-        init_production_option(self.options)
-        audit_dir = self.options.get("audit_dir")
-        if audit_dir in (None, ""):
-            self.options["audit_dir"] = DEFAULT_AUDIT_DIR
-        elif not is_deferred(audit_dir):
-            self.options["audit_dir"] = check_audit_dir(str(audit_dir))
 
     def _run_task(self):
         problems = []
@@ -97,13 +93,13 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         if integration.lower() == setup.lower():
             problems.append(
                 f"The setup user and the integration user are the same user ({setup}). The vendor article "
-                "requires the one-time authorization (step 1) by a setup user who is not the integration "
+                f"requires '{procedure.step('authorize_setup_user').name}' by a setup user who is not the integration "
                 "user: pass -o sixsense_validate_inputs__setup_username <admin username>."
             )
         if not names:
             problems.append(
-                "connected_app_names is empty; pass the 6sense app names, e.g. "
-                "-o sixsense_validate_inputs__connected_app_names sfdc_6sense_oauth_app."
+                f"connected_app_names is empty; pass the {VENDOR.label} app names, e.g. "
+                f"-o sixsense_validate_inputs__connected_app_names {VENDOR.connected_app_names[0]}."
             )
         bad_names = [n for n in names if not APP_NAME_RE.match(n)]
         if bad_names:
@@ -210,18 +206,3 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         return "The inputs have problems; nothing was written:\n" + "\n".join(
             f"  - {p}" for p in problems
         )
-
-
-def check_audit_dir(value: str) -> str:
-    """``audit_dir`` must be (or be creatable as) a writable directory: checked without creating it."""
-    path = Path(value).expanduser()
-    probe = path if path.is_absolute() else Path.cwd() / path
-    if probe.exists() and not probe.is_dir():
-        raise SixsenseInputError(f"audit_dir {value} is a file; pass a directory.")
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise SixsenseInputError(
-            f"audit_dir {value} cannot be created: {probe} is not a writable directory."
-        )
-    return value

@@ -7,18 +7,13 @@ from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
 from cumulusci.utils.xml.metadata_tree import MetadataElement
 
-from .common import (
-    POLICY_TEMPLATE,
-    PRODUCTION_OPTION,
-    ConfirmationRequired,
-    SixsenseTask,
-    init_production_option,
-    parse_bool_option,
-    read_policy_template,
-    stdin_is_tty,
-    summarize_tokens,
-)
+from . import procedure
+from .base import SixsenseTask
+from .errors import ConfirmationRequired
+from .formatting import summarize_tokens
 from .guided import GuidedStep
+from .metadata_xml import POLICY_TEMPLATE, read_policy_template
+from .options import PRODUCTION_OPTION, bool_option, stdin_is_tty
 from .resilience import SalesforceCalls
 
 
@@ -109,23 +104,15 @@ that remains; writes nothing.
 Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
 detail, method (etl | guided | none).
     """
-    step_title = "step 3: set Permitted Users to admin approved"
+    step_title = procedure.step("permitted_users").name
     task_options = {
         **SixsenseTask.task_options,
-        "confirm_logout": {
-            "description": "True: you accept that switching Permitted Users logs out all users of the app "
-            "(needed for the Metadata ETL write when not confirming at a terminal). Default: False.",
-        },
+        "confirm_logout": bool_option(
+            "True: you accept that switching Permitted Users logs out all users of the app "
+            "(needed for the Metadata ETL write when not confirming at a terminal). Default: False."
+        ),
         "confirm_production": PRODUCTION_OPTION,
     }
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        init_production_option(self.options)
-        value = self.options.get("confirm_logout")
-        self.options["confirm_logout"] = (
-            False if value in (None, "") else parse_bool_option("confirm_logout", value)
-        )
 
     def _progress_subject(self):
         name = (self.app or {}).get("Name") or " or ".join(self.app_names)
@@ -206,7 +193,8 @@ detail, method (etl | guided | none).
         name = self.app["Name"] if self.app else " or ".join(self.app_names)
         self.logger.warning(
             "Setting Permitted Users to 'Admin approved users are pre-authorized' logs out ALL users of "
-            f"{name}; they must authorize again (the integration user does in step 5)."
+            f"{name}; they must authorize again (the integration user does in "
+            f"'{procedure.step('reauthorize').name}')."
         )
         summary = summarize_tokens(tokens)
         self._audit_note(

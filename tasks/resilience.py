@@ -31,13 +31,14 @@ import time
 from collections.abc import Callable
 
 import requests
-from cumulusci.core.exceptions import SalesforceException
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import BaseMetadataApiCall
 from defusedxml.minidom import parseString
 from requests.adapters import HTTPAdapter
 from simple_salesforce.exceptions import SalesforceError, SalesforceExpiredSession
 from urllib3.util.retry import Retry
+
+from .errors import SixsenseOrgError
 
 ATTEMPTS = 4
 BACKOFF = 0.5
@@ -196,10 +197,6 @@ def converge(
 def _short(error: BaseException) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"{type(error).__name__}: {text[:200]}"
-
-
-class SixsenseOrgError(SalesforceException):
-    """The org refused a call, or is in a state the step cannot work from. Message: what and what to do."""
 
 
 def format_salesforce_error(error: SalesforceError) -> str:

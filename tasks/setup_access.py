@@ -1,22 +1,15 @@
 """sixsense_assign_setup_access: the setup user gets Approve Uninstalled Connected Apps, unless it holds it."""
 
 from cumulusci.core.exceptions import CumulusCIException
-from cumulusci.core.utils import process_list_arg
 from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 
 from . import resilience
-from .common import (
-    API_NAME_RE,
-    APPROVE_UNINSTALLED,
-    PRODUCTION_OPTION,
-    SETUP_PERMISSION_SET,
-    SixsenseInputError,
-    SixsenseOrgError,
-    SixsenseTask,
-    init_production_option,
-    soql_in,
-)
+from .base import APPROVE_UNINSTALLED, SixsenseTask
+from .errors import SixsenseInputError, SixsenseOrgError
+from .options import API_NAME_RE, PRODUCTION_OPTION, parse_options
+from .queries import soql_in
 from .resilience import SalesforceCalls
+from .vendor import VENDOR
 
 
 class AssignPermissionSetsByUsername(SalesforceCalls, AssignPermissionSets):
@@ -26,13 +19,17 @@ class AssignPermissionSetsByUsername(SalesforceCalls, AssignPermissionSets):
     task_options = {
         "api_names": AssignPermissionSets.task_options["api_names"],
         "usernames": {
-            "description": "Usernames of the target users, separated by commas. Default: the running user."
+            "description": "Usernames of the target users, separated by commas. Default: the running user.",
+            "type": "list",
+            "default": [],
         },
     }
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
-        self.options["usernames"] = process_list_arg(self.options.get("usernames") or [])
+        parse_options(
+            self.options, {"usernames": self.task_options.get("usernames") or {"type": "list"}}
+        )
 
     def _usernames(self):
         return self.options.get("usernames") or [self.org_config.username]
@@ -51,8 +48,8 @@ class AssignPermissionSetsByUsername(SalesforceCalls, AssignPermissionSets):
 
 
 class AssignSetupAccess(SixsenseTask, AssignPermissionSetsByUsername):
-    task_docs = """
-Gives the setup user the ``Sixsense_Setup_Access`` permission set (Approve Uninstalled Connected Apps and
+    task_docs = f"""
+Gives the setup user the ``{VENDOR.setup_permission_set}`` permission set (Approve Uninstalled Connected Apps and
 API Enabled; with API Access Control also Use Any API Client), which the one-time authorization of the
 uninstalled app needs (vendor prerequisite). Skipped, and reported, when the user already holds
 Approve Uninstalled Connected Apps through its profile (the standard System Administrator profile has it)
@@ -60,13 +57,13 @@ or another permission set. Users are matched by Username. Idempotent: an existin
 "already done". In plan mode, reports the assignment it would create and writes nothing.
 
 Return values: ``assigned`` (bool: this run created the assignment), ``held_through`` (where the user gets
-the permission from, e.g. "profile System Administrator" or "permission set Sixsense_Setup_Access").
+the permission from, e.g. "profile System Administrator" or "permission set {VENDOR.setup_permission_set}").
     """
     task_options = {
         "setup_username": SixsenseTask.task_options["setup_username"],
         "integration_username": SixsenseTask.task_options["integration_username"],
         "api_names": {
-            "description": f"Permission set(s) that carry the setup access. Default: {SETUP_PERMISSION_SET}."
+            "description": f"Permission set(s) that carry the setup access. Default: {VENDOR.setup_permission_set}."
         },
         "plan": SixsenseTask.task_options["plan"],
         "confirm_production": PRODUCTION_OPTION,
@@ -75,15 +72,14 @@ the permission from, e.g. "profile System Administrator" or "permission set Sixs
     def _init_options(self, kwargs):
         kwargs = dict(kwargs or {})
         if not (self.task_config.options or {}).get("api_names") and not kwargs.get("api_names"):
-            kwargs["api_names"] = SETUP_PERMISSION_SET
+            kwargs["api_names"] = VENDOR.setup_permission_set
         super()._init_options(kwargs)
-        init_production_option(self.options)
         bad = [n for n in self.options["api_names"] if not API_NAME_RE.match(n)]
         if bad:
             raise SixsenseInputError(
                 f"api_names holds invalid permission set API name(s) {', '.join(bad)}: an API name begins "
                 "with a letter and holds only letters, digits and single underscores (e.g. "
-                f"{SETUP_PERMISSION_SET}). Pass -o api_names {SETUP_PERMISSION_SET}."
+                f"{VENDOR.setup_permission_set}). Pass -o api_names {VENDOR.setup_permission_set}."
             )
 
     def _usernames(self):

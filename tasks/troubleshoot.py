@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
-from .common import SixsenseInputError
-from .diagnose import Diagnose
+from . import procedure
+from .diagnose import render
+from .diagnose.task import Diagnose
 from .error_codes import CATALOGUE_PATH, ErrorEntry, catalogue, match, parse_error_input
+from .errors import SixsenseInputError
+from .vendor import VENDOR
 
 SANDBOX_HOST = "test.salesforce.com"
 PRODUCTION_HOST = "login.salesforce.com"
@@ -58,11 +61,13 @@ def tailor_uninstalled(d: dict) -> tuple[list[str], list[str]]:
         )
         if app["admin_approved"]:
             fixes.append(
-                "Retry the authorization in 6sense; if it now fails with invalid_app_access, give the user "
+                f"Retry the authorization in {VENDOR.label}; if it now fails with invalid_app_access, give the user "
                 "access (sixsense_grant_app_access)."
             )
         return facts, fixes
-    facts.append(f"In this org the 6sense app ({', '.join(app['names'])}) is NOT installed.")
+    facts.append(
+        f"In this org the {VENDOR.label} app ({', '.join(app['names'])}) is NOT installed."
+    )
     token_users = _app_token_users(d)
     if app["used"]:
         facts.append(
@@ -114,7 +119,7 @@ def tailor_blocked(d: dict) -> tuple[list[str], list[str]]:
         )
         facts.append(f"The app is NOT installed; {reason}.")
         fixes.append(
-            "Install the app on Connected Apps OAuth Usage (seed step 2; cci task run sixsense_install_connected_app)."
+            f"Install the app on Connected Apps OAuth Usage ({procedure.step('install').ref})."
         )
     elif app["admin_approved"]:
         more_facts, more_fixes = _integration_access_fact(d)
@@ -157,7 +162,7 @@ def _integration_access_fact(d: dict) -> tuple[list[str], list[str]]:
         )
         fixes.append(
             "Give it access: cci task run sixsense_grant_app_access "
-            f"-o integration_username {integration['username']} (seed step 4)."
+            f"-o integration_username {integration['username']} ({procedure.step('app_access').name})."
         )
     return facts, fixes
 
@@ -215,7 +220,7 @@ def tailor_tokens(d: dict) -> tuple[list[str], list[str]]:
             + "; reauthorizing may log those out."
         )
     fixes.append(
-        "Reauthorize in 6sense as the integration user: cci task run sixsense_reauthorize_integration_user "
+        f"Reauthorize in {VENDOR.label} as the integration user: cci task run sixsense_reauthorize_integration_user "
         f"-o integration_username {integration['username']}."
     )
     return facts, fixes
@@ -247,7 +252,7 @@ def tailor_host(d: dict) -> tuple[list[str], list[str]]:
         + "."
     ]
     fixes = [
-        f"In 6sense, connect to Salesforce {'(Sandbox)' if host == SANDBOX_HOST else '(Production)'} so the "
+        f"In {VENDOR.label}, connect to Salesforce {'(Sandbox)' if host == SANDBOX_HOST else '(Production)'} so the "
         f"login goes to {host}."
     ]
     return facts, fixes
@@ -257,7 +262,7 @@ def tailor_install(d: dict) -> tuple[list[str], list[str]]:
     org = d["org"]
     return (
         [
-            f"This org is a {org['kind']} org ({org.get('edition') or 'edition unknown'}); tell 6sense, since "
+            f"This org is a {org['kind']} org ({org.get('edition') or 'edition unknown'}); tell {VENDOR.label}, since "
             "some vendor apps install only in sandboxes or only in production."
         ],
         [],
@@ -361,7 +366,7 @@ def explain(entry: ErrorEntry | None, seen: str | None, diagnosis: dict) -> dict
             "code": code,
             "known": False,
             "title": f"unknown error code {code}",
-            "cause": f"unknown error code {code}: it is not in the 6sense error catalogue "
+            "cause": f"unknown error code {code}: it is not in the {VENDOR.label} error catalogue "
             f"({CATALOGUE_PATH.name}). The diagnosis below shows the org state.",
             "fix": "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
             "fix_steps": steps,
@@ -390,8 +395,8 @@ def explain(entry: ErrorEntry | None, seen: str | None, diagnosis: dict) -> dict
 
 
 class Troubleshoot(Diagnose):
-    task_docs = """
-Explains an error met while installing or authorizing the 6sense connected app, using the live org state.
+    task_docs = f"""
+Explains an error met while installing or authorizing the {VENDOR.label} connected app, using the live org state.
 
 ``error`` takes an error code (``OAUTH_APPROVAL_ERROR_GENERIC``), the URL from the browser's address bar
 (``.../RemoteAccessErrorPage.apexp?error=invalid_client&error_description=app+must+be+installed+into+org``;
@@ -405,7 +410,7 @@ and whether the integration user has access; and so on. An unknown code is repor
 "unknown error code X" and the diagnosis is still shown. Never writes to the org.
 
 Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (numbered lines), ``fix_steps``,
-``org_facts``, ``source``, ``cases``, ``input`` {error, description, url}, ``diagnosis`` (as sixsense_diagnose).
+``org_facts``, ``source``, ``cases``, ``input`` {{error, description, url}}, ``diagnosis`` (as sixsense_diagnose).
     """
     task_options = {
         "error": {
@@ -464,7 +469,7 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
 
     def _troubleshoot_markdown(self, result: dict) -> str:
         head = [
-            f"# 6sense troubleshooting: {result['code']}",
+            f"# {VENDOR.label} troubleshooting: {result['code']}",
             "",
             f"**{result['title']}**",
             "",
@@ -477,7 +482,7 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
         ]
         if result["source"]:
             head += [f"Source: {result['source']}", ""]
-        return "\n".join(head) + "\n" + self._markdown(result["diagnosis"])
+        return "\n".join(head) + "\n" + render.markdown(result["diagnosis"])
 
 
 def known_codes() -> list[str]:

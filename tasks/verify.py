@@ -10,19 +10,13 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
-from . import resilience
-from .common import (
-    APPROVE_UNINSTALLED,
-    MD_NS,
-    POLICY_TEMPLATE,
-    SixsenseOrgError,
-    SixsenseTask,
-    check_file_path,
-    package_xml,
-    parse_sf_datetime,
-    read_policy_template,
-    soql_in,
-)
+from . import procedure, resilience
+from .base import APPROVE_UNINSTALLED, SixsenseTask
+from .errors import SixsenseOrgError
+from .formatting import parse_sf_datetime
+from .metadata_xml import MD_NS, POLICY_TEMPLATE, package_xml, read_policy_template
+from .queries import soql_in
+from .vendor import VENDOR
 
 #: The ``fix`` of a check whose read the org refused or failed (its ``actual`` says what happened).
 RECHECK_FIX = (
@@ -66,7 +60,7 @@ class CheckReport:
     ``not_checked`` (names of the UNREADABLE checks and of the SKIPPED ones that matter), ``report_path``.
     """
 
-    report_title = "6sense verification"
+    report_title = f"{VENDOR.label} verification"
 
     def _add(self, check, expected, actual, ok, fix, result=None, matters=True, note=""):
         """Record one check. ``result`` SKIPPED/UNREADABLE overrides ``ok``; ``matters``/``note`` only
@@ -233,17 +227,10 @@ and SKIPPED ones that matter), ``report_path``.
         "report_path": {
             "description": "Where to write the JSON report (directories are created). "
             "Default: .sixsense/verification.json",
+            "type": "path",
+            "default": ".sixsense/verification.json",
         },
     }
-
-    def _init_options(self, kwargs):
-        super()._init_options(kwargs)
-        self.options["report_path"] = (
-            self.options.get("report_path") or ".sixsense/verification.json"
-        )
-        self.options["report_path"] = check_file_path(
-            "report_path", str(self.options["report_path"])
-        )
 
     def _run_task(self):
         self.checks = []
@@ -344,7 +331,7 @@ and SKIPPED ones that matter), ``report_path``.
             expected,
             f"{app['Name']} ({app['Id']})" if app else "no row",
             bool(app),
-            "sixsense_install_connected_app (step 2)",
+            procedure.step("install").ref,
         )
 
     def _check_permitted_users(self, app):
@@ -360,14 +347,14 @@ and SKIPPED ones that matter), ``report_path``.
             if app
             else "app not installed",
             approved,
-            "sixsense_set_permitted_users (step 3)",
+            procedure.step("permitted_users").ref,
         )
 
     def _check_access(self, policy, integration, app):
         """Step 4: a SetupEntityAccess row from each policy entry (permission set, or profile through its
         profile-owned permission set) to *this* app, and each policy permission set assigned to the
         integration user."""
-        fix = "sixsense_grant_app_access (step 4)"
+        fix = procedure.step("app_access").ref
         ps_rows = self._read_fact(self._permission_sets_by_name, policy["permission_sets"])
         profile_rows = []
         if policy["profiles"]:
@@ -493,7 +480,7 @@ and SKIPPED ones that matter), ``report_path``.
         when the check passes."""
         check = "integration user authorized"
         expected = f"{self.integration_username} holds a token for the app, created after the policy change"
-        fix = "sixsense_reauthorize_integration_user (step 5)"
+        fix = procedure.step("reauthorize").ref
         tokens = self._read_fact(self._oauth_tokens, self.app_names, integration["Id"])
         unreadable = next((f for f in (app, tokens) if isinstance(f, Unreadable)), None)
         if unreadable:

@@ -41,9 +41,11 @@ def test_every_scope_file_and_pattern_names_existing_code():
 
 
 def test_scope_globs_follow_mutmut_names():
-    assert mutation.pattern_glob("tasks.eca", "VerifyEca.*") == "tasks.eca.xǁVerifyEcaǁ*__mutmut_*"
-    assert mutation.pattern_glob("tasks.common", "parse_bool_option") == (
-        "tasks.common.x_parse_bool_option__mutmut_*"
+    assert mutation.pattern_glob("tasks.eca.verify", "VerifyEca.*") == (
+        "tasks.eca.verify.xǁVerifyEcaǁ*__mutmut_*"
+    )
+    assert mutation.pattern_glob("tasks.options", "parse_bool_option") == (
+        "tasks.options.x_parse_bool_option__mutmut_*"
     )
     assert mutation.globs({"tasks/verify.py": None}) == ["tasks.verify.*"]
 

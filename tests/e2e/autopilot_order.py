@@ -14,13 +14,14 @@ import re
 from contextlib import contextmanager
 
 from tests.e2e.outcomes import INTEGRATION_USER, SETUP_USER
+from tests.procedure_table import step_name
 
-STEP_1 = "step 1: authorize the 6sense app as the setup user"
-STEP_2 = "step 2: install the 6sense connected app"
-STEP_3 = "step 3: set Permitted Users to admin approved"
-STEP_5 = "step 5: reauthorize in 6sense as the integration user"
-ECA_POLICIES = "set the 6sense External Client App policies"
-ECA_AUTHORIZE = "authorize the 6sense External Client App as the integration user"
+STEP_1 = step_name("authorize_setup_user")
+STEP_2 = step_name("install")
+STEP_3 = step_name("permitted_users")
+STEP_5 = step_name("reauthorize")
+ECA_POLICIES = step_name("eca_policies")
+ECA_AUTHORIZE = step_name("eca_authorize")
 ECA_LABEL = "6sense External Client App"
 
 #: What the autopilot did -> the steps whose instructions ask for it (step 2's say: not listed -> repeat

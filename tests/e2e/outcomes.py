@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tests.procedure_table import guided_tasks, step_name
+
 SETUP_USER = "admin@example.com"
 INTEGRATION_USER = "sixsense.integration@example.com"
 INTEGRATION_SET = "Sixsense_Integration_Access"
@@ -17,22 +19,17 @@ FLOWS = ("sixsense_new_customer", "sixsense_existing_customer")
 EXPECTED_FAILURES = {
     # The existing-customer flow does not give the setup user Approve Uninstalled Connected Apps, so nobody
     # can make the app visible: the install step must time out and send the operator back to step 1.
-    ("setup_user_lacks_permission", "sixsense_existing_customer"): "step 1",
+    ("setup_user_lacks_permission", "sixsense_existing_customer"): step_name(
+        "authorize_setup_user"
+    ),
 }
 
 #: The manual steps a non-interactive run stops at, in order, per (scenario, flow): every bundled scenario
 #: with every flow (a pair missing here fails tests/e2e/test_flows.py, it is never skipped).
-_NEW = [
-    "sixsense_authorize_setup_user",
-    "sixsense_install_connected_app",
-    "sixsense_set_permitted_users",
-    "sixsense_reauthorize_integration_user",
-]
-_EXISTING = [
-    "sixsense_install_connected_app",
-    "sixsense_set_permitted_users",
-    "sixsense_reauthorize_integration_user",
-]
+#: The guided steps of the procedure table, in order; the existing-customer flow has no step 1 (the app is
+#: already in use, so it is listed on Connected Apps OAuth Usage).
+_NEW = guided_tasks()
+_EXISTING = [t for t in _NEW if t != "sixsense_authorize_setup_user"]
 EXPECTED_STOPS = {
     ("new_customer", "sixsense_new_customer"): _NEW,
     ("new_customer", "sixsense_existing_customer"): _EXISTING,

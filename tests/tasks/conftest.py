@@ -104,7 +104,7 @@ def reports_in_tmp(runtime, monkeypatch, tmp_path):
 
     audit_reports_into(monkeypatch, tmp_path / "audit")
     for module, cls, stem in (
-        ("tasks.diagnose", "Diagnose", "diagnosis"),
+        ("tasks.diagnose.task", "Diagnose", "diagnosis"),
         ("tasks.troubleshoot", "Troubleshoot", "troubleshoot"),
     ):
         klass = getattr(importlib.import_module(module), cls)
@@ -113,13 +113,21 @@ def reports_in_tmp(runtime, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def common(
+def errors(
     runtime,
 ):  # runtime: cci's project config puts the repository's tasks/ on the import path
-    """The `tasks.common` module as cci loads it."""
+    """The `tasks.errors` module as cci loads it."""
     import importlib
 
-    return importlib.import_module("tasks.common")
+    return importlib.import_module("tasks.errors")
+
+
+@pytest.fixture
+def tasks_module(runtime):
+    """``tasks_module("queries")``: a module of tasks/ as cci loads it."""
+    import importlib
+
+    return lambda name: importlib.import_module(f"tasks.{name}")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The task classes against the org simulator, in-process (real HTTPS, real simple_salesforce and SOAP)."""
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -25,9 +26,14 @@ def test_configured_org_verifies_and_nothing_is_written(sim_task, tmp_path):
     assert writes_since(sim, seq) == []
 
 
-def test_new_customer_install_is_pending_until_the_operator_acts(sim_task, common):
+def test_new_customer_install_is_pending_until_the_operator_acts(sim_task, errors):
     sim, make = sim_task("new_customer")
-    with pytest.raises(common.ManualStepPending, match="repeat step 1"):
+    with pytest.raises(
+        errors.ManualStepPending,
+        match=re.escape(
+            "repeat 'Authorize the 6sense app once as the setup user (article step 1)'"
+        ),
+    ):
         make("sixsense_install_connected_app", interactive="False")()
     sim.action("authorize", username="admin@example.com")
     sim.action("install")
@@ -64,19 +70,19 @@ def test_a_query_is_retried_on_a_transient_fault(sim_task, kind):
     assert writes_since(sim, seq) == []
 
 
-def test_a_refused_query_surfaces_with_its_code(sim_task, common):
+def test_a_refused_query_surfaces_with_its_code(sim_task, errors):
     """A query Salesforce refuses becomes one line with Salesforce's code and what to do; not retried."""
     sim, make = sim_task("new_customer")
     task = _ready_task(make)
     seq = last_seq(sim)
     with pytest.raises(
-        common.SixsenseOrgError, match=r"(?s)Query failed: INVALID_TYPE: .*NoSuchObject"
+        errors.SixsenseOrgError, match=r"(?s)Query failed: INVALID_TYPE: .*NoSuchObject"
     ):
         task._query("SELECT Id FROM NoSuchObject")
     assert len(sim.requests(since=seq)) == 1
 
 
-def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
+def test_expired_session_mid_step_is_refreshed_once(sim_task, errors):
     """INVALID_SESSION_ID on a read: the task refreshes the token once and retries; a second expiry in
     the same task stops it with the message that says what to do."""
     sim, make = sim_task("new_customer", fault="match=/query:kind=INVALID_SESSION_ID:times=1")
@@ -102,7 +108,7 @@ def test_expired_session_mid_step_is_refreshed_once(sim_task, common):
     )  # the retry used the new one
     assert [r["action"] for r in sim.requests()][-2:] == ["refresh_token", "User"]
     sim.observer.faults[0].times, sim.observer.faults[0].fired = 2, 0
-    with pytest.raises(common.SixsenseOrgError, match="INVALID_SESSION_ID.*run the flow again"):
+    with pytest.raises(errors.SixsenseOrgError, match="INVALID_SESSION_ID.*run the flow again"):
         task._query("SELECT Id FROM User")
     assert len(refreshed) == 1
 

@@ -13,10 +13,13 @@ def grant(make_task, **options):
     return make_task("sixsense_grant_app_access", integration_username=INTEGRATION, **options)()
 
 
-def test_app_not_installed_says_install_first(make_task, org, common):
+def test_app_not_installed_says_install_first(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[])
-    with pytest.raises(common.SixsenseOrgError, match=r"install it first \(step 2"):
+    with pytest.raises(
+        errors.SixsenseOrgError,
+        match=r"install it first \(sixsense_install_connected_app \(Install the app, article step 2\)\)",
+    ):
         grant(make_task)
     assert org.writes() == []
 
@@ -111,7 +114,7 @@ def test_integration_profile_access_is_optional(make_task, org):
     ]
 
 
-def test_salesforce_error_surfaces_with_its_code(make_task, org, common):
+def test_salesforce_error_surfaces_with_its_code(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
@@ -125,6 +128,6 @@ def test_salesforce_error_surfaces_with_its_code(make_task, org, common):
         ),
     )
     with pytest.raises(
-        common.SixsenseOrgError, match="INSUFFICIENT_ACCESS: insufficient access rights"
+        errors.SixsenseOrgError, match="INSUFFICIENT_ACCESS: insufficient access rights"
     ):
         grant(make_task)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,12 +22,13 @@ from orgsim.scenario import SCENARIO_DIR
 from orgsim.store import format_datetime, parse_datetime
 from tests.conftest import INTEGRATION_USER as INTEGRATION
 from tests.conftest import SETUP_USER as ADMIN
+from tests.procedure_table import step_name, step_ref
 
 APP = "sfdc_6sense_oauth_app"
 INTEGRATION_SET = "Sixsense_Integration_Access"
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
-STEP_4 = "sixsense_grant_app_access (step 4)"
-STEP_5 = "sixsense_reauthorize_integration_user (step 5)"
+STEP_4 = step_ref("app_access")
+STEP_5 = step_ref("reauthorize")
 #: The ECA policies 6sense asks for, as the simulator's ``eca_policy`` action takes them.
 ECA_WANTED = {
     "permitted_users": "AllSelfAuthorized",
@@ -281,14 +283,12 @@ def test_verify_app_installed_fails_when_only_pardot_is_installed(sim_task, tmp_
     add_pardot(sim)
     sim.org.store.delete("ConnectedApplication", app_id(sim))
     report, error, _ = verify(make, tmp_path)
-    assert_failed(
-        report, error, "app installed", "sixsense_install_connected_app (step 2)", "no row"
-    )
+    assert_failed(report, error, "app installed", step_ref("install"), "no row")
     assert_failed(
         report,
         error,
         "permitted users",
-        "sixsense_set_permitted_users (step 3)",
+        step_ref("permitted_users"),
         "app not installed",
     )
     assert_failed(
@@ -306,7 +306,7 @@ def test_verify_permitted_users_fails_when_all_users_may_self_authorize(sim_task
         report,
         error,
         "permitted users",
-        "sixsense_set_permitted_users (step 3)",
+        step_ref("permitted_users"),
         "all users may self-authorize",
     )
 
@@ -628,52 +628,60 @@ def test_verify_eca_check_could_not_check_when_its_query_is_refused(
 # -- guided steps' "done" checks ------------------------------------------------------------------------
 
 
-def assert_not_done(common, task, subject):
+def assert_not_done(errors, task, subject):
     """A non-interactive guided step whose check says "not done": it stops with the instructions."""
-    with pytest.raises(common.ManualStepPending, match=f"Manual step pending: {subject}"):
+    with pytest.raises(
+        errors.ManualStepPending, match=f"Manual step pending: {re.escape(subject)}"
+    ):
         task()
 
 
-def assert_could_not_check(common, task, sim, fault):
+def assert_could_not_check(errors, task, sim, fault):
     sim.observer.set_faults(fault)
-    with pytest.raises(common.SixsenseOrgError, match="failed"):
+    with pytest.raises(errors.SixsenseOrgError, match="failed"):
         task()
     assert not getattr(task, "return_values", None), task.return_values
 
 
-def test_install_step_not_done_when_only_pardot_is_installed(sim_task, common):
+def test_install_step_not_done_when_only_pardot_is_installed(sim_task, errors):
     sim, make = sim_task("new_customer")
     add_pardot(sim)
-    assert_not_done(common, make("sixsense_install_connected_app", interactive="False"), "step 2")
+    assert_not_done(
+        errors, make("sixsense_install_connected_app", interactive="False"), step_name("install")
+    )
 
 
-def test_install_step_could_not_check_when_the_app_query_is_refused(sim_task, common):
+def test_install_step_could_not_check_when_the_app_query_is_refused(sim_task, errors):
     sim, make = sim_task("configured")
     task = make("sixsense_install_connected_app", interactive="False")
-    assert_could_not_check(common, task, sim, "match=FROM+ConnectedApplication:kind=503")
+    assert_could_not_check(errors, task, sim, "match=FROM+ConnectedApplication:kind=503")
 
 
-def test_authorize_step_not_done_when_only_the_integration_user_holds_a_token(sim_task, common):
+def test_authorize_step_not_done_when_only_the_integration_user_holds_a_token(sim_task, errors):
     sim, make = sim_task("new_customer")
     add_token(sim, INTEGRATION)
     task = make(
         "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
     )
-    assert_not_done(common, task, "step 1")
+    assert_not_done(errors, task, step_name("authorize_setup_user"))
 
 
-def test_authorize_step_not_done_when_the_setup_users_token_is_for_pardot(sim_task, common):
+def test_authorize_step_not_done_when_the_setup_users_token_is_for_pardot(sim_task, errors):
     sim, make = sim_task("new_customer")
     add_pardot(sim)
     add_token(sim, ADMIN, app="Pardot")
-    assert_not_done(common, make("sixsense_authorize_setup_user", interactive="False"), "step 1")
+    assert_not_done(
+        errors,
+        make("sixsense_authorize_setup_user", interactive="False"),
+        step_name("authorize_setup_user"),
+    )
 
 
-def test_authorize_step_could_not_check_when_tokens_are_refused(sim_task, common):
+def test_authorize_step_could_not_check_when_tokens_are_refused(sim_task, errors):
     sim, make = sim_task("new_customer")
     add_token(sim, ADMIN)
     task = make("sixsense_authorize_setup_user", interactive="False")
-    assert_could_not_check(common, task, sim, "match=FROM+OauthToken:kind=503")
+    assert_could_not_check(errors, task, sim, "match=FROM+OauthToken:kind=503")
 
 
 def reauthorize(make, **options):
@@ -685,67 +693,69 @@ def reauthorize(make, **options):
     )
 
 
-def test_reauthorize_step_not_done_when_only_another_user_holds_a_fresh_token(sim_task, common):
+def test_reauthorize_step_not_done_when_only_another_user_holds_a_fresh_token(sim_task, errors):
     sim, make = sim_task("configured")
     date_tokens(sim, INTEGRATION, shifted(policy_changed(sim), -60))
     add_token(sim, ADMIN, created=shifted(policy_changed(sim), 60))
-    assert_not_done(common, reauthorize(make), "step 5")
+    assert_not_done(errors, reauthorize(make), step_name("reauthorize"))
 
 
 def test_reauthorize_step_not_done_for_a_token_created_at_the_instant_of_the_policy_change(
-    sim_task, common
+    sim_task, errors
 ):
     sim, make = sim_task("configured")
     date_tokens(sim, INTEGRATION, policy_changed(sim))
-    assert_not_done(common, reauthorize(make), "step 5")
+    assert_not_done(errors, reauthorize(make), step_name("reauthorize"))
 
 
-def test_reauthorize_step_not_done_when_the_fresh_token_is_for_pardot(sim_task, common):
+def test_reauthorize_step_not_done_when_the_fresh_token_is_for_pardot(sim_task, errors):
     sim, make = sim_task("configured")
     drop_tokens(sim, INTEGRATION)
     add_pardot(sim)
     add_token(sim, INTEGRATION, app="Pardot", created=shifted(policy_changed(sim), 60))
-    assert_not_done(common, reauthorize(make, confirm_reauthorization="True"), "step 5")
+    assert_not_done(
+        errors, reauthorize(make, confirm_reauthorization="True"), step_name("reauthorize")
+    )
 
 
-def test_reauthorize_step_could_not_check_when_tokens_are_refused(sim_task, common):
+def test_reauthorize_step_could_not_check_when_tokens_are_refused(sim_task, errors):
     sim, make = sim_task("configured")
-    assert_could_not_check(common, reauthorize(make), sim, "match=FROM+OauthToken:kind=503")
+    assert_could_not_check(errors, reauthorize(make), sim, "match=FROM+OauthToken:kind=503")
 
 
-def test_permitted_users_step_not_done_when_all_users_may_self_authorize(sim_task, common):
+def test_permitted_users_step_not_done_when_all_users_may_self_authorize(sim_task, errors):
     sim, make = sim_task("configured")
     add_pardot(sim, approved=True)  # another app's policy does not count
     sim.action("policy", permitted_users="all_users")
     task = make("sixsense_set_permitted_users", interactive="False")
-    assert_not_done(common, task, "step 3")
+    assert_not_done(errors, task, step_name("permitted_users"))
     assert task.method == "guided"
 
 
-def test_permitted_users_step_could_not_check_when_the_app_query_is_refused(sim_task, common):
+def test_permitted_users_step_could_not_check_when_the_app_query_is_refused(sim_task, errors):
     sim, make = sim_task("configured")
     task = make("sixsense_set_permitted_users", interactive="False")
-    assert_could_not_check(common, task, sim, "match=FROM+ConnectedApplication:kind=503")
+    assert_could_not_check(errors, task, sim, "match=FROM+ConnectedApplication:kind=503")
 
 
-def test_authorize_eca_step_not_done_when_only_another_user_authorized(sim_task, common, tmp_path):
+def test_authorize_eca_step_not_done_when_only_another_user_authorized(sim_task, errors, tmp_path):
     sim, make = sim_task(eca_scenario(tmp_path))
     assert sim.action("authorize", username=ADMIN, app=ECA_LABEL).get("ok")
     add_token(
         sim, INTEGRATION, app=APP
     )  # the integration user's connected-app token does not count
     task = make("sixsense_authorize_eca", interactive="False", integration_username=INTEGRATION)
-    assert_not_done(common, task, "authorize the 6sense External Client App")
+    assert_not_done(errors, task, step_name("eca_authorize"))
 
 
-def test_set_eca_policies_step_not_done_with_the_default_policies(sim_task, common):
+def test_set_eca_policies_step_not_done_with_the_default_policies(sim_task, errors):
     sim, make = sim_task("eca_installed_default_policies")
     task = make("sixsense_set_eca_policies", interactive="False")
-    assert_not_done(common, task, "set the 6sense External Client App policies")
+    assert_not_done(errors, task, step_name("eca_policies"))
 
 
-def test_set_eca_policies_step_not_done_without_a_policy_row(sim_task, common, tmp_path):
+def test_set_eca_policies_step_not_done_without_a_policy_row(sim_task, errors, tmp_path):
     sim, make = sim_task(eca_scenario(tmp_path))
     sim.org.store.conn.execute('DELETE FROM "ExtlClntAppOauthPlcyCnfg"')
     task = make("sixsense_set_eca_policies", interactive="False")
-    assert_not_done(common, task, "set the 6sense External Client App policies")
+    assert_not_done(errors, task, step_name("eca_policies"))

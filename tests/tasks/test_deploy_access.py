@@ -40,7 +40,7 @@ def test_org_matches_source_nothing_deployed(make_task, org, caplog):
     )
 
 
-def test_invalid_api_name_fails_before_deploy(make_task, org, common, tmp_path):
+def test_invalid_api_name_fails_before_deploy(make_task, org, errors, tmp_path):
     folder = tmp_path / "src" / "permissionsets"
     folder.mkdir(parents=True)
     shutil.copy(
@@ -49,7 +49,7 @@ def test_invalid_api_name_fails_before_deploy(make_task, org, common, tmp_path):
         folder / "6sense_Integration_Access.permissionset-meta.xml",
     )
     with pytest.raises(
-        common.SixsenseInputError, match="'6sense_Integration_Access' is not a valid"
+        errors.SixsenseInputError, match="'6sense_Integration_Access' is not a valid"
     ):
         make_task("sixsense_deploy_access", path=str(tmp_path / "src"))()
     assert org.writes() == [] and org.soql == []
@@ -125,10 +125,10 @@ def test_force_app_is_converted_with_the_salesforce_cli(make_task, org):
     ids=["production", "sandbox", "scratch"],
 )
 def test_production_guard_stops_before_the_deploy_without_confirm_production(
-    make_task, org, common, monkeypatch, organization, blocked
+    make_task, org, errors, monkeypatch, organization, blocked
 ):
     """Production, not at a terminal, no confirm_production: one line naming the option, nothing deployed."""
-    monkeypatch.setattr(common, "stdin_is_tty", lambda: False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
     org.on("FROM Organization", records=organization)
     org.on("FROM PermissionSet", records=org_permission_sets()[:1])
     task = make_task("sixsense_deploy_access")
@@ -136,7 +136,7 @@ def test_production_guard_stops_before_the_deploy_without_confirm_production(
     task._ensure_sf_cli = lambda: None
     task._get_api = lambda path=None: None
     if blocked:
-        with pytest.raises(common.ConfirmationRequired) as error:
+        with pytest.raises(errors.ConfirmationRequired) as error:
             task()
         message = str(error.value)
         assert "\n" not in message and "production" in message
@@ -144,6 +144,6 @@ def test_production_guard_stops_before_the_deploy_without_confirm_production(
     else:
         try:
             task()
-        except common.SixsenseOrgError as error:  # the stubbed deploy changed nothing
+        except errors.SixsenseOrgError as error:  # the stubbed deploy changed nothing
             assert "still differs" in str(error)
     assert org.writes() == [] and org.soap_actions() == []

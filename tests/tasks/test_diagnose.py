@@ -45,12 +45,12 @@ SETTINGS_ENFORCING = (
 
 
 def class_task_factory(runtime, org_config, tmp_path):
-    """``make(class_path="tasks.diagnose.Diagnose", org=..., **options)``: the task by class path (no
+    """``make(class_path="tasks.diagnose.task.Diagnose", org=..., **options)``: the task by class path (no
     cumulusci.yml entry needed), reports under ``tmp_path``."""
     from cumulusci.core.config import TaskConfig
     from cumulusci.core.utils import import_global
 
-    def _make(class_path="tasks.diagnose.Diagnose", org=org_config, **options):
+    def _make(class_path="tasks.diagnose.task.Diagnose", org=org_config, **options):
         options.setdefault("json_path", str(tmp_path / "diagnosis.json"))
         options.setdefault("markdown_path", str(tmp_path / "diagnosis.md"))
         cls = import_global(class_path)
@@ -100,13 +100,13 @@ def test_never_used_app_next_step_is_the_setup_users_authorization(make_class_ta
     result = make_class_task(integration_username=INTEGRATION)()
     assert result["app"]["state"] == "never_used"
     step = result["next_step"]
-    assert step["step"] == "Step 1: Authorize once as the setup user"
+    assert step["step"] == "Authorize the 6sense app once as the setup user (article step 1)"
     assert (step["task"], step["flow"]) == (
         "sixsense_authorize_setup_user",
         "sixsense_new_customer",
     )
     assert step["text"] == (
-        "Step 1: Authorize once as the setup user — run `cci flow run sixsense_new_customer` "
+        "Authorize the 6sense app once as the setup user (article step 1) — run `cci flow run sixsense_new_customer` "
         "(step sixsense_authorize_setup_user)"
     )
     assert result["users"]["setup"]["approve_uninstalled_sources"] == [
@@ -169,7 +169,7 @@ def test_used_but_not_installed_app_next_step_is_install_in_the_existing_custome
     assert result["app"]["state"] == "used"
     step = result["next_step"]
     assert step["text"] == (
-        "Step 2: Install — run `cci flow run sixsense_existing_customer` "
+        "Install the app (article step 2) — run `cci flow run sixsense_existing_customer` "
         "(step sixsense_install_connected_app)"
     )
     tokens = result["tokens"]["integration_user"]
@@ -192,7 +192,7 @@ def test_installed_app_next_step_is_permitted_users(make_class_task, org):
     result = make_class_task(integration_username=INTEGRATION)()
     assert result["app"]["state"] == "installed"
     assert result["next_step"]["task"] == "sixsense_set_permitted_users"
-    assert result["next_step"]["step"] == "Step 3: Set Permitted Users to admin approved"
+    assert result["next_step"]["step"] == "Set Permitted Users to admin approved (article step 3)"
 
 
 def test_admin_approved_without_access_next_step_is_grant_access(make_class_task, org):
@@ -264,7 +264,7 @@ def test_blocked_app_is_a_hard_stop_before_install(make_class_task, org):
     step = result["next_step"]
     assert step["task"] is None and step["flow"] is None
     assert step["step"] == "Unblock the 6sense app on Connected Apps OAuth Usage"
-    assert "Install it (step 2)" in step["why"]
+    assert "Install the app (article step 2)" in step["why"]
     assert "listMetadata" in org.soap_actions()
     assert_read_only(org)
 
@@ -348,7 +348,7 @@ def test_reports_are_written_and_hold_no_token_values(make_class_task, org, tmp_
     data = json.loads((tmp_path / "out" / "d.json").read_text())
     markdown = (tmp_path / "out" / "d.md").read_text()
     assert data["next_step"] == result["next_step"]
-    assert "**Next step:** Step 2: Install" in markdown
+    assert "**Next step:** Install the app (article step 2)" in markdown
     assert "| candidate | state |" in markdown
     everything = json.dumps(result) + markdown
     assert org_config.access_token not in everything
@@ -364,7 +364,7 @@ def test_logs_a_readable_table(make_class_task, org, caplog):
     base_org(org)
     make_class_task(integration_username=INTEGRATION)()
     assert "API Access Control" in caplog.text
-    assert "Next: Step 1: Authorize once as the setup user" in caplog.text
+    assert "Next: Authorize the 6sense app once as the setup user (article step 1)" in caplog.text
     assert INSTANCE in caplog.text
 
 
@@ -377,7 +377,7 @@ def test_init_options_do_not_touch_the_org(make_class_task):
 def test_next_step_is_a_pure_function_of_the_facts(runtime):
     from cumulusci.core.utils import import_global
 
-    next_step = import_global("tasks.diagnose.next_step")
+    next_step = import_global("tasks.diagnose.next_step.next_step")
     facts = {
         "app": {
             "installed": True,
@@ -427,7 +427,7 @@ def sim_factory(start_sim, runtime, monkeypatch, tmp_path):
     from cumulusci.core.config import OrgConfig, TaskConfig
     from cumulusci.core.utils import import_global
 
-    def _factory(scenario, class_path="tasks.diagnose.Diagnose"):
+    def _factory(scenario, class_path="tasks.diagnose.task.Diagnose"):
         sim = start_sim(scenario)
         env = sim.env()
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", env["REQUESTS_CA_BUNDLE"])
@@ -506,7 +506,7 @@ def test_setup_user_defaults_to_the_connected_user_found_by_id(make_class_task, 
 
 
 def test_model_both_recommends_finishing_the_migration():
-    from tasks.diagnose import recommend_model
+    from tasks.diagnose.next_step import recommend_model
 
     both = {"app": {"installed": True, "used": True}, "eca": {"installed": True}, "next_step": {}}
     assert recommend_model(both)["model"] == "both"

@@ -29,17 +29,19 @@ def test_install_already_done_writes_nothing_and_does_not_wait(make_task, org, n
 
 
 def test_install_pending_non_interactive_says_what_to_do_and_how_to_resume(
-    make_task, org, common, no_sleep
+    make_task, org, errors, no_sleep
 ):
     org.on("FROM ConnectedApplication", records=[])
     org.on("FROM OauthToken", records=[])
-    with pytest.raises(common.ManualStepPending) as err:
+    with pytest.raises(errors.ManualStepPending) as err:
         make_task("sixsense_install_connected_app", interactive="False")()
     message = str(err.value)
-    assert "Manual step pending: step 2: install the 6sense connected app" in message
+    assert "Manual step pending: Install the app (article step 2)" in message
     assert DEEP_LINK in message
     assert "  4. Select Install next to the app name" in message
-    assert "repeat step 1" in message  # no token and no row: the app is not listed yet
+    assert (
+        "repeat 'Authorize the 6sense app once as the setup user (article step 1)'" in message
+    )  # no token and no row: the app is not listed yet
     assert "run the flow again after this step" in message
     assert org.writes() == [] and not no_sleep.called
 
@@ -56,16 +58,14 @@ def test_install_interactive_polls_until_the_row_appears(make_task, org, no_slee
     assert [c.args for c in no_sleep.call_args_list] == [(20,), (20,)]
     assert f"[00:20 / 15:00] checking ConnectedApplication {APP} or" in caplog.text
     assert f"[00:40 / 15:00] checking ConnectedApplication {APP}" in caplog.text
-    assert (
-        "tokens held by admin@example.com" in caplog.text
-    )  # the app is listed: no "repeat step 1"
+    assert "tokens held by admin@example.com" in caplog.text  # the app is listed: no "repeat ..."
     assert org.writes() == []
 
 
-def test_interactive_wait_times_out_with_the_instructions(make_task, org, common, no_sleep):
+def test_interactive_wait_times_out_with_the_instructions(make_task, org, errors, no_sleep):
     org.on("FROM ConnectedApplication", records=[])
     org.on("FROM OauthToken", records=[])
-    with pytest.raises(common.ManualStepPending, match="Timed out after 00:30") as err:
+    with pytest.raises(errors.ManualStepPending, match="Timed out after 00:30") as err:
         make_task(
             "sixsense_install_connected_app",
             interactive="True",
@@ -92,11 +92,11 @@ def test_authorize_done_when_the_setup_user_holds_a_token(make_task, org):
         assert secret not in token_query
 
 
-def test_authorize_pending_lists_the_seed_steps_for_the_setup_user(make_task, org, common):
+def test_authorize_pending_lists_the_seed_steps_for_the_setup_user(make_task, org, errors):
     org.on("FROM User", records=[ADMIN_USER])
     org.on("FROM ConnectedApplication", records=[])
     org.on("FROM OauthToken", records=[])
-    with pytest.raises(common.ManualStepPending) as err:
+    with pytest.raises(errors.ManualStepPending) as err:
         make_task(
             "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
         )()
@@ -124,7 +124,7 @@ def test_authorize_confirmed_by_operator_where_api_access_control_denies(make_ta
     assert org.writes() == []
 
 
-def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, common, caplog):
+def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, errors, caplog):
     caplog.set_level(logging.INFO)
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
@@ -134,7 +134,7 @@ def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, 
     org.on(
         "FROM OauthToken", "AppName IN", records=[old]
     )  # the 6sense app only (rule checked first)
-    with pytest.raises(common.ManualStepPending) as err:
+    with pytest.raises(errors.ManualStepPending) as err:
         make_task(
             "sixsense_reauthorize_integration_user",
             integration_username=INTEGRATION,
@@ -149,7 +149,7 @@ def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, 
 
 
 def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a_terminal(
-    make_task, org, common, caplog
+    make_task, org, errors, caplog
 ):
     caplog.set_level(logging.INFO)
     org.on("FROM User", records=[INTEGRATION_USER])
@@ -163,7 +163,7 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
         "True",
     ):  # no terminal under pytest: a confirmation cannot be asked
         with pytest.raises(
-            common.ConfirmationRequired, match="confirm_reauthorization True"
+            errors.ConfirmationRequired, match="confirm_reauthorization True"
         ) as err:
             make_task(
                 "sixsense_reauthorize_integration_user",
@@ -175,12 +175,12 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
     assert org.writes() == []
 
 
-def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, org, common):
+def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
     org.on("FROM OauthToken", records=[old])
-    with pytest.raises(common.ManualStepPending):
+    with pytest.raises(errors.ManualStepPending):
         make_task(
             "sixsense_reauthorize_integration_user",
             integration_username=INTEGRATION,
@@ -201,10 +201,10 @@ def test_reauthorize_already_done(make_task, org):
     assert "after the policy change 2025-10-02T10:00:00.000+0000" in result["detail"]
 
 
-def test_reauthorize_before_install_says_install_first(make_task, org, common):
+def test_reauthorize_before_install_says_install_first(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[])
-    with pytest.raises(common.SixsenseOrgError, match="install it first"):
+    with pytest.raises(errors.SixsenseOrgError, match="install it first"):
         make_task("sixsense_reauthorize_integration_user", integration_username=INTEGRATION)()
 
 

@@ -33,32 +33,32 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
     assert f"Username IN ('{INTEGRATION.upper()}', '{ADMIN}')" in user_query
 
 
-def test_unknown_integration_user(make_task, org, common):
+def test_unknown_integration_user(make_task, org, errors):
     org.on("FROM User", records=[ADMIN_USER])
     with pytest.raises(
-        common.SixsenseInputError, match="integration user nobody@example.com does not exist"
+        errors.SixsenseInputError, match="integration user nobody@example.com does not exist"
     ):
         run(make_task, integration_username="nobody@example.com")
     assert org.writes() == []
 
 
-def test_inactive_setup_user(make_task, org, common):
+def test_inactive_setup_user(make_task, org, errors):
     inactive = user("old.admin@example.com", "005000000000009AAA", active=False)
     org.on("FROM User", records=[inactive, INTEGRATION_USER])
-    with pytest.raises(common.SixsenseInputError, match="old.admin@example.com is inactive"):
+    with pytest.raises(errors.SixsenseInputError, match="old.admin@example.com is inactive"):
         run(make_task, integration_username=INTEGRATION, setup_username="old.admin@example.com")
     assert org.writes() == []
 
 
-def test_setup_user_must_not_be_the_integration_user(make_task, org, common):
-    with pytest.raises(common.SixsenseInputError, match="same user") as err:
+def test_setup_user_must_not_be_the_integration_user(make_task, org, errors):
+    with pytest.raises(errors.SixsenseInputError, match="same user") as err:
         run(make_task, integration_username=INTEGRATION, setup_username=INTEGRATION.upper())
     assert "sixsense_validate_inputs__setup_username" in str(err.value)
     assert org.soql == [] and org.writes() == []
 
 
-def test_a_user_option_given_twice(make_task, org, common):
-    with pytest.raises(common.SixsenseInputError, match="more than one user"):
+def test_a_user_option_given_twice(make_task, org, errors):
+    with pytest.raises(errors.SixsenseInputError, match="more than one user"):
         run(
             make_task,
             integration_username=f"{INTEGRATION},{ADMIN}",
@@ -67,13 +67,13 @@ def test_a_user_option_given_twice(make_task, org, common):
     assert org.writes() == []
 
 
-def test_integration_user_without_api_access(make_task, org, common):
+def test_integration_user_without_api_access(make_task, org, errors):
     no_api = user(
         INTEGRATION, "005000000000002AAA", profile="Minimum Access - Salesforce", api=False
     )
     org.on("FROM User", records=[ADMIN_USER, no_api])
     org.on("FROM PermissionSetAssignment", records=[])
-    with pytest.raises(common.SixsenseInputError, match="has no API access"):
+    with pytest.raises(errors.SixsenseInputError, match="has no API access"):
         run(make_task, integration_username=INTEGRATION)
     assert any("PermissionSet.PermissionsApiEnabled = true" in q for q in org.soql)
     assert org.writes() == []
@@ -110,8 +110,8 @@ def test_api_access_through_a_permission_set_is_accepted(make_task, org):
         ("a_app,a_app", "more than once"),
     ],
 )
-def test_bad_connected_app_names(make_task, org, common, names, message):
-    with pytest.raises(common.SixsenseInputError, match=message):
+def test_bad_connected_app_names(make_task, org, errors, names, message):
+    with pytest.raises(errors.SixsenseInputError, match=message):
         run(make_task, integration_username=INTEGRATION, connected_app_names=names)
     assert org.soql == [] and org.writes() == []
 
@@ -125,30 +125,31 @@ def test_bad_connected_app_names(make_task, org, common, names, message):
         ("poll_interval", "nan"),
     ],
 )
-def test_bad_numbers_fail_when_options_are_parsed(make_task, org, common, option, value):
-    with pytest.raises(common.SixsenseInputError, match=f"{option} must be a positive number"):
+def test_bad_numbers_fail_when_options_are_parsed(make_task, org, errors, option, value):
+    with pytest.raises(errors.SixsenseInputError, match=f"{option} must be a positive number"):
         make_task("sixsense_validate_inputs", integration_username=INTEGRATION, **{option: value})
     assert org.writes() == []
 
 
-def test_poll_interval_longer_than_timeout(make_task, org, common):
-    with pytest.raises(common.SixsenseInputError, match="longer than wait_timeout"):
+def test_poll_interval_longer_than_timeout(make_task, org, errors):
+    with pytest.raises(errors.SixsenseInputError, match="longer than wait_timeout"):
         run(make_task, integration_username=INTEGRATION, wait_timeout="5", poll_interval="10")
 
 
-def test_interactive_must_be_a_bool(make_task, common):
+def test_interactive_must_be_a_bool(make_task, errors):
     with pytest.raises(TaskOptionsError, match="interactive must be True or False"):
         make_task("sixsense_validate_inputs", integration_username=INTEGRATION, interactive="maybe")
 
 
-def test_missing_integration_username_names_the_flow_option(make_task, common):
+def test_missing_integration_username_names_the_flow_option(make_task, errors):
     with pytest.raises(TaskOptionsError, match="integration_username"):
         make_task("sixsense_validate_inputs")
 
 
-def test_soql_quoting(common):
-    assert common.soql_quote("O'Brien\\x") == "'O\\'Brien\\\\x'"
-    assert common.soql_in(["a", "b'c"]) == "('a', 'b\\'c')"
+def test_soql_quoting(tasks_module):
+    queries = tasks_module("queries")
+    assert queries.soql_quote("O'Brien\\x") == "'O\\'Brien\\\\x'"
+    assert queries.soql_in(["a", "b'c"]) == "('a', 'b\\'c')"
 
 
 @pytest.mark.parametrize(

@@ -35,10 +35,10 @@ def test_already_admin_approved(make_task, org):
     assert org.writes() == [] and org.soap_actions() == []
 
 
-def test_not_retrievable_is_a_guided_step(make_task, org, common, caplog):
+def test_not_retrievable_is_a_guided_step(make_task, org, errors, caplog):
     caplog.set_level(logging.INFO)
     not_approved(org)
-    with pytest.raises(common.ManualStepPending) as err:
+    with pytest.raises(errors.ManualStepPending) as err:
         make_task("sixsense_set_permitted_users", interactive="False")()
     assert "Admin approved users are pre-authorized" in str(err.value)
     assert "Edit Policies" in str(err.value)
@@ -47,10 +47,10 @@ def test_not_retrievable_is_a_guided_step(make_task, org, common, caplog):
     assert org.soap_actions() == ["listMetadata"] and org.writes() == []
 
 
-def test_retrievable_needs_confirmation_when_not_interactive(make_task, org, common):
+def test_retrievable_needs_confirmation_when_not_interactive(make_task, org, errors):
     not_approved(org)
     org.list_metadata = [APP]
-    with pytest.raises(common.ConfirmationRequired, match="confirm_logout True"):
+    with pytest.raises(errors.ConfirmationRequired, match="confirm_logout True"):
         make_task("sixsense_set_permitted_users", interactive="False")()
     assert org.writes() == []
 

@@ -136,7 +136,7 @@ def no_terminal(monkeypatch):
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_writing_task_alone_on_production_writes_nothing_without_consent(
-    case, sim_task, tmp_path, monkeypatch, no_terminal, common
+    case, sim_task, tmp_path, monkeypatch, no_terminal, errors, tasks_module
 ):
     task_name, base, edit, options, before = CASES[case]
     scenario = scenario_variant(tmp_path, base, edit) if edit else base
@@ -145,10 +145,10 @@ def test_writing_task_alone_on_production_writes_nothing_without_consent(
     if before:
         before(sim)
     mark = last_seq(sim)
-    with pytest.raises(common.ConfirmationRequired) as refused:
+    with pytest.raises(errors.ConfirmationRequired) as refused:
         make(task_name, **options)()
     message = str(refused.value)
-    assert message == common.production_guard_message(
+    assert message == tasks_module("base").production_guard_message(
         sim.state()["objects"]["Organization"][0]["Name"]
     )
     assert "-o confirm_production True" in message and "production org" in message
@@ -163,12 +163,12 @@ def test_writing_task_alone_on_production_writes_nothing_without_consent(
 
 
 def test_ci_integration_user_alone_on_production_writes_nothing_without_consent(
-    sim_task, no_terminal, common
+    sim_task, no_terminal, errors
 ):
     """The scratch-org CI task creates a user (Snowfakery load): on production it needs the consent too."""
     sim, make = sim_task("new_customer", org_kind="production")
     mark = last_seq(sim)
-    with pytest.raises(common.ConfirmationRequired, match="-o confirm_production True"):
+    with pytest.raises(errors.ConfirmationRequired, match="-o confirm_production True"):
         make("sixsense_ci_integration_user", username="sixsense.ci@example.com")()
     assert writes_since(sim, mark) == []
 

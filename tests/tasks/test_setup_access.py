@@ -65,9 +65,9 @@ def test_already_assigned_is_already_done(make_task, org, caplog):
     assert "already done" in caplog.text
 
 
-def test_permission_set_not_deployed_yet(make_task, org, common):
+def test_permission_set_not_deployed_yet(make_task, org, errors):
     org.on("FROM User", records=[ADMIN_USER])
     org.on("FROM PermissionSet WHERE Name IN", records=[])
-    with pytest.raises(common.SixsenseOrgError, match="deploy them first"):
+    with pytest.raises(errors.SixsenseOrgError, match="deploy them first"):
         make_task("sixsense_assign_setup_access")()
     assert org.writes() == []

@@ -39,11 +39,11 @@ GO_AHEAD = {
     "setup_username", [INTEGRATION_USER, INTEGRATION_USER.upper()], ids=["same", "other case"]
 )
 def test_setup_username_naming_the_integration_user_is_refused_before_any_request(
-    task, setup_username, sim_task, common
+    task, setup_username, sim_task, errors
 ):
     sim, make = sim_task(TASKS[task])
     mark = last_seq(sim)
-    with pytest.raises(common.SixsenseInputError) as refused:
+    with pytest.raises(errors.SixsenseInputError) as refused:
         make(
             task,
             integration_username=INTEGRATION_USER,
@@ -62,20 +62,20 @@ def _connected_as_integration_user(data):
 
 @pytest.mark.parametrize("task", list(TASKS))
 def test_connected_as_the_integration_user_without_setup_username_is_refused(
-    task, sim_task, tmp_path, common
+    task, sim_task, tmp_path, errors
 ):
     sim, make = sim_task(scenario_variant(tmp_path, TASKS[task], _connected_as_integration_user))
     mark = last_seq(sim)
-    with pytest.raises(common.SixsenseInputError, match="the user cci is connected as"):
+    with pytest.raises(errors.SixsenseInputError, match="the user cci is connected as"):
         make(task, integration_username=INTEGRATION_USER, **GO_AHEAD[task])()
     assert sim.requests(since=mark) == []
 
 
-def test_step_1_with_a_proper_setup_user_goes_on_to_its_instructions(sim_task, common):
+def test_step_1_with_a_proper_setup_user_goes_on_to_its_instructions(sim_task, errors):
     """The control: the same run with the admin as setup user reads the org and stops at the manual step."""
     sim, make = sim_task("new_customer")
     mark = last_seq(sim)
-    with pytest.raises(common.ManualStepPending, match=f"as the setup user {SETUP_USER}"):
+    with pytest.raises(errors.ManualStepPending, match=f"as the setup user {SETUP_USER}"):
         make(
             "sixsense_authorize_setup_user",
             integration_username=INTEGRATION_USER,

@@ -7,7 +7,7 @@ from it). Each question has a safe default: "n" and Enter stop with nothing writ
 consent is logged ("Confirmed at the terminal"). An answer the test did not script is end of input, which
 click turns into ``Abort``: a question asked twice, or one not expected, fails the test.
 
-The confirmations (``click.confirm`` in tasks/): the production guard (tasks/common.py), the reauthorization
+The confirmations (``click.confirm`` in tasks/): the production guard (tasks/base.py), the reauthorization
 consent and the API Access Control "did you make the attempt" question (tasks/guided.py), Permitted Users'
 ``confirm_logout`` (tasks/permitted_users.py) and the ECA migration's removal (tasks/eca.py).
 The same through a real pseudo-terminal and the real ``cci``: tests/e2e/test_terminal_cli.py.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import pytest
 
@@ -82,11 +83,11 @@ def log_lines(caplog):
 @pytest.mark.parametrize("answer", NO_ANSWERS, ids=["n", "enter"])
 @pytest.mark.parametrize("case", list(CASES))
 def test_production_guard_no_and_enter_write_nothing(
-    case, answer, sim_task, tmp_path, terminal, common
+    case, answer, sim_task, tmp_path, terminal, errors
 ):
     sim, make, task_name, options, mark = _guard_case(case, sim_task, tmp_path)
     terminal(answer)
-    with pytest.raises(common.ConfirmationRequired, match="-o confirm_production True"):
+    with pytest.raises(errors.ConfirmationRequired, match="-o confirm_production True"):
         make(task_name, **options)()
     [question] = terminal.questions()
     assert "is a production org. Write to it" in question, question
@@ -126,14 +127,14 @@ def test_production_guard_is_not_asked_where_the_option_is_given(sim_task, tmp_p
 
 
 def test_production_guard_at_a_terminal_with_interactive_false_asks_nothing(
-    sim_task, tmp_path, terminal, common
+    sim_task, tmp_path, terminal, errors
 ):
     """``interactive False`` means nobody answers, even where standard input is a terminal."""
     sim, make, task_name, options, mark = _guard_case(
         "grant_app_access assignment only", sim_task, tmp_path
     )
     terminal("y")
-    with pytest.raises(common.ConfirmationRequired):
+    with pytest.raises(errors.ConfirmationRequired):
         make(task_name, **options, interactive="False")()
     assert terminal.questions() == []
     assert writes_since(sim, mark) == []
@@ -229,12 +230,12 @@ def _reauthorize(sim_task, tmp_path):
 
 @pytest.mark.parametrize("answer", NO_ANSWERS, ids=["n", "enter"])
 def test_reauthorization_consent_no_and_enter_stop_before_the_instructions(
-    answer, sim_task, tmp_path, terminal, common, log_lines
+    answer, sim_task, tmp_path, terminal, errors, log_lines
 ):
     sim, run = _reauthorize(sim_task, tmp_path)
     mark = last_seq(sim)
     terminal(answer)
-    with pytest.raises(common.ConfirmationRequired, match="Not started: .*Pardot"):
+    with pytest.raises(errors.ConfirmationRequired, match="Not started: .*Pardot"):
         run()
     [question] = terminal.questions()
     assert "which may log it out of Pardot, Salesforce Sales Engagement" in question
@@ -243,16 +244,19 @@ def test_reauthorization_consent_no_and_enter_stop_before_the_instructions(
 
 
 def test_reauthorization_consent_yes_goes_on_to_the_instructions_and_the_wait(
-    sim_task, tmp_path, terminal, common, log_lines
+    sim_task, tmp_path, terminal, errors, log_lines
 ):
     sim, run = _reauthorize(sim_task, tmp_path)
     terminal("y")
-    with pytest.raises(common.ManualStepPending, match="Timed out"):
+    with pytest.raises(errors.ManualStepPending, match="Timed out"):
         run()  # nobody reauthorizes: it waited, then timed out
     assert len(terminal.questions()) == 1
     lines = log_lines()
     assert any(line.startswith("Confirmed at the terminal: reauthorize as") for line in lines)
-    assert any(line.startswith("To do (step 5") for line in lines), lines
+    assert any(
+        line.startswith("To do (Reauthorize in 6sense as the integration user (article step 5)")
+        for line in lines
+    ), lines
     assert sum("checking OauthToken" in line for line in lines) == 3, lines
 
 
@@ -269,12 +273,12 @@ def _permitted_users(sim_task, tmp_path, kind="sandbox"):
 
 @pytest.mark.parametrize("answer", NO_ANSWERS, ids=["n", "enter"])
 def test_permitted_users_logout_no_and_enter_change_nothing(
-    answer, sim_task, tmp_path, terminal, common
+    answer, sim_task, tmp_path, terminal, errors
 ):
     sim, run = _permitted_users(sim_task, tmp_path)
     mark = last_seq(sim)
     terminal(answer)
-    with pytest.raises(common.ConfirmationRequired, match="Not changed: switching"):
+    with pytest.raises(errors.ConfirmationRequired, match="Not changed: switching"):
         run()
     [question] = terminal.questions()
     assert "logging out all its users" in question
@@ -295,13 +299,13 @@ def test_permitted_users_logout_yes_deploys(sim_task, tmp_path, terminal, log_li
 
 
 def test_permitted_users_logout_yes_then_production_enter_writes_nothing(
-    sim_task, tmp_path, terminal, common
+    sim_task, tmp_path, terminal, errors
 ):
     """Two questions on production: the logout, then the production guard; Enter at the second stops."""
     sim, run = _permitted_users(sim_task, tmp_path, kind="production")
     mark = last_seq(sim)
     terminal("y", "")
-    with pytest.raises(common.ConfirmationRequired, match="confirm_production"):
+    with pytest.raises(errors.ConfirmationRequired, match="confirm_production"):
         run()
     logout, production = terminal.questions()
     assert "logging out all its users" in logout and "is a production org" in production
@@ -361,11 +365,16 @@ def _attempt(sim_task):
 
 
 @pytest.mark.parametrize("answer", NO_ANSWERS, ids=["n", "enter"])
-def test_attempt_question_no_and_enter_leave_the_step_pending(answer, sim_task, terminal, common):
+def test_attempt_question_no_and_enter_leave_the_step_pending(answer, sim_task, terminal, errors):
     sim, run = _attempt(sim_task)
     mark = last_seq(sim)
     terminal(answer)
-    with pytest.raises(common.ManualStepPending, match="Not confirmed: step 1") as pending:
+    with pytest.raises(
+        errors.ManualStepPending,
+        match=re.escape(
+            "Not confirmed: Authorize the 6sense app once as the setup user (article step 1)"
+        ),
+    ) as pending:
         run()
     [question] = terminal.questions()
     assert f"Did you make the authorization attempt in 6sense as {SETUP_USER}?" in question

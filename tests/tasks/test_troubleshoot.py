@@ -275,7 +275,7 @@ def test_seed_url_in_an_org_where_the_app_is_not_installed_and_admin_holds_the_p
         "(through profile System Administrator)"
     ) in result["cause"]
     assert "sixsense_assign_setup_access -o setup_username" not in result["fix"]
-    assert "Step 1: Authorize once as the setup user" in result["fix"]
+    assert "Authorize the 6sense app once as the setup user (article step 1)" in result["fix"]
 
 
 def test_approval_error_when_the_setup_user_lacks_the_permission(troubleshoot, org):
@@ -295,7 +295,7 @@ def test_approval_error_for_an_existing_customer_mentions_grandfathered_tokens(t
     result = troubleshoot("OAUTH_APPROVAL_ERROR_GENERIC", integration_username=INTEGRATION)
     assert "keep working on their existing tokens" in result["cause"]
     assert "can be installed now" in result["cause"]
-    assert "Step 2: Install" in result["fix"]
+    assert "Install the app (article step 2)" in result["fix"]
 
 
 def test_approval_error_after_install_says_it_should_not_recur(troubleshoot, org):
@@ -385,10 +385,10 @@ def test_unknown_code_says_so_and_still_shows_the_diagnosis(troubleshoot, org, c
     assert result["diagnosis"]["next_step"]["task"] == "sixsense_authorize_setup_user"
     assert "unknown error code SOMETHING_ODD_HAPPENED" in caplog.text
     assert "API Access Control" in caplog.text  # the diagnosis tables are logged too
-    assert "Step 1: Authorize once as the setup user" in result["fix"]
+    assert "Authorize the 6sense app once as the setup user (article step 1)" in result["fix"]
 
 
-def test_missing_error_option_is_an_input_error(make_class_task, common):
+def test_missing_error_option_is_an_input_error(make_class_task, errors):
     from cumulusci.core.exceptions import TaskOptionsError
 
     with pytest.raises(TaskOptionsError):

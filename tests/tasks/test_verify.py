@@ -60,7 +60,7 @@ def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
     assert org.writes() == []
 
 
-def test_failures_name_the_step_to_run(make_task, org, common, tmp_path):
+def test_failures_name_the_step_to_run(make_task, org, errors, tmp_path):
     configured(org, fresh=False, approved=False)
     report = tmp_path / "v.json"
     task = make_task("sixsense_verify", integration_username=INTEGRATION, report_path=str(report))
@@ -69,7 +69,7 @@ def test_failures_name_the_step_to_run(make_task, org, common, tmp_path):
     assert type(err.value).__name__ == "VerificationFailed"
     message = str(err.value)
     assert (
-        "permitted users: all users may self-authorize; run sixsense_set_permitted_users (step 3)"
+        "permitted users: all users may self-authorize; run sixsense_set_permitted_users (Set Permitted Users to admin approved, article step 3)"
         in message
     )
     assert (

@@ -1,0 +1,446 @@
+"""Diagnose's facts about the vendor's app: candidates, installed state, blocked consumers, access, tokens.
+
+OauthToken is counted first (``SELECT COUNT()``) and read only filtered by AppName / UserId, within the
+2,500-row cap (facts §4.1); never a token value.
+"""
+
+from __future__ import annotations
+
+import io
+
+from cumulusci.salesforce_api.exceptions import MetadataApiError
+from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
+from lxml import etree
+
+from ..base import (
+    OAUTH_USAGE_PATH,
+)
+from ..formatting import parse_sf_datetime
+from ..metadata_xml import MD_NS, package_xml
+from ..queries import (
+    OAUTH_TOKEN_ROW_CAP,
+    app_menu_items_soql,
+    app_tokens_where,
+    soql_in,
+    soql_quote,
+    token_count_soql,
+    token_rows_soql,
+)
+from ..vendor import VENDOR
+
+
+def _lower_set(values) -> set[str]:
+    return {str(v).lower() for v in values if v}
+
+
+class AppFacts:
+    """Mixin of :class:`tasks.diagnose.task.Diagnose` (needs ``SixsenseOrgMixin`` and ``self.warnings``)."""
+
+    # -- the app ---------------------------------------------------------------------------------------
+
+    def _app_facts(self, users: dict) -> tuple[dict, dict]:
+        names = list(self.app_names)
+        lower_names = _lower_set(names)
+        candidates: dict[str, dict] = {}
+
+        def cand(name: str) -> dict:
+            key = name.lower()
+            if key not in candidates:
+                candidates[key] = {
+                    "name": name,
+                    "sources": [],
+                    "connected_application_id": None,
+                    "installed": False,
+                    "installed_date": None,
+                    "admin_approved": False,
+                    "policy_modified": None,
+                    "app_menu_items": [],
+                    "token_count": 0,
+                    "token_user_count": 0,
+                    "blocked": False,
+                }
+            return candidates[key]
+
+        def add_source(c, source):
+            if source not in c["sources"]:
+                c["sources"].append(source)
+
+        # ConnectedApplication: a row exists once the app is installed (facts §3). Read-only object.
+        apps = self._safe("ConnectedApplication", lambda: self._connected_apps(names), []) or []
+        apps_by_id = {a["Id"]: a for a in apps}
+
+        # AppMenuItem: App Launcher items, linked to ConnectedApplication by ApplicationId (facts §4.2).
+        menu_items = self._app_menu_items(names, list(apps_by_id))
+        missing_app_ids = [
+            m["ApplicationId"]
+            for m in menu_items
+            if m.get("ApplicationId") and m["ApplicationId"] not in apps_by_id
+        ]
+        if missing_app_ids:
+            extra = self._safe(
+                "ConnectedApplication",
+                lambda: self._query(
+                    "SELECT Id, Name, CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly "
+                    f"FROM ConnectedApplication WHERE Id IN {soql_in(missing_app_ids)}"
+                ),
+                [],
+            )
+            apps_by_id.update({a["Id"]: a for a in extra})
+        for a in apps_by_id.values():
+            c = cand(a["Name"])
+            add_source(c, "ConnectedApplication")
+            c.update(
+                connected_application_id=a["Id"],
+                installed=True,
+                installed_date=a.get("CreatedDate"),
+                admin_approved=bool(a.get("OptionsAllowAdminApprovedUsersOnly")),
+                policy_modified=a.get("LastModifiedDate"),
+            )
+        for m in menu_items:
+            owner = apps_by_id.get(m.get("ApplicationId"))
+            name = owner["Name"] if owner else (m.get("Name") or m.get("Label"))
+            c = cand(name)
+            add_source(c, "AppMenuItem")
+            c["app_menu_items"].append(
+                {
+                    "id": m.get("Id"),
+                    "name": m.get("Name"),
+                    "label": m.get("Label"),
+                    "is_using_admin_authorization": m.get("IsUsingAdminAuthorization"),
+                }
+            )
+
+        # OauthToken for the app names (AppName is the app's label, facts §4.1): count first. A token must
+        # be newer than the policy change (ConnectedApplication.LastModifiedDate, as
+        # sixsense_reauthorize_integration_user and sixsense_verify read it).
+        policy_changed = max(
+            (a.get("LastModifiedDate") or "" for a in apps_by_id.values()), default=""
+        )
+        tokens_info, app_tokens = self._app_tokens(names, users, policy_changed or None)
+        for t in app_tokens:
+            c = cand(t["AppName"])
+            add_source(c, "OauthToken")
+        for c in candidates.values():
+            mine = [t for t in app_tokens if (t.get("AppName") or "").lower() == c["name"].lower()]
+            c["token_count"] = len(mine)
+            c["token_user_count"] = len({t.get("UserId") for t in mine})
+        for name, count in (tokens_info.get("app_counts") or {}).items():
+            c = cand(name)
+            add_source(c, "OauthToken")
+            c["token_count"] = max(c["token_count"], count)
+
+        # Blocked consumers (BlacklistedConsumer metadata, facts §6.2).
+        blocked, blocked_detectable = self._blocked_apps(lower_names | set(candidates))
+        for name in blocked:
+            c = cand(name)
+            add_source(c, "BlacklistedConsumer")
+            c["blocked"] = True
+
+        # SetupEntityAccess: who has access to each installed candidate (facts §5).
+        access = self._app_access([c["connected_application_id"] for c in candidates.values()])
+        for c in candidates.values():
+            c["access"] = [a for a in access if a["app_id"] == c["connected_application_id"]]
+            c["state"] = self._candidate_state(c)
+        for name in names:
+            cand(name)["state"] = self._candidate_state(cand(name))
+
+        rank = {"blocked": 0, "admin_approved": 1, "installed": 2, "used": 3, "never_used": 4}
+        ordered = sorted(
+            candidates.values(),
+            key=lambda c: (
+                rank[c["state"]],
+                c["name"].lower() not in lower_names,
+                c["name"].lower(),
+            ),
+        )
+        primary = ordered[0] if ordered else None
+        setup_id = (users.get("setup") or {}).get("id")
+        token_users = {t.get("UserId") for t in app_tokens}
+        used = any(c["token_count"] for c in candidates.values())
+        app = {
+            "names": names,
+            "primary": primary["name"] if primary else None,
+            "state": self._overall_state(candidates.values()),
+            "used": used,
+            "used_by_others": bool(token_users - {setup_id, None})
+            or bool(tokens_info.get("app_total", 0) > len(app_tokens)),
+            "installed": any(c["installed"] for c in candidates.values()),
+            "admin_approved": any(
+                c["installed"] and c["admin_approved"] for c in candidates.values()
+            ),
+            "blocked": any(c["blocked"] for c in candidates.values()),
+            "blocked_detectable": blocked_detectable,
+            "access": access,
+            "candidates": ordered,
+            "oauth_usage_url": self._instance_url() + OAUTH_USAGE_PATH,
+        }
+        if not used and not app["installed"]:
+            self.warnings.append(
+                "No token and no installed row for the app: either it was never used here, or an attempt was "
+                "denied (a denied attempt lists the app on OAuth Usage but leaves nothing the API can read)."
+            )
+        return app, tokens_info
+
+    @staticmethod
+    def _candidate_state(c: dict) -> str:
+        if c["blocked"]:
+            return "blocked"
+        if c["installed"] and c["admin_approved"]:
+            return "admin_approved"
+        if c["installed"]:
+            return "installed"
+        if c["token_count"]:
+            return "used"
+        return "never_used"
+
+    @staticmethod
+    def _overall_state(candidates) -> str:
+        states = {c["state"] for c in candidates}
+        for state in ("blocked", "admin_approved", "installed", "used"):
+            if state in states:
+                return state
+        return "never_used"
+
+    def _app_menu_items(self, names: list[str], app_ids: list[str]) -> list[dict]:
+        return (
+            self._safe(
+                "AppMenuItem",
+                lambda: self._query(app_menu_items_soql(names, app_ids)),
+                [],
+            )
+            or []
+        )
+
+    def _count(self, where: str) -> int:
+        """``SELECT COUNT() FROM OauthToken WHERE ...`` (totalSize of a COUNT() query)."""
+        return self._total(token_count_soql(where))
+
+    def _read_tokens(self, where: str, count: int) -> list[dict]:
+        """OauthToken rows for ``where`` (never the secret fields), at most the 2,500-row cap."""
+        if count == 0:
+            return []
+        if count > OAUTH_TOKEN_ROW_CAP:  # token_rows_soql limits the rows to the cap
+            self.warnings.append(
+                f"{count} OauthToken rows match ({where}); Salesforce returns at most {OAUTH_TOKEN_ROW_CAP}, "
+                "so per-user figures below come from user-filtered queries."
+            )
+        return self._query(token_rows_soql(where, count))
+
+    def _app_tokens(
+        self, names: list[str], users: dict, policy_changed: str | None
+    ) -> tuple[dict, list[dict]]:
+        """OauthToken facts: ``app_total`` (COUNT() for the app names), ``app_counts`` (per name, only past
+        the row cap), ``integration_user`` {app: summary, other_apps: [{app, count, last_used}]},
+        ``setup_user`` {app: summary}; and the app's token rows (secret fields never selected)."""
+        info: dict = {
+            "app_total": 0,
+            "app_counts": {},
+            "integration_user": None,
+            "setup_user": None,
+        }
+        app_where = app_tokens_where(names)
+
+        all_app_rows: list[bool] = []  # set once every token row of the app was read
+
+        def read_app():
+            total = self._count(app_where)
+            info["app_total"] = total
+            if total <= OAUTH_TOKEN_ROW_CAP:
+                rows = self._read_tokens(app_where, total)
+                all_app_rows.append(True)
+                return rows
+            # Too many to read: one COUNT() per name, rows only per user (below).
+            for name in names:
+                info["app_counts"][name] = self._count(f"AppName = {soql_quote(name)}")
+            return []
+
+        app_tokens = self._safe("OauthToken", read_app, []) or []
+        setup = users.get("setup") or {}
+        integration = users.get("integration") or {}
+
+        def user_tokens(user: dict, all_apps: bool) -> dict:
+            uid = user["id"]
+            where = f"UserId = {soql_quote(uid)}"
+            if not all_apps and all_app_rows:
+                rows = [t for t in app_tokens if t.get("UserId") == uid]  # every app row was read
+            else:
+                if not all_apps:
+                    where = f"{app_where} AND {where}"
+                rows = self._read_tokens(where, self._count(where))
+            mine = [r for r in rows if (r.get("AppName") or "").lower() in _lower_set(names)]
+            others: dict[str, dict] = {}
+            for r in rows:
+                if r in mine:
+                    continue
+                o = others.setdefault(
+                    r.get("AppName"), {"app": r.get("AppName"), "count": 0, "last_used": None}
+                )
+                o["count"] += 1
+                if (r.get("LastUsedDate") or "") > (o["last_used"] or ""):
+                    o["last_used"] = r.get("LastUsedDate")
+            return {
+                "app": self._summarize(mine, policy_changed),
+                "other_apps": sorted(others.values(), key=lambda o: o["app"] or ""),
+            }
+
+        if integration.get("found"):
+            info["integration_user"] = self._safe(
+                "OauthToken (integration user)", lambda: user_tokens(integration, True), None
+            )
+        if setup.get("found"):
+            result = self._safe("OauthToken (setup user)", lambda: user_tokens(setup, False), None)
+            info["setup_user"] = {"app": result["app"]} if result else None
+        return info, app_tokens
+
+    @staticmethod
+    def _summarize(rows: list[dict], policy_changed: str | None) -> dict:
+        if not rows:
+            return {
+                "count": 0,
+                "first_created": None,
+                "last_created": None,
+                "last_used": None,
+                "use_count": 0,
+                "after_policy_change": False,
+            }
+        created = sorted(r.get("CreatedDate") or "" for r in rows)
+        last_used = max((r.get("LastUsedDate") or "" for r in rows), default="") or None
+        changed = parse_sf_datetime(policy_changed) if policy_changed else None
+        fresh = [
+            r
+            for r in rows
+            if changed is None or (parse_sf_datetime(r.get("CreatedDate")) or changed) > changed
+        ]
+        return {
+            "count": len(rows),
+            "first_created": created[0] or None,
+            "last_created": created[-1] or None,
+            "last_used": last_used,
+            "use_count": sum(int(r.get("UseCount") or 0) for r in rows),
+            "after_policy_change": bool(fresh),
+        }
+
+    def _blocked_apps(self, names: set[str]) -> tuple[list[str], bool]:
+        """Names among ``names`` on the org's blocked list: ``listMetadata(BlacklistedConsumer)`` (a read),
+        then, for entries whose fullName is not one of the names, a retrieve to compare consumerName and
+        masterLabel. Returns (blocked names, detectable)."""
+        api_version = self.project_config.project__package__api_version
+        try:
+            listed = self._read(
+                "listMetadata",
+                ApiListMetadata(self, "BlacklistedConsumer", as_of_version=api_version),
+            )
+        except MetadataApiError as e:
+            self.warnings.append(
+                f"Blocked apps (BlacklistedConsumer listMetadata) not readable: {e}"
+            )
+            return [], False
+        entries = [
+            e.get("fullName")
+            for e in (listed or {}).get("BlacklistedConsumer", [])
+            if e.get("fullName")
+        ]
+        blocked = [n for n in entries if n.lower() in names]
+        others = [n for n in entries if n.lower() not in names]
+        if others:
+            try:
+                zip_file = self._read(
+                    "Metadata retrieve",
+                    ApiRetrieveUnpackaged(
+                        self,
+                        package_xml("BlacklistedConsumer", others, api_version),
+                        api_version,
+                    ),
+                )
+            except MetadataApiError as e:
+                self.warnings.append(
+                    f"Blocked apps (BlacklistedConsumer retrieve) not readable: {e}"
+                )
+                return blocked, True
+            for file_name in zip_file.namelist():
+                if not file_name.startswith("blacklistedConsumers/"):
+                    continue
+                root = etree.parse(io.BytesIO(zip_file.read(file_name))).getroot()
+                labels = root.xpath(
+                    "/md:BlacklistedConsumer/md:consumerName/text() | /md:BlacklistedConsumer/md:masterLabel/text()",
+                    namespaces={"md": MD_NS},
+                )
+                hit = [label.strip() for label in labels if label.strip().lower() in names]
+                if hit and hit[0] not in blocked:
+                    blocked.append(hit[0])
+        return blocked, True
+
+    def _app_access(self, app_ids: list[str | None]) -> list[dict]:
+        ids = [i for i in app_ids if i]
+        if not ids:
+            return []
+        rows = self._safe(
+            "SetupEntityAccess",
+            lambda: self._query(
+                "SELECT Id, ParentId, Parent.Name, Parent.Label, Parent.IsOwnedByProfile, Parent.Profile.Name, "
+                f"SetupEntityId FROM SetupEntityAccess WHERE SetupEntityId IN {soql_in(ids)}"
+            ),
+            [],
+        )
+        out = []
+        for r in rows or []:
+            parent = r.get("Parent") or {}
+            is_profile = bool(parent.get("IsOwnedByProfile"))
+            out.append(
+                {
+                    "type": "profile" if is_profile else "permission set",
+                    "name": (parent.get("Profile") or {}).get("Name")
+                    if is_profile
+                    else parent.get("Name"),
+                    "parent_id": r.get("ParentId"),
+                    "app_id": r.get("SetupEntityId"),
+                }
+            )
+        return sorted(out, key=lambda a: (a["type"], a["name"] or ""))
+
+    def _user_access(self, user: dict, app: dict) -> tuple[bool, list[str]]:
+        """Whether one of the user's permission sets (assigned, or its profile's own) has access to an
+        installed candidate app; and through which."""
+        if not app.get("access"):
+            return False, []
+        mine = (
+            self._safe(
+                "PermissionSetAssignment",
+                lambda: self._assigned_permission_set_ids(user["id"]),
+                set(),
+            )
+            or set()
+        )
+        profile_rows = self._safe(
+            "PermissionSet",
+            lambda: self._query(
+                "SELECT Id FROM PermissionSet WHERE IsOwnedByProfile = true "
+                f"AND Profile.Name = {soql_quote(user.get('profile') or '')}"
+            ),
+            [],
+        )
+        mine |= {r["Id"] for r in profile_rows or []}
+        via = [f"{a['type']} {a['name']}" for a in app["access"] if a["parent_id"] in mine]
+        return bool(via), sorted(set(via))
+
+    def _add_warnings(self, diagnosis: dict):
+        integration = diagnosis["users"].get("integration") or {}
+        others = ((diagnosis.get("tokens") or {}).get("integration_user") or {}).get(
+            "other_apps"
+        ) or []
+        if others:
+            self.warnings.append(
+                "Reauthorizing the integration user may log it out of other integrations it holds tokens for: "
+                + ", ".join(f"{o['app']} ({o['count']})" for o in others)
+                + ". Reauthorize those if they stop syncing."
+            )
+        if integration.get("found") and integration.get("profile") == "System Administrator":
+            self.warnings.append(
+                "The integration user has the System Administrator profile; a dedicated least-privilege "
+                "integration user is recommended."
+            )
+        if integration.get("found") and integration.get("api_enabled") is False:
+            self.warnings.append(
+                f"The integration user {integration['username']} has no API Enabled permission (profile or "
+                f"permission set): {VENDOR.label} cannot sync through it."
+            )

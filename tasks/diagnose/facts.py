@@ -1,0 +1,216 @@
+"""Diagnose's facts about the org and the users: organization, API Access Control, users, the ECA.
+
+Read-only: SOQL, describes, a Metadata API retrieve. Each section the org refuses is reported in
+``warnings`` and left empty (``_safe``): "could not read" is never "absent".
+"""
+
+from __future__ import annotations
+
+from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+from .. import procedure
+from ..api_access_control import DetectApiAccessControl
+from ..base import (
+    API_ENABLED,
+    APPROVE_UNINSTALLED,
+    my_domain,
+    org_kind,
+)
+from ..errors import SixsenseOrgError
+from ..queries import (
+    ORGANIZATION_SOQL,
+    eca_soql,
+    soql_quote,
+)
+from ..vendor import VENDOR
+
+
+class OrgUserFacts:
+    """Mixin of :class:`tasks.diagnose.task.Diagnose` (needs ``SixsenseOrgMixin`` and ``self.warnings``)."""
+
+    def _cci_organization(self) -> dict | None:
+        """The Organization record cci read when it refreshed the session this run
+        (``OrgConfig.organization_sobject``), when it has every field diagnose reports; else None."""
+        org = getattr(self.org_config, "organization_sobject", None)
+        fields = (
+            "Id",
+            "Name",
+            "OrganizationType",
+            "IsSandbox",
+            "InstanceName",
+            "TrialExpirationDate",
+        )
+        if isinstance(org, dict) and all(f in org for f in fields):
+            return {f: org[f] for f in fields}
+        return None
+
+    def _eca_facts(self, users: dict) -> dict:
+        """The 6sense External Client App (standard SOQL, facts §6.3): installed (packaged
+        ExternalClientApplication row), Permitted Users, the integration user's token count. An org whose API
+        does not know these objects reports ``readable`` false (no warning: older orgs lack them)."""
+        try:
+            rows = self._query(eca_soql(VENDOR.eca_names))
+            if not rows:
+                return {"readable": True, "installed": False}
+            eca = rows[0]
+            policy = self._query(
+                "SELECT PermittedUsersPolicyType FROM ExtlClntAppOauthPlcyCnfg "
+                f"WHERE ExternalClientApplicationId = {soql_quote(eca['Id'])}"
+            )
+            integration = users.get("integration") or {}
+            tokens = 0
+            if integration.get("found"):
+                tokens = self._count(
+                    f"AppName = {soql_quote(eca['MasterLabel'])} AND UserId = {soql_quote(integration['id'])}"
+                )
+        except SixsenseOrgError:
+            return {"readable": False, "installed": False}
+        return {
+            "readable": True,
+            "installed": True,
+            "name": eca["MasterLabel"],
+            "distribution_state": eca.get("DistributionState"),
+            "permitted_users": (policy[0] if policy else {}).get("PermittedUsersPolicyType"),
+            "integration_user_tokens": tokens,
+        }
+
+    # -- sections --------------------------------------------------------------------------------------
+
+    def _safe(self, what: str, fn, default=None):
+        try:
+            return fn()
+        except (SixsenseOrgError, MetadataApiError) as e:
+            self.warnings.append(f"{what}: not readable ({e})")
+            return default
+
+    def _org_facts(self) -> dict:
+        cci_org = self._cci_organization()
+        rows = (
+            [cci_org]
+            if cci_org
+            else self._safe("Organization", lambda: self._query(ORGANIZATION_SOQL), [])
+        )
+        org = rows[0] if rows else {}
+        instance_url = self._instance_url()
+        return {
+            "id": org.get("Id") or self.org_config.org_id,
+            "name": org.get("Name"),
+            "edition": org.get("OrganizationType"),
+            "kind": org_kind(org, instance_url, bool(self.org_config.config.get("scratch"))),
+            "is_sandbox": bool(org.get("IsSandbox")),
+            "instance_name": org.get("InstanceName"),
+            "trial_expiration": org.get("TrialExpirationDate"),
+            "instance_url": instance_url,
+            "my_domain": my_domain(instance_url),
+            "api_version": str(self.project_config.project__package__api_version),
+            "connected_username": self.org_config.username,
+        }
+
+    def _api_access_control(self) -> dict:
+        provisioned = bool(
+            self._safe(
+                "describe PermissionSet",
+                lambda: self._has_permission_field("UseAnyApiClient"),
+                False,
+            )
+        )
+        # Same reading as sixsense_detect_api_access_control (one implementation of the retrieve).
+        enforcing, signal = DetectApiAccessControl._retrieve_enforcing(self)
+        return {
+            "provisioned": provisioned,
+            "enforcing": bool(enforcing),
+            "signals": {
+                "describe PermissionSet": "PermissionsUseAnyApiClient "
+                + ("present: provisioned" if provisioned else "absent: not provisioned"),
+                "Settings:ConnectedApp": signal,
+            },
+        }
+
+    def _resolve_setup_username(self) -> str | None:
+        if self.options.get("setup_username"):
+            return self.options["setup_username"]
+        if self.org_config.username:
+            return self.org_config.username
+        user_id = self.org_config.user_id
+        if user_id:
+            rows = self._safe(
+                "User",
+                lambda: self._query(f"SELECT Username FROM User WHERE Id = {soql_quote(user_id)}"),
+                [],
+            )
+            if rows:
+                return rows[0]["Username"]
+        return None
+
+    def _user_facts(self) -> dict:
+        setup_username = self._resolve_setup_username()
+        integration_username = self.integration_username
+        wanted = [u for u in (setup_username, integration_username) if u]
+        found = self._safe("User", lambda: self._get_users(wanted), {}) if wanted else {}
+        users = {
+            "setup": self._describe_user(setup_username, found, "setup user"),
+            "integration": self._describe_user(integration_username, found, "integration user"),
+        }
+        if not integration_username:
+            self.warnings.append(
+                "integration_username not given: the integration user's access and tokens are not checked."
+            )
+        if (
+            setup_username
+            and integration_username
+            and setup_username.lower() == integration_username.lower()
+        ):
+            self.warnings.append(
+                "The setup user and the integration user are the same user; the seed forbids the integration "
+                f"user doing '{procedure.step('authorize_setup_user').name}'."
+            )
+        return users
+
+    def _user_assignments(self, found: dict) -> dict[str, list[dict]]:
+        """The assignments of every user in ``found`` (one query for all of them, read once per run)."""
+        if not hasattr(self, "_assignments_by_user"):
+            self._assignments_by_user = self._assignments([r["Id"] for r in found.values()])
+        return self._assignments_by_user
+
+    def _describe_user(self, username: str | None, found: dict, role: str) -> dict:
+        if not username:
+            return {"provided": False, "username": None, "found": False}
+        row = found.get(username.lower())
+        if not row:
+            self.warnings.append(f"The {role} {username} does not exist in this org.")
+            return {"provided": True, "username": username, "found": False}
+        profile = row.get("Profile") or {}
+        assignments = self._safe(
+            f"{role} permissions", lambda: self._user_assignments(found)[row["Id"]], None
+        )
+        approve = self._safe(
+            f"{role} permissions",
+            lambda: self._permission_sources(row, APPROVE_UNINSTALLED, assignments),
+            None,
+        )
+        api = self._safe(
+            f"{role} permissions",
+            lambda: self._permission_sources(row, API_ENABLED, assignments),
+            None,
+        )
+        info = {
+            "provided": True,
+            "username": row["Username"],
+            "found": True,
+            "id": row["Id"],
+            "name": row.get("Name"),
+            "active": bool(row.get("IsActive")),
+            "profile": profile.get("Name"),
+            "licence": (profile.get("UserLicense") or {}).get("Name"),
+            "api_enabled": None if api is None else bool(api),
+            "api_enabled_sources": api,
+            "can_approve_uninstalled_apps": None if approve is None else bool(approve),
+            "approve_uninstalled_sources": approve,
+            "is_connected_user": bool(
+                self.org_config.username
+                and row["Username"].lower() == self.org_config.username.lower()
+            ),
+        }
+        if not info["active"]:
+            self.warnings.append(f"The {role} {username} is inactive.")
+        return info

@@ -1,0 +1,207 @@
+"""The next step of the procedure for a diagnosis, and which model (connected app or ECA) the org is on.
+
+Pure functions of the diagnosis dict (``tasks/diagnose/task.py`` documents its shape). Step names, tasks and
+article numbers come from the procedure table (``tasks/procedure.py``).
+"""
+
+from __future__ import annotations
+
+from .. import procedure
+from ..vendor import VENDOR
+
+NEW_FLOW = "sixsense_new_customer"
+EXISTING_FLOW = "sixsense_existing_customer"
+ECA_FLOW = "sixsense_eca"
+MIGRATE_FLOW = "sixsense_migrate_to_eca"
+
+
+def recommend_model(diagnosis: dict) -> dict:
+    """Which model the org is on and the flow to run (pure). ``{"model": "connected_app" |
+    "external_client_app" | "both" | "neither", "flow": str, "why": str}``.
+
+    The connected app counts when it is installed or has tokens; the 6sense ECA when its packaged
+    ExternalClientApplication row exists (facts §6.3). 6sense supports only the ECA now (facts §0): orgs with
+    neither start there; connected-app orgs finish the seed's procedure first if it is incomplete (their
+    integration keeps running), then migrate; orgs with both finish the migration."""
+    app = diagnosis.get("app") or {}
+    eca = diagnosis.get("eca") or {}
+    on_ca = bool(app.get("installed") or app.get("used"))
+    on_eca = bool(eca.get("installed"))
+    step = diagnosis.get("next_step") or {}
+    if on_ca and on_eca:
+        return {
+            "model": "both",
+            "flow": MIGRATE_FLOW,
+            "why": f"the connected app and the {VENDOR.label} External Client App are both present: finish the migration "
+            "(the ECA checks, then the removal of the connected app's access once confirmed).",
+        }
+    if on_eca:
+        return {
+            "model": "external_client_app",
+            "flow": ECA_FLOW,
+            "why": f"the org uses the {VENDOR.label} External Client App (the supported method).",
+        }
+    if on_ca:
+        if step.get("flow") and not step.get("done"):
+            return {
+                "model": "connected_app",
+                "flow": step["flow"],
+                "why": f"the org is on the {VENDOR.label} connected app and its setup is incomplete; finish it to keep {VENDOR.label} "
+                f"syncing, then move to the External Client App with {MIGRATE_FLOW}.",
+            }
+        return {
+            "model": "connected_app",
+            "flow": MIGRATE_FLOW,
+            "why": f"the org is on the {VENDOR.label} connected app, which {VENDOR.label} no longer recommends; migrate to the "
+            "External Client App (non-destructive: nothing is removed without confirmation).",
+        }
+    return {
+        "model": "neither",
+        "flow": ECA_FLOW,
+        "why": f"{VENDOR.label} has never connected here; new customers use the {VENDOR.label} External Client App.",
+    }
+
+
+def next_step(diagnosis: dict) -> dict:
+    """The next step of the seed's procedure for a diagnosis dict (pure; see ``Diagnose`` for the shape).
+
+    Returns ``{"step": "Install the app (article step 2)", "number": 2 | "Prerequisite" | None, "title": str,
+    "task": "sixsense_install_connected_app" | None, "flow": "sixsense_new_customer" |
+    "sixsense_existing_customer" | None, "command": "cci flow run ..." | "cci task run ..." | "",
+    "task_command": "cci task run <task>" | "", "why": str, "text": str, "done": bool}``.
+
+    Order and names follow the procedure table (``tasks/procedure.py``): setup access, then article steps 1
+    to 6. A blocked app comes first (seed FAQ, OAUTH_APP_BLOCKED; field-cases C07).
+    """
+    app = diagnosis["app"]
+    users = diagnosis["users"]
+    acc = diagnosis["api_access_control"]
+    setup = users.get("setup") or {}
+    integration = users.get("integration") or {}
+    tokens = diagnosis.get("tokens") or {}
+    flow = EXISTING_FLOW if app.get("used_by_others") else NEW_FLOW
+
+    def step(key, why, flow_name=flow, title=None):
+        entry = procedure.step(key) if key else None
+        task = entry.task if entry else None
+        number = (entry.article_step or "Prerequisite") if entry else None
+        title = entry.title if entry else title
+        label = entry.name if entry else title
+        done = key == "verify" and "complete" in why
+        if done:
+            flow_name = None
+        if task and flow_name:
+            command = f"cci flow run {flow_name}"
+            text = f"{label} — run `cci flow run {flow_name}` (step {task})"
+        elif task:
+            command = f"cci task run {task}"
+            text = f"{label} — run `cci task run {task}`"
+        else:
+            command = ""
+            text = f"{label} — manual: {why}"
+        return {
+            "step": label,
+            "number": number,
+            "title": title,
+            "task": task,
+            "flow": flow_name if task else None,
+            "command": command,
+            "task_command": f"cci task run {task}" if task else "",
+            "why": why,
+            "text": text,
+            "done": done,
+        }
+
+    if app.get("blocked"):
+        if app.get("installed"):
+            why = (
+                "the app is blocked on Connected Apps OAuth Usage; select Unblock there "
+                "(blocking ends all sessions and prevents new ones)."
+            )
+        else:
+            why = (
+                f"the app is blocked on Connected Apps OAuth Usage; {procedure.step('install').name}, "
+                f"{procedure.step('app_access').name}, then select Unblock."
+            )
+        return step(
+            None, why, None, title=f"Unblock the {VENDOR.label} app on Connected Apps OAuth Usage"
+        )
+
+    if not app.get("installed"):
+        if not app.get("used"):
+            sources = setup.get("approve_uninstalled_sources")
+            if setup.get("found") and sources == []:
+                return step(
+                    "setup_access",
+                    f"the setup user {setup.get('username')} does not hold CanApproveUninstalledApps "
+                    "(only the standard System Administrator profile gets it automatically), so the "
+                    "one-time authorization would fail with OAUTH_APPROVAL_ERROR_GENERIC.",
+                    NEW_FLOW,
+                )
+            why = (
+                "the app has never been used in this org (no OauthToken, no ConnectedApplication), so "
+                "Salesforce does not list it on Connected Apps OAuth Usage yet."
+            )
+            if acc.get("enforcing"):
+                why += (
+                    " API Access Control is enforcing: Salesforce will deny the attempt (OAUTH_APP_BLOCKED) "
+                    "and keep no token, but the attempt lists the app; if it was already made, go on with "
+                    f"'{procedure.step('install').name}'."
+                )
+            return step("authorize_setup_user", why, NEW_FLOW)
+        return step(
+            "install",
+            "the app is in use in this org (tokens exist) but not installed (no ConnectedApplication row); "
+            "new authorizations are refused until it is installed.",
+        )
+
+    if not app.get("admin_approved"):
+        return step(
+            "permitted_users",
+            "the app is installed but Permitted Users is 'All users may self-authorize' "
+            "(ConnectedApplication.OptionsAllowAdminApprovedUsersOnly false). Changing it logs out the "
+            "app's users.",
+        )
+
+    if not integration.get("provided"):
+        if not app.get("access"):
+            return step(
+                "app_access",
+                "the app is admin approved but no permission set or profile has access to it.",
+            )
+        return step(
+            "verify",
+            "the app is installed, admin approved and some permission sets or profiles have access; pass "
+            "integration_username to check the integration user's access and token.",
+        )
+    if not integration.get("found"):
+        return step(
+            None,
+            f"no user {integration.get('username')} in this org; check integration_username.",
+            None,
+            title="Fix the integration username",
+        )
+    if not integration.get("has_app_access"):
+        return step(
+            "app_access",
+            f"none of {integration.get('username')}'s permission sets nor its profile has access to the app "
+            "(no SetupEntityAccess row), so its authorization would fail with invalid_app_access.",
+        )
+    if tokens.get("integration_user") is None:
+        return step(
+            "verify",
+            f"{integration.get('username')}'s OauthToken rows could not be read here (see the warnings), so "
+            "whether it reauthorized after the policy change is unknown; the verification checks it.",
+        )
+    app_tokens = (tokens.get("integration_user") or {}).get("app") or {}
+    if not app_tokens.get("after_policy_change"):
+        return step(
+            "reauthorize",
+            f"{integration.get('username')} holds no token for the app created after the policy change; "
+            "reauthorizing may log it out of Pardot / Sales Engagement (see its other tokens).",
+        )
+    return step(
+        "verify",
+        "setup complete: installed, admin approved, access granted, integration user reauthorized; run "
+        "the verification for the record.",
+    )

@@ -1,0 +1,169 @@
+"""sixsense_diagnose: a read-only report of everything the 6sense procedure depends on, and the next step.
+
+Reads only: SOQL queries, describes, and Metadata API ``retrieve`` / ``listMetadata`` (SOAP POSTs that read).
+Never a DML, a deploy, or a token value (``OauthToken.AccessToken``/``DeleteToken``/``RequestToken`` are never
+selected).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..base import (
+    SixsenseTask,
+)
+from ..formatting import format_table
+from ..vendor import VENDOR
+from . import render
+from .app_facts import AppFacts
+from .facts import OrgUserFacts
+from .next_step import next_step, recommend_model
+
+
+class Diagnose(OrgUserFacts, AppFacts, SixsenseTask):
+    task_docs = f"""
+Read-only diagnosis of the {VENDOR.label} connected-app setup, with the next step of the vendor procedure.
+
+Reports:
+
+- org: production / sandbox / scratch (Organization.IsSandbox, TrialExpirationDate, the org config), edition
+  (OrganizationType), My Domain (from the instance URL), API version;
+- API Access Control: provisioned (``PermissionsUseAnyApiClient`` in ``describe('PermissionSet')``) and
+  enforcing (Metadata retrieve of ``Settings: ConnectedApp``, ``enableAdminApprovedAppsOnly``), facts §2;
+- the setup and integration users: active, profile, licence, API Enabled, and where each holds
+  CanApproveUninstalledApps (profile or which permission set);
+- every candidate for the {VENDOR.label} app (``connected_app_names``): OauthToken AppName, ConnectedApplication,
+  AppMenuItem, blocked consumers (BlacklistedConsumer ``listMetadata``), with its state
+  (never_used / used / installed / admin_approved / blocked), and the permission sets and profiles with
+  access (SetupEntityAccess, facts §5);
+- OauthToken: counted first (``SELECT COUNT()``), read only filtered by AppName / UserId, within the
+  2,500-row cap (facts §4.1): the integration user's tokens for the app (count, first created, last used)
+  and for other apps (Pardot, Sales Engagement can be disturbed by reauthorization);
+- the next step and the flow or task that does it.
+
+Writes a JSON and a Markdown report (no token values) and logs a table. Never writes to the org. As a step
+of a flow (step 2 of both), the reports default to ``<audit_dir>/<run>-diagnosis.json|md`` next to the
+run's audit report.
+
+Return values (dict): ``org``, ``api_access_control`` {{provisioned, enforcing, signals}}, ``users``
+{{setup, integration}}, ``app`` {{state, names, candidates, installed, admin_approved, blocked, used, access}},
+``tokens`` {{app_total, integration_user {{app, other_apps}}, setup_user {{app}}}}, ``next_step`` {{step, number,
+task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``markdown_path``.
+    """
+    task_options = {
+        **{
+            k: v
+            for k, v in SixsenseTask.task_options.items()
+            if k in ("integration_username", "setup_username", "connected_app_names", "plan")
+        },
+        "json_path": {
+            "description": "Where to write the JSON report. Default: .sixsense/diagnosis.json"
+        },
+        "markdown_path": {
+            "description": "Where to write the Markdown report. Default: .sixsense/diagnosis.md"
+        },
+    }
+
+    default_json_path = ".sixsense/diagnosis.json"
+    default_markdown_path = ".sixsense/diagnosis.md"
+
+    def _init_options(self, kwargs):
+        # Parses options only: must not touch the org (MetaDeploy freezes steps with org_config=None).
+        super()._init_options(kwargs)
+        self._paths_defaulted = not (
+            self.options.get("json_path") or self.options.get("markdown_path")
+        )
+        self.options["json_path"] = self.options.get("json_path") or self.default_json_path
+        self.options["markdown_path"] = (
+            self.options.get("markdown_path") or self.default_markdown_path
+        )
+
+    # -- main ------------------------------------------------------------------------------------------
+
+    def _run_task(self):
+        from ..audit import run_for
+
+        run = run_for(self, create=False)
+        if run and getattr(self, "_paths_defaulted", False):
+            # In a flow: next to the run's audit report, so each run keeps its own diagnosis.
+            self.options["json_path"] = str(run.json_path.with_name(f"{run.run_id}-diagnosis.json"))
+            self.options["markdown_path"] = str(run.md_path.with_name(f"{run.run_id}-diagnosis.md"))
+        diagnosis = self.diagnose()
+        self._audit_note(
+            before={
+                "app": diagnosis["app"].get("state"),
+                "next step": diagnosis["next_step"]["text"],
+            }
+        )
+        self._log_report(diagnosis)
+        json_path, md_path = self._write_reports(diagnosis)
+        diagnosis["json_path"] = str(json_path)
+        diagnosis["markdown_path"] = str(md_path)
+        self.logger.info(f"Next: {diagnosis['next_step']['text']}")
+        rec = diagnosis["recommendation"]
+        self.logger.info(f"Model: {rec['model']}; recommended flow: {rec['flow']} ({rec['why']})")
+        self.logger.info(f"Reports: {json_path}, {md_path}")
+        self.return_values = diagnosis
+
+    def diagnose(self) -> dict:
+        """Collect every fact (read-only) and compute the next step. Sections that the org refuses to
+        answer (missing permission, object not available) are reported in ``warnings`` and left empty."""
+        self.warnings: list[str] = []
+        diagnosis = {
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "org": self._org_facts(),
+            "api_access_control": self._api_access_control(),
+        }
+        users = self._user_facts()
+        diagnosis["users"] = users
+        app, tokens = self._app_facts(users)
+        diagnosis["app"] = app
+        diagnosis["tokens"] = tokens
+        integration = users.get("integration") or {}
+        if integration.get("found"):
+            integration["has_app_access"], integration["app_access_via"] = self._user_access(
+                integration, app
+            )
+        diagnosis["eca"] = self._eca_facts(users)
+        diagnosis["warnings"] = self.warnings
+        self._add_warnings(diagnosis)
+        diagnosis["next_step"] = next_step(diagnosis)
+        diagnosis["recommendation"] = recommend_model(diagnosis)
+        return diagnosis
+
+    # -- output ----------------------------------------------------------------------------------------
+
+    def _log_report(self, d: dict):
+        for title, rows in render.sections(d):
+            for line in format_table(title, rows):
+                self.logger.info(line)
+            self.logger.info("")
+        for w in d["warnings"]:
+            self.logger.warning(w)
+
+    def _audit_return_values(self) -> dict:
+        d = self.return_values or {}
+        return {
+            "next_step": (d.get("next_step") or {}).get("text"),
+            "app_state": (d.get("app") or {}).get("state"),
+            "model": (d.get("recommendation") or {}).get("model"),
+            "warnings": d.get("warnings") or [],
+            "json_path": d.get("json_path"),
+            "markdown_path": d.get("markdown_path"),
+        }
+
+    def _path(self, option: str) -> Path:
+        path = Path(self.options[option])
+        if not path.is_absolute():
+            path = Path(self.project_config.repo_root or ".") / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _write_reports(self, d: dict) -> tuple[Path, Path]:
+        json_path = self._path("json_path")
+        md_path = self._path("markdown_path")
+        json_path.write_text(json.dumps(d, indent=2, default=str) + "\n", encoding="utf-8")
+        md_path.write_text(render.markdown(d), encoding="utf-8")
+        return json_path, md_path

@@ -1,0 +1,202 @@
+"""sixsense_set_eca_policies: the ECA's OAuth policies by metadata where the org allows it, else guided."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from cumulusci.core.config import TaskConfig
+from cumulusci.salesforce_api.exceptions import MetadataApiError
+from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
+from cumulusci.tasks.salesforce.Deploy import Deploy
+from lxml import etree
+
+from .. import procedure
+from ..base import SixsenseTask
+from ..errors import SixsenseOrgError
+from ..guided import GuidedStep
+from ..metadata_xml import MD_NS, package_xml
+from ..options import PRODUCTION_OPTION
+from ..vendor import VENDOR
+from .common import (
+    DESIRED_POLICIES,
+    ECA_OPTIONS,
+    MD_FOLDER,
+    MD_SUFFIX,
+    MD_TYPE,
+    POLICY_LABELS,
+    EcaMixin,
+)
+
+
+class SetEcaPolicies(EcaMixin, GuidedStep):
+    task_docs = f"""
+Set the {VENDOR.label} ECA's OAuth policies as {VENDOR.label} asks: Start Page None, Permitted Users "All users can
+self-authorize", refresh token "Expire refresh token if not used for specific time" 30 days. Done when
+``ExtlClntAppOauthPlcyCnfg`` shows them (fields the org does not expose to SOQL are reported unchecked).
+
+Where the org lists the ECA's ``ExtlClntAppOauthConfigurablePolicies`` (``listMetadata``), retrieves it, sets the
+fields and deploys it (whether a subscriber org may do that for a packaged ECA is UNCERTAIN, facts §6.3);
+otherwise a guided step in External Client App Manager. None of these changes logs anybody out (switching
+*to* self-authorize revokes nothing). Fails with "install first" when the ECA is not installed (plan: reported).
+
+Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
+detail, method (metadata | guided | none).
+    """
+    step_title = procedure.step("eca_policies").name
+    task_options = {
+        **SixsenseTask.task_options,
+        **ECA_OPTIONS,
+        "confirm_production": PRODUCTION_OPTION,
+    }
+
+    def _progress_subject(self):
+        return f"ExtlClntAppOauthPlcyCnfg of {(self.eca or {}).get('MasterLabel') or ' or '.join(self.eca_names)}"
+
+    def _prepare(self):
+        self.method = "none"
+        self.eca = self._eca()
+        if self.eca is None and not self.plan:
+            raise SixsenseOrgError(
+                f"The {VENDOR.label} External Client App is not installed: run sixsense_install_eca_package first."
+            )
+
+    def _check(self):
+        if self.eca is None:
+            return False, "the ECA is not installed yet (an earlier step)"
+        self.policies = self._eca_policies(self.eca)
+        if not self.policies:
+            return False, "no OAuth policy row for the ECA"
+        diff = self._policy_differences(self.policies)
+        if diff:
+            return False, "; ".join(
+                f"{POLICY_LABELS[k]} is {a or 'none'!s}" for k, (a, _) in diff.items()
+            )
+        unchecked = [POLICY_LABELS[k] for k in DESIRED_POLICIES if k not in self.policies]
+        return True, f"as {VENDOR.label} asks" + (
+            f" ({', '.join(unchecked)} not readable by SOQL)" if unchecked else ""
+        )
+
+    def _run_task(self):
+        if self._already_done():
+            return
+        detail = self._last_detail
+        member = self._member() if self.eca else None
+        if member and self.plan:
+            self.method = "metadata"
+            self._plan_would(f"deploy {MD_TYPE} {member}: {detail}")
+            self.return_values = {
+                "done": False,
+                "status": "would deploy",
+                "detail": detail,
+                "method": "metadata",
+            }
+            return
+        if member:
+            self._confirm_production(f"deploy the ECA policies ({member})")
+            self.method = "metadata"
+            changes = self._deploy(member)
+            done, detail = self._check()
+            if done:
+                self._audit_note(
+                    before=self._last_detail,
+                    changed=[
+                        {
+                            "object": MD_TYPE,
+                            "action": "deployed",
+                            "what": member,
+                            "details": changes,
+                        }
+                    ],
+                )
+                self._finish("deployed", f"{detail} (metadata deploy, verified by query)")
+                return
+            self.logger.warning(
+                "The policy deploy succeeded but the org does not show the policies; set them by hand:"
+            )
+        self.method = "guided"
+        self._guide()
+
+    def _finish(self, status, detail):
+        super()._finish(status, detail)
+        self.return_values["method"] = self.method
+
+    def _member(self) -> str | None:
+        try:
+            listing = self._read(
+                "listMetadata",
+                ApiListMetadata(
+                    self, MD_TYPE, as_of_version=self.project_config.project__package__api_version
+                ),
+            )
+        except MetadataApiError as e:
+            self.logger.info(f"listMetadata {MD_TYPE} failed ({e}); using the guided step.")
+            return None
+        prefixes = {self.eca["DeveloperName"].lower(), *(n.lower() for n in self.eca_names)}
+        for item in listing.get(MD_TYPE, []):
+            name = item.get("fullName") or ""
+            if name.lower().rsplit("_oauthplcy", 1)[0] in prefixes or name.lower() in prefixes:
+                return name
+        self.logger.info(
+            f"The org does not list the ECA's {MD_TYPE}; the policies are set in External Client App Manager "
+            "(guided step)."
+        )
+        return None
+
+    def _deploy(self, member: str) -> list[str]:
+        api_version = self.project_config.project__package__api_version
+        package = package_xml(MD_TYPE, [member], api_version)
+        zip_file = self._read(
+            "Metadata retrieve", ApiRetrieveUnpackaged(self, package, api_version)
+        )
+        path = f"{MD_FOLDER}/{member}{MD_SUFFIX}"
+        root = etree.parse(io.BytesIO(zip_file.read(path))).getroot()
+        changes = []
+        for tag, value in DESIRED_POLICIES.items():
+            element = root.find(f"{{{MD_NS}}}{tag}")
+            current = (element.text or "").strip() if element is not None else ""
+            if current == value:
+                continue
+            changes.append(f"{tag}: {current!r} -> {value!r}")
+            if value == "":
+                if element is not None:
+                    root.remove(element)
+                continue
+            if element is None:
+                element = etree.SubElement(root, f"{{{MD_NS}}}{tag}")
+            element.text = value
+        # Metadata types list their fields alphabetically.
+        children = sorted(root, key=lambda e: etree.QName(e).localname)
+        for child in children:
+            root.remove(child)
+            root.append(child)
+        for change in changes:
+            self.logger.info(f"{member}: {change}")
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp, MD_FOLDER)
+            folder.mkdir()
+            Path(folder, f"{member}{MD_SUFFIX}").write_bytes(
+                etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+            )
+            Path(tmp, "package.xml").write_text(package, encoding="utf-8")
+            Deploy(
+                self.project_config,
+                TaskConfig({"options": {"path": tmp, "namespace_inject": None}}),
+                self.org_config,
+                logger=self.logger,
+            )()
+        return changes
+
+    def _instructions(self):
+        label = (self.eca or {}).get("MasterLabel") or " or ".join(self.eca_names)
+        return [
+            "In Salesforce, log in as a System Administrator.",
+            f"Open Setup > External Client Apps > External Client App Manager: {self._eca_manager_url()}",
+            f"Locate {label} (type Packaged), open it and select Edit Policies.",
+            "Under App Policies, set Start Page to None.",
+            "Under OAuth Policies, set Permitted Users to 'All users can self-authorize'.",
+            "Set Refresh Token Policy to 'Expire refresh token if not used for specific time', 30 Days.",
+            "Select Save.",
+        ]

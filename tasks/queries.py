@@ -1,0 +1,99 @@
+"""The SOQL texts of the sixsense_* tasks, each written once (SOQL and SOSL Reference).
+
+Values are quoted with ``soql_quote``; no query selects a token value (``OauthToken.AccessToken``,
+``DeleteToken``, ``RequestToken``). Each function returns one query string.
+"""
+
+from collections.abc import Iterable
+
+
+def soql_quote(value: str) -> str:
+    """A SOQL string literal: backslash and single quote escaped (SOQL reference, "Quoted String Escape
+    Sequences"). ``soql_quote("O'Brien")`` -> ``'O\\'Brien'``."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def soql_in(values: Iterable[str]) -> str:
+    """``('a', 'b')`` for ``WHERE x IN ...``; values are quoted with ``soql_quote``."""
+    return "(" + ", ".join(soql_quote(v) for v in values) + ")"
+
+
+def connected_apps_soql(names: Iterable[str]) -> str:
+    """The installed apps among ``names`` (ConnectedApplication; read-only object)."""
+    return (
+        "SELECT Id, Name, CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly "
+        f"FROM ConnectedApplication WHERE Name IN {soql_in(names)}"
+    )
+
+
+def oauth_tokens_soql(names: Iterable[str] | None = None, user_id: str | None = None) -> str:
+    """OauthToken rows of the app ``names`` and/or one user; never the token values."""
+    where = []
+    if names:
+        where.append(f"AppName IN {soql_in(names)}")
+    if user_id:
+        where.append(f"UserId = {soql_quote(user_id)}")
+    soql = (
+        "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, AppMenuItemId "
+        "FROM OauthToken"
+    )
+    return soql + (" WHERE " + " AND ".join(where) if where else "")
+
+
+def assigned_permission_sets_soql(user_id: str) -> str:
+    """The PermissionSetId of every assignment of ``user_id``."""
+    return (
+        "SELECT PermissionSetId FROM PermissionSetAssignment "
+        f"WHERE AssigneeId = {soql_quote(user_id)}"
+    )
+
+
+def permission_sources_soql(user_id: str, permission: str) -> str:
+    """The assignments through which ``user_id`` holds ``Permissions<permission>``."""
+    return (
+        "SELECT PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name "
+        f"FROM PermissionSetAssignment WHERE AssigneeId = {soql_quote(user_id)} "
+        f"AND PermissionSet.Permissions{permission} = true"
+    )
+
+
+# OauthToken: query() returns up to 500 rows per call, queryMore() continues to a hard cap of 2,500
+# (salesforce-facts.md §4.1, OauthToken object reference).
+OAUTH_TOKEN_ROW_CAP = 2500
+# The only OauthToken fields diagnose ever selects (no AccessToken, DeleteToken, RequestToken).
+TOKEN_FIELDS = "AppName, UserId, CreatedDate, LastUsedDate, UseCount, AppMenuItemId"
+ORGANIZATION_SOQL = "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName, TrialExpirationDate FROM Organization"
+
+
+def app_tokens_where(names) -> str:
+    """The OauthToken filter of the app ``names``."""
+    return f"AppName IN {soql_in(names)}"
+
+
+def token_count_soql(where: str) -> str:
+    return f"SELECT COUNT() FROM OauthToken WHERE {where}"
+
+
+def token_rows_soql(where: str, count: int) -> str:
+    """OauthToken rows for ``where`` (never the secret fields); ``LIMIT`` the row cap past it."""
+    limit = f" LIMIT {OAUTH_TOKEN_ROW_CAP}" if count > OAUTH_TOKEN_ROW_CAP else ""
+    return f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE {where} ORDER BY CreatedDate{limit}"
+
+
+def app_menu_items_soql(names, app_ids) -> str:
+    where = [f"Name IN {soql_in(names)}", f"Label IN {soql_in(names)}"]
+    if app_ids:
+        where.append(f"ApplicationId IN {soql_in(app_ids)}")
+    return (
+        "SELECT Id, Name, Label, ApplicationId, IsUsingAdminAuthorization, Type FROM AppMenuItem "
+        f"WHERE {' OR '.join(where)}"
+    )
+
+
+def eca_soql(names) -> str:
+    """The packaged External Client App among ``names`` (DeveloperName or MasterLabel)."""
+    names = soql_in(names)
+    return (
+        "SELECT Id, DeveloperName, MasterLabel, DistributionState FROM ExternalClientApplication "
+        f"WHERE DeveloperName IN {names} OR MasterLabel IN {names}"
+    )
