@@ -6,7 +6,8 @@ import re
 
 from cumulusci.core.exceptions import CumulusCIFailure
 
-from .diagnose import Diagnose
+from .diagnose.task import Diagnose
+from .vendor import VENDOR
 
 #: The placeholder integration username ends with the reserved top-level domain .invalid (RFC 2606).
 PLACEHOLDER_SUFFIX = ".invalid"
@@ -25,10 +26,13 @@ FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("User",),
     ),
     "app_blocked": (
-        "a candidate 6sense app is blocked (BlacklistedConsumer)",
+        f"a candidate {VENDOR.label} app is blocked (BlacklistedConsumer)",
         ("Blocked apps",),
     ),
-    "app_used": ("a candidate app has OauthToken rows (6sense connected before)", ("OauthToken",)),
+    "app_used": (
+        f"a candidate app has OauthToken rows ({VENDOR.label} connected before)",
+        ("OauthToken",),
+    ),
     "app_installed": (
         "a candidate app is installed (a ConnectedApplication row)",
         ("ConnectedApplication", "AppMenuItem"),
@@ -177,7 +181,7 @@ evaluate.
         diagnosis = self.diagnose()
         facts = preflight_facts(diagnosis, self.integration_username)
         self._log_table(
-            "6sense preflight", [["fact", "value"]] + [[k, v] for k, v in facts.items()]
+            f"{VENDOR.label} preflight", [["fact", "value"]] + [[k, v] for k, v in facts.items()]
         )
         unreadable = unreadable_sections(diagnosis)
         unknown = unknown_facts(facts, unreadable)
