@@ -84,11 +84,18 @@ def check_connected_user(task) -> tuple[list[list[str]], str | None]:
         for p in r.permissions
         if task._has_permission_field(p, "Profile") and task._has_permission_field(p)
     ]
+    if not known:
+        task.logger.warning(
+            "This org's PermissionSet and Profile describes have none of the permission fields the "
+            "procedure needs; the connected user's admin rights were not checked."
+        )
+        return [["connected user admin rights", "not checkable", "skipped"]], None
     profile_fields = ", ".join(f"Profile.Permissions{p}" for p in known)
     users = task._query(
-        f"SELECT Id, Username, Profile.Name{', ' if known else ''}{profile_fields} FROM User "
+        f"SELECT Id, Username, Profile.Name, {profile_fields} FROM User "
         f"WHERE Username = {soql_quote(username)}"
     )
+    users = [u for u in users if (u.get("Username") or "").lower() == username.lower()]
     if not users:
         return [["connected user", username, "FAIL"]], (
             f"The user cci is connected as ({username}) was not found in this org; reconnect the org "
@@ -100,23 +107,22 @@ def check_connected_user(task) -> tuple[list[list[str]], str | None]:
         p: [f"profile {profile.get('Name')}"] for p in known if profile.get(f"Permissions{p}")
     }
     unreadable = None
-    if known:
-        fields = ", ".join(f"PermissionSet.Permissions{p}" for p in known)
-        try:
-            rows = task._query(
-                f"SELECT PermissionSet.Name, {fields} FROM PermissionSetAssignment "
-                f"WHERE AssigneeId = {soql_quote(user['Id'])} AND PermissionSet.IsOwnedByProfile = false"
-            )
-        except SixsenseOrgError as error:
-            text = str(error)
-            code = next((c for c in ("INVALID_TYPE", "INSUFFICIENT_ACCESS") if c in text), None)
-            unreadable = f"the org answered {code}" if code else text.splitlines()[0][:200]
-            rows = []
-        for row in rows:
-            ps = row.get("PermissionSet") or {}
-            for p in known:
-                if ps.get(f"Permissions{p}"):
-                    sources.setdefault(p, []).append(f"permission set {ps.get('Name')}")
+    fields = ", ".join(f"PermissionSet.Permissions{p}" for p in known)
+    try:
+        rows = task._query(
+            f"SELECT PermissionSet.Name, {fields} FROM PermissionSetAssignment "
+            f"WHERE AssigneeId = {soql_quote(user['Id'])} AND PermissionSet.IsOwnedByProfile = false"
+        )
+    except SixsenseOrgError as error:
+        text = str(error)
+        code = next((c for c in ("INVALID_TYPE", "INSUFFICIENT_ACCESS") if c in text), None)
+        unreadable = f"the org answered {code}" if code else text.splitlines()[0][:200]
+        rows = []
+    for row in rows:
+        ps = row.get("PermissionSet") or {}
+        for p in known:
+            if ps.get(f"Permissions{p}"):
+                sources.setdefault(p, []).append(f"permission set {ps.get('Name')}")
 
     table = [["connected user", f"{user['Username']} (profile {profile.get('Name')})", "ok"]]
     missing = []
