@@ -37,6 +37,11 @@ READ_ANY_OF: dict[str, tuple[str, ...]] = {
     "SetupEntityAccess": ("ViewSetup",),
     # facts §10.4: "Reading it needs View Setup and Configuration" [UNCERTAIN: refused without it].
     "SetupAuditTrail": ("ViewSetup",),
+    # The connected-app and External Client App Setup objects (facts §3, §10.2): no page states who may
+    # read them [UNCERTAIN]; as Setup configuration they are refused without View Setup and Configuration.
+    "ConnectedApplication": ("ViewSetup",),
+    "ExternalClientApplication": ("ViewSetup",),
+    "ExtlClntAppOauthPlcyCnfg": ("ViewSetup",),
 }
 
 #: DML: the permissions a create/update/delete needs, as alternatives (any one suffices) that must all be

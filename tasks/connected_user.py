@@ -84,6 +84,11 @@ def check_connected_user(task) -> tuple[list[list[str]], str | None]:
         for p in r.permissions
         if task._has_permission_field(p, "Profile") and task._has_permission_field(p)
     ]
+    if not username:
+        task.logger.warning(
+            "cci's org config names no username; the connected user's admin rights were not checked."
+        )
+        return [["connected user admin rights", "not checkable", "skipped"]], None
     if not known:
         task.logger.warning(
             "This org's PermissionSet and Profile describes have none of the permission fields the "

@@ -218,6 +218,16 @@ def test_setup_entity_access_needs_view_setup(org):
     assert sf_for(org, "reader@example.com").query("SELECT Id FROM SetupEntityAccess")
 
 
+@pytest.mark.parametrize(
+    "sobject", ["ConnectedApplication", "ExternalClientApplication", "ExtlClntAppOauthPlcyCnfg"]
+)
+def test_app_setup_objects_need_view_setup(org, sobject):
+    with pytest.raises(SalesforceError) as err:
+        sf_for(org, "apionly@example.com").query(f"SELECT Id FROM {sobject}")
+    assert error_code(err.value) == "INVALID_TYPE"
+    sf_for(org, "reader@example.com").query(f"SELECT Id FROM {sobject}")
+
+
 def app_id(sim) -> str:
     return sf_for(sim).query("SELECT Id FROM ConnectedApplication")["records"][0]["Id"]
 
