@@ -31,6 +31,9 @@ STANDARD_PROFILES: dict[str, tuple[str, list[str]]] = {
             "ViewSetup",
             "ManageUsers",
             "CanApproveUninstalledApps",
+            "ModifyMetadata",
+            "AssignPermissionSets",
+            "ManageProfilesPermissionsets",
         ],
     ),
     "Standard User": ("Salesforce", ["ApiEnabled"]),
@@ -41,6 +44,10 @@ STANDARD_PROFILES: dict[str, tuple[str, list[str]]] = {
     ),
 }
 ORG_KINDS = ("production", "sandbox", "scratch")
+#: features.oauth_token_visibility: which permission lets a user see other users' OauthToken rows (facts
+#: §10.1): ``both`` (default, the conservative reading: Customize Application and Manage Users),
+#: ``customize_application`` (Object Reference v67), ``manage_users`` (older documentation).
+OAUTH_TOKEN_VISIBILITY = ("both", "customize_application", "manage_users")
 PERMITTED = ("admin_approved", "all_users")
 
 
@@ -168,6 +175,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "api_access_control",
             "connected_app_metadata_retrievable",
             "eca_policy_metadata_deployable",
+            "oauth_token_visibility",
         },
         "features",
     )
@@ -196,7 +204,19 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "features.eca_policy_metadata_deployable",
             False,
         ),
+        # Who sees other users' OauthToken rows (facts §10.1: two readings; docs/salesforce-permissions.md).
+        "oauth_token_visibility": _expect(
+            features.get("oauth_token_visibility"),
+            str,
+            "features.oauth_token_visibility",
+            "both",
+        ),
     }
+    if out["features"]["oauth_token_visibility"] not in OAUTH_TOKEN_VISIBILITY:
+        raise _Invalid(
+            "features.oauth_token_visibility",
+            f"must be one of {', '.join(OAUTH_TOKEN_VISIBILITY)}",
+        )
 
     profiles = dict(STANDARD_PROFILES)
     out["profiles"] = []

@@ -160,6 +160,20 @@ PERMISSION_FIELDS: list[Field] = [
     _bool("PermissionsModifyAllData", "Modify All Data", c=True, u=True),
     _bool("PermissionsViewSetup", "View Setup and Configuration", c=True, u=True),
     _bool("PermissionsManageUsers", "Manage Users", c=True, u=True),
+    # docs/salesforce-permissions.md: the permissions the simulator's access rules check.
+    _bool(
+        "PermissionsModifyMetadata",
+        "Modify Metadata Through Metadata API Functions",
+        c=True,
+        u=True,
+    ),
+    _bool("PermissionsAssignPermissionSets", "Assign Permission Sets", c=True, u=True),
+    _bool(
+        "PermissionsManageProfilesPermissionsets",
+        "Manage Profiles and Permission Sets",
+        c=True,
+        u=True,
+    ),
     _bool(
         "PermissionsCanApproveUninstalledApps", "Approve Uninstalled Connected Apps", c=True, u=True
     ),

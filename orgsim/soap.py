@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, g, request
 from lxml import etree
 
-from orgsim import schema
+from orgsim import permissions, schema
 from orgsim.errors import SalesforceError
 from orgsim.mdxml import MD_NS
 
@@ -125,6 +125,10 @@ def register(app: Flask, ctx) -> None:
                 return fault(
                     "soapenv:Client", f"No operation available for request {{{MD_NS}}}{name}"
                 )
+            try:  # every Metadata API call needs Modify All Data or Modify Metadata (permissions.py)
+                permissions.metadata_api(ctx.org, user)
+            except permissions.MetadataAccessError as exc:
+                return fault(exc.faultcode, exc.faultstring)
             return handler(ctx, user, op)
 
     app.add_url_rule("/services/Soap/m/<version>", "soap_m", handle, methods=["POST"])

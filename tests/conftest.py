@@ -43,9 +43,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+#: Bundled scenarios where cci is connected as a user WITHOUT the admin rights the procedure needs: every
+#: flow must stop in sixsense_validate_inputs before any write (tests/e2e/test_connected_user_rights.py), so
+#: they are not in the matrix of scenarios the flows finish on.
+NON_ADMIN_SCENARIOS = ("connected_user_api_only", "connected_user_view_setup_only")
+
+
 def bundled_scenarios() -> list[str]:
-    """Names of the scenario files shipped in datasets/scenarios/, sorted."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml"))
+    """Names of the scenario files shipped in datasets/scenarios/ where cci is connected as an admin who
+    holds what the procedure needs (all but :data:`NON_ADMIN_SCENARIOS`), sorted."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml") if p.stem not in NON_ADMIN_SCENARIOS)
 
 
 @pytest.fixture
