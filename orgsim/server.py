@@ -43,6 +43,7 @@ from orgsim import scenario as scenario_mod
 from orgsim.app import ResetMiddleware, SimContext, create_app, state
 from orgsim.autopilot import Autopilot, run_action
 from orgsim.errors import ActionError
+from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from orgsim.observe import Observer
 from orgsim.platform import Org
 from orgsim.store import StateFileError, Store
@@ -291,5 +292,11 @@ def start(
     if autopilot:
         ctx.autopilot = Autopilot(org, observer)
     with org.lock:
-        session = org.issue_session(org.connected_user()["Id"])
+        # cci's stored connection: the connected user authorized CumulusCI's built-in app (an OauthToken
+        # row for that app, facts §10.1); API Access Control applies to it (docs/salesforce-oauth-metadata.md).
+        session = org.issue_session(
+            org.connected_user()["Id"],
+            client_key=TOOL_CLIENTS[TOOL_CLIENT][0],
+            authorization=True,
+        )
     return SimServer(httpd, ctx, bundle, cert, session)
