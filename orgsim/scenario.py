@@ -10,11 +10,12 @@ The returned ``Scenario.data`` is normalised: every optional field is present wi
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from orgsim.metadata import IP_RELAXATIONS, REFRESH_TOKEN_POLICY_RE
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "datasets" / "scenarios"
@@ -44,13 +45,6 @@ STANDARD_PROFILES: dict[str, tuple[str, list[str]]] = {
 ORG_KINDS = ("production", "sandbox", "scratch")
 #: The tool's own connected app (CumulusCI's built-in app) as the org sees it (facts §10.1, §2).
 CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
-#: ConnectedApp ``oauthPolicy/ipRelaxation`` values (facts §6.1).
-IP_RELAXATIONS = ("ENFORCE", "BYPASS_2FACTOR", "BYPASS", "ENFORCE_RELAXREFRESH")
-#: ConnectedApp ``oauthPolicy/refreshTokenPolicy``: zero | infinite | specific_lifetime:N:UNIT |
-#: specific_inactivity:N:UNIT with UNIT HOURS, DAYS or MONTHS (facts §6.1).
-_REFRESH_POLICY_RE = re.compile(
-    r"zero|infinite|specific_(lifetime|inactivity):[1-9][0-9]*:(HOURS|DAYS|MONTHS)"
-)
 PERMITTED = ("admin_approved", "all_users")
 
 
@@ -439,7 +433,7 @@ def _validate_oauth_policy(raw, path: str) -> dict[str, str]:
     refresh = _expect(
         policy.get("refresh_token_policy"), str, f"{path}.refresh_token_policy", "infinite"
     )
-    if not _REFRESH_POLICY_RE.fullmatch(refresh):
+    if not REFRESH_TOKEN_POLICY_RE.fullmatch(refresh):
         raise _Invalid(
             f"{path}.refresh_token_policy",
             "must be zero, infinite, specific_lifetime:N:UNIT or specific_inactivity:N:UNIT "
