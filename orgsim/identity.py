@@ -116,7 +116,11 @@ class Identity:
     def _oauth_tables(self) -> None:
         """``_sim_grant(token, client_key, redirect_uri, delete_token, issued)``: which client a session,
         refresh token or authorization code belongs to, the redirect URI a code was issued for, the
-        OauthToken row (``DeleteToken``) an authorization created, and when (epoch seconds)."""
+        OauthToken row (``DeleteToken``) an authorization created, and when (epoch seconds). Created on
+        first use (a state file written before this table existed gains it)."""
+        if getattr(self, "_grant_table", False):
+            return
+        self._grant_table = True
         with self.lock:
             self.store.conn.execute(
                 "CREATE TABLE IF NOT EXISTS _sim_grant (token TEXT PRIMARY KEY, client_key TEXT, "
