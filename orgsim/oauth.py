@@ -231,7 +231,11 @@ def register(app: Flask, ctx) -> None:
         ``username``), else the connected user. An unknown ``client_id`` is answered 400
         ``invalid_client_id`` and a ``redirect_uri`` that is not one of the client's callback URLs 400
         ``redirect_uri_mismatch`` "redirect_uri must match configuration", without a redirect (Salesforce
-        shows these on its own page, as the callback cannot be trusted; sfdx-mass-action-scheduler#29)."""
+        shows these on its own page, as the callback cannot be trusted; sfdx-mass-action-scheduler#29).
+        The app's own refusals (blocked, uninstalled under API Access Control or without Approve Uninstalled
+        Connected Apps, not pre-authorized: ``ConnectedApps.authorization_refusal``, facts §7.3) go to the
+        callback as ``error`` / ``error_description``; the uninstalled-app refusal is
+        ``error=invalid_client&error_description=app must be installed into org`` (facts §7.3)."""
         g.kind = "auth"
         g.action = "authorize"
         redirect_uri = request.args.get("redirect_uri")
@@ -245,11 +249,19 @@ def register(app: Flask, ctx) -> None:
             username = request.args.get("login_hint") or request.args.get("username")
             user = org.user_by_username(username) if username else org.connected_user()
             params = {}
+            refusal = None
+            if user and user.get("IsActive", 1):
+                refusal = org.authorization_refusal(org.app_state(client["name"]), user)
             if not user or not user.get("IsActive", 1):
                 params = {
                     "error": "access_denied",
                     "error_description": "end-user denied authorization",
                 }
+            elif refusal:
+                error, description = refusal
+                if error == "OAUTH_APPROVAL_ERROR_GENERIC":  # the callback URL's error (facts §7.3)
+                    error = "invalid_client"
+                params = {"error": error, "error_description": description}
             else:
                 params = {"code": org.issue_code(user["Id"], client["consumer_key"], redirect_uri)}
         if request.args.get("state") is not None:

@@ -379,3 +379,32 @@ def test_acc_off_lets_an_uninstalled_client_through(sim):
     """new_customer: API Access Control off, CumulusCI's app uninstalled (the default): the admin works."""
     assert sim.org.app_state(TOOL_CLIENT)["installed"] is False
     assert sf_for(sim).query("SELECT Id FROM Organization")["totalSize"] == 1
+
+
+def _redirect_query(resp) -> dict:
+    assert resp.status_code == 302, resp.text
+    return urllib.parse.parse_qs(urllib.parse.urlparse(resp.headers["Location"]).query)
+
+
+def test_authorize_applies_the_usage_restriction_to_the_tool_clients(sim):
+    """facts §7.2, §7.3: an uninstalled app needs Approve Uninstalled Connected Apps; the attempt lists it
+    on OAuth Usage even when refused."""
+    assert sim.org.app_state("Salesforce CLI")["visible"] is False
+    refused = _redirect_query(
+        _authorize(sim, SF_CLI_KEY, SF_CLI_CALLBACK, login_hint=INTEGRATION, state="s")
+    )
+    assert refused == {
+        "error": ["invalid_client"],
+        "error_description": ["app must be installed into org"],
+        "state": ["s"],
+    }
+    assert sim.org.app_state("Salesforce CLI")["visible"] is True
+    assert "code" in _redirect_query(_authorize(sim, SF_CLI_KEY, SF_CLI_CALLBACK, login_hint=ADMIN))
+
+
+def test_authorize_of_an_uninstalled_client_under_acc_is_blocked(make_sim, tmp_path):
+    sim = make_sim(_scenario_with_client(tmp_path, "uninstalled"))
+    assert _redirect_query(_authorize(sim)) == {
+        "error": ["OAUTH_APP_BLOCKED"],
+        "error_description": ["this app is blocked by admin"],
+    }
