@@ -377,3 +377,33 @@ class SalesforceCalls:
                 connection.session_id = self.org_config.access_token
                 connection.headers["Authorization"] = "Bearer " + self.org_config.access_token
         return True
+
+
+def explain_refused_client_at_connect() -> None:
+    """Make cci's own connection check say what to do when API Access Control refuses cci's connected app.
+
+    Before a flow's first step, cci refreshes the token and reads ``Organization`` over REST
+    (``FlowCoordinator._init_org`` -> ``OrgConfig.refresh_oauth_token`` -> ``_load_orginfo``), so that read is
+    the first call Salesforce refuses with "This session is not valid for use with the REST API", and no
+    sixsense step has run yet. This wraps ``OrgConfig._load_orginfo`` (once, when cci loads the sixsense
+    tasks) so that exactly that refusal becomes ``SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE)``; every
+    other outcome is cci's, unchanged. Nothing has been written at that point."""
+    from cumulusci.core.config.org_config import OrgConfig
+
+    original = OrgConfig._load_orginfo
+    if getattr(original, "sixsense_wrapped", False):
+        return
+
+    def _load_orginfo(self):
+        try:
+            return original(self)
+        except SalesforceError as error:
+            if client_not_allowlisted(error):
+                raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
+            raise
+
+    _load_orginfo.sixsense_wrapped = True
+    OrgConfig._load_orginfo = _load_orginfo
+
+
+explain_refused_client_at_connect()

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import INTEGRATION_USER, UNCONNECTABLE_SCENARIOS, last_seq, writes_since
+from tests.conftest import (
+    INTEGRATION_USER,
+    UNCONNECTABLE_SCENARIOS,
+    flow_options,
+    last_seq,
+    writes_since,
+)
 from tests.e2e.outcomes import FLOWS
 
 SCENARIO = "client_app_not_allowlisted"
@@ -22,15 +28,30 @@ def test_the_scenario_is_the_unconnectable_one():
 @pytest.mark.parametrize("flow", FLOWS)
 def test_every_flow_stops_before_any_step_and_writes_nothing(flow, start_sim, run_flow_inprocess):
     """cci itself refreshes the token and reads Organization over REST before the flow's first step, so
-    the refusal surfaces there, with Salesforce's message; no step runs and nothing is written."""
+    the refusal surfaces there: the sixsense tasks make it the one message naming what to allowlist
+    (``tasks.resilience.explain_refused_client_at_connect``); no step runs and nothing is written."""
     sim = start_sim(SCENARIO, autopilot=True)
     mark = last_seq(sim)
     coordinator, error, output = run_flow_inprocess(
         sim, flow, interactive="True", confirm_production="True", **FAST
     )
     assert error is not None, output
-    assert REST_REFUSAL in str(error), str(error)
+    resilience = __import__("tasks.resilience", fromlist=["CLIENT_NOT_ALLOWLISTED_MESSAGE"])
+    assert str(error) == resilience.CLIENT_NOT_ALLOWLISTED_MESSAGE
     assert coordinator.results == []  # no step started
+    assert writes_since(sim, mark) == []
+
+
+@pytest.mark.cli
+def test_a_flow_run_names_what_to_allowlist(start_sim, cci):
+    """The real ``cci flow run``: its one error line is the product's message, not a traceback."""
+    sim = start_sim(SCENARIO)
+    mark = last_seq(sim)
+    result = cci(sim, "flow", "run", "sixsense_new_customer", "--org", "sim", *flow_options())
+    assert result.returncode != 0, result.stdout
+    out = " ".join(result.stdout.split())
+    assert "API Access Control is enforcing" in out and "Install that app" in out, out
+    assert "Traceback" not in result.stdout
     assert writes_since(sim, mark) == []
 
 
