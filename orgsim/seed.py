@@ -206,7 +206,7 @@ def _profile_of(data: dict[str, Any], username: str) -> str:
     return next(u["profile"] for u in data["users"] if u["username"] == username)
 
 
-def seed_tool_clients(org, data: dict[str, Any], connected_profile_ps: str) -> None:
+def seed_tool_clients(org, data: dict[str, Any], connected_profile_ps: str | None) -> None:
     """Register the tool's own OAuth clients (``identity.TOOL_CLIENTS``: CumulusCI's built-in connected app
     and the sf CLI's) as apps of this org, and put CumulusCI's app in the scenario's ``client_app.state``
     (facts §10.1): ``uninstalled`` (an uninstalled third-party app: the default), ``installed`` (Install on

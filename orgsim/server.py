@@ -46,6 +46,7 @@ from orgsim.errors import ActionError
 from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from orgsim.observe import Observer
 from orgsim.platform import Org
+from orgsim.seed import seed_tool_clients
 from orgsim.store import StateFileError, Store
 
 HOST = "127.0.0.1"
@@ -288,6 +289,11 @@ def start(
         org = Org.seed(store, loaded.name, loaded.data)
     else:
         org = Org(store)
+        if org.oauth_client(TOOL_CLIENTS[TOOL_CLIENT][0]) is None:
+            # A state file written before the simulator knew the tool's own clients: register them as
+            # an uninstalled app (the default), so cci's connection below is an authorization of it.
+            with org.lock:
+                seed_tool_clients(org, {"client_app": {"state": "uninstalled"}}, None)
     ctx.org = org
     if autopilot:
         ctx.autopilot = Autopilot(org, observer)
