@@ -271,6 +271,7 @@ def _profile() -> SObject:
             _str("Name", length=255, u=True, nillable=False),
             _ref("UserLicenseId", "UserLicense", "UserLicense", "User License ID"),
             _str("Description", type="textarea", u=True),
+            *_audit(),
             *PERMISSION_FIELDS,
         ),
     )
@@ -329,8 +330,7 @@ def _permission_set() -> SObject:
             _ref("ProfileId", "Profile", "Profile", "Profile ID"),
             _str("NamespacePrefix", length=15),
             _ref("LicenseId", "UserLicense", "License", "License ID", c=True, u=True),
-            _dt("CreatedDate"),
-            _dt("LastModifiedDate"),
+            *_audit(),
             *PERMISSION_FIELDS,
         ),
         child_relationships=(
