@@ -93,9 +93,15 @@ class GuidedStep(SixsenseTask):
         )
 
     def _wait(self) -> tuple[bool, str]:
-        """Poll every poll_interval seconds until done or wait_timeout; logs a progress line per check."""
+        """Poll every poll_interval seconds until done or wait_timeout; logs a progress line per check.
+
+        The clock is real time (``time.monotonic``), so checks that take long count; where ``time.sleep``
+        returned early (never on a real run; tests replace it), the seconds asked for count instead, so a
+        wait always ends."""
         timeout = self.options["wait_timeout"]
         interval = self.options["poll_interval"]
+        begun = time.monotonic()
+        slept = 0
         elapsed = 0
         checks = 0
         detail = "not yet"
@@ -120,7 +126,8 @@ class GuidedStep(SixsenseTask):
         while elapsed < timeout:
             step = min(interval, timeout - elapsed)
             time.sleep(step)
-            elapsed += step
+            slept += step
+            elapsed = round(max(time.monotonic() - begun, slept), 3)
             checks += 1
             done, detail = self._check()
             self.logger.info(
