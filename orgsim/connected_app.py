@@ -97,25 +97,31 @@ class ConnectedApps:
             user = self.user_by_username(username)
             if not user:
                 raise ActionError("invalid_grant", "authentication failure")
-            if not state["visible"]:
-                self._set_app(state["name"], visible=1)
-            if state["blocked"]:
-                raise ActionError("OAUTH_APP_BLOCKED", "this app is blocked by admin")
-            if not state["installed"]:
-                if self.acc_enforcing:
-                    raise ActionError("OAUTH_APP_BLOCKED", "this app is blocked by admin")
-                if not self.has_permission(user["Id"], "CanApproveUninstalledApps"):
-                    raise ActionError(
-                        "OAUTH_APPROVAL_ERROR_GENERIC", "app must be installed into org"
-                    )
-            elif state["admin_approved"] and not self.is_pre_authorized(user["Id"], state["name"]):
-                raise ActionError(
-                    "invalid_app_access", "user is not admin approved to access this app"
-                )
+            refusal = self.authorization_refusal(state, user)
+            if refusal:
+                raise ActionError(*refusal)
             if not user.get("IsActive", 1):
                 raise ActionError("invalid_grant", "inactive user")
             created = self.grant_token(user["Id"], state)
             return {"ok": True, "user_id": user["Id"], "app": state["name"], "created": created}
+
+    def authorization_refusal(self, state: dict, user: dict) -> tuple[str, str] | None:
+        """Why the org refuses ``user``'s authorization of the app ``state`` (:meth:`app_state`), as
+        ``(error, error_description)``, or ``None``; the rules of :meth:`authorize`, in its order. The
+        attempt makes the app visible on OAuth Usage even when refused (facts §4.1). Used by
+        :meth:`authorize` and by the OAuth authorize endpoint for every client (``oauth.py``)."""
+        if not state["visible"]:
+            self._set_app(state["name"], visible=1)
+        if state["blocked"]:
+            return ("OAUTH_APP_BLOCKED", "this app is blocked by admin")
+        if not state["installed"]:
+            if self.acc_enforcing:
+                return ("OAUTH_APP_BLOCKED", "this app is blocked by admin")
+            if not self.has_permission(user["Id"], "CanApproveUninstalledApps"):
+                return ("OAUTH_APPROVAL_ERROR_GENERIC", "app must be installed into org")
+        elif state["admin_approved"] and not self.is_pre_authorized(user["Id"], state["name"]):
+            return ("invalid_app_access", "user is not admin approved to access this app")
+        return None
 
     def grant_token(
         self,

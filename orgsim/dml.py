@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orgsim import registry, schema, soql
+from orgsim import permissions, registry, schema, soql
 from orgsim.errors import SalesforceError, not_found
 
 FIELD_NOT_WRITABLE = (
@@ -32,14 +32,17 @@ class Dml:
     def query(self, user: dict, text: str, *, api_version: str = "66.0", tooling: bool = False):
         """Run SOQL as ``user``. Returns ``(records, total_size, batch_size)``.
 
-        OauthToken (facts §4.1): users without Customize Application "see only [their] own tokens", a batch
+        OauthToken (facts §4.1, §10.1): users without the permission(s) of
+        ``permissions.sees_all_oauth_tokens`` "see only [their] own tokens", a batch
         holds at most 500 rows and queryMore stops at 2,500 rows (``total_size`` is then 2,500; whether the
-        real ``totalSize`` reports the uncapped count is UNCERTAIN). Raises ``soql.SoqlError``.
+        real ``totalSize`` reports the uncapped count is UNCERTAIN). Objects the user has no access to
+        (``permissions.hidden_objects``: SetupEntityAccess, PermissionSetAssignment, Tooling objects) answer
+        ``INVALID_TYPE``. Raises ``soql.SoqlError``.
         """
         for hook in registry.BEFORE_QUERY:  # e.g. eca.settle: finish package installs that are due
             hook(self)
         row_filters = {}
-        if not self.has_permission(user["Id"], "CustomizeApplication"):
+        if not permissions.sees_all_oauth_tokens(self, user):
             row_filters["OauthToken"] = ("UserId = ?", [user["Id"]])
         result = soql.execute(
             self.store.conn,
@@ -48,6 +51,7 @@ class Dml:
             row_filters=row_filters,
             api_version=api_version,
             tooling=tooling,
+            hidden=permissions.hidden_objects(self, user, tooling=tooling),
         )
         records, total = result.records, result.total_size
         if records and records[0].get("attributes", {}).get("type") == "OauthToken":
@@ -106,7 +110,9 @@ class Dml:
         cannot be inserted: Flow"; ConnectedApplication is read-only, facts §3; OauthToken is query-only,
         facts §4.1); every field must exist (``INVALID_FIELD``) and be createable
         (``INVALID_FIELD_FOR_INSERT_UPDATE``, facts §5 for SetupEntityType); required fields must be present
-        (``REQUIRED_FIELD_MISSING``); references must point at an existing record of the right type.
+        (``REQUIRED_FIELD_MISSING``); references must point at an existing record of the right type; the
+        user must hold the object's write permissions (``permissions.check_write``:
+        ``INSUFFICIENT_ACCESS_OR_READONLY``; update and delete check them too).
         """
         with self.lock:
             obj = self.object_for(sobject, status=400, tooling=tooling)
@@ -116,6 +122,7 @@ class Dml:
                     f"entity type cannot be inserted: {obj.label}",
                 )
             values = self._check_fields(obj, values, "create")
+            permissions.check_write(self, user, obj.name, values)
             hook = registry.BEFORE.get(("create", obj.name))
             if hook:
                 values = hook(self, user, values)
@@ -141,6 +148,7 @@ class Dml:
             if not current:
                 raise not_found()
             values = self._check_fields(obj, values, "update")
+            permissions.check_write(self, user, obj.name, current)
             hook = registry.BEFORE.get(("update", obj.name))
             if hook:
                 values = hook(self, user, current, values)
@@ -160,6 +168,7 @@ class Dml:
             current = self.store.get(obj.name, record_id) if record_id else None
             if not current:
                 raise not_found()
+            permissions.check_write(self, user, obj.name, current)
             hook = registry.BEFORE.get(("delete", obj.name))
             if hook:
                 hook(self, user, current)

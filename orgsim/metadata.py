@@ -9,6 +9,7 @@ modules register in ``registry.METADATA_TYPES`` (the ECA's policies). Each rule 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,34 @@ from typing import Any
 from lxml import etree
 
 from orgsim import mdxml, registry
+from orgsim.errors import SalesforceError
 from orgsim.object_rules import PERMSET_NAME_MESSAGE, PERMSET_NAME_RE
+
+#: The Metadata API types the simulator models itself (``registry.METADATA_TYPES`` adds the ECA's).
+MODELLED_TYPES = ("BlacklistedConsumer", "ConnectedApp", "PermissionSet", "Profile", "Settings")
+#: The built-in standard profiles (``scenario.STANDARD_PROFILES``): ``custom`` false in their metadata.
+STANDARD_PROFILE_NAMES = frozenset(
+    {
+        "System Administrator",
+        "Standard User",
+        "Minimum Access - Salesforce",
+        "Minimum Access - API Only Integrations",
+    }
+)
+#: Profile names whose Metadata API full name differs: the standard profiles retrieve as ``Admin.profile``
+#: and ``Standard.profile`` (VERIFIED-3P: the file names in public SFDX repositories); other profiles keep
+#: their name (UNCERTAIN for the two Minimum Access profiles).
+PROFILE_FULL_NAMES = {"System Administrator": "Admin", "Standard User": "Standard"}
+#: ConnectedApp ``oauthPolicy`` values (facts §6.1).
+IP_RELAXATIONS = ("ENFORCE", "BYPASS_2FACTOR", "BYPASS", "ENFORCE_RELAXREFRESH")
+REFRESH_TOKEN_POLICY_RE = re.compile(
+    r"zero|infinite|specific_(lifetime|inactivity):[1-9][0-9]*:(HOURS|DAYS|MONTHS)"
+)
+
+
+def profile_full_name(name: str) -> str:
+    """The Metadata API ``fullName`` of the profile named ``name``."""
+    return PROFILE_FULL_NAMES.get(name, name)
 
 
 class Metadata:
@@ -34,61 +62,126 @@ class Metadata:
             and self.app_state(name)["installed"]
         )
 
+    def metadata_types(self) -> list[str]:
+        """The Metadata API types this org answers for: the modelled ones plus registered ones."""
+        return sorted({*MODELLED_TYPES, *registry.METADATA_TYPES})
+
+    def check_metadata_type(self, md_type: str) -> None:
+        """Raise ``SalesforceError`` ``INVALID_TYPE`` "Unknown type:X" for a type the org does not answer
+        for (Salesforce's SOAP fault ``sf:INVALID_TYPE`` "INVALID_TYPE: Unknown type:MobileSettings",
+        alan-morey/force-meta-backup#1, certinia/apex-mdapi#179). A real type the simulator does not model
+        is refused the same way: when in doubt the simulator refuses rather than answer "none"."""
+        if md_type not in self.metadata_types():
+            raise SalesforceError("INVALID_TYPE", f"Unknown type:{md_type}")
+
+    def _file_properties(self, md_type, full_name, file_name, row=None, record_id=""):
+        """A ``FileProperties`` dict; dates and creator/modifier from ``row`` (the sObject row behind the
+        component) when there is one, else the org's creation (``Organization``)."""
+        source = row or self.store.find_one("Organization") or {}
+
+        def name_of(user_id):
+            user = self.user(user_id) if user_id else None
+            return user.get("Name") if user else ""
+
+        def date(value):
+            return (value or self.store.now()).replace("+0000", "Z")
+
+        return {
+            "createdById": source.get("CreatedById") or "",
+            "createdByName": name_of(source.get("CreatedById")),
+            "createdDate": date(source.get("CreatedDate")),
+            "fileName": file_name,
+            "fullName": full_name,
+            "id": record_id or (row or {}).get("Id") or "",
+            "lastModifiedById": source.get("LastModifiedById") or "",
+            "lastModifiedByName": name_of(source.get("LastModifiedById")),
+            "lastModifiedDate": date(source.get("LastModifiedDate")),
+            "manageableState": "unmanaged",
+            "type": md_type,
+        }
+
     def list_metadata(self, md_type: str) -> list[dict[str, Any]]:
-        """``listMetadata`` results (``FileProperties`` dicts) for the types the simulator models:
-        PermissionSet (not profile-owned), ConnectedApp (see :meth:`metadata_sees_connected_app`),
-        BlacklistedConsumer (blocked apps, facts §6.2), Settings (ConnectedApp). Other types: empty."""
+        """``listMetadata`` results (``FileProperties`` dicts, dates and creator ids of the rows behind
+        them) for the types the simulator models: PermissionSet (not profile-owned), Profile (every
+        profile, standard ones included, :func:`profile_full_name`), ConnectedApp (see
+        :meth:`metadata_sees_connected_app`), BlacklistedConsumer (blocked apps, facts §6.2; no row holds
+        when an app was blocked, so its dates are the org's), Settings (ConnectedApp), and registered types.
+        Any other type raises ``SalesforceError`` ``INVALID_TYPE`` (:meth:`check_metadata_type`)."""
+        self.check_metadata_type(md_type)
         out = []
-        now = self.store.now()
-
-        def props(full_name, file_name, record_id=""):
-            return {
-                "createdById": "",
-                "createdByName": "",
-                "createdDate": now,
-                "fileName": file_name,
-                "fullName": full_name,
-                "id": record_id,
-                "lastModifiedById": "",
-                "lastModifiedByName": "",
-                "lastModifiedDate": now,
-                "manageableState": "unmanaged",
-                "type": md_type,
-            }
-
+        props = self._file_properties
         if md_type == "PermissionSet":
             for ps in self.store.find("PermissionSet", IsOwnedByProfile=0):
                 out.append(
-                    props(ps["Name"], f"permissionsets/{ps['Name']}.permissionset", ps["Id"])
+                    props(md_type, ps["Name"], f"permissionsets/{ps['Name']}.permissionset", ps)
                 )
+        elif md_type == "Profile":
+            for prof in self.store.find("Profile"):
+                full = profile_full_name(prof["Name"])
+                out.append(props(md_type, full, f"profiles/{full}.profile", prof))
         elif md_type == "ConnectedApp":
             for app in self.apps():
                 if self.metadata_sees_connected_app(app["name"]):
-                    out.append(props(app["name"], f"connectedApps/{app['name']}.connectedApp"))
+                    row = self.store.get("ConnectedApplication", app["connected_application_id"])
+                    out.append(
+                        props(
+                            md_type, app["name"], f"connectedApps/{app['name']}.connectedApp", row
+                        )
+                    )
         elif md_type == "BlacklistedConsumer":
             for app in self.apps():
                 if app["blocked"]:
                     out.append(
                         props(
-                            app["name"], f"blacklistedConsumers/{app['name']}.blacklistedConsumer"
+                            md_type,
+                            app["name"],
+                            f"blacklistedConsumers/{app['name']}.blacklistedConsumer",
                         )
                     )
         elif md_type == "Settings":
-            out.append(props("ConnectedApp", "settings/ConnectedApp.settings"))
+            out.append(props(md_type, "ConnectedApp", "settings/ConnectedApp.settings"))
         elif md_type in registry.METADATA_TYPES:
             for full_name, file_name in registry.METADATA_TYPES[md_type].list(self):
-                out.append({**props(full_name, file_name), "manageableState": "installed"})
+                out.append({**props(md_type, full_name, file_name), "manageableState": "installed"})
+        return out
+
+    def read_metadata(self, md_type: str, full_names: list[str]) -> list[tuple[str, Any] | None]:
+        """``readMetadata(type, fullNames)`` for PermissionSet and ConnectedApp: per name, ``(fullName,
+        root element)`` of the component as a retrieve renders it, or ``None`` where the org has no such
+        component (Salesforce answers an empty record then; UNCERTAIN whether it has ``xsi:nil``). Unknown
+        types raise ``INVALID_TYPE`` (:meth:`check_metadata_type`); other modelled types are refused with
+        ``INVALID_TYPE`` too (the simulator does not model reading them)."""
+        self.check_metadata_type(md_type)
+        if md_type not in ("PermissionSet", "ConnectedApp"):
+            raise SalesforceError(
+                "INVALID_TYPE", f"The org simulator does not model readMetadata of type {md_type}"
+            )
+        listed = {p["fullName"] for p in self.list_metadata(md_type)}
+        out: list[tuple[str, Any] | None] = []
+        for name in full_names:
+            body = self._render_component(md_type, name) if name in listed else None
+            out.append((name, etree.fromstring(body)) if body else None)
         return out
 
     def retrieve_metadata(self, types: dict[str, list[str]]) -> RetrieveResult:
         """``retrieve`` of an unpackaged manifest ``{type: [members]}`` (``*`` = all). Returns the zip (entries
         under ``unpackaged/``, as cci's ``zip_subfolder`` needs, cumulusci-notes §3.6), file properties and
-        ``messages`` for members that do not exist: "Entity of type 'X' named 'Y' cannot be found"."""
+        ``messages`` for members that do not exist: "Entity of type 'X' named 'Y' cannot be found", and for
+        types the org does not know: "Unknown type name 'X' specified in package.xml" (the deploy error's
+        wording, seen in public deploy logs; for a retrieve UNCERTAIN)."""
         files: dict[str, bytes] = {}
         props: list[dict[str, str]] = []
         messages: list[dict[str, str]] = []
         retrieved: dict[str, list[str]] = {}
         for md_type, members in types.items():
+            if md_type not in self.metadata_types():
+                messages.append(
+                    {
+                        "fileName": "unpackaged/package.xml",
+                        "problem": f"Unknown type name '{md_type}' specified in package.xml",
+                    }
+                )
+                continue
             available = {p["fullName"]: p for p in self.list_metadata(md_type)}
             wanted = list(available) if "*" in members else members
             for member in wanted:
@@ -128,6 +221,8 @@ class Metadata:
                     mdxml.sub(up, "enabled", "true")
                     mdxml.sub(up, "name", perm)
             return mdxml.xml(root)
+        if md_type == "Profile":
+            return self._profile_xml(member)
         if md_type == "Settings" and member == "ConnectedApp":
             return mdxml.xml(self._connected_app_settings())
         if md_type == "ConnectedApp":
@@ -144,6 +239,38 @@ class Metadata:
             return mdxml.xml(root)
         return None
 
+    def _profile_xml(self, member: str) -> bytes | None:
+        """A Profile as a retrieve returns it with no other types in the package: ``custom``,
+        ``userLicense`` and one ``userPermissions`` per enabled permission (the profile's own permission
+        set, facts §5)."""
+        prof = next(
+            (p for p in self.store.find("Profile") if profile_full_name(p["Name"]) == member), None
+        )
+        if prof is None:
+            return None
+        ps = self.store.find_one("PermissionSet", ProfileId=prof["Id"], IsOwnedByProfile=1) or prof
+        licence = self.store.get("UserLicense", prof.get("UserLicenseId") or "") or {}
+        root = mdxml.md("Profile")
+        mdxml.sub(root, "custom", mdxml.b(prof["Name"] not in STANDARD_PROFILE_NAMES))
+        if licence.get("Name"):
+            mdxml.sub(root, "userLicense", licence["Name"])
+        for perm in sorted(self.known_user_permissions()):
+            if ps.get("Permissions" + perm):
+                up = mdxml.sub(root, "userPermissions")
+                mdxml.sub(up, "enabled", "true")
+                mdxml.sub(up, "name", perm)
+        return mdxml.xml(root)
+
+    def app_oauth_policy(self, name: str) -> dict[str, str]:
+        """The installed app's OAuth policies ``{ip_relaxation, refresh_token_policy}`` (scenario
+        ``app.oauth_policy``, or a ConnectedApp deploy's ``oauthPolicy``); the defaults ENFORCE and
+        infinite where nothing set them (facts §6.1)."""
+        stored = self.store.meta("app_policies", {}).get(name) or {}
+        return {
+            "ip_relaxation": stored.get("ip_relaxation", "ENFORCE"),
+            "refresh_token_policy": stored.get("refresh_token_policy", "infinite"),
+        }
+
     def _connected_app_settings(self):
         """``settings/ConnectedApp.settings`` (facts §2): ``enableAdminApprovedAppsOnly`` and
         ``enableAdminApprovedAppsOnlyForExternalUser`` only where API Access Control is provisioned. Where it
@@ -158,8 +285,9 @@ class Metadata:
 
     def _connected_app_xml(self, name: str):
         """A ConnectedApp as the Metadata API would return it for an installed third-party app (facts §6.1):
-        label, contactEmail, oauthConfig (callbackUrl, consumerKey, isAdminApproved, scopes), oauthPolicy,
-        and one ``permissionSetName`` / ``profileName`` per SetupEntityAccess row."""
+        label, contactEmail, oauthConfig (callbackUrl, consumerKey, isAdminApproved, scopes), oauthPolicy
+        (``ipRelaxation``, ``refreshTokenPolicy``: the stored policies, :meth:`app_oauth_policy`), and one
+        ``permissionSetName`` / ``profileName`` per SetupEntityAccess row."""
         state = self.app_state(name)
         root = mdxml.md("ConnectedApp")
         mdxml.sub(root, "contactEmail", "support@6sense.com")
@@ -171,8 +299,9 @@ class Metadata:
         for scope in ("Api", "RefreshToken"):
             mdxml.sub(oauth, "scopes", scope)
         policy = mdxml.sub(root, "oauthPolicy")
-        mdxml.sub(policy, "ipRelaxation", "ENFORCE")
-        mdxml.sub(policy, "refreshTokenPolicy", "infinite")
+        stored = self.app_oauth_policy(name)
+        mdxml.sub(policy, "ipRelaxation", stored["ip_relaxation"])
+        mdxml.sub(policy, "refreshTokenPolicy", stored["refresh_token_policy"])
         perm_sets, profiles = [], []
         for sea in self.store.find(
             "SetupEntityAccess", SetupEntityId=state["connected_application_id"]
@@ -323,12 +452,33 @@ class Metadata:
 
         return apply
 
+    def _oauth_policy_of(self, root, name: str) -> dict[str, str] | None:
+        """The ``oauthPolicy`` of a deployed ConnectedApp merged over the stored one, or ``None`` when the
+        file has none. Values as facts §6.1 lists them; another value is a component problem (its
+        wording UNCERTAIN)."""
+        node = mdxml.child(root, "oauthPolicy")
+        if node is None:
+            return None
+        policy = self.app_oauth_policy(name)
+        ip = mdxml.text(node, "ipRelaxation")
+        refresh = mdxml.text(node, "refreshTokenPolicy")
+        if ip is not None:
+            if ip not in IP_RELAXATIONS:
+                raise _policy_problem("ipRelaxation", ip)
+            policy["ip_relaxation"] = ip
+        if refresh is not None:
+            if not REFRESH_TOKEN_POLICY_RE.fullmatch(refresh):
+                raise _policy_problem("refreshTokenPolicy", refresh)
+            policy["refresh_token_policy"] = refresh
+        return policy
+
     def _validate_connected_app(self, comp: Component):
         """ConnectedApp deploy (facts §6.1). An app the Metadata API does not see (not installed, or installed
         third-party apps are not retrievable in this org) would be *created*: refused, because "Connected apps
         creation is restricted as of Spring '26". For a visible app the consumer org "can only edit the app's
         access policies": ``oauthConfig/isAdminApproved`` (the Permitted Users policy, same effect as
-        :meth:`set_policy`), ``permissionSetName`` and ``profileName`` (full state: the listed names become the
+        :meth:`set_policy`), ``oauthPolicy`` (``ipRelaxation``, ``refreshTokenPolicy``, stored and shown by
+        later retrieves), ``permissionSetName`` and ``profileName`` (full state: the listed names become the
         app's SetupEntityAccess rows; they need ``isAdminApproved`` true)."""
         name = comp.full_name
         if not self.metadata_sees_connected_app(name):
@@ -373,7 +523,14 @@ class Metadata:
                 )
             parents.append(ps["Id"])
 
+        policy = self._oauth_policy_of(root, name)
+
         def apply(user):
+            if policy is not None:
+                stored = dict(self.store.meta("app_policies", {}))
+                stored[name] = policy
+                self.store.set_meta("app_policies", stored)
+                self.store.bump()
             if lists_given:
                 self.set_access(name, parents)
             if approved != state["admin_approved"] or approved:
@@ -381,6 +538,10 @@ class Metadata:
             return False
 
         return apply
+
+
+def _policy_problem(field: str, value: str) -> ComponentProblem:
+    return ComponentProblem(f"oauthPolicy/{field}: invalid value '{value}' (facts §6.1)")
 
 
 #: folder -> (metadata type, file suffix), for the types the simulator reads from a deploy zip.

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from orgsim.metadata import IP_RELAXATIONS, REFRESH_TOKEN_POLICY_RE
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "datasets" / "scenarios"
 DEFAULT_APP = "sfdc_6sense_oauth_app"
@@ -31,6 +33,9 @@ STANDARD_PROFILES: dict[str, tuple[str, list[str]]] = {
             "ViewSetup",
             "ManageUsers",
             "CanApproveUninstalledApps",
+            "ModifyMetadata",
+            "AssignPermissionSets",
+            "ManageProfilesPermissionsets",
         ],
     ),
     "Standard User": ("Salesforce", ["ApiEnabled"]),
@@ -41,6 +46,12 @@ STANDARD_PROFILES: dict[str, tuple[str, list[str]]] = {
     ),
 }
 ORG_KINDS = ("production", "sandbox", "scratch")
+#: features.oauth_token_visibility: which permission lets a user see other users' OauthToken rows (facts
+#: §10.1): ``both`` (default, the conservative reading: Customize Application and Manage Users),
+#: ``customize_application`` (Object Reference v67), ``manage_users`` (older documentation).
+OAUTH_TOKEN_VISIBILITY = ("both", "customize_application", "manage_users")
+#: The tool's own connected app (CumulusCI's built-in app) as the org sees it (facts §10.1, §2).
+CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
 PERMITTED = ("admin_approved", "all_users")
 
 
@@ -140,6 +151,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "tokens",
             "autopilot",
             "eca",
+            "client_app",
         },
         "",
     )
@@ -168,6 +180,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "api_access_control",
             "connected_app_metadata_retrievable",
             "eca_policy_metadata_deployable",
+            "oauth_token_visibility",
         },
         "features",
     )
@@ -196,7 +209,19 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "features.eca_policy_metadata_deployable",
             False,
         ),
+        # Who sees other users' OauthToken rows (facts §10.1: two readings; docs/salesforce-permissions.md).
+        "oauth_token_visibility": _expect(
+            features.get("oauth_token_visibility"),
+            str,
+            "features.oauth_token_visibility",
+            "both",
+        ),
     }
+    if out["features"]["oauth_token_visibility"] not in OAUTH_TOKEN_VISIBILITY:
+        raise _Invalid(
+            "features.oauth_token_visibility",
+            f"must be one of {', '.join(OAUTH_TOKEN_VISIBILITY)}",
+        )
 
     profiles = dict(STANDARD_PROFILES)
     out["profiles"] = []
@@ -283,6 +308,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "access",
             "installed_days_ago",
             "policy_changed_days_ago",
+            "oauth_policy",
         },
         "app",
     )
@@ -326,6 +352,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         raise _Invalid(
             "app.access", "access can only be granted to an installed app (SetupEntityAccess)"
         )
+    a["oauth_policy"] = _validate_oauth_policy(app.get("oauth_policy"), "app.oauth_policy")
     out["app"] = a
 
     app_names = [a["name"]]
@@ -378,6 +405,21 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
 
     out["eca"] = _validate_eca(top.get("eca"))
 
+    client = _expect(top.get("client_app"), dict, "client_app", {})
+    _keys(client, {"state", "installed_days_ago"}, "client_app")
+    client_state = _expect(client.get("state"), str, "client_app.state", "uninstalled")
+    if client_state not in CLIENT_APP_STATES:
+        raise _Invalid(
+            "client_app.state",
+            f"must be one of {', '.join(CLIENT_APP_STATES)}, got '{client_state}'",
+        )
+    out["client_app"] = {
+        "state": client_state,
+        "installed_days_ago": _expect(
+            client.get("installed_days_ago"), int, "client_app.installed_days_ago", 90
+        ),
+    }
+
     auto = _expect(top.get("autopilot"), dict, "autopilot", {})
     _keys(auto, {"setup_user", "integration_user", "polls_before_action"}, "autopilot")
     out["autopilot"] = {
@@ -397,6 +439,27 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         raise _Invalid("autopilot.polls_before_action", "must be at least 1")
     _check_permission_names(out)
     return out
+
+
+def _validate_oauth_policy(raw, path: str) -> dict[str, str]:
+    """``{ip_relaxation [ENFORCE], refresh_token_policy [infinite]}``: the installed app's OAuth policies as
+    its ConnectedApp metadata shows them (``oauthPolicy/ipRelaxation``, ``refreshTokenPolicy``; facts §6.1
+    gives both defaults)."""
+    policy = _expect(raw, dict, path, {})
+    _keys(policy, {"ip_relaxation", "refresh_token_policy"}, path)
+    ip = _expect(policy.get("ip_relaxation"), str, f"{path}.ip_relaxation", "ENFORCE")
+    if ip not in IP_RELAXATIONS:
+        raise _Invalid(f"{path}.ip_relaxation", f"must be one of {', '.join(IP_RELAXATIONS)}")
+    refresh = _expect(
+        policy.get("refresh_token_policy"), str, f"{path}.refresh_token_policy", "infinite"
+    )
+    if not REFRESH_TOKEN_POLICY_RE.fullmatch(refresh):
+        raise _Invalid(
+            f"{path}.refresh_token_policy",
+            "must be zero, infinite, specific_lifetime:N:UNIT or specific_inactivity:N:UNIT "
+            f"(UNIT HOURS, DAYS or MONTHS), got '{refresh}'",
+        )
+    return {"ip_relaxation": ip, "refresh_token_policy": refresh}
 
 
 def _validate_eca(raw) -> dict[str, Any]:

@@ -160,6 +160,20 @@ PERMISSION_FIELDS: list[Field] = [
     _bool("PermissionsModifyAllData", "Modify All Data", c=True, u=True),
     _bool("PermissionsViewSetup", "View Setup and Configuration", c=True, u=True),
     _bool("PermissionsManageUsers", "Manage Users", c=True, u=True),
+    # docs/salesforce-permissions.md: the permissions the simulator's access rules check.
+    _bool(
+        "PermissionsModifyMetadata",
+        "Modify Metadata Through Metadata API Functions",
+        c=True,
+        u=True,
+    ),
+    _bool("PermissionsAssignPermissionSets", "Assign Permission Sets", c=True, u=True),
+    _bool(
+        "PermissionsManageProfilesPermissionsets",
+        "Manage Profiles and Permission Sets",
+        c=True,
+        u=True,
+    ),
     _bool(
         "PermissionsCanApproveUninstalledApps", "Approve Uninstalled Connected Apps", c=True, u=True
     ),
@@ -257,6 +271,7 @@ def _profile() -> SObject:
             _str("Name", length=255, u=True, nillable=False),
             _ref("UserLicenseId", "UserLicense", "UserLicense", "User License ID"),
             _str("Description", type="textarea", u=True),
+            *_audit(),
             *PERMISSION_FIELDS,
         ),
     )
@@ -315,8 +330,7 @@ def _permission_set() -> SObject:
             _ref("ProfileId", "Profile", "Profile", "Profile ID"),
             _str("NamespacePrefix", length=15),
             _ref("LicenseId", "UserLicense", "License", "License ID", c=True, u=True),
-            _dt("CreatedDate"),
-            _dt("LastModifiedDate"),
+            *_audit(),
             *PERMISSION_FIELDS,
         ),
         child_relationships=(

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+import secrets
 from typing import Any
 
 from orgsim import eca, schema
+from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from orgsim.scenario import STANDARD_PROFILES
 from orgsim.store import format_datetime
 
 ORG_ID_15 = "00D5i000000SIMU"
+#: The 6sense app's OAuth callback URL (as its ConnectedApp metadata shows it).
+SIXSENSE_CALLBACK = "https://login.6sense.com/salesforce/callback"
 
 
 def _days_ago(days: int | None) -> str | None:
@@ -160,6 +164,14 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
                 "managed": 0,
             },
         )
+    for name, _label, key, _visible, _blocked in apps:
+        # Connected apps are confidential clients: their secret is the app's, never the tool's.
+        callback = (
+            SIXSENSE_CALLBACK if name == app["name"] else f"https://{name}.example.com/callback"
+        )
+        org.register_oauth_client(key, name, secret=secrets.token_hex(32), callback_urls=[callback])
+    seed_tool_clients(org, data, profile_ps[_profile_of(data, data["connected_user"])])
+    store.set_meta("app_policies", {app["name"]: app["oauth_policy"]})
     installed_at = _days_ago(app["installed_days_ago"])
     for other in data["other_apps"]:
         if other["installed"]:
@@ -186,4 +198,51 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
             use_count=tok["use_count"],
         )
     eca.seed(org)
+    _stamp_creators(store, users[data["connected_user"]])
     store.set_meta("version", 0)
+
+
+def _profile_of(data: dict[str, Any], username: str) -> str:
+    return next(u["profile"] for u in data["users"] if u["username"] == username)
+
+
+def seed_tool_clients(org, data: dict[str, Any], connected_profile_ps: str | None) -> None:
+    """Register the tool's own OAuth clients (``identity.TOOL_CLIENTS``: CumulusCI's built-in connected app
+    and the sf CLI's) as apps of this org, and put CumulusCI's app in the scenario's ``client_app.state``
+    (facts §10.1): ``uninstalled`` (an uninstalled third-party app: the default), ``installed`` (Install on
+    OAuth Usage, all users may self-authorize) or ``allowlisted`` (installed, "Admin approved users are
+    pre-authorized", and the connected user's profile granted access: what API Access Control allows,
+    facts §2). CumulusCI's app is listed on OAuth Usage, as the connected user has used it."""
+    for name, (key, callbacks) in TOOL_CLIENTS.items():
+        org.store.sim_put(
+            "app",
+            {
+                "name": name,
+                "label": name,
+                "consumer_key": key,
+                "visible": name == TOOL_CLIENT,
+                "blocked": False,
+                "managed": 0,
+            },
+        )
+        org.register_oauth_client(key, name, secret=None, callback_urls=callbacks)
+    state = data["client_app"]["state"]
+    if state in ("installed", "allowlisted"):
+        org.install(TOOL_CLIENT, installed_at=_days_ago(data["client_app"]["installed_days_ago"]))
+    if state == "allowlisted":
+        org.set_access(TOOL_CLIENT, [connected_profile_ps])
+        org.set_policy("admin_approved", TOOL_CLIENT)
+
+
+def _stamp_creators(store, user_id: str) -> None:
+    """Seeded rows that Metadata API ``listMetadata`` reports (``createdById``, ``lastModifiedById``) were
+    created by the connected user, as if the scenario's past had been done by that admin."""
+    for sobject in ("PermissionSet", "Profile", "ConnectedApplication"):
+        cols = store.columns(sobject)
+        for column in ("CreatedById", "LastModifiedById"):
+            if column in cols:
+                with store.lock:
+                    store.conn.execute(
+                        f'UPDATE "{sobject}" SET "{column}" = ? WHERE "{column}" IS NULL',
+                        (user_id,),
+                    )

@@ -43,8 +43,10 @@ from orgsim import scenario as scenario_mod
 from orgsim.app import ResetMiddleware, SimContext, create_app, state
 from orgsim.autopilot import Autopilot, run_action
 from orgsim.errors import ActionError
+from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from orgsim.observe import Observer
 from orgsim.platform import Org
+from orgsim.seed import seed_tool_clients
 from orgsim.store import StateFileError, Store
 
 HOST = "127.0.0.1"
@@ -287,9 +289,20 @@ def start(
         org = Org.seed(store, loaded.name, loaded.data)
     else:
         org = Org(store)
+        if org.oauth_client(TOOL_CLIENTS[TOOL_CLIENT][0]) is None:
+            # A state file written before the simulator knew the tool's own clients: register them as
+            # an uninstalled app (the default), so cci's connection below is an authorization of it.
+            with org.lock:
+                seed_tool_clients(org, {"client_app": {"state": "uninstalled"}}, None)
     ctx.org = org
     if autopilot:
         ctx.autopilot = Autopilot(org, observer)
     with org.lock:
-        session = org.issue_session(org.connected_user()["Id"])
+        # cci's stored connection: the connected user authorized CumulusCI's built-in app (an OauthToken
+        # row for that app, facts §10.1); API Access Control applies to it (docs/salesforce-oauth-metadata.md).
+        session = org.issue_session(
+            org.connected_user()["Id"],
+            client_key=TOOL_CLIENTS[TOOL_CLIENT][0],
+            authorization=True,
+        )
     return SimServer(httpd, ctx, bundle, cert, session)

@@ -10,11 +10,13 @@ as cci's ``ApiDeploy`` reads them, cumulusci-notes §3.6); ``retrieve`` -> ``<id
 ``checkStatus`` -> ``done`` true (documented up to API 30.0; cci still sends it);
 ``checkRetrieveStatus`` -> RetrieveResult ``done`` true, ``fileProperties``, ``id``, ``messages``,
 ``status`` Succeeded, ``success``, and ``zipFile`` (entries under ``unpackaged/``) unless
-``includeZip`` is false; ``listMetadata``; ``describeMetadata``.
+``includeZip`` is false; ``listMetadata``; ``readMetadata`` (PermissionSet, ConnectedApp);
+``describeMetadata``.
 
 Faults (HTTP 500, ``soapenv:Fault`` with ``faultcode``/``faultstring``): ``sf:INVALID_SESSION_ID`` for a
 bad session (cci then refreshes its token once and retries), ``soapenv:Client`` for an envelope that does
-not parse, ``sf:INVALID_ID_FIELD`` for an unknown async id, ``sf:UNABLE_TO_LOCK_ROW`` when injected.
+not parse, ``sf:INVALID_ID_FIELD`` for an unknown async id, ``sf:INVALID_TYPE`` for a metadata type the
+org does not know (``listMetadata``, ``readMetadata``), ``sf:UNABLE_TO_LOCK_ROW`` when injected.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, g, request
 from lxml import etree
 
-from orgsim import schema
+from orgsim import permissions, schema
 from orgsim.errors import SalesforceError
 from orgsim.mdxml import MD_NS
 
@@ -39,6 +41,7 @@ METADATA_TYPES = [
     ("BlacklistedConsumer", "blacklistedConsumers", "blacklistedConsumer"),
     ("ConnectedApp", "connectedApps", "connectedApp"),
     ("PermissionSet", "permissionsets", "permissionset"),
+    ("Profile", "profiles", "profile"),
     ("Settings", "settings", "settings"),
 ]
 
@@ -125,6 +128,10 @@ def register(app: Flask, ctx) -> None:
                 return fault(
                     "soapenv:Client", f"No operation available for request {{{MD_NS}}}{name}"
                 )
+            try:  # every Metadata API call needs Modify All Data or Modify Metadata (permissions.py)
+                permissions.metadata_api(ctx.org, user)
+            except permissions.MetadataAccessError as exc:
+                return fault(exc.faultcode, exc.faultstring)
             return handler(ctx, user, op)
 
     app.add_url_rule("/services/Soap/m/<version>", "soap_m", handle, methods=["POST"])
@@ -295,12 +302,47 @@ def _check_retrieve_status(ctx, user, op) -> Response:
 
 
 def _list_metadata(ctx, user, op) -> Response:
+    """``listMetadata``: every query's ``FileProperties``; a type the org does not know faults the whole
+    call ``sf:INVALID_TYPE`` "INVALID_TYPE: Unknown type:X" (``Metadata.check_metadata_type``)."""
     results = []
-    for query in _find_all(op, "queries"):
-        md_type = _text(query, "type")
-        for props in ctx.org.list_metadata(md_type or ""):
-            results.append(_struct("result", props))
+    try:
+        for query in _find_all(op, "queries"):
+            md_type = _text(query, "type")
+            for props in ctx.org.list_metadata(md_type or ""):
+                results.append(_struct("result", props))
+    except SalesforceError as exc:
+        return fault(f"sf:{exc.error_code}", f"{exc.error_code}: {exc.message}")
     return envelope(f"<listMetadataResponse>{''.join(results)}</listMetadataResponse>")
+
+
+def _read_metadata(ctx, user, op) -> Response:
+    """``readMetadata(type, fullNames[])`` -> ``ReadResult`` with one ``records`` per name, typed
+    ``xsi:type="<type>"``: ``fullName`` then the component's fields as a retrieve gives them; an empty
+    record for a name the org does not have (UNCERTAIN). Faults ``sf:INVALID_TYPE`` for a type it cannot
+    read (``Metadata.read_metadata``)."""
+    md_type = _text(op, "type") or ""
+    names = [(el.text or "").strip() for el in _find_all(op, "fullNames")]
+    try:
+        found = ctx.org.read_metadata(md_type, names)
+    except SalesforceError as exc:
+        return fault(f"sf:{exc.error_code}", f"{exc.error_code}: {exc.message}")
+    records = []
+    for entry in found:
+        if entry is None:
+            records.append(f'<records xsi:type="{escape(md_type)}"/>')
+            continue
+        full_name, root = entry
+        body = "".join(
+            etree.tostring(child, encoding="unicode")
+            for child in root
+            if isinstance(child.tag, str)
+        )
+        records.append(
+            f'<records xsi:type="{escape(md_type)}">{_el("fullName", full_name)}{body}</records>'
+        )
+    return envelope(
+        f"<readMetadataResponse><result>{''.join(records)}</result></readMetadataResponse>"
+    )
 
 
 def _describe_metadata(ctx, user, op) -> Response:
@@ -323,5 +365,6 @@ HANDLERS = {
     "checkStatus": _check_status,
     "checkRetrieveStatus": _check_retrieve_status,
     "listMetadata": _list_metadata,
+    "readMetadata": _read_metadata,
     "describeMetadata": _describe_metadata,
 }

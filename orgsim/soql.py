@@ -477,6 +477,7 @@ def execute(
     api_version: str = "65.0",
     tooling: bool = False,
     now: datetime | None = None,
+    hidden: Iterable[str] = frozenset(),
 ) -> QueryResult:
     """Run a SOQL query against the simulator's SQLite tables.
 
@@ -484,7 +485,8 @@ def execute(
     ``row_filters``: ``{object: (sql_condition, params)}``, a condition over that object's columns
     (unqualified) that hides rows wherever the object appears: main query, child subqueries, semi-joins,
     and parent paths (a hidden parent renders as ``None``). ``tooling``: resolve objects as the Tooling
-    API does. ``now``: the clock for TODAY and LAST_N_DAYS:n (default: the current UTC time).
+    API does. ``now``: the clock for TODAY and LAST_N_DAYS:n (default: the current UTC time). ``hidden``:
+    object names the querying user has no access to, answered ``INVALID_TYPE`` like unknown objects.
 
     Returns ``QueryResult(records, total_size)`` with records shaped like the REST API's
     (``attributes``, nested parent dicts, child subqueries as ``{"totalSize", "done", "records"}`` or
@@ -498,6 +500,7 @@ def execute(
         api_version=api_version,
         tooling=tooling,
         now=now or datetime.now(UTC),
+        hidden=frozenset(hidden),
     )
     scope = Scope(ctx, resolve_object(ctx, query.obj))
     if any(isinstance(i, Aggregate) for i in query.items):

@@ -59,6 +59,8 @@ class Ctx:
     tooling: bool
     now: datetime
     counter: int = 0
+    #: objects the querying user has no access to: answered as unknown types (orgsim.permissions)
+    hidden: frozenset[str] = frozenset()
 
     def alias(self) -> str:
         self.counter += 1
@@ -155,7 +157,10 @@ def concat(frags: Iterable[Frag], sep: str) -> Frag:
 def resolve_object(ctx: Ctx, token: Token) -> schema.SObject:
     obj = schema.get_object(str(token))
     served = (
-        obj is not None and obj.queryable and (obj.tooling if ctx.tooling else obj.standard_api)
+        obj is not None
+        and obj.queryable
+        and (obj.tooling if ctx.tooling else obj.standard_api)
+        and obj.name not in ctx.hidden
     )
     if not served:
         raise ctx.error(

@@ -6,6 +6,7 @@ from pathlib import Path
 from . import procedure
 from .audit import DEFAULT_AUDIT_DIR
 from .base import API_ENABLED, SixsenseTask
+from .connected_user import check_connected_user
 from .errors import SixsenseInputError
 from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option
 from .vendor import VENDOR
@@ -31,7 +32,10 @@ class ValidateInputs(SixsenseTask):
 Validates the common options of the {VENDOR.label} flows against the org, before anything is written, and returns
 them normalized so later steps receive them with ``^^sixsense_validate_inputs.<option>``.
 
-Checks: both users exist and are active; each option names one user; the setup user is not the
+Checks: the user cci is connected as holds the admin rights the procedure needs (Modify All Data or Modify
+Metadata Through Metadata API Functions, View Setup and Configuration, Manage Users, Customize Application,
+Manage Profiles and Permission Sets, through its profile or permission sets; docs/salesforce-permissions.md),
+else it stops at once naming each missing permission; both users exist and are active; each option names one user; the setup user is not the
 integration user (the vendor article forbids the integration user doing the one-time authorization);
 the integration user has API access (API Enabled through the profile or a permission set);
 ``connected_app_names`` is a non-empty list of plausible connected app names; ``wait_timeout`` and
@@ -118,8 +122,15 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         if problems:
             raise SixsenseInputError(self._format(problems))
 
+        # Before anything else reads Setup objects: a connected user without admin rights cannot read
+        # them either, and must be stopped with one message naming what it lacks (tasks/connected_user.py).
+        admin_rows, admin_problem = check_connected_user(self)
+        if admin_problem:
+            self._log_table("Connected user", [["check", "value", "result"], *admin_rows])
+            raise SixsenseInputError(admin_problem)
+
         users = self._get_users([integration, setup])
-        rows = [["check", "value", "result"]]
+        rows = [["check", "value", "result"], *admin_rows]
         found = {}
         for role, username in (("integration user", integration), ("setup user", setup)):
             user = users.get(username.lower())

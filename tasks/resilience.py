@@ -112,6 +112,26 @@ def is_transient(error: BaseException) -> bool:
     )
 
 
+#: Salesforce's answer to every REST call of a session whose connected app API Access Control does not
+#: allow (salesforce-facts.md §10.1): 401 INVALID_SESSION_ID with this message.
+CLIENT_NOT_ALLOWLISTED_TEXT = "This session is not valid for use with the REST API"
+CLIENT_NOT_ALLOWLISTED_MESSAGE = (
+    f'Salesforce refused the session cci connected with: "{CLIENT_NOT_ALLOWLISTED_TEXT}" '
+    "(INVALID_SESSION_ID). API Access Control is enforcing in this org and the connected app cci logs in "
+    "through (CumulusCI's built-in app, or the Salesforce CLI's if you connected with sf) is not "
+    "allowlisted for your user. Nothing was changed. An admin must, in Setup > Connected Apps OAuth Usage, "
+    'Install that app, set its Permitted Users to "Admin approved users are pre-authorized" and give your '
+    "profile or a permission set access to it (or give you the Use Any API Client permission); then "
+    f"{RUN_AGAIN}."
+)
+
+
+def client_not_allowlisted(error: BaseException) -> bool:
+    """The session's connected app is not allowlisted under API Access Control (never a session expiry:
+    refreshing the token cannot help)."""
+    return CLIENT_NOT_ALLOWLISTED_TEXT.lower() in str(error).lower()
+
+
 def is_expired_session(error: BaseException) -> bool:
     return isinstance(error, SalesforceExpiredSession) or "INVALID_SESSION_ID" in error_codes(error)
 
@@ -243,7 +263,8 @@ class SalesforceCalls:
     * ``_init_api``: cci's simple-salesforce connection with :func:`http_retry` on its session (``self.sf``,
       ``self.tooling``);
     * ``_update_credentials``: cci's token refresh at the task's start, retried on a transient failure;
-      ``invalid_grant`` -> ``SixsenseOrgError`` naming ``cci org connect``;
+      ``invalid_grant`` -> ``SixsenseOrgError`` naming ``cci org connect``; the REST refusal of a client
+      API Access Control does not allow -> ``CLIENT_NOT_ALLOWLISTED_MESSAGE`` at once (no retry);
     * ``_call(what, fn, ...)``: ``fn(...)``; a ``SalesforceError`` or a lost connection ->
       ``SixsenseOrgError`` (one line: what, Salesforce's code and message, what to do). Retries nothing:
       writes retry through :func:`converge`, which queries first;
@@ -270,6 +291,8 @@ class SalesforceCalls:
                 return
             except Exception as error:
                 text = str(error)
+                if client_not_allowlisted(error):  # cci's refresh reads Organization over REST
+                    raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
                 if "invalid_grant" in text:
                     raise SixsenseOrgError(
                         "cci could not refresh the Salesforce session: the org refused the stored refresh "
@@ -288,6 +311,8 @@ class SalesforceCalls:
         try:
             return fn(*args, **kwargs)
         except SalesforceError as e:
+            if client_not_allowlisted(e):
+                raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
             if is_expired_session(e):
                 raise SixsenseOrgError(expired_session_message(what)) from None
             hint = (
@@ -320,6 +345,8 @@ class SalesforceCalls:
             try:
                 return retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
             except SalesforceError as error:
+                if client_not_allowlisted(error):  # a new token from the same app is refused alike
+                    raise
                 if not (is_expired_session(error) and self._renew_session()):
                     raise
             return retry_read(fn, *args, logger=self.logger, label=what, **kwargs)
@@ -347,3 +374,33 @@ class SalesforceCalls:
                 connection.session_id = self.org_config.access_token
                 connection.headers["Authorization"] = "Bearer " + self.org_config.access_token
         return True
+
+
+def explain_refused_client_at_connect() -> None:
+    """Make cci's own connection check say what to do when API Access Control refuses cci's connected app.
+
+    Before a flow's first step, cci refreshes the token and reads ``Organization`` over REST
+    (``FlowCoordinator._init_org`` -> ``OrgConfig.refresh_oauth_token`` -> ``_load_orginfo``), so that read is
+    the first call Salesforce refuses with "This session is not valid for use with the REST API", and no
+    sixsense step has run yet. This wraps ``OrgConfig._load_orginfo`` (once, when cci loads the sixsense
+    tasks) so that exactly that refusal becomes ``SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE)``; every
+    other outcome is cci's, unchanged. Nothing has been written at that point."""
+    from cumulusci.core.config.org_config import OrgConfig
+
+    original = OrgConfig._load_orginfo
+    if getattr(original, "sixsense_wrapped", False):
+        return
+
+    def _load_orginfo(self):
+        try:
+            return original(self)
+        except SalesforceError as error:
+            if client_not_allowlisted(error):
+                raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
+            raise
+
+    _load_orginfo.sixsense_wrapped = True
+    OrgConfig._load_orginfo = _load_orginfo
+
+
+explain_refused_client_at_connect()

@@ -365,7 +365,7 @@ def refuse_read(monkeypatch, what: str):
 
         from cumulusci.salesforce_api.exceptions import MetadataApiError
 
-        diagnose = importlib.import_module("tasks.diagnose").Diagnose
+        diagnose = importlib.import_module("tasks.diagnose.task").Diagnose
         resilience = importlib.import_module("tasks.resilience")
         if what == "ConnectedApplication":
             real_query = diagnose._query

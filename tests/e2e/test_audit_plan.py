@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bundled_scenarios, last_seq, production_consent, writes_since
+from tests.conftest import connectable_scenarios, last_seq, production_consent, writes_since
 from tests.e2e.outcomes import (
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
@@ -190,7 +190,7 @@ def plan_run(sim, flow, run_flow_inprocess, tmp_path, interactive="False"):
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-@pytest.mark.parametrize("scenario", bundled_scenarios())
+@pytest.mark.parametrize("scenario", connectable_scenarios())
 def test_plan_mode_writes_nothing_and_names_the_pending_manual_steps(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.conftest import bundled_scenarios, last_seq, production_consent, writes_since
+from tests.conftest import connectable_scenarios, last_seq, production_consent, writes_since
 from tests.e2e.autopilot_order import (
     assert_actions_follow_instructions,
     assert_autopilot_did,
@@ -49,7 +49,7 @@ def failed_step(coordinator) -> str:
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-@pytest.mark.parametrize("scenario", bundled_scenarios())
+@pytest.mark.parametrize("scenario", connectable_scenarios())
 def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
@@ -100,7 +100,7 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
 
 
 @pytest.mark.parametrize("flow", FLOWS)
-@pytest.mark.parametrize("scenario", bundled_scenarios())
+@pytest.mark.parametrize("scenario", connectable_scenarios())
 def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
@@ -137,7 +137,7 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
 
 def test_every_scenario_and_flow_has_an_expected_outcome():
     """The expectation tables name every bundled scenario with every flow, and nothing else."""
-    pairs = {(scenario, flow) for scenario in bundled_scenarios() for flow in FLOWS}
+    pairs = {(scenario, flow) for scenario in connectable_scenarios() for flow in FLOWS}
     assert sorted(pairs - set(EXPECTED_STOPS)) == [], (
         "add them to tests/e2e/outcomes.py EXPECTED_STOPS"
     )

@@ -1,7 +1,7 @@
 """The autopilot does a manual step only when the tool repeats *that step's* poll (orgsim/autopilot.py).
 
 The queries below are the texts the guided steps send while they wait (tasks/guided.py,
-tasks/permitted_users.py; built by tasks/common.py ``connected_apps_soql`` and ``oauth_tokens_soql``).
+tasks/permitted_users.py; built by tasks/queries.py ``connected_apps_soql`` and ``oauth_tokens_soql``).
 """
 
 from __future__ import annotations

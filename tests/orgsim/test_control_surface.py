@@ -47,7 +47,7 @@ def test_anonymous_and_wrong_token_calls_are_refused(sim, method, path):
     for refused in (anonymous, wrong, as_user):
         assert "objects" not in refused.text and sim.admin_token not in refused.text
     assert sim.org.app_state()["visible"] is False, "a refused authorize changed nothing"
-    assert sim.org.store.find("OauthToken") == []
+    assert sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app") == []
 
 
 def test_form_posts_and_cross_origin_calls_change_nothing(sim):
@@ -75,11 +75,11 @@ def test_form_posts_and_cross_origin_calls_change_nothing(sim):
     assert text_plain.status_code == 415
     assert sim.observer.faults == []
     assert "Access-Control-Allow-Origin" not in plain.headers
-    assert sim.org.store.find("OauthToken") == []
+    assert sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app") == []
     assert sim.org.app_state()["visible"] is False
     ok = sim_post(sim, "/_sim/actions/authorize", {"username": ADMIN})
     assert ok.status_code == 200 and ok.json()["ok"] is True
-    assert len(sim.org.store.find("OauthToken")) == 1
+    assert len(sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app")) == 1
 
 
 def test_a_json_array_body_is_a_clear_400(sim):
@@ -220,7 +220,7 @@ def test_state_has_no_token_values(sim):
         assert sim.action("authorize", username=ADMIN)["ok"]
     rows = sim.state()["objects"]["OauthToken"]
     values = [r[k] for r in rows for k in ("AccessToken", "DeleteToken") if r.get(k)]
-    assert len(values) == 2 * len(rows) == 4
+    assert len(values) == 2 * len(rows) == 6  # two 6sense authorizations and cci's own connection
     with sim.org.lock:
         sessions = [r["token"] for r in sim.org.store.sim_rows("session")]
     secrets = values + sessions + [sim.session["access_token"], sim.session["refresh_token"]]

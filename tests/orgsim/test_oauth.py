@@ -1,14 +1,15 @@
-"""OAuth token grants, authorize redirect, userinfo, identity."""
+"""OAuth token grants, authorize redirect, userinfo, identity (strict client rules: test_oauth_strict.py)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import urllib.parse
 
 import requests
 
+from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from tests.orgsim.simclient import get
+
+CCI_KEY, (CCI_CALLBACK, *_) = TOOL_CLIENTS[TOOL_CLIENT]
 
 
 def _token(sim, **form):
@@ -17,7 +18,10 @@ def _token(sim, **form):
 
 def test_refresh_token_grant(sim):
     resp = _token(
-        sim, grant_type="refresh_token", refresh_token=sim.session["refresh_token"], client_id="x"
+        sim,
+        grant_type="refresh_token",
+        refresh_token=sim.session["refresh_token"],
+        client_id=CCI_KEY,
     )
     body = resp.json()
     assert resp.status_code == 200
@@ -28,7 +32,9 @@ def test_refresh_token_grant(sim):
     assert body["id"].endswith("/" + sim.org.connected_user()["Id"])
     assert get(sim, "/services/oauth2/userinfo", token=body["access_token"]).status_code == 200
     assert (
-        _token(sim, grant_type="refresh_token", refresh_token="nope").json()["error"]
+        _token(sim, grant_type="refresh_token", refresh_token="nope", client_id=CCI_KEY).json()[
+            "error"
+        ]
         == "invalid_grant"
     )
 
@@ -38,8 +44,8 @@ def test_authorize_redirects_with_a_code_that_gives_a_refresh_token(sim):
         f"{sim.url}/services/oauth2/authorize",
         params={
             "response_type": "code",
-            "client_id": "c",
-            "redirect_uri": "http://localhost:7788/callback",
+            "client_id": CCI_KEY,
+            "redirect_uri": CCI_CALLBACK,
             "state": "s1",
         },
         verify=sim.cert_file,
@@ -52,23 +58,22 @@ def test_authorize_redirects_with_a_code_that_gives_a_refresh_token(sim):
         sim,
         grant_type="authorization_code",
         code=query["code"][0],
-        redirect_uri="http://localhost:7788/callback",
+        redirect_uri=CCI_CALLBACK,
+        client_id=CCI_KEY,
     ).json()
     assert "refresh_token" in body
-    assert (
-        _token(sim, grant_type="authorization_code", code=query["code"][0]).status_code == 400
-    )  # one-time
-
-
-def test_jwt_bearer_grant_uses_the_subject(sim):
-    def part(obj):
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-
-    assertion = f"{part({'alg': 'RS256'})}.{part({'sub': 'sixsense.integration@example.com', 'iss': 'x'})}.sig"
-    body = _token(
-        sim, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=assertion
-    ).json()
-    assert body["id"].endswith(sim.org.user_by_username("sixsense.integration@example.com")["Id"])
+    again = _token(
+        sim,
+        grant_type="authorization_code",
+        code=query["code"][0],
+        redirect_uri=CCI_CALLBACK,
+        client_id=CCI_KEY,
+    )
+    assert again.status_code == 400  # one-time
+    assert again.json() == {
+        "error": "invalid_grant",
+        "error_description": "invalid authorization code",
+    }
 
 
 def test_userinfo_names_the_user_and_org(sim):

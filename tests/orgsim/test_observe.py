@@ -8,6 +8,7 @@ import pytest
 import requests
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceMalformedRequest
 
+from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from orgsim.observe import parse_fault_spec, soql_object
 from tests.orgsim.simclient import MD_NS, get, sf_for, sim_get, sim_post, soap
 
@@ -22,7 +23,11 @@ def test_request_log_records_kind_action_and_status(sim):
     )
     requests.post(
         f"{sim.url}/services/oauth2/token",
-        data={"grant_type": "refresh_token", "refresh_token": sim.session["refresh_token"]},
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": sim.session["refresh_token"],
+            "client_id": TOOL_CLIENTS[TOOL_CLIENT][0],
+        },
         verify=sim.cert_file,
     )
     log = sim.requests()

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from orgsim.identity import TOOL_CLIENT, TOOL_CLIENTS
 from tests.conftest import INTEGRATION_USER as INTEGRATION
 from tests.conftest import last_seq, writes_since
 
@@ -92,7 +93,11 @@ def test_expired_session_mid_step_is_refreshed_once(sim_task, errors):
     def refresh(keychain):  # cci's refresh-token grant, against the simulator
         answer = requests.post(
             f"{sim.url}/services/oauth2/token",
-            data={"grant_type": "refresh_token", "refresh_token": task.org_config.refresh_token},
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": task.org_config.refresh_token,
+                "client_id": TOOL_CLIENTS[TOOL_CLIENT][0],
+            },
             verify=sim.ca_bundle,
         ).json()
         task.org_config.config["access_token"] = answer["access_token"]

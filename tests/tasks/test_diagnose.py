@@ -12,7 +12,7 @@ import json
 import pytest
 import requests
 
-from tests.conftest import bundled_scenarios
+from tests.conftest import connectable_scenarios
 from tests.tasks.conftest import (
     ADMIN,
     ADMIN_USER,
@@ -452,7 +452,7 @@ def sim_diagnose(start_sim, runtime, monkeypatch, tmp_path):
 
 
 def test_every_bundled_scenario_has_an_expected_next_step():
-    assert sorted(EXPECTED_NEXT) == bundled_scenarios()
+    assert sorted(EXPECTED_NEXT) == connectable_scenarios()
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED_NEXT))

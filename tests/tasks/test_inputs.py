@@ -29,7 +29,7 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
         "audit_dir": ".sixsense/audit",
     }
     assert org.writes() == []
-    user_query = next(q for q in org.soql if "FROM User" in q)
+    user_query = next(q for q in org.soql if "FROM User WHERE Username IN" in q)
     assert f"Username IN ('{INTEGRATION.upper()}', '{ADMIN}')" in user_query
 
 
