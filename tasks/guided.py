@@ -198,7 +198,7 @@ class GuidedStep(SixsenseTask):
 
 class AuthorizeSetupUser(GuidedStep):
     task_docs = f"""
-Guided seed step 1: the setup user authorizes the {VENDOR.label} app once, from {VENDOR.label}, so that Salesforce lists
+Guided, article step 1: the setup user authorizes the {VENDOR.label} app once, from {VENDOR.label}, so that Salesforce lists
 the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
 names, or the app is already installed (a ConnectedApplication row exists). Refuses, before any request, a
 setup user (``setup_username``, default the user cci is connected as) who is the integration user.
@@ -298,7 +298,7 @@ Return values: done, status (already done | verified | confirmed by operator), d
 
 class InstallConnectedApp(GuidedStep):
     task_docs = f"""
-Guided seed step 2: Install the {VENDOR.label} connected app on Connected Apps OAuth Usage (no API exists for this
+Guided, article step 2: Install the {VENDOR.label} connected app on Connected Apps OAuth Usage (no API exists for this
 click). Done when a ConnectedApplication row exists for one of the app names. If the app is not listed yet
 (no token and no row), the instructions say to repeat step 1 (vendor troubleshooting).
 
@@ -345,7 +345,7 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
 
 class ReauthorizeIntegrationUser(GuidedStep):
     task_docs = f"""
-Guided seed step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
+Guided, article step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
 OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
 Before waiting, lists whose sessions the reauthorization touches: the integration user's tokens for the app
 (replaced) and for other apps (Pardot, Sales Engagement and others, which reauthorizing may log out). Where
