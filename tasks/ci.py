@@ -16,8 +16,8 @@ from cumulusci.tasks.bulkdata.generate_and_load_data_from_yaml import (
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
 from .base import SixsenseOrgMixin
-from .errors import ManualStepPending
-from .options import PRODUCTION_OPTION, USERNAME_RE
+from .errors import ManualStepPending, SixsenseInputError
+from .options import PRODUCTION_OPTION, USERNAME_RE, bool_option
 from .queries import soql_quote
 from .vendor import VENDOR
 
@@ -40,7 +40,8 @@ integration user already exists and is named with ``integration_username``.
 
 The username defaults to ``sixsense.integration.<org id>@example.com`` (unique: Salesforce usernames are
 global). When a user with that username exists the task loads nothing (a second run writes nothing).
-On a production org it needs ``confirm_production True`` or a confirmation at a terminal before anything,
+It refuses any org but a scratch org, before reading or writing anything else, unless
+``allow_non_scratch True`` says a test user is wanted there. On a production org it then also needs ``confirm_production True`` or a confirmation at a terminal before anything,
 even when the user exists: the ``ci_sixsense`` flow assigns it a permission set next (CumulusCI's
 ``assign_permission_sets``, which has no production guard of its own).
 
@@ -62,6 +63,10 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
             "type": "text",
             "default": "sixint",
         },
+        "allow_non_scratch": bool_option(
+            "True: create the test integration user in an org that is not a scratch org (a sandbox, or "
+            "production with confirm_production). Default: False (scratch orgs only)."
+        ),
         "confirm_production": PRODUCTION_OPTION,
     }
 
@@ -82,6 +87,14 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
 
     def _run_task(self):
         username = self.options.get("username") or ci_integration_username(self.org_config.org_id)
+        kind, name = self._org_kind()
+        if kind != "scratch" and not self.options["allow_non_scratch"]:
+            raise SixsenseInputError(
+                f"Not written: {name or 'this org'} is a {kind} org, and ci_sixsense and "
+                "sixsense_ci_integration_user are for scratch orgs (they create a test user). Use a scratch "
+                "org (cci org scratch ci <name>), or pass -o sixsense_ci_integration_user__allow_non_scratch "
+                "True to create it here anyway."
+            )
         self._confirm_production(f"create the integration user {username} and assign it access")
         user = self._find_user(username)
         created = False

@@ -3,7 +3,11 @@ stops at its first manual step, which the wrapper task accepts (and nothing else
 
 from __future__ import annotations
 
-from tests.conftest import INTEGRATION_USER
+import re
+
+import pytest
+
+from tests.conftest import INTEGRATION_USER, last_seq, writes_since
 
 # The simulator has no Bulk API, so the Snowfakery load is not run here: the integration user exists in the
 # scenario and the task finds it (its offline recipe test is tests/ci/test_recipe.py).
@@ -16,13 +20,14 @@ def test_ci_flow_stops_at_the_first_manual_step_and_passes(start_sim, run_flow_i
     assert error is None, output
     # The inner new-customer run's audit report goes where the outer run's does.
     reports = sorted(p.name for p in (tmp_path / "audit").glob("*.json"))
-    assert any(n.endswith("-ci_sixsense.json") for n in reports), reports
-    assert any(n.endswith("-sixsense_new_customer.json") for n in reports), reports
+    assert any(re.search(r"-ci_sixsense-[0-9a-f]{8}\.json$", n) for n in reports), reports
+    assert any(re.search(r"-sixsense_new_customer-[0-9a-f]{8}\.json$", n) for n in reports), reports
     last = coordinator.results[-1]
     assert last.task_name == "sixsense_ci_expect_manual_step"
     assert last.return_values["stopped_at"] == "sixsense_authorize_setup_user"
     assert "To do" in last.return_values["instructions"]
-    assert coordinator.results[2].return_values["created"] is False
+    assert coordinator.results[0].task_name == "sixsense_ci_integration_user"
+    assert coordinator.results[0].return_values["created"] is False
 
 
 def test_ci_flow_fails_when_the_flow_stops_at_another_step(start_sim, run_flow_inprocess):
@@ -35,3 +40,35 @@ def test_ci_flow_fails_when_the_flow_stops_at_another_step(start_sim, run_flow_i
     _, error, _ = run_flow_inprocess(sim, "ci_sixsense", task_options=options)
     assert error is not None
     assert "expected it to stop at sixsense_install_connected_app" in str(error)
+
+
+@pytest.mark.parametrize("org_kind", ["sandbox", "production"])
+def test_ci_flow_refuses_an_org_that_is_not_a_scratch_org_before_any_write(
+    start_sim, run_flow_inprocess, org_kind
+):
+    """ci_sixsense creates a test user and deploys: on a sandbox or production it stops at its first step,
+    naming the way out, and nothing reaches the org (issue 18)."""
+    sim = start_sim("new_customer", org_kind=org_kind)
+    mark = last_seq(sim)
+    coordinator, error, output = run_flow_inprocess(sim, "ci_sixsense", task_options=CI_OPTIONS)
+    assert type(error).__name__ == "SixsenseInputError", output
+    assert f"is a {org_kind} org" in str(error)
+    assert "allow_non_scratch True" in str(error)
+    assert [r.task_name for r in coordinator.results] == ["sixsense_ci_integration_user"]
+    assert writes_since(sim, mark) == []
+
+
+def test_ci_flow_on_a_sandbox_when_told_so_goes_on(start_sim, run_flow_inprocess):
+    sim = start_sim("new_customer", org_kind="sandbox")
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        "ci_sixsense",
+        task_options={
+            "sixsense_ci_integration_user": {
+                **CI_OPTIONS["sixsense_ci_integration_user"],
+                "allow_non_scratch": "True",
+            }
+        },
+    )
+    assert error is None, output
+    assert coordinator.results[-1].task_name == "sixsense_ci_expect_manual_step"

@@ -165,11 +165,16 @@ def test_writing_task_alone_on_production_writes_nothing_without_consent(
 def test_ci_integration_user_alone_on_production_writes_nothing_without_consent(
     sim_task, no_terminal, errors
 ):
-    """The scratch-org CI task creates a user (Snowfakery load): on production it needs the consent too."""
+    """The scratch-org CI task creates a user (Snowfakery load): told to run outside a scratch org, on
+    production it needs the consent too."""
     sim, make = sim_task("new_customer", org_kind="production")
     mark = last_seq(sim)
     with pytest.raises(errors.ConfirmationRequired, match="-o confirm_production True"):
-        make("sixsense_ci_integration_user", username="sixsense.ci@example.com")()
+        make(
+            "sixsense_ci_integration_user",
+            username="sixsense.ci@example.com",
+            allow_non_scratch="True",
+        )()
     assert writes_since(sim, mark) == []
 
 

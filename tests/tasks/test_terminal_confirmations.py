@@ -162,8 +162,16 @@ def test_production_guard_yes_once_in_a_flow_covers_its_later_steps(
     assert error is None, f"{error}\n{output}"
     assert len(terminal.questions()) == 1
     assert_setup_complete(sim.state())
-    [report] = (tmp_path / "audit").glob("*-sixsense_new_customer.json")
-    steps = json.loads(report.read_text())["steps"]
+    [report] = [
+        p
+        for p in (tmp_path / "audit").glob("*.json")
+        if re.search(r"-sixsense_new_customer-[0-9a-f]{8}\.json$", p.name)
+    ]
+    saved = json.loads(report.read_text())
+    steps = saved["steps"]
+    # The run's consent record says when and who (issue 18): one entry, for the production write.
+    [consent] = saved["consent"]
+    assert "production org" in consent["what"] and consent["os_user"] and consent["at"]
     confirmed = [(s["task"], c) for s in steps for c in s.get("confirmed", [])]
     assert len(confirmed) == 1, confirmed
     task, text = confirmed[0]
