@@ -334,6 +334,48 @@ class AuditRun:
                     out.append(line)
         return out
 
+    def note_api_usage(self, usage) -> None:
+        """Record the org's API usage read from a response's ``Sforce-Limit-Info`` (simple-salesforce's
+        ``api_usage["api-usage"]``: ``Usage(used, total)``): the first and the latest reading of the run."""
+        if usage is None:
+            return
+        reading = {"used": int(usage.used), "total": int(usage.total), "at": now_iso()}
+        readings = self.data.setdefault("api_usage", {})
+        readings.setdefault("first", reading)
+        readings["last"] = reading
+
+    def summary_lines(self) -> list[str]:
+        """The end-of-run summary: what changed in the org, which manual steps were done (verified by
+        query), what is left, the org's API usage over the run, and where the report is."""
+        steps = self.data["steps"]
+        changed = [f"{s['task']}: {_inline(c)}" for s in steps for c in s["changed"]]
+        done = [
+            f"{s['task']}: {w.get('outcome')}"
+            for s in steps
+            for w in s["waits"]
+            if str(w.get("outcome", "")).startswith("done")
+        ]
+        left = [
+            f"{s['task']}: {s['status']}" for s in steps if s["status"] not in ("ok", "running")
+        ]
+        lines = ["Run summary:", "  Changed in the org:"]
+        lines += [f"    - {c}" for c in changed] or ["    - nothing"]
+        lines.append("  Manual steps done while waiting (verified by query):")
+        lines += [f"    - {d}" for d in done] or ["    - none"]
+        lines.append("  Left:")
+        lines += [f"    - {x}" for x in left] or ["    - nothing: every step finished"]
+        usage = self.data.get("api_usage")
+        if usage:
+            first, last = usage["first"], usage["last"]
+            lines.append(
+                f"  API requests counted by the org during the run: {last['used'] - first['used']} "
+                f"(daily allowance used {last['used']} of {last['total']}; Sforce-Limit-Info)"
+            )
+        else:
+            lines.append("  API requests: the org reported no Sforce-Limit-Info usage")
+        lines.append(f"  Audit report: {self.json_path}")
+        return lines
+
     def plan_summary_lines(self) -> list[str]:
         lines = ["Plan (nothing was written):", "  Would change:"]
         lines += [f"    - {c}" for c in self.would_change()] or ["    - nothing"]

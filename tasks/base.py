@@ -6,6 +6,7 @@ query before writing, validate every input before the first write, never select 
 Salesforce goes through the wrapper in ``resilience.py``.
 """
 
+import logging
 from collections.abc import Sequence
 from urllib.parse import urlparse
 
@@ -31,6 +32,22 @@ API_ENABLED = "ApiEnabled"
 USE_ANY_API_CLIENT = "UseAnyApiClient"
 OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
 ORGANIZATION_KIND_SOQL = "SELECT Name, IsSandbox, TrialExpirationDate FROM Organization"
+
+#: Width of cci's log console when it writes to a pipe or a file (a CI log): wide enough that no URL, option
+#: name or instruction is broken in two (rich assumes 80 columns without a terminal).
+PIPED_LOG_WIDTH = 1000
+
+
+def keep_log_lines_whole() -> None:
+    """When cci's log goes to a pipe or a file, widen its console so lines are not wrapped (a terminal keeps
+    its own width). cci installs one ``rich.logging.RichHandler`` on the ``cumulusci`` logger
+    (``cumulusci/cli/logger.py``); other handlers are left alone."""
+    from rich.logging import RichHandler
+
+    for handler in logging.getLogger("cumulusci").handlers:
+        console = getattr(handler, "console", None)
+        if isinstance(handler, RichHandler) and console is not None and not console.is_terminal:
+            console.width = max(console.width, PIPED_LOG_WIDTH)
 
 
 def org_kind(organization: dict, instance_url: str, scratch_config: bool = False) -> str:
@@ -102,6 +119,7 @@ class SixsenseOrgMixin(SalesforceCalls):
             raise
 
     def __call__(self):
+        keep_log_lines_whole()
         run = audit.run_for(self)
         if run is None:
             return super().__call__()
@@ -109,14 +127,30 @@ class SixsenseOrgMixin(SalesforceCalls):
         try:
             result = super().__call__()
         except BaseException as error:
+            self._note_api_usage(run)
             run.end(self, entry, error)
-            if self.plan:
-                self._log_plan_summary(run)
+            self._log_run_summary(run)
             raise
+        self._note_api_usage(run)
         run.end(self, entry)
-        if self.plan and self._is_last_step():
-            self._log_plan_summary(run)
+        if self._is_last_step():
+            self._log_run_summary(run)
         return result
+
+    def _note_api_usage(self, run) -> None:
+        """Hand the org's last ``Sforce-Limit-Info`` reading of this step's REST session to the audit run."""
+        sf = self.__dict__.get("sf")
+        usage = (getattr(sf, "api_usage", None) or {}).get("api-usage")
+        run.note_api_usage(usage)
+
+    def _log_run_summary(self, run) -> None:
+        """The end of a run (last step, or the step it stopped at): the plan summary in plan mode, else what
+        changed, what was done, what is left, the API usage and the report."""
+        lines = run.plan_summary_lines() if self.plan else run.summary_lines()
+        for line in lines:
+            self.logger.info(line)
+        if self.plan:
+            self.logger.info(f"Audit report: {run.json_path}")
 
     @property
     def plan(self) -> bool:
@@ -126,11 +160,6 @@ class SixsenseOrgMixin(SalesforceCalls):
     def _is_last_step(self) -> bool:
         steps = getattr(self.flow, "steps", None) or []
         return bool(steps) and str(steps[-1].step_num) == str(self.stepnum)
-
-    def _log_plan_summary(self, run):
-        for line in run.plan_summary_lines():
-            self.logger.info(line)
-        self.logger.info(f"Audit report: {run.json_path}")
 
     def _audit_note(self, **fields):
         """Record audit facts of this step: ``before``/``after`` (state), ``changed``/``skipped``/``waits``/

@@ -24,7 +24,7 @@ import re
 
 import pytest
 
-from tests.conftest import flow_options, last_seq, production_consent, writes_since
+from tests.conftest import ROOT, flow_options, last_seq, production_consent, writes_since
 from tests.e2e.outcomes import (
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
@@ -71,6 +71,43 @@ def _run(
     return cci(sim, *args)
 
 
+README_EXCERPT = re.compile(
+    r"(<!-- ci-log-excerpt:start -->\n```text\n)(.*?)(```\n<!-- ci-log-excerpt:end -->)", re.S
+)
+
+
+def write_ci_log_excerpt(output: str) -> None:
+    """The README's CI-log excerpt is the end of this piped run's log (from ``To do`` to the summary), with
+    the run's port, paths and counts made stable: the test fails when they differ, and rewrites the README's
+    block instead when CI_LOG_EXCERPT_UPDATE=1."""
+    import os
+
+    lines = [
+        re.sub(r"^\[[0-9/: ]+\]\s?|^\s{20}", "", line).rstrip() for line in output.splitlines()
+    ]
+    start = next(i for i, line in enumerate(lines) if line.startswith("To do ("))
+    end = next(i for i, line in enumerate(lines) if line.startswith("  Audit report:"))
+    text = "\n".join(lines[start : end + 1]) + "\n"
+    text = re.sub(r"https://127\.0\.0\.1:\d+", "https://acme.my.salesforce.com", text)
+    text = re.sub(r"Audit report: \S+", "Audit report: .sixsense/audit/<run>.json", text)
+    text = re.sub(
+        r"(API requests[^\n]*?)\d+([^\n]*)", lambda m: re.sub(r"\d+", "<n>", m.group(0)), text
+    )
+    readme = ROOT / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    match = README_EXCERPT.search(current)
+    assert match, "README.md has no ci-log-excerpt block"
+    if os.environ.get("CI_LOG_EXCERPT_UPDATE") == "1":
+        readme.write_text(
+            current[: match.start(2)] + text + current[match.end(2) :], encoding="utf-8"
+        )
+    else:
+        assert match.group(2) == text, (
+            "README.md's CI-log excerpt differs from what a run prints now; rerun "
+            "tests/e2e/test_flows_cli.py with CI_LOG_EXCERPT_UPDATE=1 and check the diff"
+        )
+
+
 def _pending_step(output: str) -> str:
     """The task cci was running when the flow stopped (the last "Running task:" line)."""
     return re.findall(r"Running task: (\w+)", output)[-1]
@@ -106,6 +143,12 @@ def test_cci_flow_run_non_interactive_stops_at_the_manual_step_and_resumes(
     assert "Traceback" not in first.stdout
     assert _pending_step(first.stdout) == stops[0]
     assert "run the flow again" in first.stdout.lower()
+    # Piped, as in a CI log (issue 18): no line is wrapped, so the link into the org is whole, and the
+    # run ends with its summary.
+    assert f"{sim.url}/lightning/setup/ConnectedAppsUsage/home" in first.stdout
+    assert "Run summary:" in first.stdout
+    assert f"{stops[0]}: manual step pending" in first.stdout
+    write_ci_log_excerpt(first.stdout)
 
     extra = do_manual_step(sim, stops[0])
     second = _run(cci, sim, flow, tmp_path, scenario=scenario, interactive=False, extra=extra)
