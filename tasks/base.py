@@ -38,6 +38,35 @@ ORGANIZATION_KIND_SOQL = "SELECT Name, IsSandbox, TrialExpirationDate FROM Organ
 PIPED_LOG_WIDTH = 1000
 
 
+def refuse_misplaced_flow_options(flow) -> None:
+    """``SixsenseInputError`` for a ``-o <task>__<option>`` given to ``cci flow run`` that no step would
+    use: cci passes runtime options by task name and ignores the ones a task does not declare, so a
+    misplaced option is otherwise lost without a word. The message names the steps that take the option.
+    Called by the run's first sixsense step, before anything is read or written."""
+    steps = [s for s in getattr(flow, "steps", None) or [] if getattr(s, "task_class", None)]
+    by_task: dict[str, set[str]] = {}
+    for step in steps:
+        by_task.setdefault(step.task_name, set()).update(step.task_class.task_options)
+    problems = []
+    for task, options in sorted((getattr(flow, "runtime_options", None) or {}).items()):
+        for option in sorted(options or {}):
+            if task in by_task and option in by_task[task]:
+                continue
+            takers = sorted(t for t, declared in by_task.items() if option in declared)
+            where = (
+                f"the flow has no step {task}"
+                if task not in by_task
+                else f"{task} takes no option {option}"
+            )
+            hint = f"; the steps that take it: {', '.join(takers)}" if takers else ""
+            problems.append(f"-o {task}__{option}: {where}{hint}.")
+    if problems:
+        raise SixsenseInputError(
+            f"Options of this run that no step of {getattr(flow, 'name', None) or 'the flow'} uses "
+            f"(nothing was read or written): {' '.join(problems)}"
+        )
+
+
 def keep_log_lines_whole() -> None:
     """When cci's log goes to a pipe or a file, widen its console so lines are not wrapped (a terminal keeps
     its own width). cci installs one ``rich.logging.RichHandler`` on the ``cumulusci`` logger
@@ -120,6 +149,10 @@ class SixsenseOrgMixin(SalesforceCalls):
 
     def __call__(self):
         keep_log_lines_whole()
+        flow = getattr(self, "flow", None)
+        first_step = flow is not None and audit.flow_run(flow).audit is None
+        if first_step:
+            refuse_misplaced_flow_options(flow)
         run = audit.run_for(self)
         if run is None:
             return super().__call__()

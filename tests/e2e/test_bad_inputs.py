@@ -535,3 +535,41 @@ def test_bad_input_through_the_real_cci(args, needles, start_sim, cci):
     for needle in needles:
         assert needle in text, text
     assert writes_since(sim, mark) == []
+
+
+@pytest.mark.parametrize(
+    "task_options, expected",
+    [
+        (
+            {"sixsense_verify": {"confirm_logout": "True"}},
+            [
+                "-o sixsense_verify__confirm_logout",
+                "sixsense_verify takes no option confirm_logout",
+                "the steps that take it: sixsense_set_permitted_users",
+            ],
+        ),
+        (
+            {"sixsense_verfy": {"report_path": "x.json"}},
+            [
+                "-o sixsense_verfy__report_path",
+                "the flow has no step sixsense_verfy",
+                "sixsense_verify",
+            ],
+        ),
+    ],
+    ids=["option of another step", "misspelt step"],
+)
+def test_a_misplaced_flow_option_is_refused_naming_the_step_that_takes_it(
+    task_options, expected, start_sim, run_flow_inprocess
+):
+    """cci ignores a runtime option no step declares; the run's first step refuses it (issue 18)."""
+    sim = start_sim("new_customer")
+    mark = last_seq(sim)
+    coordinator, error, output = run_flow_inprocess(
+        sim, "sixsense_new_customer", task_options=task_options, interactive="False"
+    )
+    assert type(error).__name__ == "SixsenseInputError", output
+    for text in expected:
+        assert text in str(error), str(error)
+    assert [r.task_name for r in coordinator.results] == ["sixsense_validate_inputs"]
+    assert writes_since(sim, mark) == []
