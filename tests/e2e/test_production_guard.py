@@ -36,7 +36,7 @@ def test_production_without_the_option_stops_before_the_first_write(
     assert sim.org_kind == "production"
     mark = last_seq(sim)
     coordinator, error, output = run_flow_inprocess(
-        sim, flow, task_options=confirmations(scenario), **FAST
+        sim, flow, task_options=confirmations(scenario, flow), **FAST
     )
     assert type(error).__name__ == "ConfirmationRequired", f"{error!r}\n{output}"
     message = _one_line(error)
