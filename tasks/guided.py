@@ -10,7 +10,7 @@ import time
 
 import click
 
-from . import procedure
+from . import procedure, user_checks
 from .audit import now_iso
 from .base import SixsenseTask
 from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
@@ -219,7 +219,7 @@ Return values: done, status (already done | verified | confirmed by operator), d
         return f"OauthToken for {self._apps_text()} by {self.setup_username}"
 
     def _prepare(self):
-        self.setup_user = self._get_user(self.setup_username, "setup user")
+        self.setup_user = self._require_users(user_checks.SETUP)[user_checks.SETUP]
         # An installed app makes this step moot (step 2 is done). Read once: the operator's action here is
         # the authorization, so each poll then reads only the setup user's token (one query).
         self.installed = self._connected_apps(self.app_names)
@@ -368,7 +368,9 @@ Return values: done, status (already done | verified | manual step remains), det
         return f"OauthToken for {self._apps_text()} by {self.integration_username}"
 
     def _prepare(self):
-        self.integration_user = self._get_user(self.integration_username, "integration user")
+        self.integration_user = self._require_users(user_checks.INTEGRATION)[
+            user_checks.INTEGRATION
+        ]
         if self.plan and not self._connected_apps(self.app_names):
             self.app = None  # plan: installed by an earlier (manual) step
             self.policy_changed = None
