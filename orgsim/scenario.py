@@ -243,7 +243,16 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         _expect(user, dict, p, required=True)
         _keys(
             user,
-            {"username", "name", "alias", "profile", "email", "active", "frozen", "password_locked"},
+            {
+                "username",
+                "name",
+                "alias",
+                "profile",
+                "email",
+                "active",
+                "frozen",
+                "password_locked",
+            },
             p,
         )
         username = _expect(user.get("username"), str, f"{p}.username", required=True)

@@ -109,3 +109,15 @@ def test_frozen_must_be_a_boolean(tmp_path):
     path.write_text("users:\n  - {username: a@b.c, profile: Standard User, frozen: 'yes'}\n")
     with pytest.raises(scenario.ScenarioError, match=r"users\[0\]\.frozen: must be true or false"):
         scenario.load(str(path))
+
+
+@pytest.mark.parametrize("username", [FROZEN, LOCKED])
+def test_a_frozen_or_locked_user_cannot_authorize_an_app(org, username):
+    """ "If a user's account is frozen, they can't log in" (Object Reference "UserLogin"); a locked one
+    neither. The 6sense authorization is refused; an unfrozen user's succeeds."""
+    refused = org.action("authorize", username=username)
+    assert refused.get("error") == "invalid_grant", refused
+    with org.org.lock:
+        uid = org.org.user_by_username(username)["Id"]
+        assert org.org.store.find("OauthToken", UserId=uid) == []
+    assert org.action("authorize", username=ADMIN)["ok"] is True
