@@ -420,8 +420,7 @@ class SixsenseTask(SixsenseOrgMixin, BaseSalesforceApiTask):
             self.org_config.username,
             setup_defaulted=not self.options.get("setup_username"),
         )
-        if problems:
-            raise SixsenseInputError(problems[0])
+        user_checks.refuse(problems)
 
     def _require_users(self, *roles: str) -> dict[str, dict]:
         """The users of ``roles`` (``user_checks.SETUP`` / ``user_checks.INTEGRATION``) by role, after
@@ -435,8 +434,7 @@ class SixsenseTask(SixsenseOrgMixin, BaseSalesforceApiTask):
             problems = user_checks.same_user_problems(
                 None, self.integration_username, self.org_config.username, setup_defaulted=True
             )
-            if problems:
-                raise SixsenseInputError(problems[0])
+            user_checks.refuse(problems)
         wanted = {
             user_checks.SETUP: self.setup_username,
             user_checks.INTEGRATION: self.integration_username,

@@ -61,14 +61,19 @@ class UserCheck:
 
     def raise_problems(self) -> None:
         """``SixsenseInputError`` with every problem (one line when there is one), or nothing."""
-        if not self.problems:
-            return
-        if len(self.problems) == 1:
-            raise SixsenseInputError(self.problems[0])
-        raise SixsenseInputError(
-            "The users cannot authorize; nothing was written:\n"
-            + "\n".join(f"  - {p}" for p in self.problems)
-        )
+        refuse(self.problems)
+
+
+def refuse(problems: Sequence[str]) -> None:
+    """``SixsenseInputError`` with every problem (one line when there is one), or nothing."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise SixsenseInputError(problems[0])
+    raise SixsenseInputError(
+        "The users cannot authorize; nothing was written:\n"
+        + "\n".join(f"  - {p}" for p in problems)
+    )
 
 
 def same_user_problems(
@@ -77,7 +82,12 @@ def same_user_problems(
     """The problems that need no request: the setup user is the integration user, the integration user is the
     user cci is connected as. ``setup_defaulted``: ``setup`` is the connected user (no ``setup_username``)."""
     problems = []
-    if setup and integration and setup.lower() == integration.lower():
+    connected_is_integration = bool(
+        integration and connected and integration.lower() == connected.lower()
+    )
+    setup_is_integration = bool(setup and integration and setup.lower() == integration.lower())
+    # A defaulted setup user that is the integration user is the connected user: that message says the fix.
+    if setup_is_integration and not (setup_defaulted and connected_is_integration):
         who = ", the user cci is connected as" if setup_defaulted else ""
         problems.append(
             f"The setup user ({setup}{who}) is the integration user: one person cannot be both (the same "
@@ -86,7 +96,7 @@ def same_user_problems(
             "-o setup_username <admin username> (this task alone) or "
             "-o sixsense_validate_inputs__setup_username <admin username> (flow). Nothing was written."
         )
-    elif integration and connected and integration.lower() == connected.lower():
+    if connected_is_integration:
         problems.append(
             f"The integration user {integration} is the user cci is connected as: the procedure changes that "
             "user's access and has it reauthorize in the vendor's application, which can end cci's own "
