@@ -74,6 +74,8 @@ class ConnectedApps:
 
         - the attempt makes the app visible on Connected Apps OAuth Usage, even when denied (facts §4.1:
           the page "also displays usage attempts that Salesforce automatically denied");
+        - inactive, frozen or password-locked user -> ``invalid_grant`` (``Identity.login_refusal``: the
+          user cannot log in, so the app is never asked);
         - blocked on OAuth Usage -> ``OAUTH_APP_BLOCKED`` "this app is blocked by admin" (facts §6.2, §7.3);
         - not installed and API Access Control enforcing -> ``OAUTH_APP_BLOCKED`` (facts §2, §7.1);
         - not installed and the user lacks CanApproveUninstalledApps (profile or any assigned permission set)
@@ -81,7 +83,6 @@ class ConnectedApps:
           (facts §7.2, §7.3; UseAnyApiClient no longer helps since Dec 2025, facts §1.3);
         - installed, admin-approved and the user not pre-authorized -> ``invalid_app_access`` "user is not
           admin approved to access this app" (facts §7.3);
-        - inactive user -> ``invalid_grant`` "inactive user" (UNCERTAIN wording);
         - otherwise an OauthToken row for the user and app (CreatedDate now, AppMenuItemId when installed,
           random AccessToken/DeleteToken). At most 5 per user per app: the oldest is revoked
           (field-cases.md finding 8).
@@ -97,11 +98,12 @@ class ConnectedApps:
             user = self.user_by_username(username)
             if not user:
                 raise ActionError("invalid_grant", "authentication failure")
+            login = self.login_refusal(user)  # the user logs in before the app is asked
+            if login:
+                raise ActionError(*login)
             refusal = self.authorization_refusal(state, user)
             if refusal:
                 raise ActionError(*refusal)
-            if not user.get("IsActive", 1):
-                raise ActionError("invalid_grant", "inactive user")
             created = self.grant_token(user["Id"], state)
             return {"ok": True, "user_id": user["Id"], "app": state["name"], "created": created}
 

@@ -83,6 +83,7 @@ class EcaOrg(Protocol):
     def has_permission(self, user_id: str, permission: str) -> bool: ...
     def permission_set_ids(self, user_id: str) -> list[str]: ...
     def user_by_username(self, username: str) -> dict | None: ...
+    def login_refusal(self, user: dict) -> tuple[str, str] | None: ...
     def put(self, sobject: str, values: dict[str, Any]) -> str: ...
     def revoke_token(self, token_row: dict) -> None: ...
     def grant_token(self, user_id: str, state: dict) -> str: ...
@@ -347,8 +348,8 @@ def authorize(org, username: str) -> dict[str, Any]:
 
     - the ECA is not installed -> ``OAUTH_EC_APP_NOT_FOUND`` "External client app is not installed in this
       org" (facts §7.3; field-cases Appendix);
-    - unknown user -> ``invalid_grant`` "authentication failure"; inactive user -> ``invalid_grant`` "inactive
-      user" (UNCERTAIN wording, as for the connected app);
+    - unknown user -> ``invalid_grant`` "authentication failure"; inactive, frozen or password-locked user ->
+      ``invalid_grant`` (``Identity.login_refusal``, as for the connected app);
     - Permitted Users ``AdminApprovedPreAuthorized`` and the user not pre-authorized -> ``invalid_app_access``
       "user is not admin approved to access this app" (facts §7.3);
     - otherwise an OauthToken for the ECA (``AppName`` its label; at most 5 per user per app, field-cases
@@ -363,8 +364,9 @@ def authorize(org, username: str) -> dict[str, Any]:
     user = org.user_by_username(username)
     if not user:
         raise ActionError("invalid_grant", "authentication failure")
-    if not user.get("IsActive", 1):
-        raise ActionError("invalid_grant", "inactive user")
+    login = org.login_refusal(user)
+    if login:
+        raise ActionError(*login)
     if state_["policies"][
         "permitted_users"
     ] == "AdminApprovedPreAuthorized" and not is_pre_authorized(org, user["Id"]):

@@ -82,6 +82,20 @@ class Identity:
     def user_by_username(self, username: str) -> dict | None:
         return self.store.find_one("User", Username=username)
 
+    def login_refusal(self, user: dict) -> tuple[str, str] | None:
+        """Why ``user`` cannot log in (a new OAuth authorization or token grant), as ``(error,
+        error_description)``, or ``None``: inactive -> ``invalid_grant`` "inactive user" (restforce#303);
+        frozen or password-locked (its UserLogin row: "If a user's account is frozen, they can't log in",
+        Object Reference "UserLogin"; locked "because of too many login failures") -> ``invalid_grant``
+        "authentication failure" (the wording for these two is UNCERTAIN). Sessions issued before a freeze
+        stay valid here (UNCERTAIN: no source says a freeze ends them)."""
+        if not user.get("IsActive", 1):
+            return ("invalid_grant", "inactive user")
+        login = self.store.find_one("UserLogin", UserId=user["Id"])
+        if login and (login.get("IsFrozen") or login.get("IsPasswordLocked")):
+            return ("invalid_grant", "authentication failure")
+        return None
+
     def permission_set_ids(self, user_id: str) -> list[str]:
         """The user's profile-owned permission set and every assigned one (facts §5: a profile is reached
         through its profile-owned PermissionSet; real orgs return a PermissionSetAssignment for it)."""

@@ -214,8 +214,9 @@ def register(app: Flask, ctx) -> None:
                 user, refresh, client_key, authorization, delete_token = _grant(org, grant)
             except ActionError as exc:
                 return _error(exc.error, exc.error_description)
-            if not user.get("IsActive", 1):
-                return _error("invalid_grant", "inactive user")
+            login = org.login_refusal(user)
+            if login:
+                return _error(*login)
             session = org.issue_session(
                 user["Id"],
                 refresh=refresh,
@@ -250,9 +251,10 @@ def register(app: Flask, ctx) -> None:
             user = org.user_by_username(username) if username else org.connected_user()
             params = {}
             refusal = None
-            if user and user.get("IsActive", 1):
+            can_log_in = bool(user) and org.login_refusal(user) is None  # inactive, frozen, locked
+            if can_log_in:
                 refusal = org.authorization_refusal(org.app_state(client["name"]), user)
-            if not user or not user.get("IsActive", 1):
+            if not can_log_in:
                 params = {
                     "error": "access_denied",
                     "error_description": "end-user denied authorization",

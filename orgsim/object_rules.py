@@ -1,4 +1,5 @@
-"""The per-object DML rules (PermissionSet, PermissionSetAssignment, SetupEntityAccess, User), registered in
+"""The per-object DML rules (PermissionSet, PermissionSetAssignment, SetupEntityAccess, User, UserLogin),
+registered in
 ``registry`` by object name. Each rule cites ``../shared/docs/salesforce-facts.md`` ("facts §N"); UNCERTAIN
 marks an error code or wording no source settles.
 
@@ -158,8 +159,24 @@ def before_create_User(org, user, values):
 
 @registry.after_create("User")
 def after_create_User(org, user_id, values):
-    """Every user holds its profile's permission set through a PermissionSetAssignment (facts §5)."""
+    """Every user holds its profile's permission set through a PermissionSetAssignment (facts §5), and has
+    one UserLogin row, not frozen and not locked (Object Reference "UserLogin": both default false)."""
     assign_profile_permission_set(org, user_id, values.get("ProfileId"))
+    org.store.insert("UserLogin", {"UserId": user_id})
+
+
+@registry.before("update", "UserLogin")
+def before_update_UserLogin(org, user, current, values):
+    """UserLogin update (Object Reference "UserLogin"): ``IsFrozen`` may be set either way;
+    ``IsPasswordLocked`` "From the API, you can set this field to false, but not true". Setting it true is
+    refused with ``FIELD_INTEGRITY_EXCEPTION`` (the code and wording are UNCERTAIN)."""
+    if values.get("IsPasswordLocked"):
+        raise SalesforceError(
+            "FIELD_INTEGRITY_EXCEPTION",
+            "field integrity exception: IsPasswordLocked can be set to false, not true",
+            ["IsPasswordLocked"],
+        )
+    return values
 
 
 def assign_profile_permission_set(org, user_id: str, profile_id: str | None) -> None:

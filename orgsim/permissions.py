@@ -33,6 +33,9 @@ LABELS = {
 READ_ANY_OF: dict[str, tuple[str, ...]] = {
     # Object Reference v67 "PermissionSetAssignment", Special Access Rules (Summer '20); facts §8.
     "PermissionSetAssignment": ("ViewSetup", "AssignPermissionSets", "ManageUsers"),
+    # Object Reference "UserLogin": "To access this object, you need the UserPermissions.ManageUsers
+    # permission."
+    "UserLogin": ("ManageUsers",),
     # Object Reference v67 "SetupEntityAccess", Special Access Rules (Spring '20); facts §5.
     "SetupEntityAccess": ("ViewSetup",),
     # facts §10.4: "Reading it needs View Setup and Configuration" [UNCERTAIN: refused without it].
@@ -53,6 +56,9 @@ WRITE_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     # SetupEntityAccess rows are a permission set's or profile's assigned apps: editing them is editing the
     # permission set (help "Manage Profiles and Permission Sets"), on an object that needs View Setup.
     "SetupEntityAccess": (("ViewSetup",), ("ManageProfilesPermissionsets",)),
+    # Object Reference "UserLogin": the object needs Manage Users (freezing and unlocking are Manage Users
+    # actions on the user's page).
+    "UserLogin": (("ManageUsers",),),
     # Help "Create Permission Sets" / "Edit permission sets": Manage Profiles and Permission Sets.
     "PermissionSet": (("ManageProfilesPermissionsets",),),
 }

@@ -241,7 +241,20 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
     for i, user in enumerate(_expect(top.get("users"), list, "users", [])):
         p = f"users[{i}]"
         _expect(user, dict, p, required=True)
-        _keys(user, {"username", "name", "alias", "profile", "email", "active"}, p)
+        _keys(
+            user,
+            {
+                "username",
+                "name",
+                "alias",
+                "profile",
+                "email",
+                "active",
+                "frozen",
+                "password_locked",
+            },
+            p,
+        )
         username = _expect(user.get("username"), str, f"{p}.username", required=True)
         if username in usernames:
             raise _Invalid(f"{p}.username", f"duplicate username '{username}'")
@@ -261,6 +274,11 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
                 "profile": profile,
                 "email": _expect(user.get("email"), str, f"{p}.email", username),
                 "active": _expect(user.get("active"), bool, f"{p}.active", True),
+                # UserLogin.IsFrozen / IsPasswordLocked (Object Reference "UserLogin"; default false).
+                "frozen": _expect(user.get("frozen"), bool, f"{p}.frozen", False),
+                "password_locked": _expect(
+                    user.get("password_locked"), bool, f"{p}.password_locked", False
+                ),
             }
         )
     if not usernames:

@@ -312,6 +312,32 @@ def _user() -> SObject:
     )
 
 
+def _user_login() -> SObject:
+    """UserLogin: one row per user, the settings that affect its ability to log in (Object Reference
+    "UserLogin", API 29.0+: https://developer.salesforce.com/docs/platform/object-reference/references/
+    standard-objects/object-userlogin.html). Calls: describeSObjects, query, retrieve, update (no create or
+    delete). ``IsFrozen`` and ``IsPasswordLocked`` are "Defaulted on create, Filter, Group, Sort, Update"
+    (default false); ``UserId`` is "Filter, Group, Nillable, Sort" and "can't be updated". The field list
+    (Id, IsFrozen, IsPasswordLocked, LastModifiedById, LastModifiedDate, UserId) is the Field Reference's.
+    Reading it needs Manage Users (``permissions.READ_ANY_OF``). The key prefix ``060`` is UNCERTAIN."""
+    return SObject(
+        "UserLogin",
+        "User Login",
+        "060",
+        createable=False,
+        updateable=True,
+        deletable=False,
+        fields=(
+            _id("User Login"),
+            _ref("UserId", "User", "User", "User ID"),
+            _bool("IsFrozen", "Is Frozen", u=True),
+            _bool("IsPasswordLocked", "Is Password Locked", u=True),
+            _dt("LastModifiedDate"),
+            _ref("LastModifiedById", "User", "LastModifiedBy", "Last Modified By ID"),
+        ),
+    )
+
+
 def _permission_set() -> SObject:
     """PermissionSet: naming rules and REST support (facts §8); profile-owned rows (facts §5)."""
     return SObject(
@@ -694,6 +720,7 @@ OBJECTS: dict[str, SObject] = {
         _user_license(),
         _profile(),
         _user(),
+        _user_login(),
         _permission_set(),
         _permission_set_assignment(),
         _connected_application(),

@@ -122,6 +122,11 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
             },
         )
         users[u["username"]] = uid
+        # Every user has one UserLogin row (Object Reference "UserLogin"): the scenario's frozen/locked flags.
+        org.put(
+            "UserLogin",
+            {"UserId": uid, "IsFrozen": u["frozen"], "IsPasswordLocked": u["password_locked"]},
+        )
         org.put(
             "PermissionSetAssignment",
             {"AssigneeId": uid, "PermissionSetId": profile_ps[u["profile"]], "IsActive": 1},

@@ -2,7 +2,7 @@
 
 from cumulusci.core.config import TaskConfig
 
-from . import procedure, resilience
+from . import procedure, resilience, user_checks
 from .base import SixsenseTask
 from .errors import SixsenseInputError, SixsenseOrgError
 from .metadata_xml import POLICY_TEMPLATE, read_policy_template
@@ -46,7 +46,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
     def _run_task(self):
         # 1. Read and validate everything.
         policy = read_policy_template(self.project_config.repo_root)
-        user = self._get_user(self.integration_username, "integration user")
+        user = self._require_users(user_checks.INTEGRATION)[user_checks.INTEGRATION]
         apps = self._connected_apps(self.app_names)
         if not apps and self.plan:
             # Plan: the app is installed by an earlier (manual) step; its Id is not known yet.

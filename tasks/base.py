@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import click
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from . import audit, procedure
+from . import audit, user_checks
 from .errors import ConfirmationRequired, SixsenseInputError
 from .formatting import format_table
 from .options import COMMON_OPTIONS, default_interactive, parse_options, stdin_is_tty
@@ -477,17 +477,43 @@ class SixsenseTask(SixsenseOrgMixin, BaseSalesforceApiTask):
 
     def _refuse_integration_user_as_setup_user(self) -> None:
         """``SixsenseInputError`` (one line, nothing read or written) when the setup user (``setup_username``,
-        default the user cci is connected as) is the integration user: the vendor article forbids the
-        integration user doing the one-time authorization. Call first in tasks that act for the setup user."""
-        integration = self.integration_username
-        setup = self.setup_username
-        if not integration or not setup or integration.lower() != setup.lower():
-            return
-        who = "" if self.options.get("setup_username") else ", the user cci is connected as"
-        raise SixsenseInputError(
-            f"The setup user ({setup}{who}) is the integration user: the vendor article requires "
-            f"'{procedure.step('authorize_setup_user').name}' by a setup user who is not the integration "
-            "user. Pass "
-            "-o setup_username <admin username> (this task alone) or "
-            "-o sixsense_validate_inputs__setup_username <admin username> (flow). Nothing was written."
+        default the user cci is connected as) is the integration user (the vendor article forbids the
+        integration user doing the one-time authorization), or when the integration user is the user cci is
+        connected as (``user_checks.same_user_problems``). Call first in tasks that take a user."""
+        problems = user_checks.same_user_problems(
+            self.setup_username,
+            self.integration_username,
+            self.org_config.username,
+            setup_defaulted=not self.options.get("setup_username"),
+        )
+        user_checks.refuse(problems)
+
+    def _require_users(self, *roles: str) -> dict[str, dict]:
+        """The users of ``roles`` (``user_checks.SETUP`` / ``user_checks.INTEGRATION``) by role, after
+        checking that each can authorize (exists, active, not frozen, not locked out; the integration user
+        with API access and not the connected user; the setup user not the integration user). Otherwise
+        ``SixsenseInputError`` with one message per problem, before any write. Read-only: User, UserLogin
+        and, for the integration user, PermissionSetAssignment queries."""
+        if user_checks.SETUP in roles:
+            self._refuse_integration_user_as_setup_user()
+        else:  # the setup user is not this task's: only "the integration user is the connected user"
+            problems = user_checks.same_user_problems(
+                None, self.integration_username, self.org_config.username, setup_defaulted=True
+            )
+            user_checks.refuse(problems)
+        wanted = {
+            user_checks.SETUP: self.setup_username,
+            user_checks.INTEGRATION: self.integration_username,
+        }
+        checked = self._check_users({role: wanted[role] for role in roles if wanted[role]})
+        checked.raise_problems()
+        return checked.users
+
+    def _check_users(self, usernames: dict[str, str]) -> user_checks.UserCheck:
+        """``user_checks.check_users`` with this task's readers (no refusal: the caller decides)."""
+        return user_checks.check_users(
+            self._query,
+            usernames,
+            get_users=self._get_users,
+            api_sources=lambda user: self._permission_sources(user, API_ENABLED),
         )

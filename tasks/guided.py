@@ -10,9 +10,9 @@ import time
 
 import click
 
-from . import procedure
+from . import procedure, user_checks
 from .audit import now_iso
-from .base import SixsenseTask
+from .base import SixsenseTask, my_domain
 from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
 from .formatting import format_seconds, parse_sf_datetime, summarize_tokens
 from .options import bool_option, stdin_is_tty
@@ -168,16 +168,34 @@ class GuidedStep(SixsenseTask):
 
     # -- shared lookups --------------------------------------------------------------------------------
 
+    def _environment(self) -> str:
+        """The vendor file's environment of this org: ``production``, or ``sandbox`` for sandboxes and
+        scratch orgs (both log in through test.salesforce.com and are connected separately by the vendor)."""
+        kind, _ = self._org_kind()
+        return "production" if kind == "production" else "sandbox"
+
+    def _login_text(self) -> str:
+        """Where the operator signs in to this org: its My Domain login URL when cci is connected through My
+        Domain (``https://acme.my.salesforce.com``, a sandbox ``https://acme--uat.sandbox.my.salesforce.com``),
+        with the environment's login host as the alternative; else the login host alone
+        (``https://login.salesforce.com`` for production, ``https://test.salesforce.com`` for a sandbox)."""
+        environment = VENDOR.environments.get(self._environment()) or {}
+        host = environment.get("login_host") or ""
+        domain = my_domain(self._instance_url())
+        if domain:
+            return f"https://{domain}.my.salesforce.com (your My Domain; or {host})"
+        return host
+
     def _vendor_instructions(self, step: str, **values) -> list[str]:
         """The operator's lines in the vendor's application for ``step`` (``datasets/vendors/*.yml``
-        ``instructions``), for this org's kind (production, or sandbox for sandboxes and scratch orgs), with
-        ``instance_url``, ``oauth_usage_url`` and ``values`` filled in."""
-        kind, _ = self._org_kind()
+        ``instructions``), for this org's kind (:meth:`_environment`), with ``instance_url``,
+        ``oauth_usage_url``, ``login`` (:meth:`_login_text`) and ``values`` filled in."""
         return VENDOR.instruction_lines(
             step,
-            "production" if kind == "production" else "sandbox",
+            self._environment(),
             instance_url=self._instance_url(),
             oauth_usage_url=self._oauth_usage_url(),
+            login=self._login_text(),
             **values,
         )
 
@@ -226,7 +244,7 @@ Return values: done, status (already done | verified | confirmed by operator), d
         return f"OauthToken for {self._apps_text()} by {self.setup_username}"
 
     def _prepare(self):
-        self.setup_user = self._get_user(self.setup_username, "setup user")
+        self.setup_user = self._require_users(user_checks.SETUP)[user_checks.SETUP]
         # An installed app makes this step moot (step 2 is done). Read once: the operator's action here is
         # the authorization, so each poll then reads only the setup user's token (one query).
         self.installed = self._connected_apps(self.app_names)
@@ -324,7 +342,7 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
     def _instructions(self):
         tokens = self._oauth_tokens(self.app_names)
         steps = [
-            f"In Salesforce, log in as a System Administrator ({self.setup_username}).",
+            f"In Salesforce, log in at {self._login_text()} as a System Administrator ({self.setup_username}).",
             f"Open Setup > Apps > Connected Apps > Connected Apps OAuth Usage: {self._oauth_usage_url()}",
             f"Locate the {VENDOR.label} connected app ({self._apps_text()}).",
             "Select Install next to the app name, then Install to confirm.",
@@ -375,7 +393,9 @@ Return values: done, status (already done | verified | manual step remains), det
         return f"OauthToken for {self._apps_text()} by {self.integration_username}"
 
     def _prepare(self):
-        self.integration_user = self._get_user(self.integration_username, "integration user")
+        self.integration_user = self._require_users(user_checks.INTEGRATION)[
+            user_checks.INTEGRATION
+        ]
         if self.plan and not self._connected_apps(self.app_names):
             self.app = None  # plan: installed by an earlier (manual) step
             self.policy_changed = None

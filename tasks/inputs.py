@@ -1,8 +1,8 @@
 """sixsense_validate_inputs: check every common option against the org before any step writes."""
 
-from . import procedure
+from . import procedure, user_checks
 from .audit import DEFAULT_AUDIT_DIR, resolve_audit_dir
-from .base import API_ENABLED, SixsenseTask
+from .base import SixsenseTask
 from .connected_user import check_connected_user
 from .errors import SixsenseInputError
 from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option, is_deferred
@@ -17,9 +17,11 @@ them normalized so later steps receive them with ``^^sixsense_validate_inputs.<o
 Checks: the user cci is connected as holds the admin rights the procedure needs (Modify All Data or Modify
 Metadata Through Metadata API Functions, View Setup and Configuration, Manage Users, Customize Application,
 Manage Profiles and Permission Sets, through its profile or permission sets; docs/salesforce-permissions.md),
-else it stops at once naming each missing permission; both users exist and are active; each option names one user; the setup user is not the
-integration user (the vendor article forbids the integration user doing the one-time authorization);
-the integration user has API access (API Enabled through the profile or a permission set);
+else it stops at once naming each missing permission; each option names one user; the setup user is not the
+integration user (the vendor article forbids the integration user doing the one-time authorization) and the
+integration user is not the user cci is connected as; both users can authorize (``tasks/user_checks.py``):
+they exist, are active, are not frozen and not locked out (UserLogin); the integration user has API access
+(API Enabled through the profile or a permission set, on a licence that allows it);
 ``connected_app_names`` is a non-empty list of plausible connected app names; ``wait_timeout`` and
 ``poll_interval`` are positive numbers of seconds; ``interactive``, ``plan``, ``confirm_reauthorization`` and
 ``confirm_production`` are True or False; ``audit_dir`` is a directory that can be created. All problems are reported together in one
@@ -84,12 +86,13 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
                 problems.append(
                     f"{role} {value!r} is not a Salesforce username (they look like name@example.com)."
                 )
-        if integration.lower() == setup.lower():
-            problems.append(
-                f"The setup user and the integration user are the same user ({setup}). The vendor article "
-                f"requires '{procedure.step('authorize_setup_user').name}' by a setup user who is not the integration "
-                "user: pass -o sixsense_validate_inputs__setup_username <admin username>."
-            )
+        # The setup user is the integration user, or the integration user is the connected user.
+        problems += user_checks.same_user_problems(
+            setup,
+            integration,
+            self.org_config.username,
+            setup_defaulted=not self.options.get("setup_username"),
+        )
         if not names:
             problems.append(
                 f"connected_app_names is empty; pass the {VENDOR.label} app names, e.g. "
@@ -119,45 +122,12 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
             self._log_table("Connected user", [["check", "value", "result"], *admin_rows])
             raise SixsenseInputError(admin_problem)
 
-        users = self._get_users([integration, setup])
-        rows = [["check", "value", "result"], *admin_rows]
-        found = {}
-        for role, username in (("integration user", integration), ("setup user", setup)):
-            user = users.get(username.lower())
-            if not user:
-                problems.append(
-                    f"The {role} {username} does not exist in this org; check the username."
-                )
-                rows.append([f"{role} exists", username, "FAIL"])
-                continue
-            found[role] = user
-            rows.append([f"{role} exists", user["Username"], "ok"])
-            if not user.get("IsActive"):
-                problems.append(
-                    f"The {role} {username} is inactive; activate it in Setup > Users or choose another user."
-                )
-                rows.append([f"{role} active", "inactive", "FAIL"])
-            else:
-                rows.append([f"{role} active", "active", "ok"])
-
-        api_sources = None
-        if "integration user" in found:
-            api_sources = self._permission_sources(found["integration user"], API_ENABLED)
-            if api_sources is None:
-                self.logger.warning(
-                    "This org's PermissionSet describe has no PermissionsApiEnabled field; "
-                    "API access of the integration user not checked."
-                )
-                rows.append(["integration user API Enabled", "not checkable", "skipped"])
-            elif not api_sources:
-                problems.append(
-                    f"The integration user {integration} has no API access (API Enabled is on neither its "
-                    f"profile {found['integration user']['Profile']['Name']} nor an assigned permission set). "
-                    "Give it API Enabled (for example the 'Minimum Access - API Only Integrations' profile)."
-                )
-                rows.append(["integration user API Enabled", "not held", "FAIL"])
-            else:
-                rows.append(["integration user API Enabled", ", ".join(api_sources), "ok"])
+        checked = self._check_users(
+            {user_checks.INTEGRATION: integration, user_checks.SETUP: setup}
+        )
+        rows = [["check", "value", "result"], *admin_rows, *checked.rows]
+        problems += checked.problems
+        found = checked.users
         rows.append(["connected_app_names", ", ".join(names), "ok"])
         rows.append(
             [
@@ -172,8 +142,8 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         if problems:
             raise SixsenseInputError(self._format(problems))
 
-        integration_user = found["integration user"]
-        setup_user = found["setup user"]
+        integration_user = found[user_checks.INTEGRATION]
+        setup_user = found[user_checks.SETUP]
         self.return_values = {
             "integration_username": integration_user["Username"],
             "setup_username": setup_user["Username"],

@@ -3,7 +3,7 @@
 from cumulusci.core.exceptions import CumulusCIException
 from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 
-from . import resilience
+from . import resilience, user_checks
 from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .errors import SixsenseInputError, SixsenseOrgError
 from .options import API_NAME_RE, PRODUCTION_OPTION, parse_options
@@ -99,8 +99,7 @@ the permission from, e.g. "profile System Administrator" or "permission set {VEN
 
     def _run_task(self):
         api_names = self.options["api_names"]
-        self._refuse_integration_user_as_setup_user()
-        user = self._get_user(self.setup_username, "setup user")
+        user = self._require_users(user_checks.SETUP)[user_checks.SETUP]
         permission_sets = self._permission_sets_by_name(api_names)
         missing = [n for n in api_names if n not in permission_sets]
         if missing and self.plan:

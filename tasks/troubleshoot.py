@@ -9,7 +9,8 @@ from . import procedure
 from .diagnose import render
 from .diagnose.task import Diagnose
 from .error_codes import CATALOGUE_PATH, ErrorEntry, catalogue, match, parse_error_input
-from .errors import SixsenseInputError
+from .errors import SixsenseInputError, SixsenseOrgError
+from .resilience import client_not_allowlisted
 from .vendor import VENDOR
 
 SANDBOX_HOST = "test.salesforce.com"
@@ -291,6 +292,27 @@ def tailor_acc(d: dict) -> tuple[list[str], list[str]]:
     )
 
 
+def tailor_client(d: dict) -> tuple[list[str], list[str]]:
+    """The org answered this run, so cci's own session is allowed here now: the refused client is another
+    one, or it was allowlisted since."""
+    acc = d["api_access_control"]
+    if acc.get("enforcing"):
+        facts = [
+            "API Access Control is enforcing in this org. cci's own session reached it for this report, so "
+            "the client that was refused is another connected app (the Salesforce CLI's, another tool's), "
+            "or cci's app was allowlisted since the error."
+        ]
+        return facts, []
+    state = "provisioned but not enforcing" if acc.get("provisioned") else "not provisioned"
+    return (
+        [
+            f"API Access Control is {state} in this org now, so no client is refused here today: the error "
+            "came from another org, or from before API Access Control was relaxed."
+        ],
+        [],
+    )
+
+
 def tailor_permission_gate(d: dict) -> tuple[list[str], list[str]]:
     acc = d["api_access_control"]
     setup = d["users"].get("setup") or {}
@@ -334,6 +356,7 @@ TAILORS = {
     "host": tailor_host,
     "install": tailor_install,
     "acc": tailor_acc,
+    "client": tailor_client,
     "permission_gate": tailor_permission_gate,
     "licence": tailor_licence,
     "none": tailor_none,
@@ -350,12 +373,30 @@ def _yes_no(value) -> str:
     return "?" if value is None else ("yes" if value else "no")
 
 
-def explain(entry: ErrorEntry | None, seen: str | None, diagnosis: dict) -> dict:
-    """Cause and fix for a catalogue entry (or None: unknown) tailored to ``diagnosis``.
+def unreachable_facts(reason: str) -> list[str]:
+    """What to say about an org this run could not read (``reason``: the one-line error)."""
+    facts = [f"The org could not be reached, so this explanation does not use its state: {reason}"]
+    if client_not_allowlisted(SixsenseOrgError(reason)):
+        facts.append(
+            "That is this same refusal: API Access Control refuses the connected app cci logs in through, "
+            "for this run too."
+        )
+    return facts
 
-    Returns ``{"code", "known", "title", "cause", "fix", "fix_steps", "org_facts", "source", "cases"}``;
-    ``cause`` and ``fix`` are strings (``fix`` numbered lines), ``fix_steps`` and ``org_facts`` lists.
+
+def explain(
+    entry: ErrorEntry | None, seen: str | None, diagnosis: dict | None, unreachable: str = ""
+) -> dict:
+    """Cause and fix for a catalogue entry (or None: unknown) tailored to ``diagnosis``; with ``diagnosis``
+    None (the org could not be reached: ``unreachable`` says why), the catalogue's cause and fix with that
+    fact instead of the org's state.
+
+    Returns ``{"code", "known", "title", "cause", "fix", "fix_steps", "org_facts", "source", "cases",
+    "org_reached"}``; ``cause`` and ``fix`` are strings (``fix`` numbered lines), ``fix_steps`` and
+    ``org_facts`` lists.
     """
+    if diagnosis is None:
+        return _explain_offline(entry, seen, unreachable)
     if entry is None:
         code = seen or "(none)"
         steps = [
@@ -373,6 +414,7 @@ def explain(entry: ErrorEntry | None, seen: str | None, diagnosis: dict) -> dict
             "org_facts": [],
             "source": "",
             "cases": [],
+            "org_reached": True,
         }
     facts, fixes = TAILORS.get(entry.tailor, tailor_none)(diagnosis)
     task = diagnosis["next_step"].get("task")
@@ -391,6 +433,43 @@ def explain(entry: ErrorEntry | None, seen: str | None, diagnosis: dict) -> dict
         "org_facts": facts,
         "source": entry.source,
         "cases": list(entry.cases),
+        "org_reached": True,
+    }
+
+
+def _explain_offline(entry: ErrorEntry | None, seen: str | None, unreachable: str) -> dict:
+    facts = unreachable_facts(unreachable or "no org was given")
+    if entry is None:
+        code = seen or "(none)"
+        steps = [
+            "Check the error text for a code (error=... in the URL) and run sixsense_troubleshoot again.",
+            "Once the org can be reached, run sixsense_diagnose for the org's state.",
+        ]
+        return {
+            "code": code,
+            "known": False,
+            "title": f"unknown error code {code}",
+            "cause": f"unknown error code {code}: it is not in the {VENDOR.label} error catalogue "
+            f"({CATALOGUE_PATH.name}). " + " ".join(facts),
+            "fix": "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
+            "fix_steps": steps,
+            "org_facts": facts,
+            "source": "",
+            "cases": [],
+            "org_reached": False,
+        }
+    steps = list(entry.fix)
+    return {
+        "code": entry.code,
+        "known": True,
+        "title": entry.title,
+        "cause": entry.cause + " " + " ".join(facts),
+        "fix": "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
+        "fix_steps": steps,
+        "org_facts": facts,
+        "source": entry.source,
+        "cases": list(entry.cases),
+        "org_reached": False,
     }
 
 
@@ -437,18 +516,60 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
                 "-o error OAUTH_APPROVAL_ERROR_GENERIC"
             )
 
+    # -- an org that cannot be reached --------------------------------------------------------------------
+    # The error being explained may be the one that keeps cci out of the org (CLIENT_APP_NOT_ALLOWLISTED):
+    # then cci's token refresh at the task's start, or the diagnosis's first read, fails. Either is
+    # recorded and the catalogue's explanation is given without the org's state; nothing is retried.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._unreachable = ""
+        if (
+            self.org_config is None
+        ):  # cci task run without --org and no default org: explain offline
+            self.salesforce_task = False
+            self._unreachable = "no org was given (--org) and there is no default org"
+
+    def _update_credentials(self):
+        if self._unreachable:
+            return
+        try:
+            super()._update_credentials()
+        except Exception as error:  # noqa: BLE001 - any failure to reach the org is reported, not raised
+            self._unreachable = _one_line(error)
+
+    def _init_task(self):
+        if self._unreachable:
+            return
+        super()._init_task()
+
+    def _diagnose_if_reachable(self) -> dict | None:
+        if self._unreachable:
+            return None
+        try:
+            # One read first: the diagnosis reports each unreadable section as a warning, so an org that
+            # refuses every call would otherwise look reached.
+            self._org_kind()
+            return self.diagnose()
+        except SixsenseOrgError as error:
+            self._unreachable = _one_line(error)
+            return None
+
     def _run_task(self):
         parsed = parse_error_input(str(self.options["error"]))
         entry = match(parsed)
-        diagnosis = self.diagnose()
-        result = explain(entry, parsed.error or parsed.raw, diagnosis)
+        diagnosis = self._diagnose_if_reachable()
+        result = explain(entry, parsed.error or parsed.raw, diagnosis, self._unreachable)
         result["input"] = {
             "error": parsed.error,
             "description": parsed.description,
             "url": parsed.url,
         }
         result["diagnosis"] = diagnosis
-        self._log_report(diagnosis)
+        if diagnosis is None:
+            self.logger.warning(f"Org not reached: {self._unreachable}")
+        else:
+            self._log_report(diagnosis)
         if result["known"]:
             self.logger.info(f"{result['code']}: {result['title']}")
         else:
@@ -482,7 +603,14 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
         ]
         if result["source"]:
             head += [f"Source: {result['source']}", ""]
+        if result["diagnosis"] is None:
+            return "\n".join(head) + "\nThe org could not be reached: no diagnosis.\n"
         return "\n".join(head) + "\n" + render.markdown(result["diagnosis"])
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:1000]
 
 
 def known_codes() -> list[str]:

@@ -47,6 +47,14 @@ def pytest_collection_modifyitems(config, items):
 #: flow must stop in sixsense_validate_inputs before any write (tests/e2e/test_connected_user_rights.py), so
 #: they are not in the matrix of scenarios the flows finish on.
 NON_ADMIN_SCENARIOS = ("connected_user_api_only", "connected_user_view_setup_only")
+#: Bundled scenarios whose integration user cannot authorize (frozen, no API licence, the connected user):
+#: every flow must stop in sixsense_validate_inputs before any write (issue 17 kind 6,
+#: tests/e2e/test_users_who_cannot_authorize.py), so they are not in the matrix either.
+USER_REFUSED_SCENARIOS = (
+    "integration_user_frozen",
+    "integration_user_is_connected_user",
+    "integration_user_without_api_licence",
+)
 #: Bundled scenarios where cci cannot use the org at all, so every flow stops before its first step with one
 #: message (tests/e2e/test_client_app.py); the flow and plan tables cover every other bundled scenario.
 UNCONNECTABLE_SCENARIOS = frozenset({"client_app_not_allowlisted"})
@@ -54,8 +62,10 @@ UNCONNECTABLE_SCENARIOS = frozenset({"client_app_not_allowlisted"})
 
 def bundled_scenarios() -> list[str]:
     """Names of the scenario files shipped in datasets/scenarios/ where cci is connected as an admin who
-    holds what the procedure needs (all but :data:`NON_ADMIN_SCENARIOS`), sorted."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml") if p.stem not in NON_ADMIN_SCENARIOS)
+    holds what the procedure needs and the users can authorize (all but :data:`NON_ADMIN_SCENARIOS` and
+    :data:`USER_REFUSED_SCENARIOS`), sorted."""
+    refused = (*NON_ADMIN_SCENARIOS, *USER_REFUSED_SCENARIOS)
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yml") if p.stem not in refused)
 
 
 def connectable_scenarios() -> list[str]:

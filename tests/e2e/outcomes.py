@@ -33,6 +33,9 @@ _EXISTING = [t for t in _NEW if t != "sixsense_authorize_setup_user"]
 EXPECTED_STOPS = {
     ("new_customer", "sixsense_new_customer"): _NEW,
     ("new_customer", "sixsense_existing_customer"): _EXISTING,
+    # The same org as a sandbox: the same stops; no production confirmation (tests/e2e/test_sandbox.py).
+    ("sandbox_new_customer", "sixsense_new_customer"): _NEW,
+    ("sandbox_new_customer", "sixsense_existing_customer"): _EXISTING,
     # API Access Control hides the denied attempt: step 1 stays pending until the operator confirms it.
     ("new_customer_acc", "sixsense_new_customer"): [_NEW[0], _NEW[0], *_NEW[1:]],
     ("new_customer_acc", "sixsense_existing_customer"): _EXISTING,

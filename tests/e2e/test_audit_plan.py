@@ -299,7 +299,9 @@ def test_reauthorization_stops_without_confirmation_where_other_apps_hold_tokens
     assert "confirm_reauthorization" in str(error)
     assert "Pardot" in str(error) and "Salesforce Sales Engagement" in str(error)
     assert "Sessions the reauthorization touches" in output
-    assert "Log in as the integration user" not in output, "no instructions before the confirmation"
+    assert "Log in at https://login.salesforce.com as the integration user" not in output, (
+        "no instructions before the confirmation"
+    )
     # Again without the option: the same stop, nothing written.
     mark = last_seq(sim)
     coordinator, again, _ = run()
@@ -308,7 +310,7 @@ def test_reauthorization_stops_without_confirmation_where_other_apps_hold_tokens
     # Given once to sixsense_validate_inputs: the step prints its instructions, then finishes once done.
     coordinator, pending, output = run(confirm_reauthorization="True")
     assert type(pending).__name__ == "ManualStepPending", output
-    assert "Log in as the integration user" in output
+    assert "Log in at https://login.salesforce.com as the integration user" in output
     do_manual_step(sim, failed_step(coordinator))
     _, done, output = run(confirm_reauthorization="True")
     assert done is None, output

@@ -398,6 +398,7 @@ def test_next_step_is_a_pure_function_of_the_facts(runtime):
 EXPECTED_NEXT = {
     "new_customer": ("sixsense_authorize_setup_user", "never_used"),
     "new_customer_acc": ("sixsense_authorize_setup_user", "never_used"),
+    "sandbox_new_customer": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_metadata_retrievable": ("sixsense_authorize_setup_user", "never_used"),
     "setup_user_lacks_permission": ("sixsense_assign_setup_access", "never_used"),
     "existing_customer": ("sixsense_install_connected_app", "used"),
@@ -411,6 +412,7 @@ EXPECTED_NEXT = {
 #: The model each bundled scenario is on and the flow diagnose recommends.
 EXPECTED_MODEL = {
     "new_customer": ("neither", "sixsense_eca"),
+    "sandbox_new_customer": ("neither", "sixsense_eca"),
     "new_customer_acc": ("neither", "sixsense_eca"),
     "connected_app_metadata_retrievable": ("neither", "sixsense_eca"),
     "setup_user_lacks_permission": ("neither", "sixsense_eca"),

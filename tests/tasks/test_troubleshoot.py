@@ -26,6 +26,14 @@ from tests.tasks.test_diagnose import (
 )
 
 TROUBLESHOOT = "tasks.troubleshoot.Troubleshoot"
+#: What CumulusCI 4.10.1 prints when the org refuses its session's client (cci org info, cci org connect, a
+#: flow's start), line breaks and all (tests/e2e/test_troubleshoot_unreachable.py checks it is still so).
+CCI_REFUSED_TEXT = (
+    "Error: Expired session for \n"
+    "https://acme.my.salesforce.com/services/data/v66.0/sobjects/Organization/00D5i000000SIM\n"
+    "UEA4. Response content: [{'message': 'This session is not valid for use with the\n"
+    "REST API', 'errorCode': 'INVALID_SESSION_ID'}]"
+)
 SEED_URL = (
     "https://x.my.salesforce.com/setup/secur/RemoteAccessErrorPage.apexp"
     "?error=invalid_client&error_description=app+must+be+installed+into+org"
@@ -127,9 +135,21 @@ APPENDIX = [
     ),
     (
         "INVALID_SESSION_ID: This session is not valid for use with the REST API",
+        "CLIENT_APP_NOT_ALLOWLISTED",
+        ["API Access Control", "not allowlisted"],
+        ["Connected Apps OAuth Usage", "Admin approved users are pre-authorized"],
+    ),
+    (
+        CCI_REFUSED_TEXT,
+        "CLIENT_APP_NOT_ALLOWLISTED",
+        ["CumulusCI", "Expired session for", "did not expire"],
+        ["cci org info"],
+    ),
+    (
+        "INVALID_SESSION_ID: Session expired or invalid",
         "INVALID_SESSION_ID",
-        ["API Access Control", "allowlisted"],
-        ["allowlist"],
+        ["expired"],
+        ["run the flow again"],
     ),
     (
         "Unknown user permission: UseAnyApiClient",
