@@ -406,6 +406,7 @@ EXPECTED_NEXT = {
     "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
+    "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -419,6 +420,7 @@ EXPECTED_MODEL = {
     "eca_not_installed": ("neither", "sixsense_eca"),
     "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
+    "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
 }
 
 
