@@ -541,3 +541,30 @@ def test_unreadable_integration_tokens_do_not_send_the_operator_to_reauthorize(
     assert any("OauthToken (integration user)" in w for w in result["warnings"])
     assert result["next_step"]["task"] == "sixsense_verify"
     assert "unknown" in result["next_step"]["why"]
+
+
+# -- issue 17 kind 5: the app's policies ---------------------------------------------------------------------
+
+
+def test_diagnose_flags_an_app_that_expires_refresh_tokens_immediately(sim_diagnose, tmp_path):
+    sim, run = sim_diagnose("refresh_token_expires_immediately")
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["read"] == "ConnectedApp metadata"
+    assert policies["refresh_token_policy"] == "zero"
+    assert policies["refresh_ok"] is False
+    assert any(
+        "refresh-token policy breaks the sync" in w and "Manage App Policies" in w
+        for w in result["warnings"]
+    )
+    assert "app policies (read from: ConnectedApp metadata)" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_says_the_app_policies_could_not_be_read(sim_diagnose):
+    """configured: the installed app is not listed as ConnectedApp metadata: "could not read", no verdict."""
+    sim, run = sim_diagnose("configured")
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["read"].startswith("not readable")
+    assert policies["refresh_ok"] is None and policies["ip_relaxation"] is None
+    assert any("could not read" in w and "refresh-token policy" in w for w in result["warnings"])
