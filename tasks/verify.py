@@ -11,6 +11,7 @@ from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
 from . import app_policy, procedure, resilience
+from .app_resolution import PIN_FLOW, PIN_TASK, AppChoiceRequired
 from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .errors import SixsenseOrgError
 from .formatting import parse_sf_datetime
@@ -246,7 +247,20 @@ and SKIPPED ones that matter), ``report_path``.
         setup_user = self._read_fact(self._get_users, [self.setup_username])
         if not isinstance(setup_user, Unreadable):
             setup_user = setup_user.get(self.setup_username.lower())
-        apps = self._read_fact(self._connected_apps, self.app_names)
+        try:
+            apps = self._read_fact(self._connected_apps, self.app_names)
+        except AppChoiceRequired as choice:
+            # Which app is the vendor's is not known: no check of "the app" can pass or fail on it.
+            self._add(
+                "which app is the vendor's",
+                "one installed candidate, the one in use",
+                str(choice).split(". Candidates: ")[0],
+                False,
+                f"pin the name: {PIN_FLOW} (flow) or {PIN_TASK} (this task alone)",
+            )
+            apps = Unreadable(
+                f"which connected app is {VENDOR.label}'s is not known (pin the name)"
+            )
         app = apps if isinstance(apps, Unreadable) else (apps[0] if apps else None)
 
         self._check_setup_access(setup_user, app)

@@ -12,7 +12,7 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from lxml import etree
 
-from .. import app_policy
+from .. import app_policy, app_resolution
 from ..base import (
     OAUTH_USAGE_PATH,
 )
@@ -23,6 +23,7 @@ from ..queries import (
     OAUTH_TOKEN_ROW_CAP,
     app_menu_items_soql,
     app_tokens_where,
+    connected_apps_soql,
     soql_in,
     soql_quote,
     token_count_soql,
@@ -68,7 +69,12 @@ class AppFacts:
                 c["sources"].append(source)
 
         # ConnectedApplication: a row exists once the app is installed (facts §3). Read-only object.
-        apps = self._safe("ConnectedApplication", lambda: self._connected_apps(names), []) or []
+        # Exact configured names only (the resolver's rule, tasks/app_resolution.py): raw rows, so that
+        # diagnose reports an ambiguity instead of stopping on it.
+        apps = (
+            self._safe("ConnectedApplication", lambda: self._query(connected_apps_soql(names)), [])
+            or []
+        )
         apps_by_id = {a["Id"]: a for a in apps}
 
         # AppMenuItem: App Launcher items, linked to ConnectedApplication by ApplicationId (facts §4.2).
@@ -88,7 +94,17 @@ class AppFacts:
                 [],
             )
             apps_by_id.update({a["Id"]: a for a in extra})
+        not_matched: dict[str, dict] = {}
+
+        def look_alike(name, source):
+            entry = not_matched.setdefault(name.lower(), {"name": name, "seen_in": []})
+            if source not in entry["seen_in"]:
+                entry["seen_in"].append(source)
+
         for a in apps_by_id.values():
+            if a["Name"].lower() not in lower_names:  # reached through a menu item's label only
+                look_alike(a["Name"], "ConnectedApplication (by App Launcher label)")
+                continue
             c = cand(a["Name"])
             add_source(c, "ConnectedApplication")
             c.update(
@@ -101,6 +117,9 @@ class AppFacts:
         for m in menu_items:
             owner = apps_by_id.get(m.get("ApplicationId"))
             name = owner["Name"] if owner else (m.get("Name") or m.get("Label"))
+            if name.lower() not in lower_names:
+                look_alike(name, "AppMenuItem")
+                continue
             c = cand(name)
             add_source(c, "AppMenuItem")
             c["app_menu_items"].append(
@@ -176,6 +195,16 @@ class AppFacts:
             "candidates": ordered,
             "oauth_usage_url": self._instance_url() + OAUTH_USAGE_PATH,
         }
+        installed_rows = [a for a in apps_by_id.values() if a["Name"].lower() in lower_names]
+        counts = {n: cand(n)["token_count"] for n in names}
+        app["choice_required"] = (
+            app_resolution.choice(names, installed_rows, counts) if len(names) > 1 else None
+        )
+        if app["choice_required"]:
+            self.warnings.append(app["choice_required"])
+        for entry in self._look_alikes(lower_names):
+            look_alike(entry["name"], entry["source"])
+        app["not_matched"] = sorted(not_matched.values(), key=lambda e: e["name"].lower())
         app["policies"] = self._policy_facts(primary if primary and primary["installed"] else None)
         if not used and not app["installed"]:
             self.warnings.append(
@@ -183,6 +212,33 @@ class AppFacts:
                 "denied (a denied attempt lists the app on OAuth Usage but leaves nothing the API can read)."
             )
         return app, tokens_info
+
+    def _look_alikes(self, lower_names: set[str]) -> list[dict]:
+        """Apps whose name or App Launcher label contains the vendor's label but is no configured name
+        (ConnectedApplication, AppMenuItem; OauthToken rows are not listed for this: no row cap applies).
+        Reported as "not matched", never used."""
+        like = soql_quote(f"%{VENDOR.label}%")
+        out = []
+        for source, soql, field in (
+            (
+                "ConnectedApplication",
+                f"SELECT Name FROM ConnectedApplication WHERE Name LIKE {like}",
+                "Name",
+            ),
+            (
+                "AppMenuItem",
+                f"SELECT Label FROM AppMenuItem WHERE Label LIKE {like}",
+                "Label",
+            ),
+        ):
+            rows = (
+                self._safe(f"{source} (look-alike apps)", lambda q=soql: self._query(q), []) or []
+            )
+            for r in rows:
+                name = r.get(field)
+                if name and name.lower() not in lower_names:
+                    out.append({"name": name, "source": source})
+        return out
 
     def _policy_facts(self, candidate: dict | None) -> dict:
         """The installed app's OAuth policies and whether they break the sync (``app_policy``): ``{"read":

@@ -30,6 +30,12 @@ VERIFY_FAILURES = {
     "refresh_token_expires_immediately": "refresh token policy: zero",
 }
 
+#: Scenarios where the tool cannot tell which connected app is the vendor's (issue 17 kind 3): every flow stops
+#: in sixsense_diagnose (its step 2) with the choice, before any write. Value: text its error must carry.
+CHOICE_STOPS = {
+    "two_candidate_apps": "Cannot tell which connected app is 6sense's",
+}
+
 #: The manual steps a non-interactive run stops at, in order, per (scenario, flow): every bundled scenario
 #: with every flow (a pair missing here fails tests/e2e/test_flows.py, it is never skipped).
 #: The guided steps of the procedure table, in order; the existing-customer flow has no step 1 (the app is
@@ -70,6 +76,9 @@ EXPECTED_STOPS = {
     # Configured, but its refresh tokens expire immediately: nothing to do by hand; verify fails.
     ("refresh_token_expires_immediately", "sixsense_new_customer"): [],
     ("refresh_token_expires_immediately", "sixsense_existing_customer"): [],
+    # Stops for a choice before any write (CHOICE_STOPS): no manual step is reached.
+    ("two_candidate_apps", "sixsense_new_customer"): [],
+    ("two_candidate_apps", "sixsense_existing_customer"): [],
 }
 
 

@@ -17,6 +17,7 @@ from tests.e2e.autopilot_order import (
 )
 from tests.e2e.outcomes import (
     AUTOPILOT_RERUNS,
+    CHOICE_STOPS,
     EXPECTED_FAILURES,
     EXPECTED_STOPS,
     FLOWS,
@@ -49,6 +50,25 @@ def failed_step(coordinator) -> str:
     return [r for r in coordinator.results if r.exception][-1].task_name
 
 
+def assert_stops_for_the_app_choice(sim, flow, run_flow_inprocess, tmp_path, scenario, interactive):
+    """CHOICE_STOPS: the flow stops in sixsense_diagnose naming the choice and the pinning option, and
+    nothing was written."""
+    mark = last_seq(sim)
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        flow,
+        task_options=_options(tmp_path, scenario=scenario),
+        interactive=interactive,
+        **FAST,
+        **production_consent(sim),
+    )
+    assert type(error).__name__ == "AppChoiceRequired", f"{error!r}\n{output}"
+    assert CHOICE_STOPS[scenario] in str(error)
+    assert "-o sixsense_validate_inputs__connected_app_names <name>" in str(error)
+    assert failed_step(coordinator) == "sixsense_diagnose"
+    assert writes_since(sim, mark) == []
+
+
 @pytest.mark.parametrize("flow", FLOWS)
 @pytest.mark.parametrize("scenario", connectable_scenarios())
 def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
@@ -57,6 +77,9 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     """Also: every autopilot action came while the tool waited in the step that asks for it
     (tests/e2e/autopilot_order.py), and the actions are the manual steps a non-interactive run stops at."""
     sim = start_sim(scenario, autopilot=True)
+    if scenario in CHOICE_STOPS:
+        assert_stops_for_the_app_choice(sim, flow, run_flow_inprocess, tmp_path, scenario, "True")
+        return
     with recording(sim) as log:
         coordinator, error, output = run_flow_inprocess(
             sim,
@@ -121,6 +144,9 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
             "tests/e2e/outcomes.py"
         )
     sim = start_sim(scenario)
+    if scenario in CHOICE_STOPS:
+        assert_stops_for_the_app_choice(sim, flow, run_flow_inprocess, tmp_path, scenario, "False")
+        return
     stops: list[str] = []
     extra: dict = {}
     for _ in range(len(expected) + 1):

@@ -407,6 +407,8 @@ EXPECTED_NEXT = {
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
     "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
+    # Two candidate names installed, one in use: the next step is the operator's choice (no task).
+    "two_candidate_apps": (None, "installed"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -421,6 +423,7 @@ EXPECTED_MODEL = {
     "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
     "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
+    "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
 }
 
 
@@ -568,3 +571,35 @@ def test_diagnose_says_the_app_policies_could_not_be_read(sim_diagnose):
     assert policies["read"].startswith("not readable")
     assert policies["refresh_ok"] is None and policies["ip_relaxation"] is None
     assert any("could not read" in w and "refresh-token policy" in w for w in result["warnings"])
+
+
+# -- issue 17 kind 3: which app is the vendor's ---------------------------------------------------------------
+
+
+def test_diagnose_names_the_app_choice_and_lists_look_alikes_apart(sim_diagnose, tmp_path):
+    sim, run = sim_diagnose("two_candidate_apps")
+    result = run(integration_username=INTEGRATION)
+    app = result["app"]
+    assert (
+        "sfdc_6sense_oauth_app is installed but sfdc_6sense_integration_connected_app is the app in use"
+        in (app["choice_required"])
+    )
+    assert "-o sixsense_validate_inputs__connected_app_names <name>" in app["choice_required"]
+    assert result["next_step"]["task"] is None
+    assert "Pin which connected app" in result["next_step"]["text"]
+    # exact names only: the look-alike is reported apart, never a candidate
+    assert "6sense Revenue AI Sales" not in [c["name"] for c in app["candidates"]]
+    [look_alike] = app["not_matched"]
+    assert look_alike["name"] == "6sense Revenue AI Sales"
+    assert set(look_alike["seen_in"]) == {"ConnectedApplication", "AppMenuItem"}
+    assert "Not matched: look-alike apps" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_with_the_name_pinned_needs_no_choice(sim_diagnose):
+    sim, run = sim_diagnose("two_candidate_apps")
+    result = run(
+        integration_username=INTEGRATION,
+        connected_app_names="sfdc_6sense_integration_connected_app",
+    )
+    assert result["app"]["choice_required"] is None
+    assert result["app"]["primary"] == "sfdc_6sense_integration_connected_app"
