@@ -70,6 +70,8 @@ EXPECTED_STOPS = {
     ("eca_not_installed", "sixsense_existing_customer"): _EXISTING,
     ("eca_installed_default_policies", "sixsense_new_customer"): _NEW,
     ("eca_installed_default_policies", "sixsense_existing_customer"): _EXISTING,
+    ("eca_installed_policies_deployable", "sixsense_new_customer"): _NEW,
+    ("eca_installed_policies_deployable", "sixsense_existing_customer"): _EXISTING,
     # The migration scenario's connected app is fully configured, as in configured.yml.
     ("connected_app_in_use_eca_absent", "sixsense_new_customer"): [],
     ("connected_app_in_use_eca_absent", "sixsense_existing_customer"): [],

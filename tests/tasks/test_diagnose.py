@@ -405,6 +405,7 @@ EXPECTED_NEXT = {
     # The connected-app next step on ECA orgs: the app was never used there.
     "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
+    "eca_installed_policies_deployable": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
     "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
     # Two candidate names installed, one in use: the next step is the operator's choice (no task).
@@ -421,6 +422,7 @@ EXPECTED_MODEL = {
     "configured": ("connected_app", "sixsense_migrate_to_eca"),
     "eca_not_installed": ("neither", "sixsense_eca"),
     "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
+    "eca_installed_policies_deployable": ("external_client_app", "sixsense_eca"),
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
     "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
     "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
