@@ -157,3 +157,25 @@ def assess_ip(value: str | None, desired: str | None) -> tuple[bool, str]:
             "if it has any"
         )
     return ok, words
+
+
+#: ExtlClntAppOauthConfigurablePolicies ``refreshTokenPolicyType`` (facts §10.2) -> ConnectedApp form.
+_ECA_REFRESH = {
+    "infinite": "infinite",
+    "zero": "zero",
+    "specificlifetime": "specific_lifetime",
+    "specificinactivity": "specific_inactivity",
+}
+
+
+def eca_refresh_value(policy_type, period=None, unit=None) -> str | None:
+    """An ECA's refresh-token policy (``RefreshTokenPolicyType``, ``...ValidityPeriod``, ``...ValidityUnit``,
+    facts §10.2) in the ConnectedApp form :func:`assess_refresh` reads: ``SpecificInactivity, 30, Days`` ->
+    ``specific_inactivity:30:DAYS``. None when ``policy_type`` is empty."""
+    if not policy_type:
+        return None
+    kind = _ECA_REFRESH.get(str(policy_type).lower().replace("_", ""), str(policy_type))
+    if kind in ("specific_lifetime", "specific_inactivity"):
+        number = int(float(period)) if period not in (None, "") else 0
+        return f"{kind}:{number}:{str(unit or '').upper()}"
+    return kind

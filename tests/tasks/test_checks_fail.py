@@ -870,3 +870,22 @@ def test_verify_says_the_policies_were_not_read_where_the_app_is_not_listed(
         assert "not readable" in check["actual"]
     assert "All checks passed" not in caplog.text
     assert "refresh token policy skipped" in caplog.text
+
+
+def test_verify_eca_fails_a_policy_that_expires_refresh_tokens_immediately(sim_task, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path, {**ECA_WANTED, "refresh_token_policy": "Zero"}))
+    report, error, _ = verify_eca(make, tmp_path)
+    check = result(report, "policy: Refresh Token Policy")
+    assert check["result"] == "FAIL" and check["actual"] == "Zero", check
+    assert report["passed"] is False
+
+
+def test_verify_names_the_app_choice_instead_of_checking_an_app(sim_task, tmp_path):
+    """two_candidate_apps (issue 17 kind 3): verify cannot check "the app" and says which choice is open."""
+    sim, make = sim_task("two_candidate_apps")
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "which app is the vendor's")
+    assert check["result"] == "FAIL", check
+    assert "sixsense_validate_inputs__connected_app_names" in check["fix"]
+    assert result(report, "app installed")["result"] == "UNREADABLE"
+    assert report["passed"] is False

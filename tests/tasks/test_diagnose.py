@@ -605,3 +605,26 @@ def test_diagnose_with_the_name_pinned_needs_no_choice(sim_diagnose):
     )
     assert result["app"]["choice_required"] is None
     assert result["app"]["primary"] == "sfdc_6sense_integration_connected_app"
+
+
+def test_diagnose_flags_an_eca_that_expires_refresh_tokens_immediately(sim_diagnose):
+    """The ECA's policy object (ExtlClntAppOauthPlcyCnfg, facts §10.2): Zero breaks the sync."""
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    sim.org.store.conn.execute(
+        'UPDATE "ExtlClntAppOauthPlcyCnfg" SET RefreshTokenPolicyType = ?', ("Zero",)
+    )
+    result = run(integration_username=INTEGRATION)
+    eca = result["eca"]
+    assert eca["refresh_token_policy"] == "zero"
+    assert eca["refresh_ok"] is False
+    assert any(
+        "External Client App's refresh-token policy breaks the sync" in w
+        for w in result["warnings"]
+    )
+
+
+def test_diagnose_eca_default_refresh_policy_keeps_the_sync(sim_diagnose):
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    eca = run(integration_username=INTEGRATION)["eca"]
+    assert eca["refresh_token_policy"] == "infinite" and eca["refresh_ok"] is True
+    assert eca["ip_relaxation"].startswith("could not read")
