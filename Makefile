@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # 2 min 56 s, -n 2 4 min 5 s).
 PYTEST_WORKERS ?= 4
 
-.PHONY: setup demo test lint format sweep bench mutate
+.PHONY: setup demo test lint format runbooks sweep bench mutate
 
 setup:
 	@scripts/setup
@@ -39,6 +39,12 @@ lint: setup
 format: setup
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+## Rewrite the "## Steps" list of each runbook (flows/*.md) from cumulusci.yml (the flow's steps and their
+## descriptions) and datasets/procedure.yml (each step's name); the prose stays as written. After changing a
+## flow, a task's description or the procedure table; tests/e2e/test_runbooks.py fails on a stale list.
+runbooks: setup
+	.venv/bin/python scripts/runbooks
 
 ## Exhaustive fault sweep (every fault kind at every request of each flow; the suite runs a sample): one
 ## test per point, spread over $(PYTEST_WORKERS) workers; prints "<flow>: N/M injection points converged

@@ -14,7 +14,7 @@ from .vendor import VENDOR
 
 class GrantAppAccess(SixsenseTask):
     task_docs = f"""
-Seed step 4: gives the integration user access to the installed {VENDOR.label} connected app, so it can authorize
+Article step 4: gives the integration user access to the installed {VENDOR.label} connected app, so it can authorize
 once Permitted Users is "Admin approved users are pre-authorized".
 
 The access list is the app's desired policy, ``{POLICY_TEMPLATE.as_posix()}``: each ``permissionSetName``

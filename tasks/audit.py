@@ -11,17 +11,30 @@ waited for and for how long, and in plan mode what would change and which manual
 
 No secrets: the tasks never read token values, and everything written is scrubbed of the org's access and
 refresh tokens as a last line of defence.
+
+Truthful on disk: each run has a unique id (time, flow and a random suffix), so concurrent runs never share a
+report; files are written atomically (a private temporary file, mode 0600, renamed over the report, so a
+symlink planted at the report's path is replaced, never followed); the report records the process that
+writes it, and the next run in the same folder marks a report left "running" by a process that no longer
+exists as ``interrupted``. Consent given at a terminal is recorded with its time and the OS user.
+``sixsense_history`` lists the runs of a folder.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import secrets as random_tokens
+import socket
 import subprocess
+import tempfile
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .errors import SixsenseInputError
 from .vendor import VENDOR
 
 DEFAULT_AUDIT_DIR = ".sixsense/audit"
@@ -99,6 +112,118 @@ def status_of(error: BaseException | None) -> str:
     }.get(name, "failed")
 
 
+def resolve_audit_dir(project_config, value: str | None) -> Path:
+    """``audit_dir`` as an absolute path: ``~`` expanded, a relative path taken from the project folder
+    (``project_config.repo_root``, where cumulusci.yml is; the current folder without a project), default
+    :data:`DEFAULT_AUDIT_DIR`. It must be, or be creatable as, a writable directory (checked without creating
+    anything): else ``SixsenseInputError`` in one line naming the path and the reason."""
+    text = value.strip() if isinstance(value, str) and value.strip() else DEFAULT_AUDIT_DIR
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = Path(getattr(project_config, "repo_root", None) or Path.cwd()) / path
+    if path.exists() and not path.is_dir():
+        raise SixsenseInputError(f"audit_dir {path} is a file; pass a directory.")
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise SixsenseInputError(
+            f"audit_dir {path} cannot be created: {probe} is not a writable directory."
+        )
+    return path
+
+
+def os_user() -> str:
+    """The operating-system user running this process (``getpass.getuser``), or ``unknown``."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): say so rather than guess
+        return "unknown"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically with mode 0600: a new temporary file in the same folder, then
+    ``os.replace`` (a symlink at ``path`` is replaced, never followed). ``OSError`` as raised."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _process_alive(pid) -> bool:
+    """Whether process ``pid`` exists on this host (signal 0; a process of another user counts as alive)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, TypeError, OverflowError):
+        return True
+    return True
+
+
+def mark_interrupted(audit_dir: Path, by_run: str) -> list[str]:
+    """Reports in ``audit_dir`` still ``running`` whose writer process (same host) no longer exists: mark
+    them ``interrupted`` (with the step that was running), noting ``by_run``. Returns their run ids."""
+    host = socket.gethostname()
+    found = []
+    for path in sorted(audit_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        writer = data.get("writer") or {}
+        if data.get("status") != "running" or writer.get("host") != host:
+            continue
+        if _process_alive(writer.get("pid")):
+            continue
+        data["status"] = "interrupted"
+        data["interrupted"] = {"noted_at": now_iso(), "noted_by_run": by_run}
+        for step in data.get("steps") or []:
+            if step.get("status") == "running":
+                step["status"] = "interrupted"
+        write_private(path, json.dumps(data, indent=2, default=str) + "\n")
+        found.append(data.get("run_id") or path.stem)
+    return found
+
+
+def list_runs(audit_dir: Path) -> list[dict]:
+    """Every report in ``audit_dir``, oldest first: ``{run_id, flow, status, started_at, finished_at, org,
+    changed (count), consent (count), path}``; unreadable files are listed with status ``unreadable``."""
+    runs = []
+    for path in sorted(audit_dir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            steps = data.get("steps") or []
+            runs.append(
+                {
+                    "run_id": data.get("run_id") or path.stem,
+                    "flow": data.get("flow"),
+                    "status": data.get("status"),
+                    "started_at": data.get("started_at"),
+                    "finished_at": data.get("finished_at"),
+                    "org": (data.get("org") or {}).get("instance_url"),
+                    "changed": sum(len(s.get("changed") or []) for s in steps),
+                    "consent": len(data.get("consent") or []),
+                    "path": str(path),
+                }
+            )
+        except (OSError, ValueError, AttributeError) as error:
+            runs.append(
+                {
+                    "run_id": path.stem,
+                    "status": "unreadable",
+                    "path": str(path),
+                    "error": str(error),
+                }
+            )
+    return sorted(runs, key=lambda r: r.get("started_at") or "")
+
+
 class AuditRun:
     """The audit report of one flow run. Obtain it with ``run_for(task)``."""
 
@@ -106,12 +231,13 @@ class AuditRun:
         started = datetime.now(UTC)
         flow_name = getattr(flow, "name", None) or "flow"
         stamp = started.strftime("%Y%m%dT%H%M%SZ")
-        audit_dir.mkdir(parents=True, exist_ok=True)
-        base = f"{stamp}-{flow_name}"
-        n = 1
-        while (audit_dir / f"{base}.json").exists():
-            n += 1
-            base = f"{stamp}-{flow_name}-{n}"
+        try:
+            audit_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise SixsenseInputError(
+                f"audit_dir {audit_dir} cannot be created: {error.strerror or error}."
+            ) from None
+        base = f"{stamp}-{flow_name}-{random_tokens.token_hex(4)}"
         self.run_id = base
         self.json_path = audit_dir / f"{base}.json"
         self.md_path = audit_dir / f"{base}.md"
@@ -133,6 +259,9 @@ class AuditRun:
                 "org_id": getattr(org_config, "org_id", None),
                 "username": getattr(org_config, "username", None),
             },
+            "writer": {"pid": os.getpid(), "host": socket.gethostname(), "os_user": os_user()},
+            "interrupted_runs_found": mark_interrupted(audit_dir, base),
+            "consent": [],
             "steps": [],
         }
 
@@ -214,10 +343,22 @@ class AuditRun:
 
     # -- files -----------------------------------------------------------------------------------------
 
+    def record_consent(self, task, what: str) -> dict:
+        """Record a consent given at the terminal: ``{what, step, at, os_user}``, in the run's ``consent``."""
+        entry = {
+            "what": what,
+            "step": getattr(task, "name", None) or type(task).__name__,
+            "at": now_iso(),
+            "os_user": os_user(),
+        }
+        self.data["consent"].append(entry)
+        self.write()
+        return entry
+
     def write(self):
         text = json.dumps(self.data, indent=2, default=str) + "\n"
-        self.json_path.write_text(scrub(text, self.secrets), encoding="utf-8")
-        self.md_path.write_text(scrub(self.markdown(), self.secrets), encoding="utf-8")
+        write_private(self.json_path, scrub(text, self.secrets))
+        write_private(self.md_path, scrub(self.markdown(), self.secrets))
 
     def markdown(self) -> str:
         d = self.data
@@ -229,6 +370,14 @@ class AuditRun:
             f"- org: {d['org']['instance_url']} ({d['org']['org_id']}) as {d['org']['username']}",
             f"- CumulusCI {d['cumulusci_version']}, project {d['project']['name']} "
             f"{d['project']['version']}",
+            f"- written by {d['writer']['os_user']} (process {d['writer']['pid']} on {d['writer']['host']})",
+        ]
+        out += [
+            f"- consent at the terminal: {c['what']} ({c['step']}, {c['at']}, by {c['os_user']})"
+            for c in d["consent"]
+        ]
+        out += [f"- found interrupted and marked: {r}" for r in d["interrupted_runs_found"]]
+        out += [
             "",
             "| step | task | status | duration (s) | changed | skipped | waited |",
             "|---|---|---|---|---|---|---|",
@@ -329,12 +478,9 @@ def run_for(task, create: bool = True) -> AuditRun | None:
     if run is None and create:
         options = getattr(task, "options", None) or {}
         audit_dir = options.get("audit_dir")
-        if not isinstance(audit_dir, str) or not audit_dir.strip() or audit_dir.startswith("^^"):
-            audit_dir = DEFAULT_AUDIT_DIR
-        path = Path(audit_dir).expanduser()
-        if not path.is_absolute():
-            root = getattr(task.project_config, "repo_root", None) or "."
-            path = Path(root) / path
+        if not isinstance(audit_dir, str) or audit_dir.startswith("^^"):
+            audit_dir = None
+        path = resolve_audit_dir(task.project_config, audit_dir)
         run = AuditRun(flow, path, task.project_config, getattr(task, "org_config", None))
         state.audit = run
     return run

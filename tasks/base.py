@@ -204,9 +204,13 @@ class SixsenseOrgMixin(SalesforceCalls):
         raise ConfirmationRequired(production_guard_message(name))
 
     def _record_confirmation(self, what: str) -> None:
-        """Log, and note in the audit report (``confirmed``), a consent given at the terminal."""
+        """Log, and note in the audit report (the step's ``confirmed``, and the run's ``consent`` with the
+        time and the OS user), a consent given at the terminal."""
         self.logger.info(f"Confirmed at the terminal: {what}.")
         self._audit_note(confirmed=[f"at the terminal: {what}"])
+        run = audit.run_for(self, create=False)
+        if run is not None:
+            run.record_consent(self, what)
 
     # -- low level -------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 flow run non-interactively, where stopping at its first manual step is the expected, checked result.
 
 A scratch org has no 6sense tenant behind it: nobody can authorize the 6sense app in it, so the procedure can
-go only as far as its first manual step (seed step 1, the one-time authorization). These tasks make that limit
+go only as far as its first manual step (article step 1, the one-time authorization). These tasks make that limit
 explicit instead of hiding it behind ``ignore_failure``.
 """
 
@@ -112,7 +112,7 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
 class ExpectFirstManualStep(BaseSalesforceApiTask):
     task_docs = f"""
 Runs a {VENDOR.label} flow non-interactively and checks that it stops exactly at the expected manual step (default:
-``sixsense_new_customer`` stopping at ``sixsense_authorize_setup_user``, seed step 1). In a scratch org no one
+``sixsense_new_customer`` stopping at ``sixsense_authorize_setup_user``, article step 1). In a scratch org no one
 can authorize the {VENDOR.label} app, so that stop, with its printed instructions, is the expected result; every
 earlier step must have succeeded.
 

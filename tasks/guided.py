@@ -93,9 +93,15 @@ class GuidedStep(SixsenseTask):
         )
 
     def _wait(self) -> tuple[bool, str]:
-        """Poll every poll_interval seconds until done or wait_timeout; logs a progress line per check."""
+        """Poll every poll_interval seconds until done or wait_timeout; logs a progress line per check.
+
+        The clock is real time (``time.monotonic``), so checks that take long count; where ``time.sleep``
+        returned early (never on a real run; tests replace it), the seconds asked for count instead, so a
+        wait always ends."""
         timeout = self.options["wait_timeout"]
         interval = self.options["poll_interval"]
+        begun = time.monotonic()
+        slept = 0
         elapsed = 0
         checks = 0
         detail = "not yet"
@@ -120,7 +126,8 @@ class GuidedStep(SixsenseTask):
         while elapsed < timeout:
             step = min(interval, timeout - elapsed)
             time.sleep(step)
-            elapsed += step
+            slept += step
+            elapsed = round(max(time.monotonic() - begun, slept), 3)
             checks += 1
             done, detail = self._check()
             self.logger.info(
@@ -191,7 +198,7 @@ class GuidedStep(SixsenseTask):
 
 class AuthorizeSetupUser(GuidedStep):
     task_docs = f"""
-Guided seed step 1: the setup user authorizes the {VENDOR.label} app once, from {VENDOR.label}, so that Salesforce lists
+Guided, article step 1: the setup user authorizes the {VENDOR.label} app once, from {VENDOR.label}, so that Salesforce lists
 the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
 names, or the app is already installed (a ConnectedApplication row exists). Refuses, before any request, a
 setup user (``setup_username``, default the user cci is connected as) who is the integration user.
@@ -291,7 +298,7 @@ Return values: done, status (already done | verified | confirmed by operator), d
 
 class InstallConnectedApp(GuidedStep):
     task_docs = f"""
-Guided seed step 2: Install the {VENDOR.label} connected app on Connected Apps OAuth Usage (no API exists for this
+Guided, article step 2: Install the {VENDOR.label} connected app on Connected Apps OAuth Usage (no API exists for this
 click). Done when a ConnectedApplication row exists for one of the app names. If the app is not listed yet
 (no token and no row), the instructions say to repeat step 1 (vendor troubleshooting).
 
@@ -338,7 +345,7 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
 
 class ReauthorizeIntegrationUser(GuidedStep):
     task_docs = f"""
-Guided seed step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
+Guided, article step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
 OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
 Before waiting, lists whose sessions the reauthorization touches: the integration user's tokens for the app
 (replaced) and for other apps (Pardot, Sales Engagement and others, which reauthorizing may log out). Where

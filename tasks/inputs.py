@@ -1,30 +1,12 @@
 """sixsense_validate_inputs: check every common option against the org before any step writes."""
 
-import os
-from pathlib import Path
-
 from . import procedure
-from .audit import DEFAULT_AUDIT_DIR
+from .audit import DEFAULT_AUDIT_DIR, resolve_audit_dir
 from .base import API_ENABLED, SixsenseTask
 from .connected_user import check_connected_user
 from .errors import SixsenseInputError
-from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option
+from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option, is_deferred
 from .vendor import VENDOR
-
-
-def check_audit_dir(value: str) -> str:
-    """``audit_dir`` must be (or be creatable as) a writable directory: checked without creating it."""
-    path = Path(value).expanduser()
-    probe = path if path.is_absolute() else Path.cwd() / path
-    if probe.exists() and not probe.is_dir():
-        raise SixsenseInputError(f"audit_dir {value} is a file; pass a directory.")
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise SixsenseInputError(
-            f"audit_dir {value} cannot be created: {probe} is not a writable directory."
-        )
-    return value
 
 
 class ValidateInputs(SixsenseTask):
@@ -59,10 +41,10 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         },
         "audit_dir": {
             "description": "Directory of the flow's audit report (JSON and Markdown, one pair per run, named "
-            f"<timestamp>-<flow>). Default: {DEFAULT_AUDIT_DIR}",
+            f"<timestamp>-<flow>-<id>). A relative path is relative to the project folder (where "
+            f"cumulusci.yml is). Default: {DEFAULT_AUDIT_DIR}",
             "type": "text",
             "default": DEFAULT_AUDIT_DIR,
-            "check": check_audit_dir,
         },
         "confirm_reauthorization": bool_option(
             f"True: you accept that '{procedure.step('reauthorize').name}' may log the integration user out "
@@ -78,6 +60,14 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         },
     }
     requires_integration_user = True
+
+    def _init_options(self, kwargs):
+        super()._init_options(kwargs)
+        if not is_deferred(self.options["audit_dir"]):
+            # One folder for relative paths, here and where the report is written (audit.resolve_audit_dir).
+            self.options["audit_dir"] = str(
+                resolve_audit_dir(self.project_config, self.options["audit_dir"])
+            )
 
     def _run_task(self):
         problems = []

@@ -4,7 +4,7 @@ A task declares its options in CumulusCI's ``task_options`` dict (what ``cci tas
 with a ``"type"`` is parsed by :func:`parse_options` when the task is built, before it reads the org:
 
 - ``bool``: True/False (any spelling ``process_bool_arg`` knows); default False;
-- ``seconds``: a positive number of seconds (int when whole);
+- ``seconds``: a positive number of seconds (int when whole), at least the entry's ``"minimum"`` if any;
 - ``list``: a comma-separated list (``process_list_arg``), empty entries dropped;
 - ``text``: a string, stripped; empty is missing;
 - ``path``: a report file path that can be written (checked without creating anything; the default too).
@@ -140,6 +140,11 @@ def parse_options(options: dict, task_options: dict) -> dict:
             options[name] = value
         else:
             value = _PARSERS[kind](name, value)
+            if kind == "seconds" and value < spec.get("minimum", 0):
+                raise SixsenseInputError(
+                    f"Option {name} must be at least {spec['minimum']} seconds, got {value!r}: "
+                    f"{spec.get('minimum_reason', 'a smaller value is refused')}. Pass e.g. -o {name} 10."
+                )
             options[name] = spec["check"](value) if "check" in spec else value
     return options
 
@@ -171,9 +176,13 @@ COMMON_OPTIONS = {
         "default": 900,
     },
     "poll_interval": {
-        "description": "Seconds between checks while a guided step waits. Default: 10.",
+        "description": "Seconds between checks while a guided step waits, at least 1 (each check is one API "
+        "request, counted against the org's daily allowance, which the vendor's sync also uses: a "
+        "15-minute wait then makes at most 900). Default: 10.",
         "type": "seconds",
         "default": 10,
+        "minimum": 1,
+        "minimum_reason": "each check is one API request against the org's daily allowance",
     },
     "interactive": {
         "description": "True: print the instructions and wait, polling the org. False: check once and stop the "

@@ -1,4 +1,4 @@
-"""sixsense_set_permitted_users: Permitted Users = "Admin approved users are pre-authorized" (seed step 3)."""
+"""sixsense_set_permitted_users: Permitted Users = "Admin approved users are pre-authorized" (article step 3)."""
 
 import click
 from cumulusci.core.config import TaskConfig
@@ -88,7 +88,7 @@ class MergeConnectedAppPolicy(SalesforceCalls, MetadataSingleEntityTransformTask
 
 class SetPermittedUsers(GuidedStep):
     task_docs = f"""
-Seed step 3: sets the app's Permitted Users to "Admin approved users are pre-authorized". Done when
+Article step 3: sets the app's Permitted Users to "Admin approved users are pre-authorized". Done when
 ``ConnectedApplication.OptionsAllowAdminApprovedUsersOnly`` is true.
 
 Switching logs out every user of the app, so the task first names who holds tokens now. Where the org

@@ -190,7 +190,7 @@ class CheckReport:
 
 class VerifySetup(CheckReport, SixsenseTask):
     task_docs = f"""
-Seed step 6 and a check of every earlier step, by query: setup access (or the app already installed), app
+Article step 6 and a check of every earlier step, by query: setup access (or the app already installed), app
 installed (ConnectedApplication row), Permitted Users admin approved
 (ConnectedApplication.OptionsAllowAdminApprovedUsersOnly), SetupEntityAccess from every entry of
 ``{POLICY_TEMPLATE.as_posix()}`` (permission sets and profiles) to this app's ConnectedApplication, the

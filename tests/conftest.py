@@ -242,6 +242,23 @@ def writes_since(sim, seq: int) -> list[dict]:
     return [r for r in sim.requests(since=seq) if r["kind"] == "write"]
 
 
+def org_rows(state: dict) -> dict:
+    """``state["objects"]`` without what signing in changes by itself: the tool's own clients' OauthToken
+    ``LastUsedDate``/``UseCount`` (cci refreshes its token at every task start, and Salesforce counts each
+    use on the grant: facts §10.1). Compare two of these to say "nothing was written"."""
+    from orgsim.identity import TOOL_CLIENTS
+
+    tools = set(TOOL_CLIENTS)
+    objects = dict(state["objects"])
+    objects["OauthToken"] = [
+        {k: v for k, v in row.items() if k not in ("LastUsedDate", "UseCount")}
+        if row.get("AppName") in tools
+        else row
+        for row in objects.get("OauthToken", [])
+    ]
+    return objects
+
+
 def last_seq(sim) -> int:
     """The ``seq`` of the last logged request (a composite's subrequests come after it), 0 for none."""
     log = sim.requests()

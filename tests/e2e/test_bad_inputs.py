@@ -148,6 +148,11 @@ FLOW_OPTION_ROWS = [
     ("negative poll_interval", {"poll_interval": "-1"}, ["poll_interval", "positive number"]),
     ("zero poll_interval", {"poll_interval": "0"}, ["poll_interval", "positive number"]),
     (
+        "poll_interval under the floor",
+        {"poll_interval": "0.01"},
+        ["poll_interval", "at least 1 seconds", "API request"],
+    ),
+    (
         "non-numeric poll_interval",
         {"poll_interval": "fast"},
         ["poll_interval", "'fast'", "positive number"],

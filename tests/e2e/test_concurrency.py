@@ -30,7 +30,7 @@ def test_two_concurrent_runs_end_in_one_correct_state(flow, scenario, start_sim,
         args = ["flow", "run", flow, "--org", "sim"]
         args += flow_options(
             interactive=True,
-            poll_interval="0.3",
+            poll_interval="1",
             wait_timeout="120",
             **production_consent(sim),
         )

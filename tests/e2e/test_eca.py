@@ -259,7 +259,7 @@ def test_eca_flow_through_the_real_cci(start_sim, cci, tmp_path):
     sim = start_sim("eca_not_installed", autopilot=True)
     args = ["flow", "run", "sixsense_eca", "--org", "sim"]
     args += flow_options(
-        interactive=True, poll_interval="0.3", wait_timeout="120", **production_consent(sim)
+        interactive=True, poll_interval="1", wait_timeout="120", **production_consent(sim)
     )
     args += ["-o", "sixsense_verify_eca__report_path", str(tmp_path / "v.json")]
     result = cci(sim, *args)

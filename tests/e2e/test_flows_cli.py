@@ -56,7 +56,7 @@ def _run(
     args = ["flow", "run", flow, "--org", "sim"]
     args += flow_options(
         interactive=interactive,
-        poll_interval="0.3",
+        poll_interval="1",
         wait_timeout="120",
         **production_consent(sim),
     )

@@ -90,7 +90,7 @@ def test_cci_flow_run_console_and_files_hold_no_token(start_sim, cci, tmp_path):
     sim = start_sim("new_customer", autopilot=True)
     args = ["flow", "run", "sixsense_new_customer", "--org", "sim"]
     args += flow_options(
-        interactive=True, poll_interval="0.3", wait_timeout="120", **production_consent(sim)
+        interactive=True, poll_interval="1", wait_timeout="120", **production_consent(sim)
     )
     args += [
         "-o",

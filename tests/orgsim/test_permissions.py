@@ -9,6 +9,7 @@ import yaml
 from lxml import etree
 from simple_salesforce.exceptions import SalesforceError
 
+from orgsim.identity import TOOL_CLIENTS
 from tests.orgsim.simclient import (
     MD_NS,
     get,
@@ -278,8 +279,10 @@ def test_tooling_queries_need_view_setup(org):
 
 
 def token_owners(sim, username) -> set[str]:
-    records = sf_for(sim, username).query("SELECT UserId FROM OauthToken")["records"]
-    return {r["UserId"] for r in records}
+    """Whose tokens ``username`` sees, leaving out the tool's own clients' grants (every sign-in of the
+    test's clients makes one: facts §10.1)."""
+    records = sf_for(sim, username).query("SELECT UserId, AppName FROM OauthToken")["records"]
+    return {r["UserId"] for r in records if r["AppName"] not in TOOL_CLIENTS}
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,11 @@ from tests.conftest import INTEGRATION_USER, last_seq, writes_since
         ),
     ],
 )
-def test_the_refused_client_is_one_message_and_no_write(sim_task, common, task, options):
+def test_the_refused_client_is_one_message_and_no_write(sim_task, errors, task, options):
     sim, make = sim_task("client_app_not_allowlisted")
     resilience = __import__("tasks.resilience", fromlist=["CLIENT_NOT_ALLOWLISTED_MESSAGE"])
     mark = last_seq(sim)
-    with pytest.raises(common.SixsenseOrgError) as raised:
+    with pytest.raises(errors.SixsenseOrgError) as raised:
         make(task, **options)()
     assert str(raised.value) == resilience.CLIENT_NOT_ALLOWLISTED_MESSAGE
     assert writes_since(sim, mark) == []

@@ -236,3 +236,24 @@ def test_a_guided_wait_spends_one_check_per_poll(make_task, org, no_sleep, step)
     assert [len(p) for p in polls] == [1, 1, 1, 1], polls
     assert all(p == polls[0] and polled in p[0] for p in polls), polls
     assert org.writes() == []
+
+
+def test_a_wait_counts_real_time_not_only_the_sleeps_it_asked_for(
+    make_task, org, errors, no_sleep, monkeypatch
+):
+    """Checks that take long count (issue 18): with each check taking 100 s of real time, a 5-minute wait
+    ends after 3 checks and says so, instead of polling 300 times while showing 00:00."""
+    import itertools
+
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    clock = itertools.count(0, 100)  # every reading is 100 s after the previous one
+    monkeypatch.setattr("time.monotonic", lambda: next(clock))
+    with pytest.raises(errors.ManualStepPending, match="Timed out after 05:00"):
+        make_task(
+            "sixsense_install_connected_app",
+            interactive="True",
+            poll_interval="1",
+            wait_timeout="300",
+        )()
+    assert no_sleep.call_count == 3

@@ -3,6 +3,7 @@
 import pytest
 from cumulusci.core.exceptions import TaskOptionsError
 
+from tests.conftest import ROOT
 from tests.tasks.conftest import ADMIN, ADMIN_USER, INTEGRATION, INTEGRATION_USER, user
 
 
@@ -26,7 +27,7 @@ def test_valid_inputs_are_returned_normalized_as_strings(make_task, org):
         "plan": "False",
         "confirm_reauthorization": "False",
         "confirm_production": "False",
-        "audit_dir": ".sixsense/audit",
+        "audit_dir": str(ROOT / ".sixsense" / "audit"),  # relative: from the project folder
     }
     assert org.writes() == []
     user_query = next(q for q in org.soql if "FROM User WHERE Username IN" in q)
