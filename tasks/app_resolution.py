@@ -8,7 +8,8 @@ When that cannot be told apart, :class:`AppChoiceRequired` stops the step before
 each candidate with its tokens and the option that pins the name. A single configured name is the operator's
 choice and is taken as it is.
 
-Tokens are counted (``SELECT COUNT()``), never listed, so no row cap applies (facts §4.1).
+Tokens are counted (``SELECT COUNT()``, then their ``AppName`` only), never a token value; past the
+2,500-row cap one ``COUNT()`` per name (facts §4.1), so no row cap cuts the counts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .errors import SixsenseInputError
-from .queries import connected_apps_soql, soql_quote, token_count_soql
+from .queries import (
+    OAUTH_TOKEN_ROW_CAP,
+    connected_apps_soql,
+    soql_in,
+    soql_quote,
+    token_count_soql,
+)
 from .vendor import VENDOR
 
 PIN_FLOW = "-o sixsense_validate_inputs__connected_app_names <name>"
@@ -29,9 +36,22 @@ class AppChoiceRequired(SixsenseInputError):
 
 
 def tokens_by_name(task, names: Sequence[str]) -> dict[str, int]:
-    """``{name: OauthToken count}`` for each of ``names`` (one ``SELECT COUNT()`` each; any user: needs
-    Customize Application to see other users' tokens, which the connected user is checked for)."""
-    return {name: task._total(token_count_soql(f"AppName = {soql_quote(name)}")) for name in names}
+    """``{name: OauthToken count}`` for each of ``names``, any user (needs Customize Application to see other
+    users' tokens, which the connected user is checked for). One ``SELECT COUNT()``; within the 2,500-row cap
+    (facts §4.1) one read of the rows' ``AppName`` (never a token value), past it one ``COUNT()`` per name."""
+    names = list(names)
+    where = f"AppName IN {soql_in(names)}"
+    total = task._total(token_count_soql(where))
+    if total > OAUTH_TOKEN_ROW_CAP:
+        return {n: task._total(token_count_soql(f"AppName = {soql_quote(n)}")) for n in names}
+    counts = dict.fromkeys(names, 0)
+    if total:
+        by_lower = {n.lower(): n for n in names}
+        for row in task._query(f"SELECT AppName FROM OauthToken WHERE {where}"):
+            name = by_lower.get((row.get("AppName") or "").lower())
+            if name:
+                counts[name] += 1
+    return counts
 
 
 def choice(names: Sequence[str], rows: list[dict], counts: dict[str, int]) -> str | None:
