@@ -378,9 +378,11 @@ def authorize(org, username: str) -> dict[str, Any]:
 # -- Metadata API ---------------------------------------------------------------------------------------------
 
 
-def full_name() -> str:
-    """``<ECA developer name>_oauthPlcy`` (the naming of ECA policy files in Salesforce's samples; UNCERTAIN)."""
-    return f"{ECA_DEVELOPER_NAME}_oauthPlcy"
+def full_name(org) -> str:
+    """The policy file's full name, generated per org at the package install (facts §10.2: find it with
+    ``listMetadata``). Its form is UNCERTAIN: here ``ECA_<part of the org id>_oauthPlcy``, which does not start
+    with the ECA's DeveloperName, so a client that guesses the name from the ECA's names finds nothing."""
+    return f"ECA_{org.org_id[3:11]}_oauthPlcy"
 
 
 def list_metadata(org) -> list[tuple[str, str]]:
@@ -388,12 +390,12 @@ def list_metadata(org) -> list[tuple[str, str]]:
     (:func:`policy_metadata_deployable`) and the ECA is installed."""
     if not (policy_metadata_deployable(org) and eca_row(org)):
         return []
-    return [(full_name(), f"{MD_FOLDER}/{full_name()}{MD_SUFFIX}")]
+    return [(full_name(org), f"{MD_FOLDER}/{full_name(org)}{MD_SUFFIX}")]
 
 
 def render(org, member: str) -> bytes | None:
     """The policy file as a retrieve returns it (fields of facts §6.3, alphabetical)."""
-    if member != full_name() or not list_metadata(org):
+    if member != full_name(org) or not list_metadata(org):
         return None
     pol = policy_row(org)
     root = mdxml.md("ExtlClntAppOauthConfigurablePolicies")
@@ -411,7 +413,8 @@ def render(org, member: str) -> bytes | None:
 
 def validate_deploy(org, comp, problem):
     """A deploy of ``ExtlClntAppOauthConfigurablePolicies`` (facts §6.3): ``externalClientApplication`` is
-    required. Where this org cannot edit the packaged ECA's policies by metadata (scenario flag), the deploy
+    required; a file under another name than the one the install generated fails "duplicate value found:
+    ExternalClientApplicationId" (facts §10.2). Where this org cannot edit the packaged ECA's policies by metadata (scenario flag), the deploy
     fails like an edit of any managed component: "Cannot modify managed object" (wording UNCERTAIN). An
     unknown ECA fails "no ExternalClientApplication named X found" (UNCERTAIN). Picklist values must be the
     documented ones. Returns the apply function."""
@@ -427,6 +430,12 @@ def validate_deploy(org, comp, problem):
         raise problem(
             f"Cannot modify managed object: entity=ExtlClntAppOauthConfigurablePolicies, component={comp.full_name}, "
             "state=installed"
+        )
+    if comp.full_name != full_name(org):
+        # Another file for the same ECA: the install already made its one policy file (facts §10.2).
+        raise problem(
+            "duplicate value found: ExternalClientApplicationId duplicates value on record with id: "
+            f"{policy_row(org)['Id']}"
         )
     changes = {}
     for tag, _, key in POLICY_FIELDS:

@@ -13,13 +13,12 @@ from urllib.parse import urlparse
 import click
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from . import audit, user_checks
+from . import app_resolution, audit, user_checks
 from .errors import ConfirmationRequired, SixsenseInputError
 from .formatting import format_table
 from .options import COMMON_OPTIONS, default_interactive, parse_options, stdin_is_tty
 from .queries import (
     assigned_permission_sets_soql,
-    connected_apps_soql,
     oauth_tokens_soql,
     permission_sources_soql,
     soql_in,
@@ -407,9 +406,10 @@ class SixsenseOrgMixin(SalesforceCalls):
     # -- the connected app -----------------------------------------------------------------------------
 
     def _connected_apps(self, names: Sequence[str]) -> list[dict]:
-        """ConnectedApplication rows (installed apps) among ``names``: Id, Name, CreatedDate,
-        LastModifiedDate, OptionsAllowAdminApprovedUsersOnly. Read-only object."""
-        return self._query(connected_apps_soql(names))
+        """The vendor's installed app among ``names``: ``[]`` or one ConnectedApplication row (Id, Name,
+        CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly; read-only object), the one in use
+        (``app_resolution.resolve``); ``app_resolution.AppChoiceRequired`` when that cannot be told apart."""
+        return app_resolution.resolve(self, names)
 
     def _oauth_tokens(
         self, names: Sequence[str] | None = None, user_id: str | None = None

@@ -10,7 +10,8 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
-from . import procedure, resilience
+from . import app_policy, procedure, resilience
+from .app_resolution import PIN_FLOW, PIN_TASK, AppChoiceRequired
 from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .errors import SixsenseOrgError
 from .formatting import parse_sf_datetime
@@ -206,6 +207,13 @@ unreadable and no skip matters. Which skips matter:
   integration user holds a token created after the policy change: blocking an app ends all its sessions and
   prevents new ones (salesforce-facts.md §6.2), so that token shows the app is not blocked. Otherwise it
   matters (and the token check fails anyway).
+- "refresh token policy" and "IP relaxation" SKIPPED (the org does not list the installed app as ConnectedApp
+  metadata, the only place Salesforce keeps them: salesforce-facts.md §10.4) do not matter for ``passed``,
+  but the log names them and the report lists them under ``not_checked``: check them on Manage App
+  Policies. Where the metadata is listed they are read and FAIL on "expire refresh token immediately", any
+  absolute lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP
+  relaxation stricter than the desired policy. The metadata is not always the effective policy (facts
+  §10.1: the developer's 30-day idle limit); the report says which it read.
 - "setup user access" SKIPPED (the org's PermissionSet has no ``Permissions{APPROVE_UNINSTALLED}`` field, so
   SOQL cannot tell) matters; it is only checked while the app is not installed.
 
@@ -239,12 +247,26 @@ and SKIPPED ones that matter), ``report_path``.
         setup_user = self._read_fact(self._get_users, [self.setup_username])
         if not isinstance(setup_user, Unreadable):
             setup_user = setup_user.get(self.setup_username.lower())
-        apps = self._read_fact(self._connected_apps, self.app_names)
+        try:
+            apps = self._read_fact(self._connected_apps, self.app_names)
+        except AppChoiceRequired as choice:
+            # Which app is the vendor's is not known: no check of "the app" can pass or fail on it.
+            self._add(
+                "which app is the vendor's",
+                "one installed candidate, the one in use",
+                str(choice).split(". Candidates: ")[0],
+                False,
+                f"pin the name: {PIN_FLOW} (flow) or {PIN_TASK} (this task alone)",
+            )
+            apps = Unreadable(
+                f"which connected app is {VENDOR.label}'s is not known (pin the name)"
+            )
         app = apps if isinstance(apps, Unreadable) else (apps[0] if apps else None)
 
         self._check_setup_access(setup_user, app)
         self._check_installed(app)
         self._check_permitted_users(app)
+        self._check_app_policies(policy, app)
         self._check_access(policy, integration, app)
         self._check_not_blocked()
         authorized = self._check_token(integration, app)
@@ -349,6 +371,56 @@ and SKIPPED ones that matter), ``report_path``.
             approved,
             procedure.step("permitted_users").ref,
         )
+
+    def _check_app_policies(self, policy, app):
+        """The app's refresh-token policy and IP relaxation, read from its ConnectedApp metadata (the only
+        place Salesforce keeps IP relaxation, facts §10.4) and compared with the desired policy
+        (``policy``: :func:`metadata_xml.read_policy_template`; ``app_policy.assess_*``). Not listed as
+        metadata: SKIPPED (the org offers no way to read them; does not matter, see the task's doc); the
+        list or retrieve failed: UNREADABLE; never PASS on a policy that was not read."""
+        checks = (
+            ("refresh token policy", "refresh_token_policy", app_policy.assess_refresh),
+            ("IP relaxation", "ip_relaxation", app_policy.assess_ip),
+        )
+        fix = (
+            f"{app_policy.FIX_PAGE}: set the policy to the desired one "
+            f"({POLICY_TEMPLATE.as_posix()}), then "
+            f"{procedure.step('reauthorize').ref} if the integration user's token has expired"
+        )
+        if not isinstance(app, dict):
+            for check, key, _ in checks:
+                if isinstance(app, Unreadable):
+                    self._add_unreadable(check, policy.get(key) or "-", app)
+                else:
+                    self._add(check, policy.get(key) or "-", "app not installed", False, fix)
+            return
+        try:
+            read = app_policy.read_oauth_policy(self, app["Name"])
+        except (SixsenseOrgError, MetadataApiError) as e:
+            read = Unreadable(e)
+        except Exception as e:  # noqa: BLE001 - cci's Metadata API client raises past _read (ExpatError)
+            read = Unreadable(f"Metadata API read failed: {type(e).__name__}: {e}")
+        for check, key, assess in checks:
+            expected = policy.get(key) or "-"
+            if isinstance(read, Unreadable):
+                self._add_unreadable(check, expected, read)
+            elif read is None:
+                self._add(
+                    check,
+                    expected,
+                    f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
+                    "only place this policy is kept (facts §10.4)",
+                    False,
+                    f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
+                    "SKIPPED",
+                    matters=False,
+                    note="an installed third-party app is usually not retrievable; the policy page shows it",
+                )
+            else:
+                ok, why = assess(read[key], policy.get(key))
+                if key == "refresh_token_policy" and ok:
+                    why += f" (metadata; {app_policy.EFFECTIVE_POLICY_NOTE})"
+                self._add(check, expected, f"{read[key]}: {why}", ok, fix)
 
     def _check_access(self, policy, integration, app):
         """Step 4: a SetupEntityAccess row from each policy entry (permission set, or profile through its

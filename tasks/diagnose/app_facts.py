@@ -12,15 +12,18 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from lxml import etree
 
+from .. import app_policy, app_resolution
 from ..base import (
     OAUTH_USAGE_PATH,
 )
+from ..errors import SixsenseOrgError
 from ..formatting import parse_sf_datetime
-from ..metadata_xml import MD_NS, package_xml
+from ..metadata_xml import MD_NS, package_xml, read_policy_template
 from ..queries import (
     OAUTH_TOKEN_ROW_CAP,
     app_menu_items_soql,
     app_tokens_where,
+    connected_apps_soql,
     soql_in,
     soql_quote,
     token_count_soql,
@@ -66,7 +69,12 @@ class AppFacts:
                 c["sources"].append(source)
 
         # ConnectedApplication: a row exists once the app is installed (facts §3). Read-only object.
-        apps = self._safe("ConnectedApplication", lambda: self._connected_apps(names), []) or []
+        # Exact configured names only (the resolver's rule, tasks/app_resolution.py): raw rows, so that
+        # diagnose reports an ambiguity instead of stopping on it.
+        apps = (
+            self._safe("ConnectedApplication", lambda: self._query(connected_apps_soql(names)), [])
+            or []
+        )
         apps_by_id = {a["Id"]: a for a in apps}
 
         # AppMenuItem: App Launcher items, linked to ConnectedApplication by ApplicationId (facts §4.2).
@@ -86,7 +94,17 @@ class AppFacts:
                 [],
             )
             apps_by_id.update({a["Id"]: a for a in extra})
+        not_matched: dict[str, dict] = {}
+
+        def look_alike(name, source):
+            entry = not_matched.setdefault(name.lower(), {"name": name, "seen_in": []})
+            if source not in entry["seen_in"]:
+                entry["seen_in"].append(source)
+
         for a in apps_by_id.values():
+            if a["Name"].lower() not in lower_names:  # reached through a menu item's label only
+                look_alike(a["Name"], "ConnectedApplication (by App Launcher label)")
+                continue
             c = cand(a["Name"])
             add_source(c, "ConnectedApplication")
             c.update(
@@ -99,6 +117,9 @@ class AppFacts:
         for m in menu_items:
             owner = apps_by_id.get(m.get("ApplicationId"))
             name = owner["Name"] if owner else (m.get("Name") or m.get("Label"))
+            if name.lower() not in lower_names:
+                look_alike(name, "AppMenuItem")
+                continue
             c = cand(name)
             add_source(c, "AppMenuItem")
             c["app_menu_items"].append(
@@ -174,12 +195,117 @@ class AppFacts:
             "candidates": ordered,
             "oauth_usage_url": self._instance_url() + OAUTH_USAGE_PATH,
         }
+        installed_rows = [a for a in apps_by_id.values() if a["Name"].lower() in lower_names]
+        counts = {n: cand(n)["token_count"] for n in names}
+        app["choice_required"] = (
+            app_resolution.choice(names, installed_rows, counts) if len(names) > 1 else None
+        )
+        if app["choice_required"]:
+            self.warnings.append(app["choice_required"])
+        for entry in self._look_alikes(lower_names):
+            look_alike(entry["name"], entry["source"])
+        app["not_matched"] = sorted(not_matched.values(), key=lambda e: e["name"].lower())
+        app["policies"] = self._policy_facts(primary if primary and primary["installed"] else None)
         if not used and not app["installed"]:
             self.warnings.append(
                 "No token and no installed row for the app: either it was never used here, or an attempt was "
                 "denied (a denied attempt lists the app on OAuth Usage but leaves nothing the API can read)."
             )
         return app, tokens_info
+
+    def _look_alikes(self, lower_names: set[str]) -> list[dict]:
+        """Apps whose name or App Launcher label contains the vendor's label but is no configured name
+        (ConnectedApplication, AppMenuItem; OauthToken rows are not listed for this: no row cap applies).
+        Reported as "not matched", never used."""
+        like = soql_quote(f"%{VENDOR.label}%")
+        out = []
+        for source, soql, field in (
+            (
+                "ConnectedApplication",
+                f"SELECT Name FROM ConnectedApplication WHERE Name LIKE {like}",
+                "Name",
+            ),
+            (
+                "AppMenuItem",
+                f"SELECT Label FROM AppMenuItem WHERE Label LIKE {like}",
+                "Label",
+            ),
+        ):
+            rows = (
+                self._safe(f"{source} (look-alike apps)", lambda q=soql: self._query(q), []) or []
+            )
+            for r in rows:
+                name = r.get(field)
+                if name and name.lower() not in lower_names:
+                    out.append({"name": name, "source": source})
+        return out
+
+    def _policy_facts(self, candidate: dict | None) -> dict:
+        """The installed app's OAuth policies and whether they break the sync (``app_policy``): ``{"read":
+        "ConnectedApp metadata" | "not readable: why" | "app not installed", "refresh_token_policy",
+        "ip_relaxation", "refresh_ok", "refresh_why", "ip_ok", "ip_why", "effective_note"}`` (values None
+        when not read: never "enforced" or "valid until revoked" by default). A policy that breaks the sync,
+        or one that could not be read, adds a warning with the fix."""
+        out = {
+            "read": "app not installed",
+            "refresh_token_policy": None,
+            "ip_relaxation": None,
+            "refresh_ok": None,
+            "refresh_why": None,
+            "ip_ok": None,
+            "ip_why": None,
+            "effective_note": app_policy.EFFECTIVE_POLICY_NOTE,
+        }
+        if candidate is None:
+            return out
+        name = candidate["name"]
+        try:
+            read = app_policy.read_oauth_policy(self, name)
+        except (SixsenseOrgError, MetadataApiError) as e:
+            out["read"] = f"not readable: {e}"
+        except Exception as e:  # noqa: BLE001 - cci's Metadata API client raises past _read
+            out["read"] = f"not readable: Metadata API read failed: {type(e).__name__}: {e}"
+        else:
+            if read is None:
+                out["read"] = (
+                    f"not readable: this org does not list {name} as ConnectedApp metadata, the only place "
+                    "its refresh-token policy and IP relaxation are kept (facts §10.4)"
+                )
+            else:
+                out["read"] = "ConnectedApp metadata"
+                desired = read_policy_template(self.project_config.repo_root)
+                out["refresh_token_policy"] = read["refresh_token_policy"]
+                out["ip_relaxation"] = read["ip_relaxation"]
+                out["refresh_ok"], out["refresh_why"] = app_policy.assess_refresh(
+                    read["refresh_token_policy"], desired.get("refresh_token_policy")
+                )
+                out["ip_ok"], out["ip_why"] = app_policy.assess_ip(
+                    read["ip_relaxation"], desired.get("ip_relaxation")
+                )
+        fix = f"fix on {app_policy.FIX_PAGE} of {name}"
+        if out["read"] != "ConnectedApp metadata":
+            self.warnings.append(
+                f"{name}'s refresh-token policy and IP relaxation: could not read ({out['read']}); check them "
+                f"on {app_policy.FIX_PAGE}: 'Expire refresh token immediately', a fixed lifetime or enforced IP "
+                f"restrictions stop {VENDOR.label}'s sync."
+            )
+            return out
+        if out["refresh_ok"] is False:
+            self.warnings.append(
+                f"{name}'s refresh-token policy breaks the sync: {out['refresh_why']}; {fix} (the desired "
+                "policy: Refresh token is valid until revoked), then reauthorize the integration user."
+            )
+        if out["ip_ok"] is False:
+            self.warnings.append(
+                f"{name}'s IP relaxation is stricter than the desired policy: {out['ip_why']}; {fix}."
+            )
+        elif (out["ip_relaxation"] or "").upper() == "ENFORCE":
+            self.warnings.append(
+                f"{name} enforces IP restrictions: {VENDOR.label}'s token refreshes fail if the integration "
+                "user's profile has Login IP Ranges that exclude its servers; then relax IP restrictions "
+                f"(or for refresh tokens) on {app_policy.FIX_PAGE}."
+            )
+        return out
 
     @staticmethod
     def _candidate_state(c: dict) -> str:

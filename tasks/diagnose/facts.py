@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 
-from .. import procedure
+from .. import app_policy, procedure
 from ..api_access_control import DetectApiAccessControl
 from ..base import (
     API_ENABLED,
@@ -23,6 +23,15 @@ from ..queries import (
     soql_quote,
 )
 from ..vendor import VENDOR
+
+#: ExtlClntAppOauthPlcyCnfg columns diagnose reads (SOQL names of facts §10.2), where describe lists them.
+ECA_POLICY_COLUMNS = (
+    "PermittedUsersPolicyType",
+    "IpRelaxationPolicyType",
+    "RefreshTokenPolicyType",
+    "RefreshTokenValidityPeriod",
+    "RefreshTokenValidityUnit",
+)
 
 
 class OrgUserFacts:
@@ -53,8 +62,11 @@ class OrgUserFacts:
             if not rows:
                 return {"readable": True, "installed": False}
             eca = rows[0]
+            # Columns of facts §10.2, read only where the org's describe lists them.
+            listed = self._describe_fields("ExtlClntAppOauthPlcyCnfg")
+            columns = [c for c in ECA_POLICY_COLUMNS if c in listed] or ["Id"]
             policy = self._query(
-                "SELECT PermittedUsersPolicyType FROM ExtlClntAppOauthPlcyCnfg "
+                f"SELECT {', '.join(columns)} FROM ExtlClntAppOauthPlcyCnfg "
                 f"WHERE ExternalClientApplicationId = {soql_quote(eca['Id'])}"
             )
             integration = users.get("integration") or {}
@@ -65,14 +77,41 @@ class OrgUserFacts:
                 )
         except SixsenseOrgError:
             return {"readable": False, "installed": False}
-        return {
+        row = policy[0] if policy else {}
+        out = {
             "readable": True,
             "installed": True,
             "name": eca["MasterLabel"],
             "distribution_state": eca.get("DistributionState"),
-            "permitted_users": (policy[0] if policy else {}).get("PermittedUsersPolicyType"),
+            "permitted_users": row.get("PermittedUsersPolicyType"),
             "integration_user_tokens": tokens,
+            "refresh_token_policy": None,
+            "refresh_ok": None,
+            "refresh_why": "could not read: the org's ExtlClntAppOauthPlcyCnfg has no RefreshTokenPolicyType",
+            "ip_relaxation": row.get("IpRelaxationPolicyType")
+            if "IpRelaxationPolicyType" in columns
+            else "could not read: the org's ExtlClntAppOauthPlcyCnfg has no IpRelaxationPolicyType",
         }
+        if "RefreshTokenPolicyType" in columns and row:
+            value = app_policy.eca_refresh_value(
+                row.get("RefreshTokenPolicyType"),
+                row.get("RefreshTokenValidityPeriod"),
+                row.get("RefreshTokenValidityUnit"),
+            )
+            desired = app_policy.eca_refresh_value(
+                VENDOR.eca_policies.get("refreshTokenPolicyType"),
+                VENDOR.eca_policies.get("refreshTokenValidityPeriod"),
+                VENDOR.eca_policies.get("refreshTokenValidityUnit"),
+            )
+            out["refresh_token_policy"] = value
+            out["refresh_ok"], out["refresh_why"] = app_policy.assess_refresh(value, desired)
+            if out["refresh_ok"] is False:
+                self.warnings.append(
+                    f"The {VENDOR.label} External Client App's refresh-token policy breaks the sync: "
+                    f"{out['refresh_why']}; run sixsense_set_eca_policies (External Client App Manager > "
+                    "Edit Policies)."
+                )
+        return out
 
     # -- sections --------------------------------------------------------------------------------------
 

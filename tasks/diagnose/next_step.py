@@ -112,6 +112,14 @@ def next_step(diagnosis: dict) -> dict:
             "done": done,
         }
 
+    if app.get("choice_required"):
+        return step(
+            None,
+            app["choice_required"],
+            None,
+            title=f"Pin which connected app is {VENDOR.label}'s (connected_app_names)",
+        )
+
     if app.get("blocked"):
         if app.get("installed"):
             why = (

@@ -76,6 +76,34 @@ def sections(d: dict) -> list[tuple[str, list[list]]]:
             ]
         )
     sections.append((f"{VENDOR.label} app (state: {app['state']})", cand_rows))
+    if app.get("not_matched"):
+        sections.append(
+            (
+                "Not matched: look-alike apps (not one of the configured names, never configured)",
+                [["app", "seen in"]]
+                + [[e["name"], ", ".join(e["seen_in"])] for e in app["not_matched"]],
+            )
+        )
+    pol = app.get("policies") or {}
+    if pol.get("read") and pol["read"] != "app not installed":
+        sections.append(
+            (
+                f"{VENDOR.label} app policies (read from: {pol['read']})",
+                [
+                    ["policy", "value", "keeps the sync"],
+                    [
+                        "refresh token",
+                        pol.get("refresh_why") or "could not read",
+                        _yes_no(pol.get("refresh_ok")),
+                    ],
+                    [
+                        "IP relaxation",
+                        pol.get("ip_why") or "could not read",
+                        _yes_no(pol.get("ip_ok")),
+                    ],
+                ],
+            )
+        )
     iu = (d.get("tokens") or {}).get("integration_user")
     if iu:
         a = iu["app"]

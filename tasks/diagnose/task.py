@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..app_resolution import AppChoiceRequired
 from ..base import (
     SixsenseTask,
 )
@@ -41,11 +42,18 @@ Reports:
 - OauthToken: counted first (``SELECT COUNT()``), read only filtered by AppName / UserId, within the
   2,500-row cap (facts §4.1): the integration user's tokens for the app (count, first created, last used)
   and for other apps (Pardot, Sales Engagement can be disturbed by reauthorization);
+- which candidate is the {VENDOR.label} app: exact configured names only; when more than one name is in use, or
+  an installed candidate is not the one in use, ``app.choice_required`` says so and how to pin the name
+  (``tasks/app_resolution.py``); apps whose name merely contains "{VENDOR.label}" are listed apart as
+  ``app.not_matched`` and never used;
+- the installed app's refresh-token policy and IP relaxation (``app.policies``, from ConnectedApp metadata
+  only: "not readable" where the org does not list it, facts §10.4) and whether they break the sync;
 - the next step and the flow or task that does it.
 
 Writes a JSON and a Markdown report (no token values) and logs a table. Never writes to the org. As a step
 of a flow (step 2 of both), the reports default to ``<audit_dir>/<run>-diagnosis.json|md`` next to the
-run's audit report.
+run's audit report. As a flow step it stops the flow (``AppChoiceRequired``, after writing the reports) when
+``app.choice_required``: nothing is written before the operator pins the app.
 
 Return values (dict): ``org``, ``api_access_control`` {{provisioned, enforcing, signals}}, ``users``
 {{setup, integration}}, ``app`` {{state, names, candidates, installed, admin_approved, blocked, used, access}},
@@ -106,6 +114,11 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
         self.logger.info(f"Model: {rec['model']}; recommended flow: {rec['flow']} ({rec['why']})")
         self.logger.info(f"Reports: {json_path}, {md_path}")
         self.return_values = diagnosis
+        choice = diagnosis["app"].get("choice_required")
+        if choice and getattr(self, "flow", None) is not None:
+            # In a flow the writing steps follow: stop here, before any write, rather than configure an
+            # app that may not be the vendor's (tasks/app_resolution.py).
+            raise AppChoiceRequired(choice)
 
     def diagnose(self) -> dict:
         """Collect every fact (read-only) and compute the next step. Sections that the org refuses to

@@ -13,8 +13,8 @@ DEFAULT_ECA_NAMES = VENDOR.eca_names
 #: The policies 6sense asks for (facts §0): metadata field -> value (ExtlClntAppOauthConfigurablePolicies,
 #: facts §6.3). ``startUrl`` empty is "Start Page = None".
 DESIRED_POLICIES = VENDOR.eca_policies
-#: Metadata field -> ExtlClntAppOauthPlcyCnfg field (only PermittedUsersPolicyType is attested in public code;
-#: the others are read only where describe lists them).
+#: Metadata field -> ExtlClntAppOauthPlcyCnfg field (SOQL names of facts §10.2; StartUrl is not listed there:
+#: every column is read only where the org's describe lists it).
 POLICY_COLUMNS = {
     "permittedUsersPolicyType": "PermittedUsersPolicyType",
     "refreshTokenPolicyType": "RefreshTokenPolicyType",

@@ -122,24 +122,44 @@ detail, method (metadata | guided | none).
         self.return_values["method"] = self.method
 
     def _member(self) -> str | None:
+        """The full name of this ECA's ``ExtlClntAppOauthConfigurablePolicies`` file, from the org: the install
+        generates it per org, so it is never guessed from the ECA's names (facts §10.2; deploying under
+        another name fails "duplicate value found: ExternalClientApplicationId"). ``listMetadata`` gives the
+        org's policy files; a retrieve of them tells which one names this ECA (``externalClientApplication``
+        = its DeveloperName). None (guided step) when the org lists none for it or refuses the reads."""
+        api_version = self.project_config.project__package__api_version
         try:
             listing = self._read(
-                "listMetadata",
-                ApiListMetadata(
-                    self, MD_TYPE, as_of_version=self.project_config.project__package__api_version
-                ),
+                "listMetadata", ApiListMetadata(self, MD_TYPE, as_of_version=api_version)
+            )
+            names = [i["fullName"] for i in listing.get(MD_TYPE, []) if i.get("fullName")]
+            zip_file = (
+                self._read(
+                    "Metadata retrieve",
+                    ApiRetrieveUnpackaged(
+                        self, package_xml(MD_TYPE, names, api_version), api_version
+                    ),
+                )
+                if names
+                else None
             )
         except MetadataApiError as e:
-            self.logger.info(f"listMetadata {MD_TYPE} failed ({e}); using the guided step.")
+            self.logger.info(
+                f"listMetadata/retrieve {MD_TYPE} failed ({e}); using the guided step."
+            )
             return None
-        prefixes = {self.eca["DeveloperName"].lower(), *(n.lower() for n in self.eca_names)}
-        for item in listing.get(MD_TYPE, []):
-            name = item.get("fullName") or ""
-            if name.lower().rsplit("_oauthplcy", 1)[0] in prefixes or name.lower() in prefixes:
+        wanted = self.eca["DeveloperName"].lower()
+        for name in names:
+            path = f"{MD_FOLDER}/{name}{MD_SUFFIX}"
+            if path not in zip_file.namelist():
+                continue
+            root = etree.parse(io.BytesIO(zip_file.read(path))).getroot()
+            owner = root.findtext(f"{{{MD_NS}}}externalClientApplication") or ""
+            if owner.strip().lower() == wanted:
                 return name
         self.logger.info(
-            f"The org does not list the ECA's {MD_TYPE}; the policies are set in External Client App Manager "
-            "(guided step)."
+            f"The org lists no {MD_TYPE} for {self.eca['DeveloperName']}; the policies are set in External "
+            "Client App Manager (guided step)."
         )
         return None
 

@@ -24,6 +24,18 @@ EXPECTED_FAILURES = {
     ),
 }
 
+#: Scenarios whose setup completes but whose org keeps a policy that breaks the sync: the flow's last step,
+#: the verification, must fail naming that check (issue 17 kind 5). Value: text its error must carry.
+VERIFY_FAILURES = {
+    "refresh_token_expires_immediately": "refresh token policy: zero",
+}
+
+#: Scenarios where the tool cannot tell which connected app is the vendor's (issue 17 kind 3): every flow stops
+#: in sixsense_diagnose (its step 2) with the choice, before any write. Value: text its error must carry.
+CHOICE_STOPS = {
+    "two_candidate_apps": "Cannot tell which connected app is 6sense's",
+}
+
 #: The manual steps a non-interactive run stops at, in order, per (scenario, flow): every bundled scenario
 #: with every flow (a pair missing here fails tests/e2e/test_flows.py, it is never skipped).
 #: The guided steps of the procedure table, in order; the existing-customer flow has no step 1 (the app is
@@ -61,9 +73,17 @@ EXPECTED_STOPS = {
     ("eca_not_installed", "sixsense_existing_customer"): _EXISTING,
     ("eca_installed_default_policies", "sixsense_new_customer"): _NEW,
     ("eca_installed_default_policies", "sixsense_existing_customer"): _EXISTING,
+    ("eca_installed_policies_deployable", "sixsense_new_customer"): _NEW,
+    ("eca_installed_policies_deployable", "sixsense_existing_customer"): _EXISTING,
     # The migration scenario's connected app is fully configured, as in configured.yml.
     ("connected_app_in_use_eca_absent", "sixsense_new_customer"): [],
     ("connected_app_in_use_eca_absent", "sixsense_existing_customer"): [],
+    # Configured, but its refresh tokens expire immediately: nothing to do by hand; verify fails.
+    ("refresh_token_expires_immediately", "sixsense_new_customer"): [],
+    ("refresh_token_expires_immediately", "sixsense_existing_customer"): [],
+    # Stops for a choice before any write (CHOICE_STOPS): no manual step is reached.
+    ("two_candidate_apps", "sixsense_new_customer"): [],
+    ("two_candidate_apps", "sixsense_existing_customer"): [],
 }
 
 

@@ -35,6 +35,8 @@ WANTED = {
 ECA_STOPS = {
     # Policy metadata deployable: the flow sets the policies itself; only the authorization is manual.
     ("eca_not_installed", "sixsense_eca"): ["sixsense_authorize_eca"],
+    # The policy file's name is generated per org: found with listMetadata, then deployed (issue 17 kind 10).
+    ("eca_installed_policies_deployable", "sixsense_eca"): ["sixsense_authorize_eca"],
     ("eca_installed_default_policies", "sixsense_eca"): [
         "sixsense_set_eca_policies",
         "sixsense_authorize_eca",

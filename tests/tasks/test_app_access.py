@@ -131,3 +131,44 @@ def test_salesforce_error_surfaces_with_its_code(make_task, org, errors):
         errors.SixsenseOrgError, match="INSUFFICIENT_ACCESS: insufficient access rights"
     ):
         grant(make_task)
+
+
+# -- issue 17 kind 3: which app is the vendor's ---------------------------------------------------------------
+
+
+def test_grant_app_access_stops_for_the_app_choice_before_writing(sim_task):
+    """two_candidate_apps: sfdc_6sense_oauth_app installed but unused, the integration app in use."""
+    from tests.conftest import last_seq, writes_since
+
+    sim, make = sim_task("two_candidate_apps")
+    mark = last_seq(sim)
+    task = make(
+        "sixsense_grant_app_access", integration_username="sixsense.integration@example.com"
+    )
+    with pytest.raises(Exception) as caught:
+        task()
+    assert type(caught.value).__name__ == "AppChoiceRequired"
+    message = str(caught.value)
+    assert (
+        "sfdc_6sense_oauth_app is installed but sfdc_6sense_integration_connected_app is the app in use"
+        in message
+    )
+    assert "-o connected_app_names <name>" in message and "Nothing was written" in message
+    assert writes_since(sim, mark) == []
+
+
+def test_grant_app_access_with_the_pinned_name_grants_only_that_app(sim_task):
+    sim, make = sim_task("two_candidate_apps")
+    task = make(
+        "sixsense_grant_app_access",
+        integration_username="sixsense.integration@example.com",
+        connected_app_names="sfdc_6sense_integration_connected_app",
+        confirm_production=True,
+    )
+    task()
+    store = sim.org.store
+    [wanted] = store.find("ConnectedApplication", Name="sfdc_6sense_integration_connected_app")
+    granted = {r["SetupEntityId"] for r in store.find("SetupEntityAccess")}
+    others = {r["Id"] for r in store.find("ConnectedApplication") if r["Name"] != wanted["Name"]}
+    assert wanted["Id"] in granted
+    assert not granted & others

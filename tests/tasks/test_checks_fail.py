@@ -174,7 +174,15 @@ def assert_unreadable(report, error, name):
 def test_verify_configured_org_passes_every_check(sim_task, tmp_path, caplog):
     """The baseline the failing states below start from: the bundled configured org passes."""
     caplog.set_level(logging.INFO)
-    sim, make = sim_task("configured")
+    scenario = scenario_file(
+        tmp_path,
+        "configured",
+        features={
+            "api_access_control": {"provisioned": False, "enforcing": False},
+            "connected_app_metadata_retrievable": True,
+        },
+    )
+    sim, make = sim_task(scenario)  # the app's policies are readable only as ConnectedApp metadata
     report, error, task = verify(make, tmp_path)
     assert error is None
     assert report["passed"] is True and report["not_checked"] == []
@@ -405,12 +413,26 @@ def test_verify_profile_policy_passes_with_the_profiles_access(sim_task, tmp_pat
     "fault, checks",
     [
         ("match=SetupEntityAccess:kind=503", [f"app access: permission set {INTEGRATION_SET}"]),
-        ("match=FROM+OauthToken:kind=INVALID_SESSION_ID", ["integration user authorized"]),
+        # OauthToken also tells which installed candidate is the app in use (tasks/app_resolution.py), so
+        # every check of "the app" is unreadable with it.
+        (
+            "match=FROM+OauthToken:kind=INVALID_SESSION_ID",
+            [
+                "app installed",
+                "permitted users",
+                "refresh token policy",
+                "IP relaxation",
+                f"app access: permission set {INTEGRATION_SET}",
+                "integration user authorized",
+            ],
+        ),
         (
             "match=FROM+ConnectedApplication:kind=UNABLE_TO_LOCK_ROW",
             [
                 "app installed",
                 "permitted users",
+                "refresh token policy",
+                "IP relaxation",
                 f"app access: permission set {INTEGRATION_SET}",
                 "integration user authorized",
             ],
@@ -458,11 +480,17 @@ def test_verify_skipped_block_check_is_reported_not_all_checks_passed(
     assert error is None
     assert result(report, "app not blocked")["result"] == "SKIPPED"
     assert report["passed"] is True
-    [skipped] = report["not_checked"]
-    assert skipped["check"] == "app not blocked" and skipped["matters"] is False
+    [skipped] = [c for c in report["not_checked"] if c["check"] == "app not blocked"]
+    assert skipped["matters"] is False
+    # configured's app is not ConnectedApp metadata: its policies are the other skips (none matters)
+    assert {c["check"] for c in report["not_checked"]} == {
+        "app not blocked",
+        "refresh token policy",
+        "IP relaxation",
+    }
     assert "blocking ends all sessions" in skipped["note"]
     assert "All checks passed" not in caplog.text
-    assert "not every check ran: app not blocked skipped" in caplog.text
+    assert "not every check ran: " in caplog.text and "app not blocked skipped" in caplog.text
     assert task.return_values["not_checked"] == []
 
 
@@ -759,3 +787,117 @@ def test_set_eca_policies_step_not_done_without_a_policy_row(sim_task, errors, t
     sim.org.store.conn.execute('DELETE FROM "ExtlClntAppOauthPlcyCnfg"')
     task = make("sixsense_set_eca_policies", interactive="False")
     assert_not_done(errors, task, step_name("eca_policies"))
+
+
+# -- issue 17 kind 5: app policies that break the sync ---------------------------------------------------------
+
+
+def test_verify_fails_an_app_that_expires_refresh_tokens_immediately(sim_task, tmp_path):
+    """refresh_token_expires_immediately: everything else configured, but refreshTokenPolicy = zero."""
+    sim, make = sim_task("refresh_token_expires_immediately")
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "refresh token policy")
+    assert check["result"] == "FAIL", check
+    assert check["actual"].startswith("zero: Expire refresh token immediately"), check
+    assert "Manage App Policies" in check["fix"], check
+    assert report["passed"] is False
+    assert type(error).__name__ == "VerificationFailed", error
+    assert "refresh token policy: zero" in str(error)
+    assert result(report, "IP relaxation")["result"] == "PASS"
+
+
+@pytest.mark.parametrize(
+    "policy, ok",
+    [
+        ("specific_lifetime:90:DAYS", False),
+        ("specific_inactivity:2:HOURS", False),
+        ("specific_inactivity:3:MONTHS", True),
+        ("infinite", True),
+    ],
+)
+def test_verify_judges_refresh_token_lifetimes(sim_task, tmp_path, policy, ok):
+    scenario = scenario_file(
+        tmp_path,
+        "refresh_token_expires_immediately",
+        app={
+            **yaml.safe_load((SCENARIO_DIR / "refresh_token_expires_immediately.yml").read_text())[
+                "app"
+            ],
+            "oauth_policy": {"ip_relaxation": "ENFORCE", "refresh_token_policy": policy},
+        },
+    )
+    sim, make = sim_task(scenario)
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "refresh token policy")
+    assert check["result"] == ("PASS" if ok else "FAIL"), check
+    assert report["passed"] is ok
+
+
+def test_verify_fails_ip_relaxation_stricter_than_the_desired_policy(
+    sim_task, tmp_path, monkeypatch
+):
+    """The desired policy relaxes IP restrictions for refreshes; the app enforces them."""
+    verify_module = importlib.import_module("tasks.verify")
+    real = verify_module.read_policy_template
+    monkeypatch.setattr(
+        verify_module,
+        "read_policy_template",
+        lambda root: {**real(root), "ip_relaxation": "ENFORCE_RELAXREFRESH"},
+    )
+    sim, make = sim_task("refresh_token_expires_immediately")
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "IP relaxation")
+    assert check["result"] == "FAIL", check
+    assert check["actual"].startswith("ENFORCE: Enforce IP restrictions"), check
+
+
+def test_verify_app_policies_unreadable_when_the_metadata_list_fails(
+    sim_task, tmp_path, monkeypatch
+):
+    """A failed ConnectedApp listMetadata is "could not check", never PASS."""
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+    policy_module = importlib.import_module("tasks.app_policy")
+
+    def refused(task, name):
+        raise MetadataApiError("INSUFFICIENT_ACCESS: refused", None)
+
+    monkeypatch.setattr(policy_module, "read_oauth_policy", refused)
+    sim, make = sim_task("refresh_token_expires_immediately")
+    report, error, _ = verify(make, tmp_path)
+    assert_unreadable(report, error, "refresh token policy")
+    assert_unreadable(report, error, "IP relaxation")
+
+
+def test_verify_says_the_policies_were_not_read_where_the_app_is_not_listed(
+    sim_task, tmp_path, caplog
+):
+    """configured: the installed app is not ConnectedApp metadata here: SKIPPED, named in the log."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task("configured")
+    report, error, _ = verify(make, tmp_path)
+    for name in ("refresh token policy", "IP relaxation"):
+        check = result(report, name)
+        assert check["result"] == "SKIPPED", check
+        assert "not readable" in check["actual"]
+    assert "All checks passed" not in caplog.text
+    assert "refresh token policy skipped" in caplog.text
+
+
+def test_verify_eca_fails_a_policy_that_expires_refresh_tokens_immediately(sim_task, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path, {**ECA_WANTED, "refresh_token_policy": "Zero"}))
+    report, error, _ = verify_eca(make, tmp_path)
+    check = result(report, "policy: Refresh Token Policy")
+    assert check["result"] == "FAIL" and check["actual"] == "Zero", check
+    assert report["passed"] is False
+
+
+def test_verify_names_the_app_choice_instead_of_checking_an_app(sim_task, tmp_path):
+    """two_candidate_apps (issue 17 kind 3): verify cannot check "the app" and says which choice is open."""
+    sim, make = sim_task("two_candidate_apps")
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "which app is the vendor's")
+    assert check["result"] == "FAIL", check
+    assert "sixsense_validate_inputs__connected_app_names" in check["fix"]
+    assert result(report, "app installed")["result"] == "UNREADABLE"
+    assert report["passed"] is False

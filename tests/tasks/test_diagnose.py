@@ -406,7 +406,11 @@ EXPECTED_NEXT = {
     # The connected-app next step on ECA orgs: the app was never used there.
     "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
+    "eca_installed_policies_deployable": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
+    "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
+    # Two candidate names installed, one in use: the next step is the operator's choice (no task).
+    "two_candidate_apps": (None, "installed"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -420,7 +424,10 @@ EXPECTED_MODEL = {
     "configured": ("connected_app", "sixsense_migrate_to_eca"),
     "eca_not_installed": ("neither", "sixsense_eca"),
     "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
+    "eca_installed_policies_deployable": ("external_client_app", "sixsense_eca"),
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
+    "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
+    "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
 }
 
 
@@ -541,3 +548,85 @@ def test_unreadable_integration_tokens_do_not_send_the_operator_to_reauthorize(
     assert any("OauthToken (integration user)" in w for w in result["warnings"])
     assert result["next_step"]["task"] == "sixsense_verify"
     assert "unknown" in result["next_step"]["why"]
+
+
+# -- issue 17 kind 5: the app's policies ---------------------------------------------------------------------
+
+
+def test_diagnose_flags_an_app_that_expires_refresh_tokens_immediately(sim_diagnose, tmp_path):
+    sim, run = sim_diagnose("refresh_token_expires_immediately")
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["read"] == "ConnectedApp metadata"
+    assert policies["refresh_token_policy"] == "zero"
+    assert policies["refresh_ok"] is False
+    assert any(
+        "refresh-token policy breaks the sync" in w and "Manage App Policies" in w
+        for w in result["warnings"]
+    )
+    assert "app policies (read from: ConnectedApp metadata)" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_says_the_app_policies_could_not_be_read(sim_diagnose):
+    """configured: the installed app is not listed as ConnectedApp metadata: "could not read", no verdict."""
+    sim, run = sim_diagnose("configured")
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["read"].startswith("not readable")
+    assert policies["refresh_ok"] is None and policies["ip_relaxation"] is None
+    assert any("could not read" in w and "refresh-token policy" in w for w in result["warnings"])
+
+
+# -- issue 17 kind 3: which app is the vendor's ---------------------------------------------------------------
+
+
+def test_diagnose_names_the_app_choice_and_lists_look_alikes_apart(sim_diagnose, tmp_path):
+    sim, run = sim_diagnose("two_candidate_apps")
+    result = run(integration_username=INTEGRATION)
+    app = result["app"]
+    assert (
+        "sfdc_6sense_oauth_app is installed but sfdc_6sense_integration_connected_app is the app in use"
+        in (app["choice_required"])
+    )
+    assert "-o sixsense_validate_inputs__connected_app_names <name>" in app["choice_required"]
+    assert result["next_step"]["task"] is None
+    assert "Pin which connected app" in result["next_step"]["text"]
+    # exact names only: the look-alike is reported apart, never a candidate
+    assert "6sense Revenue AI Sales" not in [c["name"] for c in app["candidates"]]
+    [look_alike] = app["not_matched"]
+    assert look_alike["name"] == "6sense Revenue AI Sales"
+    assert set(look_alike["seen_in"]) == {"ConnectedApplication", "AppMenuItem"}
+    assert "Not matched: look-alike apps" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_with_the_name_pinned_needs_no_choice(sim_diagnose):
+    sim, run = sim_diagnose("two_candidate_apps")
+    result = run(
+        integration_username=INTEGRATION,
+        connected_app_names="sfdc_6sense_integration_connected_app",
+    )
+    assert result["app"]["choice_required"] is None
+    assert result["app"]["primary"] == "sfdc_6sense_integration_connected_app"
+
+
+def test_diagnose_flags_an_eca_that_expires_refresh_tokens_immediately(sim_diagnose):
+    """The ECA's policy object (ExtlClntAppOauthPlcyCnfg, facts §10.2): Zero breaks the sync."""
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    sim.org.store.conn.execute(
+        'UPDATE "ExtlClntAppOauthPlcyCnfg" SET RefreshTokenPolicyType = ?', ("Zero",)
+    )
+    result = run(integration_username=INTEGRATION)
+    eca = result["eca"]
+    assert eca["refresh_token_policy"] == "zero"
+    assert eca["refresh_ok"] is False
+    assert any(
+        "External Client App's refresh-token policy breaks the sync" in w
+        for w in result["warnings"]
+    )
+
+
+def test_diagnose_eca_default_refresh_policy_keeps_the_sync(sim_diagnose):
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    eca = run(integration_username=INTEGRATION)["eca"]
+    assert eca["refresh_token_policy"] == "infinite" and eca["refresh_ok"] is True
+    assert eca["ip_relaxation"].startswith("could not read")

@@ -1,0 +1,181 @@
+"""The vendor's connected app's OAuth policies as the org keeps them, and whether they break the sync.
+
+Where each policy lives (salesforce-facts.md §6.1, §10.4): the refresh-token policy and IP relaxation are
+``oauthPolicy/refreshTokenPolicy`` and ``oauthPolicy/ipRelaxation`` of the app's ConnectedApp metadata;
+``ConnectedApplication`` has no IP relaxation field, and the meaning of its ``RefreshTokenValidityPeriod`` /
+``OptionsRefreshTokenValidityMetric`` fields is not documented, so they are reported, never judged. Where the
+org does not list the app as ConnectedApp metadata (the usual case for an app installed from OAuth Usage),
+both policies are "could not read": never "enforced", "relaxed" or "valid until revoked".
+
+The effective policy can differ from the metadata: when the app's developer turns on the 30-day idle limit, a
+subscriber's "valid until revoked" behaves as 30 days of inactivity without the metadata changing (§10.1).
+"""
+
+from __future__ import annotations
+
+import io
+
+from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
+from lxml import etree
+
+from .metadata_xml import MD_NS, package_xml
+from .vendor import VENDOR
+
+#: ``refreshTokenPolicy`` values (facts §6.1) in the words of Setup's Manage App Policies page.
+REFRESH_WORDS = {
+    "infinite": "Refresh token is valid until revoked",
+    "zero": "Expire refresh token immediately",
+    "specific_lifetime": "Expire refresh token after a specific time",
+    "specific_inactivity": "Expire refresh token if not used for a specific time",
+}
+#: ``ipRelaxation`` values (facts §6.1), least to most permissive for a token refresh from anywhere.
+IP_WORDS = {
+    "ENFORCE": "Enforce IP restrictions",
+    "BYPASS_2FACTOR": "Relax IP restrictions for activated devices",
+    "ENFORCE_RELAXREFRESH": "Enforce IP restrictions, but relax for refresh tokens",
+    "BYPASS": "Relax IP restrictions",
+}
+_HOURS = {"HOURS": 1, "DAYS": 24, "MONTHS": 24 * 30}
+#: The shortest idle lifetime that keeps a sync alive: the one the vendor's own ECA uses (vendor file,
+#: ``external_client_app.policies``; §10.1 partner rule: 30 days of inactivity).
+MIN_IDLE_HOURS = int(VENDOR.eca_policies.get("refreshTokenValidityPeriod") or 30) * _HOURS.get(
+    (VENDOR.eca_policies.get("refreshTokenValidityUnit") or "Days").upper(), 24
+)
+EFFECTIVE_POLICY_NOTE = (
+    "the effective policy can be stricter than this metadata: when the app's developer turns on the 30-day "
+    "idle refresh-token limit, 'valid until revoked' behaves as 30 days of inactivity (facts §10.1)"
+)
+FIX_PAGE = "Setup > Connected Apps OAuth Usage > Manage App Policies > Edit Policies"
+
+
+def read_oauth_policy(task, app_name: str) -> dict | None:
+    """The app's ``oauthPolicy`` from its ConnectedApp metadata: ``{"member", "ip_relaxation",
+    "refresh_token_policy"}`` (values as the metadata has them, None when absent), or None when the org does
+    not list ``app_name`` (or another name of the app) as ConnectedApp metadata. ``task``: a SixsenseOrgMixin
+    task. Raises ``SixsenseOrgError`` / ``MetadataApiError`` when the list or retrieve fails (the caller
+    reports "could not read")."""
+    api_version = task.project_config.project__package__api_version
+    listing = task._read(
+        "listMetadata", ApiListMetadata(task, "ConnectedApp", as_of_version=api_version)
+    )
+    wanted = app_name.lower()
+    member = next(
+        (
+            item["fullName"]
+            for item in (listing or {}).get("ConnectedApp", [])
+            if (item.get("fullName") or "").lower() == wanted
+        ),
+        None,
+    )
+    if member is None:
+        return None
+    zip_file = task._read(
+        "Metadata retrieve",
+        ApiRetrieveUnpackaged(
+            task, package_xml("ConnectedApp", [member], api_version), api_version
+        ),
+    )
+    root = etree.parse(io.BytesIO(zip_file.read(f"connectedApps/{member}.connectedApp"))).getroot()
+
+    def text(tag):
+        found = root.xpath(
+            f"/md:ConnectedApp/md:oauthPolicy/md:{tag}/text()", namespaces={"md": MD_NS}
+        )
+        return found[0].strip() if found and found[0].strip() else None
+
+    return {
+        "member": member,
+        "ip_relaxation": text("ipRelaxation"),
+        "refresh_token_policy": text("refreshTokenPolicy"),
+    }
+
+
+def describe_refresh(value: str | None) -> str:
+    """``specific_inactivity:2:HOURS`` -> "Expire refresh token if not used for a specific time (2 hours)"."""
+    if not value:
+        return "not set"
+    kind, _, rest = value.partition(":")
+    words = REFRESH_WORDS.get(kind.lower(), value)
+    if rest:
+        number, _, unit = rest.partition(":")
+        words += f" ({number} {unit.lower()})"
+    return words
+
+
+def assess_refresh(value: str | None, desired: str | None) -> tuple[bool, str]:
+    """Whether the refresh-token policy ``value`` keeps a sync alive: (ok, why). ``zero`` (the sync stops as
+    soon as its access token expires) and any ``specific_lifetime`` (it stops that long after each
+    authorization, however active) break it; ``specific_inactivity`` shorter than ``MIN_IDLE_HOURS`` breaks it
+    at the first longer pause; ``infinite`` and ``desired`` keep it."""
+    if not value:
+        return False, "no refreshTokenPolicy in the app's metadata"
+    if desired and value.lower() == desired.lower():
+        return True, f"{describe_refresh(value)}, as the desired policy"
+    kind, _, rest = value.partition(":")
+    kind = kind.lower()
+    if kind == "infinite":
+        return True, describe_refresh(value)
+    if kind == "zero":
+        return False, (
+            f"{describe_refresh(value)}: {VENDOR.label}'s sync stops as soon as its access token expires"
+        )
+    if kind == "specific_lifetime":
+        return False, (
+            f"{describe_refresh(value)}: {VENDOR.label}'s sync stops that long after each authorization, "
+            "however often it runs"
+        )
+    if kind == "specific_inactivity":
+        number, _, unit = rest.partition(":")
+        try:
+            hours = int(number) * _HOURS[unit.upper()]
+        except (KeyError, ValueError):
+            return False, f"unrecognised refreshTokenPolicy {value!r}"
+        if hours < MIN_IDLE_HOURS:
+            return False, (
+                f"{describe_refresh(value)}: shorter than the {MIN_IDLE_HOURS // 24} days "
+                f"{VENDOR.label}'s own External Client App allows, so a pause of the sync ends it"
+            )
+        return True, describe_refresh(value)
+    return False, f"unrecognised refreshTokenPolicy {value!r}"
+
+
+def assess_ip(value: str | None, desired: str | None) -> tuple[bool, str]:
+    """Whether IP relaxation ``value`` is the desired one or more permissive: (ok, why). ``ENFORCE`` applies
+    the integration user's profile login IP ranges to every refresh from the vendor's servers: it is reported
+    as such (it breaks the sync wherever that profile has ranges the vendor's servers are outside)."""
+    if not value:
+        return False, "no ipRelaxation in the app's metadata"
+    words = IP_WORDS.get(value.upper(), value)
+    order = list(IP_WORDS)
+    if value.upper() not in order:
+        return False, f"unrecognised ipRelaxation {value!r}"
+    want = (desired or "ENFORCE").upper()
+    ok = order.index(value.upper()) >= order.index(want if want in order else "ENFORCE")
+    if value.upper() == "ENFORCE":
+        words += (
+            f": {VENDOR.label}'s refreshes must come from the integration user's profile login IP ranges, "
+            "if it has any"
+        )
+    return ok, words
+
+
+#: ExtlClntAppOauthConfigurablePolicies ``refreshTokenPolicyType`` (facts §10.2) -> ConnectedApp form.
+_ECA_REFRESH = {
+    "infinite": "infinite",
+    "zero": "zero",
+    "specificlifetime": "specific_lifetime",
+    "specificinactivity": "specific_inactivity",
+}
+
+
+def eca_refresh_value(policy_type, period=None, unit=None) -> str | None:
+    """An ECA's refresh-token policy (``RefreshTokenPolicyType``, ``...ValidityPeriod``, ``...ValidityUnit``,
+    facts §10.2) in the ConnectedApp form :func:`assess_refresh` reads: ``SpecificInactivity, 30, Days`` ->
+    ``specific_inactivity:30:DAYS``. None when ``policy_type`` is empty."""
+    if not policy_type:
+        return None
+    kind = _ECA_REFRESH.get(str(policy_type).lower().replace("_", ""), str(policy_type))
+    if kind in ("specific_lifetime", "specific_inactivity"):
+        number = int(float(period)) if period not in (None, "") else 0
+        return f"{kind}:{number}:{str(unit or '').upper()}"
+    return kind
