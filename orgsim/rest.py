@@ -9,6 +9,7 @@ Routes (any ``vNN.N`` from 20.0 to :data:`LATEST_VERSION`; other versions answer
 ``POST .../sobjects/{T}``                                   create: 201 ``{"id","success":true,"errors":[]}``
 ``GET|PATCH|DELETE .../sobjects/{T}/{id}``                  read (``?fields=``) / update 204 / delete 204
 ``GET .../query?q=``, ``.../queryAll?q=``                   ``{"totalSize","done","records"[,"nextRecordsUrl"]}``
+``GET .../query?q=...&columns=true``                        the column metadata (``soql.columns``)
 ``GET .../query/{01g locator}-{offset}``                    the next batch
 ``POST|PATCH|DELETE .../composite/sobjects``                list of ``{"id","success","errors"}``
 ``.../tooling/query``, ``.../tooling/sobjects...``          Tooling API (``schema`` tooling objects)
@@ -214,6 +215,10 @@ def register(app: Flask, ctx) -> None:
             raise SalesforceError("MALFORMED_QUERY", "A query string has to be specified")
         g.action = soql_object(text)
         records, total, batch = ctx.org.query(user, text, api_version=version, tooling=tooling)
+        if request.args.get("columns", "").lower() == "true":
+            # The query's column metadata instead of its records (what ``sf data query`` asks for;
+            # soql.columns). The query is run first, so it fails as the query itself would.
+            return json_response(soql.columns(text, features=ctx.org.features()))
         return json_response(_page(version, tooling, records, total, batch, 0))
 
     def _page(version, tooling, records, total, batch, offset):
