@@ -53,6 +53,9 @@ OAUTH_TOKEN_VISIBILITY = ("both", "customize_application", "manage_users")
 #: The tool's own connected app (CumulusCI's built-in app) as the org sees it (facts §10.1, §2).
 CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
 PERMITTED = ("admin_approved", "all_users")
+#: No org's daily API allowance comes near this (Enterprise Edition: 100,000 plus 1,000 per Salesforce
+#: licence; the REST API guide's example header is ``api-usage=10018/100000``): a larger value is a typo.
+MAX_API_REQUESTS = 1_000_000_000
 
 
 class ScenarioError(ValueError):
@@ -125,6 +128,14 @@ def _expect(value, kind, path, default=None, required=False):
     return value
 
 
+def _bounded(value, path: str, default: int, low: int, high: int) -> int:
+    """An integer field within ``[low, high]``, else ``path: must be between low and high``."""
+    number = _expect(value, int, path, default)
+    if not low <= number <= high:
+        raise _Invalid(path, f"must be between {low:,} and {high:,}, got {number:,}")
+    return number
+
+
 def _keys(mapping: dict, allowed: set[str], path: str) -> None:
     for key in mapping:
         if key not in allowed:
@@ -159,7 +170,18 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
 
     org = _expect(top.get("org"), dict, "org", {})
     _keys(
-        org, {"name", "edition", "kind", "instance_name", "namespace_prefix", "trial_days"}, "org"
+        org,
+        {
+            "name",
+            "edition",
+            "kind",
+            "instance_name",
+            "namespace_prefix",
+            "trial_days",
+            "daily_api_requests",
+            "api_requests_used",
+        },
+        "org",
     )
     kind = _expect(org.get("kind"), str, "org.kind", "production")
     if kind not in ORG_KINDS:
@@ -171,7 +193,18 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         "instance_name": _expect(org.get("instance_name"), str, "org.instance_name", "NA224"),
         "namespace_prefix": _expect(org.get("namespace_prefix"), str, "org.namespace_prefix"),
         "trial_days": _expect(org.get("trial_days"), int, "org.trial_days"),
+        # The daily API request allowance and the requests already used (Identity.count_api_request).
+        "daily_api_requests": _bounded(
+            org.get("daily_api_requests"), "org.daily_api_requests", 100_000, 1, MAX_API_REQUESTS
+        ),
     }
+    out["org"]["api_requests_used"] = _bounded(
+        org.get("api_requests_used"),
+        "org.api_requests_used",
+        0,
+        0,
+        out["org"]["daily_api_requests"],
+    )
 
     features = _expect(top.get("features"), dict, "features", {})
     _keys(
