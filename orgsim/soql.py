@@ -300,11 +300,11 @@ def _convert(type_: str, value: Any) -> Any:
         return bool(value)
     if type_ == "int":
         return int(value)
-    if type_ == "complexvalue" and isinstance(value, str):
+    if type_ in ("complexvalue", "address") and isinstance(value, str):
         return json.loads(
             value
-        )  # a Tooling complex value (PackageInstallRequest.Errors), stored as JSON
-    return value
+        )  # PackageInstallRequest.Errors, Organization.Address: stored as JSON
+    return float(value) if type_ == "double" else value
 
 
 def _plan_records(

@@ -308,4 +308,8 @@ class Store:
 def _to_db(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(
+        value, dict | list
+    ):  # a compound or complex value (Address, Errors), kept as JSON
+        return json.dumps(value)
     return value
