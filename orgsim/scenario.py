@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from orgsim.connected_app import TOKENS_PER_USER_PER_APP
 from orgsim.metadata import IP_RELAXATIONS, REFRESH_TOKEN_POLICY_RE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,11 @@ PERMITTED = ("admin_approved", "all_users")
 #: No org's daily API allowance comes near this (Enterprise Edition: 100,000 plus 1,000 per Salesforce
 #: licence; the REST API guide's example header is ``api-usage=10018/100000``): a larger value is a typo.
 MAX_API_REQUESTS = 1_000_000_000
+#: Days back a scenario may date something: Salesforce was founded in 1999, so no org holds anything older
+#: than about 27 years (10,000 days).
+MAX_DAYS = 10_000
+#: A token used a billion times is a typo, not an org.
+MAX_USE_COUNT = 1_000_000_000
 
 
 class ScenarioError(ValueError):
@@ -91,7 +97,8 @@ def load(name_or_path: str) -> Scenario:
     except ValueError:
         shown = str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        # libyaml's loader where available: a scenario with thousands of tokens loads in a second.
+        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "yaml"
@@ -269,7 +276,9 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         profiles[name] = (_expect(prof.get("license"), str, f"{p}.license", "Salesforce"), perms)
         out["profiles"].append({"name": name, "license": profiles[name][0], "permissions": perms})
 
-    usernames: list[str] = []
+    usernames: dict[
+        str, None
+    ] = {}  # ordered, with O(1) lookups (scenarios may hold thousands of users)
     out["users"] = []
     for i, user in enumerate(_expect(top.get("users"), list, "users", [])):
         p = f"users[{i}]"
@@ -298,7 +307,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         alias = _expect(user.get("alias"), str, f"{p}.alias", username.split("@")[0][:8])
         if len(alias) > 8:
             raise _Invalid(f"{p}.alias", f"at most 8 characters (User.Alias), got '{alias}'")
-        usernames.append(username)
+        usernames[username] = None
         out["users"].append(
             {
                 "username": username,
@@ -317,7 +326,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
     if not usernames:
         raise _Invalid("users", "at least one user is required")
 
-    connected = _expect(top.get("connected_user"), str, "connected_user", usernames[0])
+    connected = _expect(top.get("connected_user"), str, "connected_user", next(iter(usernames)))
     if connected not in usernames:
         raise _Invalid("connected_user", f"unknown user '{connected}'")
     out["connected_user"] = connected
@@ -425,6 +434,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         )
 
     out["tokens"] = []
+    per_user_app: dict[tuple[str, str], int] = {}
     for i, tok in enumerate(_expect(top.get("tokens"), list, "tokens", [])):
         p = f"tokens[{i}]"
         _expect(tok, dict, p, required=True)
@@ -441,16 +451,25 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             raise _Invalid(
                 f"{p}.app", "the app has a token, so it must be visible (app.visible: true)"
             )
-        created = _expect(tok.get("created_days_ago"), int, f"{p}.created_days_ago", 30)
+        held = per_user_app[(who, app_name)] = per_user_app.get((who, app_name), 0) + 1
+        if held > TOKENS_PER_USER_PER_APP:
+            raise _Invalid(
+                f"{p}.user",
+                f"more than {TOKENS_PER_USER_PER_APP} tokens for user '{who}' and app '{app_name}' "
+                f"(Salesforce keeps at most {TOKENS_PER_USER_PER_APP} per user per app and revokes the "
+                "oldest on a new authorization, facts §10.1)",
+            )
+        created = _bounded(tok.get("created_days_ago"), f"{p}.created_days_ago", 30, 0, MAX_DAYS)
         out["tokens"].append(
             {
                 "user": who,
                 "app": app_name,
                 "created_days_ago": created,
-                "last_used_days_ago": _expect(
-                    tok.get("last_used_days_ago"), int, f"{p}.last_used_days_ago", 0
+                # A token is used after it is created: at most created_days_ago days ago.
+                "last_used_days_ago": _bounded(
+                    tok.get("last_used_days_ago"), f"{p}.last_used_days_ago", 0, 0, created
                 ),
-                "use_count": _expect(tok.get("use_count"), int, f"{p}.use_count", 1),
+                "use_count": _bounded(tok.get("use_count"), f"{p}.use_count", 1, 0, MAX_USE_COUNT),
             }
         )
 

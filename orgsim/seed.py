@@ -231,8 +231,11 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
                 app["name"],
                 at=_days_ago(days if days is not None else app["installed_days_ago"]),
             )
+    states: dict[
+        str, dict
+    ] = {}  # app_state reads every token of the app: once per app, not per token
     for tok in data["tokens"]:
-        state = org.app_state(tok["app"])
+        state = states.get(tok["app"]) or states.setdefault(tok["app"], org.app_state(tok["app"]))
         org.grant_token(
             users[tok["user"]],
             state,
