@@ -199,7 +199,11 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         "kind": kind,
         "instance_name": _expect(org.get("instance_name"), str, "org.instance_name", "NA224"),
         "namespace_prefix": _expect(org.get("namespace_prefix"), str, "org.namespace_prefix"),
-        "trial_days": _expect(org.get("trial_days"), int, "org.trial_days"),
+        "trial_days": (
+            None
+            if org.get("trial_days") is None
+            else _bounded(org.get("trial_days"), "org.trial_days", 0, 0, MAX_DAYS)
+        ),
         # The daily API request allowance and the requests already used (Identity.count_api_request).
         "daily_api_requests": _bounded(
             org.get("daily_api_requests"), "org.daily_api_requests", 100_000, 1, MAX_API_REQUESTS
@@ -378,11 +382,15 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         "installed": _expect(app.get("installed"), bool, "app.installed", False),
         "admin_approved": _expect(app.get("admin_approved"), bool, "app.admin_approved", False),
         "blocked": _expect(app.get("blocked"), bool, "app.blocked", False),
-        "installed_days_ago": _expect(
-            app.get("installed_days_ago"), int, "app.installed_days_ago", 30
+        "installed_days_ago": _bounded(
+            app.get("installed_days_ago"), "app.installed_days_ago", 30, 0, MAX_DAYS
         ),
-        "policy_changed_days_ago": _expect(
-            app.get("policy_changed_days_ago"), int, "app.policy_changed_days_ago"
+        "policy_changed_days_ago": (
+            None
+            if app.get("policy_changed_days_ago") is None
+            else _bounded(
+                app.get("policy_changed_days_ago"), "app.policy_changed_days_ago", 0, 0, MAX_DAYS
+            )
         ),
     }
     a["label"] = _expect(app.get("label"), str, "app.label", a["name"])
@@ -485,8 +493,8 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         )
     out["client_app"] = {
         "state": client_state,
-        "installed_days_ago": _expect(
-            client.get("installed_days_ago"), int, "client_app.installed_days_ago", 90
+        "installed_days_ago": _bounded(
+            client.get("installed_days_ago"), "client_app.installed_days_ago", 90, 0, MAX_DAYS
         ),
     }
 

@@ -93,6 +93,14 @@ def test_configured_scenario_is_fully_set_up(make_sim):
             "  - {user: a@b.c, use_count: 99999999999}\n",
             "tokens[0].use_count: must be between 0 and 1,000,000,000",
         ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\napp: {installed_days_ago: -1}\n",
+            "app.installed_days_ago: must be between 0 and 10,000, got -1",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\norg: {trial_days: 99999}\n",
+            "org.trial_days: must be between 0 and 10,000, got 99,999",
+        ),
     ],
 )
 def test_malformed_scenarios_name_file_field_and_problem(tmp_path, text, message):
@@ -275,3 +283,50 @@ def test_with_sim_refuses_a_start_timeout_that_is_not_a_number():
     )
     assert result.returncode == 2
     assert "WITH_SIM_START_TIMEOUT must be a number of seconds" in result.stderr
+
+
+# -- bad simulator flags: one line naming the flag, non-zero exit, nothing written -----------------------
+
+
+def _bad_flags(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a directory")
+    missing = tmp_path / "missing" / "deeper"
+    return [
+        (["--latency-ms", "-5"], "--latency-ms -5: must be between 0 and 60,000"),
+        (["--latency-ms", "86400000"], "--latency-ms 86400000: must be between 0 and 60,000"),
+        (["--port", "-1"], "--port -1: must be between 0 and 65535"),
+        (["--port", "70000"], "--port 70000: must be between 0 and 65535"),
+        (["--state", str(missing / "org.db")], f"--state {missing / 'org.db'}: directory"),
+        (["--state", str(tmp_path)], f"--state {tmp_path}: is a directory"),
+        (["--cert-dir", str(a_file)], f"--cert-dir {a_file}: not a directory"),
+        (["--env-file", str(missing / "env")], f"--env-file {missing / 'env'}: directory"),
+        (["--env-file", str(tmp_path)], f"--env-file {tmp_path}: is a directory"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_bad_serve_flags_are_one_line_naming_the_flag_and_write_nothing(tmp_path, case):
+    args, message = _bad_flags(tmp_path)[case]
+    state = tmp_path / "org.db"
+    extra = [] if "--state" in args else ["--state", str(state)]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = _serve("--scenario", "new_customer", "--port", "0", *extra, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("orgsim: ") and message in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no state, env or certificate file
+
+
+def test_a_failed_seed_leaves_no_state_file(tmp_path, monkeypatch):
+    from orgsim import seed
+
+    def broken(org, name, data):
+        org.put("User", {"Username": "half@example.com"})
+        raise RuntimeError("seed broke half way")
+
+    monkeypatch.setattr(seed, "seed", broken)
+    state = tmp_path / "org.db"
+    with pytest.raises(RuntimeError, match="half way"):
+        server.start("new_customer", state_file=state)
+    assert not state.exists()
