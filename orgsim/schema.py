@@ -34,6 +34,7 @@ class Field:
     feature: str | None = None
     length: int = 0
     picklist_values: tuple[str, ...] = ()
+    filterable: bool = True
 
 
 @dataclass(frozen=True)
@@ -456,7 +457,14 @@ def _permission_set_assignment() -> SObject:
 
 
 def _connected_application() -> SObject:
-    """ConnectedApplication: all fields read-only; a row exists once the app is installed (facts §3)."""
+    """ConnectedApplication: all fields read-only; a row exists once the app is installed (facts §3). The
+    fields are those of the Field Reference "ConnectedApplication" (labels, types and lengths from it;
+    ``PinLength`` 4-9, ``MobileSessionTimeout`` and ``NamedUserUvidTimeout`` values from the Object
+    Reference): an unknown field answers ``INVALID_FIELD`` in a query, so every documented one is here.
+    ``RefreshTokenValidityPeriod`` and ``OptionsRefreshTokenValidityMetric`` (true: validity counted from
+    the last use, else from issue) follow the app's refresh-token policy (scenario
+    ``app.oauth_policy.refresh_token_policy``; facts §10.4: the sObject holds the validity fields, not IP
+    relaxation)."""
     return SObject(
         "ConnectedApplication",
         "Connected App",
@@ -469,13 +477,56 @@ def _connected_application() -> SObject:
             _id("Connected App"),
             _str("Name", "Connected App Name", length=80),
             *_audit(),
-            _bool("OptionsAllowAdminApprovedUsersOnly", "Admin Approved Users Only"),
-            _bool("OptionsRefreshTokenValidityMetric", "Refresh Token Validity Metric"),
-            _bool("OptionsHasSessionLevelPolicy", "Has Session Level Policy"),
-            _bool("OptionsIsInternal", "Is Internal"),
-            _int("RefreshTokenValidityPeriod", "Refresh Token Validity Period"),
-            _str("StartUrl", "Start URL", type="url", length=1000),
-            _str("MobileStartUrl", "Mobile Start URL", type="url", length=1000),
+            _str(
+                "MobileSessionTimeout",
+                "Lock App After",
+                type="picklist",
+                length=40,
+                values=("1", "5", "10", "30", "60"),
+            ),
+            _str("MobileStartUrl", "Mobile Start URL", type="url", length=2400),
+            _str(
+                "NamedUserUvidTimeout",
+                type="picklist",
+                length=40,
+                values=("1", "5", "10", "15", "30"),
+            ),
+            _bool("OptionsAllowAdminApprovedUsersOnly", "AllowAdminApprovedUsersOnly"),
+            _bool("OptionsCodeCredentialGuestEnabled", "CodeCredentialGuestEnabled"),
+            _bool("OptionsFullContentPushNotifications", "FullContentPushNotifications"),
+            _bool("OptionsHasSessionLevelPolicy", "HasSessionLevelPolicy"),
+            _bool("OptionsIsInternal", "isInternal"),
+            _bool("OptionsRefreshTokenValidityMetric", "RefreshTokenValidityMetric"),
+            _bool("OptionsTokenExchangeManageBitEnabled", "TokenExchangeManageBitEnabled"),
+            _str("PinLength", "PIN Length", type="picklist", length=40, values=tuple("456789")),
+            _int("RefreshTokenValidityPeriod", "Refresh Token Policy:"),
+            _str("StartUrl", "Start URL", type="url", length=2400),
+        ),
+    )
+
+
+def _setup_audit_trail() -> SObject:
+    """SetupAuditTrail (facts §10.4; Object Reference "SetupAuditTrail"): Setup changes, ``query()`` and
+    ``retrieve()`` only. ``Action`` is filterable; ``Section`` and ``Display`` are not (filter by
+    ``CreatedDate`` and ``Action``, match the text in the client). Key prefix ``0Ym`` (UNCERTAIN)."""
+    return SObject(
+        "SetupAuditTrail",
+        "Setup Audit Trail",
+        "0Ym",
+        createable=False,
+        updateable=False,
+        deletable=False,
+        fields=(
+            _id("Setup Audit Trail"),
+            _str("Action", length=120, nillable=False),
+            Field("Section", "string", "Section", length=120, filterable=False),
+            Field("Display", "string", "Display", length=1000, filterable=False),
+            _str("DelegateUser", "Delegate User", length=80),
+            _str("CreatedByContext", "Created By Context", length=80),
+            _str("CreatedByIssuer", "Created By Issuer", length=80),
+            _str("ResponsibleNamespacePrefix", length=15),
+            _dt("CreatedDate"),
+            _ref("CreatedById", "User", "CreatedBy", "Created By ID"),
         ),
     )
 
@@ -785,6 +836,7 @@ OBJECTS: dict[str, SObject] = {
         _permission_set(),
         _permission_set_assignment(),
         _connected_application(),
+        _setup_audit_trail(),
         _app_menu_item(),
         _oauth_token(),
         _setup_entity_access(),
@@ -968,7 +1020,7 @@ def describe_field(f: Field) -> dict[str, Any]:
         "encrypted": False,
         "externalId": False,
         "extraTypeInfo": None,
-        "filterable": f.type != "address",
+        "filterable": f.filterable and f.type != "address",
         "filteredLookupInfo": None,
         "formulaTreatNullNumberAsZero": False,
         "groupable": f.type not in ("textarea", "datetime", "double", "address"),

@@ -153,7 +153,7 @@ _RANGE_OPS = {
 
 
 def _compare(scope: Scope, cond: Compare) -> Frag:
-    ctx, resolved = scope.ctx, scope.resolve(cond.path)
+    ctx, resolved = scope.ctx, scope.resolve(cond.path, filtering=True)
     f, col = resolved.field, resolved.column
     if cond.value.kind in ("DATE_LITERAL", "DATE_N_LITERAL"):
         if f.type not in ("date", "datetime") or cond.op == "LIKE":
@@ -181,7 +181,7 @@ def _compare(scope: Scope, cond: Compare) -> Frag:
 
 
 def _in_list(scope: Scope, cond: InList) -> Frag:
-    ctx, resolved = scope.ctx, scope.resolve(cond.path)
+    ctx, resolved = scope.ctx, scope.resolve(cond.path, filtering=True)
     col = resolved.column
     values = [_value(ctx, cond.path, resolved.field, lit) for lit in cond.values]
     present = [v for v in values if v is not None]
@@ -199,7 +199,7 @@ def _in_list(scope: Scope, cond: InList) -> Frag:
 
 
 def _semi_join(scope: Scope, cond: SemiJoin) -> Frag:
-    ctx, resolved = scope.ctx, scope.resolve(cond.path)
+    ctx, resolved = scope.ctx, scope.resolve(cond.path, filtering=True)
     sub = cond.query
     if (
         len(sub.items) != 1
