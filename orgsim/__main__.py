@@ -39,9 +39,27 @@ def _write_env_file(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _check_env_file(path: str | None) -> str | None:
+    """Why ``--env-file`` cannot be written, or ``None``: a directory, or a file in a missing directory."""
+    if path is None:
+        return None
+    if os.path.isdir(path):
+        return f"--env-file {path}: is a directory, not a file"
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return f"--env-file {path}: directory {directory} does not exist"
+    if not os.access(directory, os.W_OK):
+        return f"--env-file {path}: directory {directory} is not writable"
+    return None
+
+
 def serve(args) -> int:
     from orgsim import server
 
+    problem = _check_env_file(args.env_file)
+    if problem:  # before the simulator starts: nothing is written
+        print(f"orgsim: {problem}", file=sys.stderr)
+        return 2
     try:
         sim = server.start(
             args.scenario,

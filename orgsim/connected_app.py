@@ -9,11 +9,13 @@ Apps that are not connected apps (the External Client App) answer ``authorize`` 
 
 from __future__ import annotations
 
+import datetime as _dt
 import secrets
 from typing import Any
 
 from orgsim import registry
 from orgsim.errors import ActionError
+from orgsim.store import parse_datetime
 
 #: field-cases.md finding 8: Salesforce keeps 5 token grants per user per app and silently revokes the oldest.
 TOKENS_PER_USER_PER_APP = 5
@@ -187,7 +189,11 @@ class ConnectedApps:
                     "already": True,
                     "connected_application_id": state["connected_application_id"],
                 }
-            ca_values = {"Name": state["name"], "OptionsAllowAdminApprovedUsersOnly": 0}
+            ca_values = {
+                "Name": state["name"],
+                "OptionsAllowAdminApprovedUsersOnly": 0,
+                **self.refresh_token_fields(state["name"]),
+            }
             if installed_at:
                 ca_values.update(
                     CreatedDate=installed_at,
@@ -218,10 +224,77 @@ class ConnectedApps:
                     'UPDATE "OauthToken" SET AppMenuItemId = ? WHERE AppName = ?',
                     (ami_id, state["label"]),
                 )
+            self.audit(
+                "Connected Apps",
+                "connectedAppInstall",
+                f"Installed connected app {state['label']}",
+                at=installed_at,
+            )
             return {"ok": True, "connected_application_id": ca_id}
 
+    def refresh_token_fields(self, name: str) -> dict[str, Any]:
+        """``RefreshTokenValidityPeriod`` and ``OptionsRefreshTokenValidityMetric`` of the app's
+        ConnectedApplication row, from its refresh-token policy (``app_policies``, as ConnectedApp
+        metadata shows it, facts §6.1): ``specific_lifetime:N:UNIT`` -> N, metric false (validity from
+        issue); ``specific_inactivity:N:UNIT`` -> N, metric true ("evaluated based on when the token was
+        last used", Object Reference "ConnectedApplication"); ``infinite`` and ``zero`` -> null, false."""
+        policy = (self.store.meta("app_policies", {}).get(name) or {}).get(
+            "refresh_token_policy", "infinite"
+        )
+        kind, _, rest = policy.partition(":")
+        period = int(rest.split(":")[0]) if rest else None
+        return {
+            "RefreshTokenValidityPeriod": period,
+            "OptionsRefreshTokenValidityMetric": int(kind == "specific_inactivity"),
+        }
+
+    def sync_refresh_token_fields(self, name: str) -> None:
+        """After a policy change (a ConnectedApp deploy's ``oauthPolicy``): the installed app's row follows."""
+        ca = self.store.find_one("ConnectedApplication", Name=name)
+        if ca:
+            self.store.update("ConnectedApplication", ca["Id"], self.refresh_token_fields(name))
+
+    def audit(
+        self,
+        section: str,
+        action: str,
+        display: str,
+        *,
+        at: str | None = None,
+        by: str | None = None,
+    ) -> None:
+        """A SetupAuditTrail entry (facts §10.4) for a Setup change: ``Section`` (the Setup menu section),
+        ``Display`` (naming the app), ``Action`` (the values Salesforce writes for connected-app changes
+        are not documented: UNCERTAIN, so clients should match Section and Display, as facts §10.4 says),
+        ``CreatedDate`` (``at`` or now) and ``CreatedById``: ``by``, else the admin who does the human steps
+        (scenario ``autopilot.setup_user``, the connected user by default). Salesforce keeps at least 180
+        days: entries older than that (a scenario's past) are not written."""
+        at = at or self.store.now()
+        cutoff = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=180)
+        if parse_datetime(at) < cutoff:
+            return
+        if by is None:
+            admin = (self.scenario.get("autopilot") or {}).get("setup_user")
+            user = self.user_by_username(admin) if admin else None
+            by = (user or self.connected_user())["Id"]
+        self.store.insert(
+            "SetupAuditTrail",
+            {
+                "Action": action,
+                "Section": section,
+                "Display": display,
+                "CreatedDate": at,
+                "CreatedById": by,
+            },
+        )
+
     def set_policy(
-        self, permitted_users: str, app: str | None = None, *, at: str | None = None
+        self,
+        permitted_users: str,
+        app: str | None = None,
+        *,
+        at: str | None = None,
+        by: str | None = None,
     ) -> dict[str, Any]:
         """Edit Policies > Permitted Users (facts §3, §6.1, §7.1).
 
@@ -256,6 +329,19 @@ class ConnectedApps:
             ):
                 self.store.update(
                     "AppMenuItem", state["app_menu_item_id"], {"IsUsingAdminAuthorization": flag}
+                )
+            labels = {
+                "admin_approved": "Admin approved users are pre-authorized",
+                "all_users": "All users may self-authorize",
+            }
+            if bool(flag) != state["admin_approved"]:
+                self.audit(
+                    "Connected Apps",
+                    "connectedAppPermittedUsers",
+                    f"Changed Permitted Users for connected app {state['label']} to "
+                    f"{labels[permitted_users]}",
+                    at=at,
+                    by=by,
                 )
             revoked = 0
             if flag:

@@ -466,3 +466,55 @@ registry.metadata_type(
     registry.MetadataType(MD_TYPE, MD_FOLDER, MD_SUFFIX, list_metadata, render, validate_deploy)
 )
 registry.app_handler(is_eca, authorize)
+
+
+# -- InstalledPackage metadata (what cci's get_installed_packages retrieves) --------------------------------
+
+
+def _installed_version(org) -> str | None:
+    """The installed package's ``versionNumber`` (``major.minor``), or ``None`` when it is not installed."""
+    isp = org.store.find_one("InstalledSubscriberPackage", SubscriberPackageId=PACKAGE["Id"])
+    if not isp:
+        return None
+    return next(
+        (n for n, v in VERSIONS.items() if v["Id"] == isp["SubscriberPackageVersionId"]), None
+    )
+
+
+def list_installed_packages(org) -> list[tuple[str, str]]:
+    """``InstalledPackage`` members: one per installed managed package, named by its namespace (Metadata API
+    Developer Guide "InstalledPackage": file ``installedPackages/<namespace>.installedPackage``)."""
+    if _installed_version(org) is None:
+        return []
+    namespace = PACKAGE["NamespacePrefix"]
+    return [(namespace, f"installedPackages/{namespace}.installedPackage")]
+
+
+def render_installed_package(org, member: str) -> bytes | None:
+    """The retrieved file: ``<InstalledPackage><versionNumber>`` (the field cci's
+    ``ApiRetrieveInstalledPackages`` reads; "InstalledPackage": ``versionNumber``, the installed version)."""
+    version = _installed_version(org)
+    if version is None or member != PACKAGE["NamespacePrefix"]:
+        return None
+    root = mdxml.md("InstalledPackage")
+    mdxml.sub(root, "versionNumber", version)
+    return mdxml.xml(root)
+
+
+def refuse_installed_package_deploy(org, component, problem):
+    """Deploying an ``InstalledPackage`` installs or upgrades a package; the simulator installs packages
+    only through the Tooling API's PackageInstallRequest, so such a deploy is refused (when in doubt, the
+    simulator refuses)."""
+    raise problem("The org simulator does not model installing packages through the Metadata API")
+
+
+registry.metadata_type(
+    registry.MetadataType(
+        "InstalledPackage",
+        "installedPackages",
+        ".installedPackage",
+        list_installed_packages,
+        render_installed_package,
+        refuse_installed_package_deploy,
+    )
+)

@@ -82,6 +82,37 @@ class Identity:
     def user_by_username(self, username: str) -> dict | None:
         return self.store.find_one("User", Username=username)
 
+    def count_api_request(self) -> tuple[int, int]:
+        """Count one API request against the org's daily allowance; returns ``(used, allowance)`` for the
+        ``Sforce-Limit-Info: api-usage=used/allowance`` header (REST API Developer Guide "Limit Info
+        Header": "the daily API usage for the organization ... The first number is the number of API calls
+        used, and the second number is the API limit"). The allowance is the scenario's
+        ``org.daily_api_requests``; the count starts at ``org.api_requests_used`` and never rolls over
+        during a run (a simulator run is far shorter than Salesforce's 24-hour window).
+
+        Past the allowance the request is refused and not counted: 403 ``REQUEST_LIMIT_EXCEEDED``
+        "TotalRequests Limit exceeded." (VERIFIED-3P: the status and body seen from real orgs, e.g.
+        gist rickysaltzer/4542457, SalesforceLabs/OrgCheck#181; the REST status-code table lists 403
+        for exceeded request limits). Real orgs may allow short bursts past the allowance (the header's
+        ``api-bursts``); the simulator refuses at once (UNCERTAIN which an org does on a given day)."""
+        org = self.scenario["org"]
+        allowance = org.get("daily_api_requests", 100_000)
+        used = self.store.meta("api_usage", org.get("api_requests_used", 0))
+        if used >= allowance:
+            raise SalesforceError(
+                "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", status=403
+            )
+        self.store.set_meta("api_usage", used + 1)  # not a change of the org: no version bump
+        return used + 1, allowance
+
+    def api_usage(self) -> tuple[int, int]:
+        """``(used, allowance)`` without counting (see :meth:`count_api_request`)."""
+        org = self.scenario["org"]
+        return (
+            self.store.meta("api_usage", org.get("api_requests_used", 0)),
+            org.get("daily_api_requests", 100_000),
+        )
+
     def login_refusal(self, user: dict) -> tuple[str, str] | None:
         """Why ``user`` cannot log in (a new OAuth authorization or token grant), as ``(error,
         error_description)``, or ``None``: inactive -> ``invalid_grant`` "inactive user" (restforce#303);

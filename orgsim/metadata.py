@@ -530,11 +530,12 @@ class Metadata:
                 stored = dict(self.store.meta("app_policies", {}))
                 stored[name] = policy
                 self.store.set_meta("app_policies", stored)
+                self.sync_refresh_token_fields(name)
                 self.store.bump()
             if lists_given:
                 self.set_access(name, parents)
             if approved != state["admin_approved"] or approved:
-                self.set_policy("admin_approved" if approved else "all_users", name)
+                self.set_policy("admin_approved" if approved else "all_users", name, by=user["Id"])
             return False
 
         return apply

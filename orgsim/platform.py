@@ -42,5 +42,6 @@ class Org(Identity, Dml, ConnectedApps, Metadata):
     def seed(cls, store: Store, scenario_name: str, data: dict[str, Any]) -> Org:
         """Write a validated scenario (``scenario.load(...).data``) into an empty store; the seeded org."""
         org = cls(store)
-        seed.seed(org, scenario_name, data)
+        with store.savepoint():  # one transaction: fast in a state file, and all or nothing
+            seed.seed(org, scenario_name, data)
         return org

@@ -9,7 +9,9 @@ Routes (any ``vNN.N`` from 20.0 to :data:`LATEST_VERSION`; other versions answer
 ``POST .../sobjects/{T}``                                   create: 201 ``{"id","success":true,"errors":[]}``
 ``GET|PATCH|DELETE .../sobjects/{T}/{id}``                  read (``?fields=``) / update 204 / delete 204
 ``GET .../query?q=``, ``.../queryAll?q=``                   ``{"totalSize","done","records"[,"nextRecordsUrl"]}``
+``GET .../query?q=...&columns=true``                        the column metadata (``soql.columns``)
 ``GET .../query/{01g locator}-{offset}``                    the next batch
+``GET .../limits``                                          ``{"DailyApiRequests": {"Max", "Remaining"}}``
 ``POST|PATCH|DELETE .../composite/sobjects``                list of ``{"id","success","errors"}``
 ``.../tooling/query``, ``.../tooling/sobjects...``          Tooling API (``schema`` tooling objects)
 ``GET .../tooling/executeAnonymous``                        ``compiled: false``: the simulator has no Apex
@@ -92,6 +94,20 @@ def _json_body() -> Any:
         ) from None
 
 
+def _count(org) -> None:
+    """Count a REST or Tooling request against the daily allowance (``Identity.count_api_request``) and
+    keep ``(used, allowance)`` for the ``Sforce-Limit-Info`` header, which every REST response carries
+    after authentication, the versions URI excepted ("Limit Info Header"). A Composite subrequest is not
+    counted on its own: the composite is one request. Raises 403 ``REQUEST_LIMIT_EXCEEDED`` past it."""
+    if SUBREQUEST_ENVIRON in request.environ:
+        return
+    try:
+        g.api_usage = org.count_api_request()
+    except SalesforceError:
+        g.api_usage = org.api_usage()
+        raise
+
+
 def register(app: Flask, ctx) -> None:
     """Add the REST and Tooling routes to ``app``; ``ctx.org`` is the ``platform.Org``."""
 
@@ -107,11 +123,15 @@ def register(app: Flask, ctx) -> None:
                         )
                     with ctx.org.lock:
                         user = ctx.org.session_user(_bearer())
-                        return fn(user, version, **kw)
+                        _count(ctx.org)
+                        response = fn(user, version, **kw)
                 except SalesforceError as exc:
-                    return error_response(exc)
+                    response = error_response(exc)
                 except soql.SoqlError as exc:
-                    return error_response(SalesforceError(exc.error_code, exc.message))
+                    response = error_response(SalesforceError(exc.error_code, exc.message))
+                if g.get("api_usage"):
+                    response.headers["Sforce-Limit-Info"] = "api-usage={}/{}".format(*g.api_usage)
+                return response
 
             for suffix in (rule, rule + "/") if rule else ("", "/"):
                 app.add_url_rule(
@@ -129,6 +149,17 @@ def register(app: Flask, ctx) -> None:
     def data_versions():
         g.kind = "read"
         return json_response(versions())
+
+    @api("/limits")
+    def limits(user, version):
+        """``GET .../limits``: ``{"DailyApiRequests": {"Max", "Remaining"}}`` (REST API Developer Guide
+        "Limits": "Max is the limit total for the org. Remaining is the total number of calls or events
+        left for the org"). Only the daily API allowance is modelled; the other limits of a real org are
+        absent rather than invented."""
+        used, allowance = ctx.org.api_usage()
+        return json_response(
+            {"DailyApiRequests": {"Max": allowance, "Remaining": max(allowance - used, 0)}}
+        )
 
     @api("")
     def resources(user, version):
@@ -214,6 +245,10 @@ def register(app: Flask, ctx) -> None:
             raise SalesforceError("MALFORMED_QUERY", "A query string has to be specified")
         g.action = soql_object(text)
         records, total, batch = ctx.org.query(user, text, api_version=version, tooling=tooling)
+        if request.args.get("columns", "").lower() == "true":
+            # The query's column metadata instead of its records (what ``sf data query`` asks for;
+            # soql.columns). The query is run first, so it fails as the query itself would.
+            return json_response(soql.columns(text, features=ctx.org.features()))
         return json_response(_page(version, tooling, records, total, batch, 0))
 
     def _page(version, tooling, records, total, batch, offset):

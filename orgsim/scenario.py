@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from orgsim.connected_app import TOKENS_PER_USER_PER_APP
 from orgsim.metadata import IP_RELAXATIONS, REFRESH_TOKEN_POLICY_RE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,14 @@ OAUTH_TOKEN_VISIBILITY = ("both", "customize_application", "manage_users")
 #: The tool's own connected app (CumulusCI's built-in app) as the org sees it (facts §10.1, §2).
 CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
 PERMITTED = ("admin_approved", "all_users")
+#: No org's daily API allowance comes near this (Enterprise Edition: 100,000 plus 1,000 per Salesforce
+#: licence; the REST API guide's example header is ``api-usage=10018/100000``): a larger value is a typo.
+MAX_API_REQUESTS = 1_000_000_000
+#: Days back a scenario may date something: Salesforce was founded in 1999, so no org holds anything older
+#: than about 27 years (10,000 days).
+MAX_DAYS = 10_000
+#: A token used a billion times is a typo, not an org.
+MAX_USE_COUNT = 1_000_000_000
 
 
 class ScenarioError(ValueError):
@@ -88,7 +97,8 @@ def load(name_or_path: str) -> Scenario:
     except ValueError:
         shown = str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        # libyaml's loader where available: a scenario with thousands of tokens loads in a second.
+        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "yaml"
@@ -125,6 +135,14 @@ def _expect(value, kind, path, default=None, required=False):
     return value
 
 
+def _bounded(value, path: str, default: int, low: int, high: int) -> int:
+    """An integer field within ``[low, high]``, else ``path: must be between low and high``."""
+    number = _expect(value, int, path, default)
+    if not low <= number <= high:
+        raise _Invalid(path, f"must be between {low:,} and {high:,}, got {number:,}")
+    return number
+
+
 def _keys(mapping: dict, allowed: set[str], path: str) -> None:
     for key in mapping:
         if key not in allowed:
@@ -159,7 +177,18 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
 
     org = _expect(top.get("org"), dict, "org", {})
     _keys(
-        org, {"name", "edition", "kind", "instance_name", "namespace_prefix", "trial_days"}, "org"
+        org,
+        {
+            "name",
+            "edition",
+            "kind",
+            "instance_name",
+            "namespace_prefix",
+            "trial_days",
+            "daily_api_requests",
+            "api_requests_used",
+        },
+        "org",
     )
     kind = _expect(org.get("kind"), str, "org.kind", "production")
     if kind not in ORG_KINDS:
@@ -170,8 +199,23 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         "kind": kind,
         "instance_name": _expect(org.get("instance_name"), str, "org.instance_name", "NA224"),
         "namespace_prefix": _expect(org.get("namespace_prefix"), str, "org.namespace_prefix"),
-        "trial_days": _expect(org.get("trial_days"), int, "org.trial_days"),
+        "trial_days": (
+            None
+            if org.get("trial_days") is None
+            else _bounded(org.get("trial_days"), "org.trial_days", 0, 0, MAX_DAYS)
+        ),
+        # The daily API request allowance and the requests already used (Identity.count_api_request).
+        "daily_api_requests": _bounded(
+            org.get("daily_api_requests"), "org.daily_api_requests", 100_000, 1, MAX_API_REQUESTS
+        ),
     }
+    out["org"]["api_requests_used"] = _bounded(
+        org.get("api_requests_used"),
+        "org.api_requests_used",
+        0,
+        0,
+        out["org"]["daily_api_requests"],
+    )
 
     features = _expect(top.get("features"), dict, "features", {})
     _keys(
@@ -236,7 +280,9 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         profiles[name] = (_expect(prof.get("license"), str, f"{p}.license", "Salesforce"), perms)
         out["profiles"].append({"name": name, "license": profiles[name][0], "permissions": perms})
 
-    usernames: list[str] = []
+    usernames: dict[
+        str, None
+    ] = {}  # ordered, with O(1) lookups (scenarios may hold thousands of users)
     out["users"] = []
     for i, user in enumerate(_expect(top.get("users"), list, "users", [])):
         p = f"users[{i}]"
@@ -265,7 +311,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         alias = _expect(user.get("alias"), str, f"{p}.alias", username.split("@")[0][:8])
         if len(alias) > 8:
             raise _Invalid(f"{p}.alias", f"at most 8 characters (User.Alias), got '{alias}'")
-        usernames.append(username)
+        usernames[username] = None
         out["users"].append(
             {
                 "username": username,
@@ -284,7 +330,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
     if not usernames:
         raise _Invalid("users", "at least one user is required")
 
-    connected = _expect(top.get("connected_user"), str, "connected_user", usernames[0])
+    connected = _expect(top.get("connected_user"), str, "connected_user", next(iter(usernames)))
     if connected not in usernames:
         raise _Invalid("connected_user", f"unknown user '{connected}'")
     out["connected_user"] = connected
@@ -336,11 +382,15 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         "installed": _expect(app.get("installed"), bool, "app.installed", False),
         "admin_approved": _expect(app.get("admin_approved"), bool, "app.admin_approved", False),
         "blocked": _expect(app.get("blocked"), bool, "app.blocked", False),
-        "installed_days_ago": _expect(
-            app.get("installed_days_ago"), int, "app.installed_days_ago", 30
+        "installed_days_ago": _bounded(
+            app.get("installed_days_ago"), "app.installed_days_ago", 30, 0, MAX_DAYS
         ),
-        "policy_changed_days_ago": _expect(
-            app.get("policy_changed_days_ago"), int, "app.policy_changed_days_ago"
+        "policy_changed_days_ago": (
+            None
+            if app.get("policy_changed_days_ago") is None
+            else _bounded(
+                app.get("policy_changed_days_ago"), "app.policy_changed_days_ago", 0, 0, MAX_DAYS
+            )
         ),
     }
     a["label"] = _expect(app.get("label"), str, "app.label", a["name"])
@@ -392,6 +442,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         )
 
     out["tokens"] = []
+    per_user_app: dict[tuple[str, str], int] = {}
     for i, tok in enumerate(_expect(top.get("tokens"), list, "tokens", [])):
         p = f"tokens[{i}]"
         _expect(tok, dict, p, required=True)
@@ -408,16 +459,25 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             raise _Invalid(
                 f"{p}.app", "the app has a token, so it must be visible (app.visible: true)"
             )
-        created = _expect(tok.get("created_days_ago"), int, f"{p}.created_days_ago", 30)
+        held = per_user_app[(who, app_name)] = per_user_app.get((who, app_name), 0) + 1
+        if held > TOKENS_PER_USER_PER_APP:
+            raise _Invalid(
+                f"{p}.user",
+                f"more than {TOKENS_PER_USER_PER_APP} tokens for user '{who}' and app '{app_name}' "
+                f"(Salesforce keeps at most {TOKENS_PER_USER_PER_APP} per user per app and revokes the "
+                "oldest on a new authorization, facts §10.1)",
+            )
+        created = _bounded(tok.get("created_days_ago"), f"{p}.created_days_ago", 30, 0, MAX_DAYS)
         out["tokens"].append(
             {
                 "user": who,
                 "app": app_name,
                 "created_days_ago": created,
-                "last_used_days_ago": _expect(
-                    tok.get("last_used_days_ago"), int, f"{p}.last_used_days_ago", 0
+                # A token is used after it is created: at most created_days_ago days ago.
+                "last_used_days_ago": _bounded(
+                    tok.get("last_used_days_ago"), f"{p}.last_used_days_ago", 0, 0, created
                 ),
-                "use_count": _expect(tok.get("use_count"), int, f"{p}.use_count", 1),
+                "use_count": _bounded(tok.get("use_count"), f"{p}.use_count", 1, 0, MAX_USE_COUNT),
             }
         )
 
@@ -433,8 +493,8 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         )
     out["client_app"] = {
         "state": client_state,
-        "installed_days_ago": _expect(
-            client.get("installed_days_ago"), int, "client_app.installed_days_ago", 90
+        "installed_days_ago": _bounded(
+            client.get("installed_days_ago"), "client_app.installed_days_ago", 90, 0, MAX_DAYS
         ),
     }
 

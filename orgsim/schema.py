@@ -34,6 +34,7 @@ class Field:
     feature: str | None = None
     length: int = 0
     picklist_values: tuple[str, ...] = ()
+    filterable: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,10 @@ def permission_name(field_name: str) -> str:
 
 
 def _organization() -> SObject:
-    """Organization: read-only org facts; cci reads it on every connect (cumulusci-notes §3.5, §3.6)."""
+    """Organization: read-only org facts; cci reads it on every connect (cumulusci-notes §3.5, §3.6). The
+    fields, their order and types are those of the recorded Organization record in the cumulusci wheel
+    (``tests/shared_cassettes/GET_sobjects_Organization.yaml``, 57 keys with ``attributes``)."""
+    access = ("Read", "Edit", "ReadEditTransfer", "ControlledByParent", "None")
     return SObject(
         "Organization",
         "Organization",
@@ -214,6 +218,59 @@ def _organization() -> SObject:
         fields=(
             _id("Organization"),
             _str("Name", length=80),
+            _str("Division", length=80),
+            _str("Street", type="textarea"),
+            _str("City", length=40),
+            _str("State", "State/Province", length=80),
+            _str("PostalCode", "Zip/Postal Code", length=20),
+            _str("Country", length=80),
+            Field("Latitude", "double", "Latitude"),
+            Field("Longitude", "double", "Longitude"),
+            _str("GeocodeAccuracy", type="picklist", length=40, values=("Address", "Zip")),
+            Field("Address", "address", "Address"),
+            _str("Phone", type="phone", length=40),
+            _str("Fax", type="phone", length=40),
+            _str("PrimaryContact", length=80),
+            _str("DefaultLocaleSidKey", "Locale", type="picklist", length=40, values=("en_US",)),
+            _str(
+                "TimeZoneSidKey",
+                "Time Zone",
+                type="picklist",
+                length=40,
+                values=("America/Los_Angeles",),
+            ),
+            _str("LanguageLocaleKey", "Language", type="picklist", length=40, values=("en_US",)),
+            _bool("ReceivesInfoEmails"),
+            _bool("ReceivesAdminInfoEmails"),
+            _bool("PreferencesRequireOpportunityProducts"),
+            _bool("PreferencesTransactionSecurityPolicy"),
+            _bool("PreferencesTerminateOldestSession"),
+            _bool("PreferencesConsentManagementEnabled"),
+            _bool("PreferencesAutoSelectIndividualOnMerge"),
+            _bool("PreferencesLightningLoginEnabled"),
+            _bool("PreferencesOnlyLLPermUserAllowed"),
+            _int("FiscalYearStartMonth"),
+            _bool("UsesStartDateAsFiscalYearName"),
+            _str("DefaultAccountAccess", type="picklist", length=40, values=access),
+            _str("DefaultContactAccess", type="picklist", length=40, values=access),
+            _str("DefaultOpportunityAccess", type="picklist", length=40, values=access),
+            _str("DefaultLeadAccess", type="picklist", length=40, values=access),
+            _str("DefaultCaseAccess", type="picklist", length=40, values=access),
+            _str(
+                "DefaultCalendarAccess",
+                type="picklist",
+                length=40,
+                values=("HideDetails", "HideDetailsInsert", "ShowDetails", "ShowDetailsInsert"),
+            ),
+            _str("DefaultPricebookAccess", type="picklist", length=40, values=("ReadSelect",)),
+            _str("DefaultCampaignAccess", type="picklist", length=40, values=("All",)),
+            _str("DelegatedAuthenticationServiceUrl", type="url", length=1000),
+            _dt("SystemModstamp", "System Modstamp"),
+            _str("ComplianceBccEmail", type="email", length=80),
+            _str("UiSkin", type="picklist", length=40, values=("Theme1", "Theme2", "Theme3")),
+            _str("SignupCountryIsoCode", length=2),
+            _dt("TrialExpirationDate"),
+            _int("NumKnowledgeService"),
             _str(
                 "OrganizationType",
                 "Edition",
@@ -229,12 +286,17 @@ def _organization() -> SObject:
                     "Base Edition",
                 ),
             ),
-            _bool("IsSandbox", "Is Sandbox"),
-            _str("InstanceName", length=5),
             _str("NamespacePrefix", length=15),
-            _dt("TrialExpirationDate"),
+            _str("InstanceName", length=5),
+            _bool("IsSandbox", "Is Sandbox"),
+            _str("WebToCaseDefaultOrigin", length=40),
+            _int("MonthlyPageViewsUsed"),
+            _int("MonthlyPageViewsEntitlement"),
+            _bool("IsReadOnly"),
             _dt("CreatedDate"),
-            _str("LanguageLocaleKey", "Locale", type="picklist", length=40, values=("en_US",)),
+            _ref("CreatedById", "User", "CreatedBy", "Created By ID"),
+            _dt("LastModifiedDate"),
+            _ref("LastModifiedById", "User", "LastModifiedBy", "Last Modified By ID"),
         ),
     )
 
@@ -395,7 +457,14 @@ def _permission_set_assignment() -> SObject:
 
 
 def _connected_application() -> SObject:
-    """ConnectedApplication: all fields read-only; a row exists once the app is installed (facts §3)."""
+    """ConnectedApplication: all fields read-only; a row exists once the app is installed (facts §3). The
+    fields are those of the Field Reference "ConnectedApplication" (labels, types and lengths from it;
+    ``PinLength`` 4-9, ``MobileSessionTimeout`` and ``NamedUserUvidTimeout`` values from the Object
+    Reference): an unknown field answers ``INVALID_FIELD`` in a query, so every documented one is here.
+    ``RefreshTokenValidityPeriod`` and ``OptionsRefreshTokenValidityMetric`` (true: validity counted from
+    the last use, else from issue) follow the app's refresh-token policy (scenario
+    ``app.oauth_policy.refresh_token_policy``; facts §10.4: the sObject holds the validity fields, not IP
+    relaxation)."""
     return SObject(
         "ConnectedApplication",
         "Connected App",
@@ -408,13 +477,56 @@ def _connected_application() -> SObject:
             _id("Connected App"),
             _str("Name", "Connected App Name", length=80),
             *_audit(),
-            _bool("OptionsAllowAdminApprovedUsersOnly", "Admin Approved Users Only"),
-            _bool("OptionsRefreshTokenValidityMetric", "Refresh Token Validity Metric"),
-            _bool("OptionsHasSessionLevelPolicy", "Has Session Level Policy"),
-            _bool("OptionsIsInternal", "Is Internal"),
-            _int("RefreshTokenValidityPeriod", "Refresh Token Validity Period"),
-            _str("StartUrl", "Start URL", type="url", length=1000),
-            _str("MobileStartUrl", "Mobile Start URL", type="url", length=1000),
+            _str(
+                "MobileSessionTimeout",
+                "Lock App After",
+                type="picklist",
+                length=40,
+                values=("1", "5", "10", "30", "60"),
+            ),
+            _str("MobileStartUrl", "Mobile Start URL", type="url", length=2400),
+            _str(
+                "NamedUserUvidTimeout",
+                type="picklist",
+                length=40,
+                values=("1", "5", "10", "15", "30"),
+            ),
+            _bool("OptionsAllowAdminApprovedUsersOnly", "AllowAdminApprovedUsersOnly"),
+            _bool("OptionsCodeCredentialGuestEnabled", "CodeCredentialGuestEnabled"),
+            _bool("OptionsFullContentPushNotifications", "FullContentPushNotifications"),
+            _bool("OptionsHasSessionLevelPolicy", "HasSessionLevelPolicy"),
+            _bool("OptionsIsInternal", "isInternal"),
+            _bool("OptionsRefreshTokenValidityMetric", "RefreshTokenValidityMetric"),
+            _bool("OptionsTokenExchangeManageBitEnabled", "TokenExchangeManageBitEnabled"),
+            _str("PinLength", "PIN Length", type="picklist", length=40, values=tuple("456789")),
+            _int("RefreshTokenValidityPeriod", "Refresh Token Policy:"),
+            _str("StartUrl", "Start URL", type="url", length=2400),
+        ),
+    )
+
+
+def _setup_audit_trail() -> SObject:
+    """SetupAuditTrail (facts §10.4; Object Reference "SetupAuditTrail"): Setup changes, ``query()`` and
+    ``retrieve()`` only. ``Action`` is filterable; ``Section`` and ``Display`` are not (filter by
+    ``CreatedDate`` and ``Action``, match the text in the client). Key prefix ``0Ym`` (UNCERTAIN)."""
+    return SObject(
+        "SetupAuditTrail",
+        "Setup Audit Trail",
+        "0Ym",
+        createable=False,
+        updateable=False,
+        deletable=False,
+        fields=(
+            _id("Setup Audit Trail"),
+            _str("Action", length=120, nillable=False),
+            Field("Section", "string", "Section", length=120, filterable=False),
+            Field("Display", "string", "Display", length=1000, filterable=False),
+            _str("DelegateUser", "Delegate User", length=80),
+            _str("CreatedByContext", "Created By Context", length=80),
+            _str("CreatedByIssuer", "Created By Issuer", length=80),
+            _str("ResponsibleNamespacePrefix", length=15),
+            _dt("CreatedDate"),
+            _ref("CreatedById", "User", "CreatedBy", "Created By ID"),
         ),
     )
 
@@ -724,6 +836,7 @@ OBJECTS: dict[str, SObject] = {
         _permission_set(),
         _permission_set_assignment(),
         _connected_application(),
+        _setup_audit_trail(),
         _app_menu_item(),
         _oauth_token(),
         _setup_entity_access(),
@@ -831,6 +944,8 @@ def column_type(f: Field) -> str:
     references and datetimes (``YYYY-MM-DDTHH:MM:SS.000+0000``) compare exactly."""
     if f.type in ("boolean", "int"):
         return "INTEGER"
+    if f.type == "double":
+        return "REAL"
     if f.type in _STRING_TYPES:
         return "TEXT COLLATE NOCASE"
     return "TEXT"
@@ -870,45 +985,79 @@ _SOAP_TYPES = {
     "int": "xsd:int",
     "datetime": "xsd:dateTime",
     "date": "xsd:date",
+    "double": "xsd:double",
+    "address": "urn:address",
 }
 
 
 def describe_field(f: Field) -> dict[str, Any]:
-    """One entry of a describe's ``fields`` list, in Salesforce's DescribeFieldResult shape."""
+    """One entry of a describe's ``fields`` list, in Salesforce's DescribeFieldResult shape: the 57 keys of
+    the recorded Account describe in the cumulusci wheel (``tests/shared_cassettes/
+    GET_sobjects_Account_describe.yaml``). ``defaultValue`` is ``false`` for a boolean (a checkbox defaults
+    to unchecked; e.g. Object Reference "UserLogin": "Default value: false") and ``null`` otherwise, which
+    cci's ``load_dataset`` reads."""
+    text = f.type in _STRING_TYPES
     return {
-        "name": f.name,
-        "type": f.type,
-        "label": f.label,
-        "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
-        "length": f.length,
-        "byteLength": f.length * 3 if f.type in _STRING_TYPES else f.length,
-        "digits": 9 if f.type == "int" else 0,
-        "precision": 0,
-        "scale": 0,
-        "createable": f.createable,
-        "updateable": f.updateable,
-        "nillable": f.nillable,
-        "custom": False,
-        "calculated": False,
+        "aggregatable": f.type not in ("textarea", "address"),
+        "aiPredictionField": False,
         "autoNumber": False,
-        "unique": False,
-        "externalId": False,
-        "idLookup": f.name in ("Id", "Name", "Username"),
-        "nameField": f.name == "Name",
-        "filterable": True,
-        "sortable": f.type != "textarea",
-        "groupable": f.type not in ("textarea", "datetime"),
-        "defaultedOnCreate": f.type == "boolean" or f.name == "Id",
-        "deprecatedAndHidden": False,
-        "referenceTo": list(f.reference_to),
-        "relationshipName": f.relationship_name,
-        "polymorphicForeignKey": len(f.reference_to) > 1,
+        "byteLength": f.length * 3 if text else f.length,
+        "calculated": False,
+        "calculatedFormula": None,
         "cascadeDelete": False,
-        "restrictedPicklist": f.type == "picklist",
+        "caseSensitive": False,
+        "compoundFieldName": None,
+        "controllerName": None,
+        "createable": f.createable,
+        "custom": False,
+        "defaultValue": False if f.type == "boolean" else None,
+        "defaultValueFormula": None,
+        "defaultedOnCreate": f.type == "boolean" or f.name == "Id",
+        "dependentPicklist": False,
+        "deprecatedAndHidden": False,
+        "digits": 9 if f.type == "int" else 0,
+        "displayLocationInDecimal": False,
+        "encrypted": False,
+        "externalId": False,
+        "extraTypeInfo": None,
+        "filterable": f.filterable and f.type != "address",
+        "filteredLookupInfo": None,
+        "formulaTreatNullNumberAsZero": False,
+        "groupable": f.type not in ("textarea", "datetime", "double", "address"),
+        "highScaleNumber": False,
+        "htmlFormatted": False,
+        "idLookup": f.name in ("Id", "Name", "Username"),
+        "inlineHelpText": None,
+        "label": f.label,
+        "length": f.length,
+        "mask": None,
+        "maskType": None,
+        "name": f.name,
+        "nameField": f.name == "Name",
+        "namePointing": False,
+        "nillable": f.nillable,
+        "permissionable": False,
         "picklistValues": [
             {"active": True, "defaultValue": False, "label": v, "validFor": None, "value": v}
             for v in f.picklist_values
         ],
+        "polymorphicForeignKey": len(f.reference_to) > 1,
+        "precision": 18 if f.type == "double" else 0,
+        "queryByDistance": False,
+        "referenceTargetField": None,
+        "referenceTo": list(f.reference_to),
+        "relationshipName": f.relationship_name,
+        "relationshipOrder": None,
+        "restrictedDelete": False,
+        "restrictedPicklist": f.type == "picklist",
+        "scale": 15 if f.type == "double" else 0,
+        "searchPrefilterable": False,
+        "soapType": _SOAP_TYPES.get(f.type, "xsd:string"),
+        "sortable": f.type not in ("textarea", "address"),
+        "type": f.type,
+        "unique": False,
+        "updateable": f.updateable,
+        "writeRequiresMasterRead": False,
     }
 
 
@@ -922,31 +1071,40 @@ def _urls(obj: SObject, base_url: str) -> dict[str, str]:
 
 
 def _summary(obj: SObject, base_url: str) -> dict[str, Any]:
+    """The properties shared by a describe-global entry and an sObject describe."""
     return {
-        "name": obj.name,
-        "label": obj.label,
-        "labelPlural": obj.label_plural or obj.label + "s",
-        "keyPrefix": obj.key_prefix,
-        "createable": obj.createable,
-        "updateable": obj.updateable,
-        "deletable": obj.deletable,
-        "queryable": obj.queryable,
-        "retrieveable": obj.queryable,
-        "searchable": False,
-        "undeletable": False,
-        "mergeable": False,
-        "triggerable": False,
-        "layoutable": False,
-        "replicateable": obj.queryable,
         "activateable": False,
-        "feedEnabled": False,
+        "createable": obj.createable,
         "custom": False,
         "customSetting": False,
+        "deepCloneable": False,
+        "deletable": obj.deletable,
         "deprecatedAndHidden": False,
+        "feedEnabled": False,
         "hasSubtypes": False,
+        "isInterface": False,
         "isSubtype": False,
+        "keyPrefix": obj.key_prefix,
+        "label": obj.label,
+        "labelPlural": obj.label_plural or obj.label + "s",
+        "layoutable": False,
+        "mergeable": False,
+        "mruEnabled": False,
+        "name": obj.name,
+        "queryable": obj.queryable,
+        "replicateable": obj.queryable,
+        "retrieveable": obj.queryable,
+        "searchable": False,
+        "triggerable": False,
+        "undeletable": False,
+        "updateable": obj.updateable,
         "urls": _urls(obj, base_url),
     }
+
+
+def _global_entry(obj: SObject, base_url: str) -> dict[str, Any]:
+    """A describe-global entry: the 28 keys of the recorded ``GET .../sobjects`` in the cumulusci wheel."""
+    return {**_summary(obj, base_url), "associateEntityType": None, "associateParentEntity": None}
 
 
 def describe_sobject(
@@ -959,14 +1117,35 @@ def describe_sobject(
     Raises ``KeyError`` for an unknown object. Shape: REST API Developer Guide, sObject Describe."""
     obj = _obj(obj_name)
     result = _summary(obj, base_url)
+    # The other keys of the recorded Account describe (42 in all), with the values of an object that has
+    # no layouts, list views, scopes or interfaces.
+    result.update(
+        {
+            "actionOverrides": [],
+            "compactLayoutable": False,
+            "defaultImplementation": None,
+            "extendedBy": None,
+            "extendsInterfaces": None,
+            "implementedBy": None,
+            "implementsInterfaces": None,
+            "listviewable": None,
+            "lookupLayoutable": None,
+            "namedLayoutInfos": [],
+            "networkScopeFieldName": None,
+            "searchLayoutable": False,
+            "supportedScopes": [],
+        }
+    )
     result["fields"] = [describe_field(f) for f in visible_fields(obj, features)]
     result["childRelationships"] = [
         {
-            "childSObject": rel.child_sobject,
-            "field": rel.field,
-            "relationshipName": rel.relationship_name,
             "cascadeDelete": False,
+            "childSObject": rel.child_sobject,
             "deprecatedAndHidden": False,
+            "field": rel.field,
+            "junctionIdListNames": [],
+            "junctionReferenceTo": [],
+            "relationshipName": rel.relationship_name,
             "restrictedDelete": False,
         }
         for rel in obj.child_relationships
@@ -990,7 +1169,7 @@ def describe_global(
     return {
         "encoding": "UTF-8",
         "maxBatchSize": 200,
-        "sobjects": [_summary(o, base_url) for o in objects_for_api(tooling=tooling)],
+        "sobjects": [_global_entry(o, base_url) for o in objects_for_api(tooling=tooling)],
     }
 
 

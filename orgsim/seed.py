@@ -20,6 +20,42 @@ ORG_ID_15 = "00D5i000000SIMU"
 SIXSENSE_CALLBACK = "https://login.6sense.com/salesforce/callback"
 
 
+#: The compound ``Organization.Address`` value's keys (the recorded Organization record in the cumulusci
+#: wheel, ``tests/shared_cassettes/GET_sobjects_Organization.yaml``).
+ADDRESS_KEYS = (
+    "city",
+    "country",
+    "geocodeAccuracy",
+    "latitude",
+    "longitude",
+    "postalCode",
+    "state",
+    "street",
+)
+#: Organization settings no rule reads, with the values of that same recorded org.
+ORG_SETTINGS = {
+    "ReceivesInfoEmails": True,
+    "ReceivesAdminInfoEmails": True,
+    "PreferencesConsentManagementEnabled": True,
+    "PreferencesLightningLoginEnabled": True,
+    "FiscalYearStartMonth": 1,
+    "DefaultAccountAccess": "Edit",
+    "DefaultContactAccess": "ControlledByParent",
+    "DefaultOpportunityAccess": "Edit",
+    "DefaultLeadAccess": "ReadEditTransfer",
+    "DefaultCaseAccess": "ReadEditTransfer",
+    "DefaultCalendarAccess": "HideDetailsInsert",
+    "DefaultPricebookAccess": "ReadSelect",
+    "DefaultCampaignAccess": "All",
+    "UiSkin": "Theme3",
+    "SignupCountryIsoCode": "US",
+    "NumKnowledgeService": 0,
+    "WebToCaseDefaultOrigin": "Web",
+    "MonthlyPageViewsUsed": 0,
+    "MonthlyPageViewsEntitlement": 0,
+}
+
+
 def _days_ago(days: int | None) -> str | None:
     if days is None:
         return None
@@ -56,6 +92,8 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
             "TimeZoneSidKey": "America/Los_Angeles",
             "Country": "US",
             "PrimaryContact": None,
+            "Address": {**dict.fromkeys(ADDRESS_KEYS), "country": "US"},
+            **ORG_SETTINGS,
         },
     )
     licences: dict[str, str] = {}
@@ -193,8 +231,11 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
                 app["name"],
                 at=_days_ago(days if days is not None else app["installed_days_ago"]),
             )
+    states: dict[
+        str, dict
+    ] = {}  # app_state reads every token of the app: once per app, not per token
     for tok in data["tokens"]:
-        state = org.app_state(tok["app"])
+        state = states.get(tok["app"]) or states.setdefault(tok["app"], org.app_state(tok["app"]))
         org.grant_token(
             users[tok["user"]],
             state,

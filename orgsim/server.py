@@ -227,6 +227,37 @@ class SimServer:
         self._thread.join(timeout=5)
 
 
+#: The largest ``--latency-ms``: a minute per request; beyond it clients time out rather than wait (no real
+#: org answers that slowly), so a larger value is a typo.
+MAX_LATENCY_MS = 60_000
+
+
+def check_flags(
+    *,
+    port: int = 0,
+    latency_ms: int = 0,
+    state_file: str | os.PathLike | None = None,
+    cert_dir: str | os.PathLike | None = None,
+) -> None:
+    """Refuse bad start options before anything is written, with a :class:`StartError` naming the flag:
+    ``--port`` outside 0-65535, ``--latency-ms`` outside 0-:data:`MAX_LATENCY_MS`, a ``--state`` that is a
+    directory or whose directory does not exist, a ``--cert-dir`` that is not a directory."""
+    if not 0 <= port <= 65535:
+        raise StartError(f"--port {port}: must be between 0 and 65535")
+    if not 0 <= latency_ms <= MAX_LATENCY_MS:
+        raise StartError(
+            f"--latency-ms {latency_ms}: must be between 0 and {MAX_LATENCY_MS:,} (ms per request)"
+        )
+    if state_file is not None:
+        path = Path(state_file)
+        if path.is_dir():
+            raise StartError(f"--state {path}: is a directory, not a state file")
+        if not path.parent.resolve().is_dir():
+            raise StartError(f"--state {path}: directory {path.parent} does not exist")
+    if cert_dir is not None and Path(cert_dir).exists() and not Path(cert_dir).is_dir():
+        raise StartError(f"--cert-dir {cert_dir}: not a directory")
+
+
 def start(
     scenario: str,
     *,
@@ -253,6 +284,7 @@ def start(
                 f"org kind '{org_kind}' is not one of {', '.join(scenario_mod.ORG_KINDS)}"
             )
         loaded.data["org"]["kind"] = org_kind
+    check_flags(port=port, latency_ms=latency_ms, state_file=state_file, cert_dir=cert_dir)
     try:
         observer = Observer(latency_ms=latency_ms, fault_spec=fault)
     except ValueError as exc:
@@ -271,7 +303,13 @@ def start(
     # The prefix keeps the token from starting with "-", which argparse would take for an option.
     ctx = SimContext(observer=observer, admin_token="orgsim_" + secrets.token_urlsafe(32))
     app = ResetMiddleware(create_app(ctx))
-    keycert, bundle, cert = ensure_certificate(cert_dir)
+    try:
+        keycert, bundle, cert = ensure_certificate(cert_dir)
+    except OSError as exc:
+        if store is not None:
+            store.conn.close()
+        where = f"--cert-dir {cert_dir}" if cert_dir else "certificate directory"
+        raise StartError(f"{where}: cannot write the certificate ({exc.strerror or exc})") from None
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(str(keycert))
     try:
@@ -285,8 +323,18 @@ def start(
             raise StartError(f"port {port} on {HOST} is already in use") from None
         raise StartError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
     if store is None:
-        store = Store.create(os.fspath(state_file) if state_file else ":memory:")
-        org = Org.seed(store, loaded.name, loaded.data)
+        try:
+            store = Store.create(os.fspath(state_file) if state_file else ":memory:")
+            org = Org.seed(store, loaded.name, loaded.data)
+        except BaseException:
+            httpd.server_close()
+            if store is not None:
+                store.conn.close()
+            if state_file is not None and os.path.exists(state_file):
+                os.remove(
+                    state_file
+                )  # nothing half-written: the state file is created whole or not at all
+            raise
     else:
         org = Org(store)
         if org.oauth_client(TOOL_CLIENTS[TOOL_CLIENT][0]) is None:

@@ -64,6 +64,7 @@ __all__ = [
     "InList",
     "QueryResult",
     "SoqlError",
+    "columns",
     "execute",
     "parse",
     "unescape",
@@ -152,7 +153,7 @@ _RANGE_OPS = {
 
 
 def _compare(scope: Scope, cond: Compare) -> Frag:
-    ctx, resolved = scope.ctx, scope.resolve(cond.path)
+    ctx, resolved = scope.ctx, scope.resolve(cond.path, filtering=True)
     f, col = resolved.field, resolved.column
     if cond.value.kind in ("DATE_LITERAL", "DATE_N_LITERAL"):
         if f.type not in ("date", "datetime") or cond.op == "LIKE":
@@ -180,7 +181,7 @@ def _compare(scope: Scope, cond: Compare) -> Frag:
 
 
 def _in_list(scope: Scope, cond: InList) -> Frag:
-    ctx, resolved = scope.ctx, scope.resolve(cond.path)
+    ctx, resolved = scope.ctx, scope.resolve(cond.path, filtering=True)
     col = resolved.column
     values = [_value(ctx, cond.path, resolved.field, lit) for lit in cond.values]
     present = [v for v in values if v is not None]
@@ -198,7 +199,7 @@ def _in_list(scope: Scope, cond: InList) -> Frag:
 
 
 def _semi_join(scope: Scope, cond: SemiJoin) -> Frag:
-    ctx, resolved = scope.ctx, scope.resolve(cond.path)
+    ctx, resolved = scope.ctx, scope.resolve(cond.path, filtering=True)
     sub = cond.query
     if (
         len(sub.items) != 1
@@ -299,11 +300,11 @@ def _convert(type_: str, value: Any) -> Any:
         return bool(value)
     if type_ == "int":
         return int(value)
-    if type_ == "complexvalue" and isinstance(value, str):
+    if type_ in ("complexvalue", "address") and isinstance(value, str):
         return json.loads(
             value
-        )  # a Tooling complex value (PackageInstallRequest.Errors), stored as JSON
-    return value
+        )  # PackageInstallRequest.Errors, Organization.Address: stored as JSON
+    return float(value) if type_ == "double" else value
 
 
 def _plan_records(
@@ -508,3 +509,92 @@ def execute(
     plan = _plan_records(ctx, scope, query, nested=False, extra=[])
     records = _run_plan(conn, ctx, plan)
     return QueryResult(records, len(records))
+
+
+# -- column metadata (``query?q=...&columns=true``) ----------------------------------------------------------
+
+#: describe type -> the column's ``apexType``.
+_APEX_TYPES = {
+    "id": "Id",
+    "reference": "Id",
+    "boolean": "Boolean",
+    "int": "Integer",
+    "double": "Double",
+    "datetime": "Datetime",
+    "date": "Date",
+    "complexvalue": "Object",
+}
+
+
+def _column(name: str, display: str, f: schema.Field | None, **extra: Any) -> dict[str, Any]:
+    kind = f.type if f is not None else None  # QueryResultColumnMetadata: 12 keys (tooling.d.ts)
+    return {
+        "aggregate": False,
+        "apexType": (_APEX_TYPES.get(kind, "String") if kind else None),
+        "booleanType": kind == "boolean",
+        "columnName": name,
+        "custom": False,
+        "displayName": display,
+        "foreignKeyName": None,
+        "insertable": bool(f and f.createable),
+        "joinColumns": [],
+        "numberType": kind in ("int", "double"),
+        "textType": kind in TEXT_TYPES,
+        "updatable": bool(f and f.updateable),
+        **extra,
+    }
+
+
+def _path_column(obj: schema.SObject, parts: tuple, features: frozenset[str]) -> dict[str, Any]:
+    if len(parts) == 1:
+        f = schema.field(obj, str(parts[0]), features)
+        name = f.name if f else str(parts[0])
+        return _column(name, name, f)
+    ref = schema.relationship(obj, str(parts[0]), features)
+    name = (ref.relationship_name if ref else None) or str(parts[0])
+    target = schema.OBJECTS.get(ref.reference_to[0]) if ref and ref.reference_to else None
+    inner = _path_column(target, parts[1:], features) if target else None
+    return _column(name, name, None, joinColumns=[inner] if inner else [])
+
+
+def _query_columns(obj: schema.SObject, query: Query, features: frozenset[str]) -> list[dict]:
+    columns = []
+    for i, item in enumerate(query.items):
+        if isinstance(item, Path):
+            columns.append(_path_column(obj, item.parts, features))
+        elif isinstance(item, Aggregate):
+            if item.arg is None:  # COUNT(): no column
+                continue
+            display = f"COUNT({item.arg.text})"
+            col = _column(item.alias or f"expr{i}", display, None, aggregate=True)
+            columns.append({**col, "apexType": "Integer", "numberType": True})
+        else:
+            rel = schema.child_relationship(obj, str(item.query.obj))
+            child = schema.OBJECTS.get(rel.child_sobject) if rel else None
+            name = rel.relationship_name if rel else str(item.query.obj)
+            joins = _query_columns(child, item.query, features) if child else []
+            columns.append(_column(name, name, None, aggregate=True, joinColumns=joins))
+    return columns
+
+
+def columns(soql: str, *, features: Iterable[str] = frozenset()) -> dict[str, Any]:
+    """``GET .../query?q=<soql>&columns=true``: ``{"columnMetadata", "entityName", "groupBy", "idSelected",
+    "keyPrefix"}`` (``QueryResultMetadata`` of ``@salesforce/types`` tooling.d.ts; the sf CLI's ``data query``
+    reads it). A parent path is a column with ``joinColumns``; a child subquery an ``aggregate`` column
+    joining the subquery's; ``COUNT(f)`` an ``aggregate`` column ``alias``/``exprN``, displayed ``COUNT(f)``.
+    Names are looked up, not checked: run :func:`execute` first."""
+    query = parse(soql)
+    features = frozenset(features)
+    obj = schema.get_object(str(query.obj))
+    if obj is None:
+        raise SoqlError("INVALID_TYPE", f"sObject type '{query.obj}' is not supported.")
+    return {
+        "columnMetadata": _query_columns(obj, query, features),
+        "entityName": obj.name,
+        "groupBy": False,
+        "idSelected": any(
+            isinstance(i, Path) and len(i.parts) == 1 and str(i.parts[0]).lower() == "id"
+            for i in query.items
+        ),
+        "keyPrefix": obj.key_prefix,
+    }

@@ -100,8 +100,10 @@ class Scope:
         self.alias = ctx.alias()
         self.joins: dict[tuple[str, ...], Join] = {}
 
-    def resolve(self, path: Path) -> Resolved:
-        """Resolve a field path; raises ``INVALID_FIELD`` for an unknown relationship or field."""
+    def resolve(self, path: Path, *, filtering: bool = False) -> Resolved:
+        """Resolve a field path; raises ``INVALID_FIELD`` for an unknown relationship or field, and, with
+        ``filtering`` (a WHERE condition), for a field that is not filterable ("field 'X' can not be
+        filtered in query call": the wording is UNCERTAIN; facts §10.4 for SetupAuditTrail.Section)."""
         obj, alias, key, chain = self.obj, self.alias, (), []
         for part in path.parts[:-1]:
             ref = schema.relationship(obj, part, self.ctx.features)
@@ -128,6 +130,12 @@ class Scope:
                 f"No such column '{last}' on entity '{obj.name}'. If you are attempting to use a "
                 "custom field, be sure to append the '__c' after the custom field name. Please "
                 "reference your WSDL or the describe call for the appropriate names.",
+            )
+        if filtering and not found.filterable:
+            raise self.ctx.error(
+                "INVALID_FIELD",
+                path.token,
+                f"field '{found.name}' can not be filtered in query call",
             )
         return Resolved(found, f'{alias}."{found.name}"', chain)
 

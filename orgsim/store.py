@@ -62,6 +62,9 @@ class Store:
         self.lock = threading.RLock()
         self._columns: dict[str, list[str]] = {}
         self._last_now = ""
+        #: The two counters every insert reads and writes (``id_seq``, ``version``), kept in memory as well
+        #: (one process owns a store); cleared when a savepoint rolls back.
+        self._counters: dict[str, Any] = {}
 
     # -- opening ---------------------------------------------------------------------------------------
 
@@ -102,9 +105,14 @@ class Store:
     # -- bookkeeping -------------------------------------------------------------------------------------
 
     def meta(self, key: str, default: Any = None) -> Any:
+        if key in self._counters:
+            return self._counters[key]
         with self.lock:
             row = self.conn.execute("SELECT value FROM _sim_meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        value = json.loads(row[0]) if row else default
+        if key in _COUNTERS and row:
+            self._counters[key] = value
+        return value
 
     def set_meta(self, key: str, value: Any) -> None:
         with self.lock:
@@ -112,6 +120,8 @@ class Store:
                 "INSERT OR REPLACE INTO _sim_meta (key, value) VALUES (?, ?)",
                 (key, json.dumps(value)),
             )
+            if key in _COUNTERS:
+                self._counters[key] = value
 
     @property
     def version(self) -> int:
@@ -158,6 +168,7 @@ class Store:
             except BaseException:
                 self.conn.execute("ROLLBACK TO sim")
                 self.conn.execute("RELEASE sim")
+                self._counters.clear()
                 self.set_meta("version", version)
                 raise
             self.conn.execute("RELEASE sim")
@@ -305,7 +316,14 @@ class Store:
         return out
 
 
+_COUNTERS = frozenset({"id_seq", "version"})
+
+
 def _to_db(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
+    if isinstance(
+        value, dict | list
+    ):  # a compound or complex value (Address, Errors), kept as JSON
+        return json.dumps(value)
     return value

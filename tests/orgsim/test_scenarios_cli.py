@@ -71,6 +71,36 @@ def test_configured_scenario_is_fully_set_up(make_sim):
             "bogus: unknown field",
         ),
         ("users: [\n", "invalid YAML"),
+        # More tokens per user per app than Salesforce keeps (facts §10.1): refused, not cut at load.
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\napp: {visible: true}\ntokens:\n"
+            + "  - {user: a@b.c}\n" * 6,
+            "tokens[5].user: more than 5 tokens for user 'a@b.c' and app 'sfdc_6sense_oauth_app'",
+        ),
+        # Numbers beyond any real value.
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\napp: {visible: true}\ntokens:\n"
+            "  - {user: a@b.c, created_days_ago: -3}\n",
+            "tokens[0].created_days_ago: must be between 0 and 10,000, got -3",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\napp: {visible: true}\ntokens:\n"
+            "  - {user: a@b.c, created_days_ago: 5, last_used_days_ago: 9}\n",
+            "tokens[0].last_used_days_ago: must be between 0 and 5, got 9",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\napp: {visible: true}\ntokens:\n"
+            "  - {user: a@b.c, use_count: 99999999999}\n",
+            "tokens[0].use_count: must be between 0 and 1,000,000,000",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\napp: {installed_days_ago: -1}\n",
+            "app.installed_days_ago: must be between 0 and 10,000, got -1",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\norg: {trial_days: 99999}\n",
+            "org.trial_days: must be between 0 and 10,000, got 99,999",
+        ),
     ],
 )
 def test_malformed_scenarios_name_file_field_and_problem(tmp_path, text, message):
@@ -202,3 +232,101 @@ def test_with_sim_exits_with_the_command_status():
         timeout=60,
     )
     assert result.returncode == 7
+
+
+@pytest.mark.cli
+def test_with_sim_passes_state_so_a_second_run_sees_the_first_runs_org(tmp_path):
+    """``--state FILE`` reaches ``serve``: an authorization made in the first run (it lists the app on OAuth
+    Usage) is in the org the second run serves."""
+    state = tmp_path / "org.db"
+
+    def with_sim(*command):
+        return subprocess.run(
+            [
+                str(ROOT / "scripts" / "with-sim"),
+                "new_customer",
+                "--state",
+                str(state),
+                "--",
+                *command,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+
+    python = str(ROOT / ".venv" / "bin" / "python")
+    first = with_sim(
+        python, "-m", "orgsim", "action", "authorize", "--username", "admin@example.com"
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert state.exists()
+    check = (
+        "import os, requests; r = requests.get(os.environ['ORGSIM_URL'] + '/_sim/state', "
+        "headers={'Authorization': 'Bearer ' + os.environ['ORGSIM_ADMIN_TOKEN']}); "
+        "print([a['visible'] for a in r.json()['apps'] if a['name'] == 'sfdc_6sense_oauth_app'])"
+    )
+    second = with_sim(python, "-c", check)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.strip() == "[True]"
+
+
+def test_with_sim_refuses_a_start_timeout_that_is_not_a_number():
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "with-sim"), "new_customer", "--", "true"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={**os.environ, "WITH_SIM_START_TIMEOUT": "soon"},
+    )
+    assert result.returncode == 2
+    assert "WITH_SIM_START_TIMEOUT must be a number of seconds" in result.stderr
+
+
+# -- bad simulator flags: one line naming the flag, non-zero exit, nothing written -----------------------
+
+
+def _bad_flags(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a directory")
+    missing = tmp_path / "missing" / "deeper"
+    return [
+        (["--latency-ms", "-5"], "--latency-ms -5: must be between 0 and 60,000"),
+        (["--latency-ms", "86400000"], "--latency-ms 86400000: must be between 0 and 60,000"),
+        (["--port", "-1"], "--port -1: must be between 0 and 65535"),
+        (["--port", "70000"], "--port 70000: must be between 0 and 65535"),
+        (["--state", str(missing / "org.db")], f"--state {missing / 'org.db'}: directory"),
+        (["--state", str(tmp_path)], f"--state {tmp_path}: is a directory"),
+        (["--cert-dir", str(a_file)], f"--cert-dir {a_file}: not a directory"),
+        (["--env-file", str(missing / "env")], f"--env-file {missing / 'env'}: directory"),
+        (["--env-file", str(tmp_path)], f"--env-file {tmp_path}: is a directory"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_bad_serve_flags_are_one_line_naming_the_flag_and_write_nothing(tmp_path, case):
+    args, message = _bad_flags(tmp_path)[case]
+    state = tmp_path / "org.db"
+    extra = [] if "--state" in args else ["--state", str(state)]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = _serve("--scenario", "new_customer", "--port", "0", *extra, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("orgsim: ") and message in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no state, env or certificate file
+
+
+def test_a_failed_seed_leaves_no_state_file(tmp_path, monkeypatch):
+    from orgsim import seed
+
+    def broken(org, name, data):
+        org.put("User", {"Username": "half@example.com"})
+        raise RuntimeError("seed broke half way")
+
+    monkeypatch.setattr(seed, "seed", broken)
+    state = tmp_path / "org.db"
+    with pytest.raises(RuntimeError, match="half way"):
+        server.start("new_customer", state_file=state)
+    assert not state.exists()
