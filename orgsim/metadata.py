@@ -215,11 +215,7 @@ class Metadata:
                 mdxml.sub(root, "description", ps["Description"])
             mdxml.sub(root, "hasActivationRequired", "false")
             mdxml.sub(root, "label", ps["Label"])
-            for perm in sorted(self.known_user_permissions()):
-                if ps.get("Permissions" + perm):
-                    up = mdxml.sub(root, "userPermissions")
-                    mdxml.sub(up, "enabled", "true")
-                    mdxml.sub(up, "name", perm)
+            self._add_user_permissions(root, ps)
             return mdxml.xml(root)
         if md_type == "Profile":
             return self._profile_xml(member)
@@ -254,12 +250,16 @@ class Metadata:
         mdxml.sub(root, "custom", mdxml.b(prof["Name"] not in STANDARD_PROFILE_NAMES))
         if licence.get("Name"):
             mdxml.sub(root, "userLicense", licence["Name"])
+        self._add_user_permissions(root, ps)
+        return mdxml.xml(root)
+
+    def _add_user_permissions(self, root, permission_set: dict) -> None:
+        """``<userPermissions>`` (enabled, name) for each known permission the row holds, sorted."""
         for perm in sorted(self.known_user_permissions()):
-            if ps.get("Permissions" + perm):
+            if permission_set.get("Permissions" + perm):
                 up = mdxml.sub(root, "userPermissions")
                 mdxml.sub(up, "enabled", "true")
                 mdxml.sub(up, "name", perm)
-        return mdxml.xml(root)
 
     def app_oauth_policy(self, name: str) -> dict[str, str]:
         """The installed app's OAuth policies ``{ip_relaxation, refresh_token_policy}`` (scenario

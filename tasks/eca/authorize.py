@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .. import procedure
 from ..base import SixsenseTask
-from ..errors import SixsenseOrgError
 from ..guided import GuidedStep
 from ..vendor import VENDOR
 from .common import (
@@ -37,11 +36,7 @@ Return values: done, status (already done | verified | manual step remains), det
 
     def _prepare(self):
         self.integration_user = self._get_user(self.integration_username, "integration user")
-        self.eca = self._eca()
-        if self.eca is None and not self.plan:
-            raise SixsenseOrgError(
-                f"The {VENDOR.label} External Client App is not installed: run sixsense_install_eca_package first."
-            )
+        self.eca = self._installed_eca()
 
     def _check(self):
         if self.eca is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import SixsenseOrgError
 from ..queries import soql_in, soql_quote
 from ..vendor import VENDOR
 
@@ -129,6 +130,17 @@ class EcaMixin:
         )
         rows.sort(key=lambda r: r.get("DistributionState") != "Packaged")
         return rows[0] if rows else None
+
+    def _installed_eca(self) -> dict | None:
+        """The ECA row (:meth:`_eca`); not installed: None in plan mode (an earlier step installs it), else
+        ``SixsenseOrgError`` naming the step that installs it."""
+        eca = self._eca()
+        if eca is None and not self.plan:
+            raise SixsenseOrgError(
+                f"The {VENDOR.label} External Client App is not installed: run sixsense_install_eca_package "
+                "first."
+            )
+        return eca
 
     def _eca_policies(self, eca: dict) -> dict | None:
         """The ECA's OAuth policy (ExtlClntAppOauthPlcyCnfg) as metadata field -> value; fields the org's

@@ -13,7 +13,6 @@ from lxml import etree
 
 from .. import procedure
 from ..base import SixsenseTask
-from ..errors import SixsenseOrgError
 from ..guided import GuidedStep
 from ..metadata_xml import MD_NS, package_xml
 from ..options import PRODUCTION_OPTION
@@ -55,11 +54,7 @@ detail, method (metadata | guided | none).
 
     def _prepare(self):
         self.method = "none"
-        self.eca = self._eca()
-        if self.eca is None and not self.plan:
-            raise SixsenseOrgError(
-                f"The {VENDOR.label} External Client App is not installed: run sixsense_install_eca_package first."
-            )
+        self.eca = self._installed_eca()
 
     def _check(self):
         if self.eca is None:
