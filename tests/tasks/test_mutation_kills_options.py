@@ -218,11 +218,23 @@ def test_a_report_path_under_a_file_or_a_read_only_directory_cannot_be_written(
             parse(options, {"report_path": {"type": "path"}}, report_path=f"{locked}/r.json")
 
 
+def test_a_relative_report_path_under_a_file_names_the_blocking_directory_in_full(
+    options, errors, tmp_path, monkeypatch
+):
+    """The operator fixes the directory the message names: given in full, whatever the working directory."""
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(errors.SixsenseInputError) as err:
+        parse(options, {"report_path": {"type": "path"}}, report_path="afile/r.json")
+    assert f"cannot be written: {tmp_path}/afile is not a writable directory." in str(err.value)
+
+
 def test_a_default_report_path_is_checked_too(options, errors, tmp_path):
     (tmp_path / "afile").write_text("x")
     specs = {"report_path": {"type": "path", "default": f"{tmp_path}/afile/r.json"}}
-    with pytest.raises(errors.SixsenseInputError, match="cannot be written"):
+    with pytest.raises(errors.SixsenseInputError) as err:
         parse(options, specs)
+    assert str(err.value).startswith(f"report_path {tmp_path}/afile/r.json cannot be written: ")
     fine = {"report_path": {"type": "path", "default": f"{tmp_path}/r.json"}}
     assert parse(options, fine) == {"report_path": f"{tmp_path}/r.json"}
 
