@@ -237,3 +237,13 @@ def test_assign_by_username_defaults_to_the_running_user_and_says_when_nobody_ma
         org_config,
     )
     assert named._usernames() == ["a@example.com", "b@example.com"]
+
+
+def test_api_names_given_as_a_keyword_argument_are_kept(tasks_module, runtime, org_config):
+    """A Python caller may pass options as keyword arguments (cci's BaseTask merges them): a given
+    api_names is not replaced by the default."""
+    klass = tasks_module("setup_access").AssignSetupAccess
+    task = klass(runtime.project_config, TaskConfig({}), org_config, api_names="Other_Set")
+    assert task.options["api_names"] == ["Other_Set"]
+    default = klass(runtime.project_config, TaskConfig({"options": None}), org_config)
+    assert default.options["api_names"] == ["Sixsense_Setup_Access"]
