@@ -247,3 +247,15 @@ def test_api_names_given_as_a_keyword_argument_are_kept(tasks_module, runtime, o
     assert task.options["api_names"] == ["Other_Set"]
     default = klass(runtime.project_config, TaskConfig({"options": None}), org_config)
     assert default.options["api_names"] == ["Sixsense_Setup_Access"]
+
+
+@pytest.mark.parametrize("held", ["profile", "permission set"])
+def test_nothing_to_assign_still_logs_the_setup_access_table_under_its_title(
+    make_task, org, info, held
+):
+    org_to_assign(org, held=[assignment(SETUP_PS)] if held == "permission set" else [])
+    if held == "profile":
+        org.on("FROM User", records=[user(ADMIN, CUSTOM_ADMIN["Id"])])  # System Administrator
+    make_task("sixsense_assign_setup_access")()
+    title = info.messages.index("Setup access")  # the table's title, then its rows (or blocks)
+    assert any(ADMIN in line for line in info.messages[title + 1 : title + 4])
