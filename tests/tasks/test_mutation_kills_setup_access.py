@@ -259,3 +259,14 @@ def test_nothing_to_assign_still_logs_the_setup_access_table_under_its_title(
     make_task("sixsense_assign_setup_access")()
     title = info.messages.index("Setup access")  # the table's title, then its rows (or blocks)
     assert any(ADMIN in line for line in info.messages[title + 1 : title + 4])
+
+
+def test_an_unknown_setup_user_names_the_option_to_fix(make_task, org, errors):
+    org_to_assign(org)
+    with pytest.raises(errors.SixsenseInputError) as refused:
+        make_task("sixsense_assign_setup_access", setup_username="nobody@example.com")()
+    assert str(refused.value) == (
+        "The setup user nobody@example.com does not exist in this org. Check the username "
+        "(-o setup_username ...)."
+    )
+    assert org.writes() == []
