@@ -179,9 +179,12 @@ def test_a_permission_set_not_deployed_names_it_and_the_task_that_deploys_it(
 ):
     org_to_assign(org, permission_sets=(SETUP_PS,))
     with pytest.raises(errors.SixsenseOrgError) as refused:
-        make_task("sixsense_assign_setup_access", api_names="Sixsense_Setup_Access,Missing_Set")()
+        make_task(
+            "sixsense_assign_setup_access",
+            api_names="Sixsense_Setup_Access,Missing_Set,Other_Missing",
+        )()
     assert str(refused.value) == (
-        "Permission set(s) Missing_Set not found in the org: deploy them first "
+        "Permission set(s) Missing_Set, Other_Missing not found in the org: deploy them first "
         "(cci task run sixsense_deploy_access)."
     )
     assert org.writes() == []
