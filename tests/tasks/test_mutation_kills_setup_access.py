@@ -108,7 +108,9 @@ def test_held_through_another_permission_set_assigns_nothing_and_says_through_wh
     assert notes["skipped"] == [
         "Sixsense_Setup_Access not assigned: already held through permission set Approver_Set"
     ]
-    table = [m for m in info.messages if ADMIN in m and "none (already held)" in m]
+    table = [
+        m for m in info.messages if ADMIN in m and m.rstrip().endswith("  none (already held)")
+    ]
     assert table, info.messages
 
 
@@ -275,4 +277,43 @@ def test_an_unknown_setup_user_names_the_option_to_fix(make_task, org, errors):
         "The setup user nobody@example.com does not exist in this org. Check the username "
         "(-o setup_username ...)."
     )
+    assert org.writes() == []
+
+
+SECOND_PS = {"Id": "0PS000000000003AAA", "Name": "Second_Set", "Label": "Second"}
+OTHER_TWO = {"Id": "0PS000000000008AAA", "Name": "Approver_Two", "Label": "Approver Two"}
+TWO_SETS = "Sixsense_Setup_Access,Second_Set"
+
+
+def test_held_through_two_other_sources_lists_both_and_both_sets_not_assigned(make_task, org, info):
+    org_to_assign(
+        org,
+        permission_sets=(SETUP_PS, SECOND_PS),
+        held=[assignment(OTHER_PS), assignment(OTHER_TWO)],
+    )
+    task = make_task("sixsense_assign_setup_access", api_names=TWO_SETS)
+    held = "permission set Approver_Set, permission set Approver_Two"
+    assert task() == {"assigned": False, "held_through": held}
+    assert (
+        f"{ADMIN} already holds CanApproveUninstalledApps through {held}; "
+        "Sixsense_Setup_Access, Second_Set not assigned."
+    ) in info.messages
+    assert task.audit_notes["skipped"] == [
+        f"Sixsense_Setup_Access, Second_Set not assigned: already held through {held}"
+    ]
+    assert org.writes() == []
+
+
+def test_both_sets_already_assigned_are_already_done(make_task, org, info):
+    org_to_assign(
+        org,
+        permission_sets=(SETUP_PS, SECOND_PS),
+        held=[assignment(SETUP_PS), assignment(SECOND_PS, approve=False)],
+    )
+    task = make_task("sixsense_assign_setup_access", api_names=TWO_SETS)
+    assert task() == {
+        "assigned": False,
+        "held_through": "permission set Sixsense_Setup_Access, permission set Second_Set",
+    }
+    assert f"already done: {ADMIN} has Sixsense_Setup_Access, Second_Set." in info.messages
     assert org.writes() == []
