@@ -9,7 +9,9 @@ Commands:
   only, e.g. ``tasks/setup_access.py``), one per line, for ``mutmut run``.
   ``python benchmarks/mutation.py report [FILE ...]``: per module, killed / (total - equivalent) in %,
   against the 85 % target; lists the survivors (``mutmut show NAME`` prints one's diff); writes
-  benchmarks/mutation-results.json (-subset.json for some FILEs). Exit 1 when a module misses the target or none was run.
+  benchmarks/mutation-results.json (-subset.json for some FILEs, whose modules then replace theirs in
+  mutation-results.json: it holds the latest figure of each module, with the date and commit it was measured
+  at). Exit 1 when a module misses the target or none was run.
 
 Counted as killed: a failing test run, a timeout (the mutant made the tests hang, which ``pytest-timeout``
 or mutmut's own limit turned into a failure) and a crash. Survivors: tests passed, or no selected test
@@ -20,8 +22,10 @@ they leave the total. Mutants not run yet ("not checked") are reported, not scor
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import json
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -51,8 +55,8 @@ def module_name(path: str) -> str:
 
 
 def pattern_glob(module: str, pattern: str) -> str:
-    """One scope pattern as a mutmut mutant-name glob: ``VerifyEca.*`` -> ``tasks.eca.xǁVerifyEcaǁ*__mutmut_*``,
-    ``parse_bool_option`` -> ``tasks.common.x_parse_bool_option__mutmut_*``."""
+    """One scope pattern as a mutmut mutant-name glob: ``VerifyEca.*`` -> ``tasks.eca.verify.xǁVerifyEcaǁ*__mutmut_*``,
+    ``parse_bool_option`` -> ``tasks.options.x_parse_bool_option__mutmut_*``."""
     if "." in pattern:
         klass, method = pattern.split(".", 1)
         return f"{module}.xǁ{klass}ǁ{method}__mutmut_*"
@@ -142,6 +146,40 @@ def read_exit_codes(scope: dict[str, list[str] | None]) -> dict[str, dict[str, i
     return out
 
 
+def measured_at(root: Path = ROOT) -> dict:
+    """``{"date": "YYYY-MM-DD", "commit": short hash}`` of the checkout measured (``+changes`` when tasks/
+    or tests/ differ from it), for the figures' provenance."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--", "tasks", "tests"):
+        commit += "+changes"
+    return {"date": datetime.date.today().isoformat(), "commit": commit}
+
+
+def merge(latest: dict, summary: dict, scope: dict, measured: dict) -> dict:
+    """``latest`` (mutation-results.json's content, or {}) with the run modules of ``summary`` replacing
+    theirs, each stamped ``measured``; modules no longer in ``scope`` are dropped, in ``scope`` order."""
+    old = latest.get("modules", {})
+    modules = {}
+    for path in scope:
+        m = summary["modules"].get(path)
+        if m is not None and m["score"] is not None:
+            modules[path] = {**m, "measured": measured}
+        elif path in old:
+            modules[path] = old[path]
+        elif m is not None:
+            modules[path] = m
+    return {"target": TARGET, "modules": modules}
+
+
 def report(summary: dict) -> bool:
     """Print the table and survivors; True when every scored module reaches the target."""
     ok = True
@@ -185,14 +223,21 @@ def main(argv: list[str]) -> int:
     if command != "report":
         print(__doc__, file=sys.stderr)
         return 2
-    results_file = RESULTS_FILE
+    full_scope = scope
     if files:
         scope = {f: scope[f] for f in files}
-        results_file = RESULTS_FILE.with_name("mutation-results-subset.json")
     summary = summarize(scope, read_exit_codes(scope), load_equivalent())
-    results_file.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    written = []
+    if files:
+        subset_file = RESULTS_FILE.with_name("mutation-results-subset.json")
+        subset_file.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        written.append(subset_file)
+    latest = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
+    merged = merge(latest, summary, full_scope, measured_at())
+    RESULTS_FILE.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+    written.append(RESULTS_FILE)
     ok = report(summary)
-    print(f"\nWritten: {results_file.relative_to(ROOT)}")
+    print(f"\nWritten: {', '.join(str(f.relative_to(ROOT)) for f in written)}")
     return 0 if ok else 1
 
 

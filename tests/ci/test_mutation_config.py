@@ -81,3 +81,27 @@ def test_equivalent_file_lines_name_a_mutant_and_give_a_reason(tmp_path):
     f = tmp_path / "eq.txt"
     f.write_text("# comment\n\ntasks.a.x_f__mutmut_4  returns the same text  # why\n")
     assert mutation.load_equivalent(f) == {"tasks.a.x_f__mutmut_4": "returns the same text"}
+
+
+def test_a_subset_run_replaces_only_its_modules_in_the_latest_figures():
+    """mutation-results.json holds the latest figure of each module: a run of some modules replaces theirs
+    (stamped with when and at which commit), keeps the others', and drops modules left out of the scope."""
+    scope = {"tasks/a.py": None, "tasks/b.py": None}
+    latest = {
+        "modules": {
+            "tasks/a.py": {"score": 50.0, "measured": {"date": "2026-01-01", "commit": "old"}},
+            "tasks/b.py": {"score": 90.0, "measured": {"date": "2026-01-01", "commit": "old"}},
+            "tasks/gone.py": {"score": 10.0},
+        }
+    }
+    run = mutation.summarize({"tasks/a.py": None}, {"tasks/a.py": {"tasks.a.x_f__mutmut_1": 1}}, {})
+    now = {"date": "2026-12-03", "commit": "abc1234"}
+    merged = mutation.merge(latest, run, scope, now)
+    assert list(merged["modules"]) == ["tasks/a.py", "tasks/b.py"]
+    assert merged["modules"]["tasks/a.py"]["score"] == 100.0
+    assert merged["modules"]["tasks/a.py"]["measured"] == now
+    assert merged["modules"]["tasks/b.py"] == latest["modules"]["tasks/b.py"]
+    not_run = mutation.summarize(
+        {"tasks/b.py": None}, {"tasks/b.py": {"tasks.b.x_f__mutmut_1": None}}, {}
+    )
+    assert mutation.merge(latest, not_run, scope, now)["modules"]["tasks/b.py"]["score"] == 90.0
