@@ -124,7 +124,8 @@ def check_users(
         user = found.get(username.lower())
         if not user:
             out.problems.append(
-                f"The {role} {username} does not exist in this org; check the username."
+                f"The {role} {username} does not exist in this org; check the username "
+                f"(-o {role.replace(' ', '_')}name ...)."
             )
             out.rows.append([f"{role} exists", username, "FAIL"])
             continue

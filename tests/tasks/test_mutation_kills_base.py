@@ -236,7 +236,8 @@ def test_the_setup_user_gate_names_the_step_and_both_ways_to_pass_another_user(
             setup_username=INTEGRATION,
         )()
     assert str(refused.value) == (
-        f"The setup user ({INTEGRATION}) is the integration user: the vendor article requires "
+        f"The setup user ({INTEGRATION}) is the integration user: one person cannot be both (the same "
+        "user). The vendor article requires "
         f"'{step}' by a setup user who is not the integration user. Pass "
         "-o setup_username <admin username> (this task alone) or "
         "-o sixsense_validate_inputs__setup_username <admin username> (flow). Nothing was written."

@@ -274,7 +274,7 @@ def test_an_unknown_setup_user_names_the_option_to_fix(make_task, org, errors):
     with pytest.raises(errors.SixsenseInputError) as refused:
         make_task("sixsense_assign_setup_access", setup_username="nobody@example.com")()
     assert str(refused.value) == (
-        "The setup user nobody@example.com does not exist in this org. Check the username "
+        "The setup user nobody@example.com does not exist in this org; check the username "
         "(-o setup_username ...)."
     )
     assert org.writes() == []
