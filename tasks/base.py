@@ -32,9 +32,10 @@ USE_ANY_API_CLIENT = "UseAnyApiClient"
 OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
 ORGANIZATION_KIND_SOQL = "SELECT Name, IsSandbox, TrialExpirationDate FROM Organization"
 
-#: Width of cci's log console when it writes to a pipe or a file (a CI log): wide enough that no URL, option
-#: name or instruction is broken in two (rich assumes 80 columns without a terminal).
-PIPED_LOG_WIDTH = 1000
+#: The log line format when cci's log goes to a pipe or a file (a CI log): cci's own timestamp, then the
+#: message, never wrapped or padded.
+PIPED_LOG_FORMAT = "[%(asctime)s] %(message)s"
+PIPED_LOG_DATEFMT = "%m/%d/%y %H:%M:%S"
 
 
 def refuse_misplaced_flow_options(flow) -> None:
@@ -67,15 +68,22 @@ def refuse_misplaced_flow_options(flow) -> None:
 
 
 def keep_log_lines_whole() -> None:
-    """When cci's log goes to a pipe or a file, widen its console so lines are not wrapped (a terminal keeps
-    its own width). cci installs one ``rich.logging.RichHandler`` on the ``cumulusci`` logger
-    (``cumulusci/cli/logger.py``); other handlers are left alone."""
+    """When cci's log goes to a pipe or a file, write it as plain lines, so no URL, option name or
+    instruction is broken in two and no line is padded (rich wraps at 80 columns and pads to the width
+    without a terminal). cci installs one ``rich.logging.RichHandler`` on the ``cumulusci`` logger
+    (``cumulusci/cli/logger.py``); it is swapped for a ``logging.StreamHandler`` on the same stream. A
+    terminal keeps cci's handler."""
     from rich.logging import RichHandler
 
-    for handler in logging.getLogger("cumulusci").handlers:
+    logger = logging.getLogger("cumulusci")
+    for handler in list(logger.handlers):
         console = getattr(handler, "console", None)
         if isinstance(handler, RichHandler) and console is not None and not console.is_terminal:
-            console.width = max(console.width, PIPED_LOG_WIDTH)
+            plain = logging.StreamHandler(console.file)
+            plain.setLevel(handler.level)
+            plain.setFormatter(logging.Formatter(PIPED_LOG_FORMAT, PIPED_LOG_DATEFMT))
+            logger.removeHandler(handler)
+            logger.addHandler(plain)
 
 
 def org_kind(organization: dict, instance_url: str, scratch_config: bool = False) -> str:

@@ -147,6 +147,8 @@ def test_cci_flow_run_non_interactive_stops_at_the_manual_step_and_resumes(
     # run ends with its summary.
     assert f"{sim.url}/lightning/setup/ConnectedAppsUsage/home" in first.stdout
     assert "Run summary:" in first.stdout
+    summary = [line for line in first.stdout.splitlines() if "Run summary:" in line]
+    assert summary and all(line == line.rstrip() for line in summary), "piped lines are not padded"
     assert f"{stops[0]}: manual step pending" in first.stdout
     write_ci_log_excerpt(first.stdout)
 
