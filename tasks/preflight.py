@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from cumulusci.core.exceptions import CumulusCIFailure
 
 from .diagnose.task import Diagnose
@@ -63,25 +61,10 @@ FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 
-_NOT_READABLE = re.compile(r"^(?P<section>.+?): not readable \(")
-
 
 def unreadable_sections(diagnosis: dict) -> set[str]:
-    """Sections the diagnosis could not read: the ``<section>: not readable (...)`` and ``Blocked apps (...)
-    not readable: ...`` warnings, and ``Settings:ConnectedApp`` when its retrieve failed."""
-    sections = set()
-    for warning in diagnosis.get("warnings") or []:
-        match = _NOT_READABLE.match(warning)
-        if match:
-            sections.add(match["section"])
-        elif warning.startswith("Blocked apps (") and " not readable" in warning:
-            sections.add("Blocked apps")
-    signals = (diagnosis.get("api_access_control") or {}).get("signals") or {}
-    if str(signals.get("Settings:ConnectedApp", "")).startswith("retrieve failed"):
-        sections.add("Settings:ConnectedApp")
-    if not (diagnosis.get("app") or {}).get("blocked_detectable", True):
-        sections.add("Blocked apps")
-    return sections
+    """Sections the diagnosis could not read: its ``unreadable`` list (``OrgUserFacts._not_readable``)."""
+    return set(diagnosis.get("unreadable") or [])
 
 
 def preflight_facts(diagnosis: dict, integration_username: str) -> dict[str, bool]:

@@ -457,8 +457,8 @@ class AppFacts:
                 ApiListMetadata(self, "BlacklistedConsumer", as_of_version=api_version),
             )
         except MetadataApiError as e:
-            self.warnings.append(
-                f"Blocked apps (BlacklistedConsumer listMetadata) not readable: {e}"
+            self._not_readable(
+                "Blocked apps", f"Blocked apps (BlacklistedConsumer listMetadata) not readable: {e}"
             )
             return [], False
         entries = [
@@ -479,8 +479,8 @@ class AppFacts:
                     ),
                 )
             except MetadataApiError as e:
-                self.warnings.append(
-                    f"Blocked apps (BlacklistedConsumer retrieve) not readable: {e}"
+                self._not_readable(
+                    "Blocked apps", f"Blocked apps (BlacklistedConsumer retrieve) not readable: {e}"
                 )
                 return blocked, True
             for file_name in zip_file.namelist():

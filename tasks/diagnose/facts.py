@@ -9,7 +9,7 @@ from __future__ import annotations
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 
 from .. import app_policy, procedure
-from ..api_access_control import DetectApiAccessControl
+from ..api_access_control import RETRIEVE_FAILED, DetectApiAccessControl
 from ..base import (
     API_ENABLED,
     APPROVE_UNINSTALLED,
@@ -119,8 +119,15 @@ class OrgUserFacts:
         try:
             return fn()
         except (SixsenseOrgError, MetadataApiError) as e:
-            self.warnings.append(f"{what}: not readable ({e})")
+            self._not_readable(what, f"{what}: not readable ({e})")
             return default
+
+    def _not_readable(self, section: str, warning: str) -> None:
+        """Record that ``section`` could not be read: its warning, and its name in ``self.unreadable``
+        (the diagnosis's ``unreadable`` list, which the preflight reads)."""
+        self.warnings.append(warning)
+        if section not in self.unreadable:
+            self.unreadable.append(section)
 
     def _org_facts(self) -> dict:
         cci_org = self._cci_organization()
@@ -155,6 +162,8 @@ class OrgUserFacts:
         )
         # Same reading as sixsense_detect_api_access_control (one implementation of the retrieve).
         enforcing, signal = DetectApiAccessControl._retrieve_enforcing(self)
+        if signal.startswith(RETRIEVE_FAILED):
+            self.unreadable.append("Settings:ConnectedApp")
         return {
             "provisioned": provisioned,
             "enforcing": bool(enforcing),

@@ -124,6 +124,9 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
         """Collect every fact (read-only) and compute the next step. Sections that the org refuses to
         answer (missing permission, object not available) are reported in ``warnings`` and left empty."""
         self.warnings: list[str] = []
+        self.unreadable: list[
+            str
+        ] = []  # the sections the org refused to answer (OrgUserFacts._not_readable)
         diagnosis = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "org": self._org_facts(),
@@ -141,6 +144,7 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
             )
         diagnosis["eca"] = self._eca_facts(users)
         diagnosis["warnings"] = self.warnings
+        diagnosis["unreadable"] = self.unreadable
         self._add_warnings(diagnosis)
         diagnosis["next_step"] = next_step(diagnosis)
         diagnosis["recommendation"] = recommend_model(diagnosis)
