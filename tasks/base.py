@@ -337,14 +337,9 @@ class SixsenseOrgMixin(SalesforceCalls):
         """One active user by Username, or ``SixsenseInputError`` naming the role and the fix."""
         user = self._get_users([username]).get(username.lower())
         if not user:
-            raise SixsenseInputError(
-                f"The {role} {username} does not exist in this org. Check the username "
-                f"(-o {role.replace(' ', '_')}name ...)."
-            )
+            raise SixsenseInputError(user_checks.missing_user(role, username))
         if not user.get("IsActive"):
-            raise SixsenseInputError(
-                f"The {role} {username} is inactive. Activate the user in Setup > Users, or pick another user."
-            )
+            raise SixsenseInputError(user_checks.inactive_user(role, username))
         return user
 
     def _assignments_soql(

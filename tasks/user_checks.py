@@ -107,6 +107,22 @@ def same_user_problems(
     return problems
 
 
+def missing_user(role: str, username: str) -> str:
+    """The problem line for a ``role`` user (``setup user`` / ``integration user``) not in the org."""
+    return (
+        f"The {role} {username} does not exist in this org; check the username "
+        f"(-o {role.replace(' ', '_')}name ...)."
+    )
+
+
+def inactive_user(role: str, username: str) -> str:
+    """The problem line for an inactive ``role`` user."""
+    return (
+        f"The {role} {username} is inactive (User.IsActive false), so it cannot log in to "
+        "authorize; activate it in Setup > Users or choose another user."
+    )
+
+
 def check_users(
     query: Callable[[str], list[dict]],
     usernames: dict[str, str],
@@ -123,19 +139,13 @@ def check_users(
     for role, username in usernames.items():
         user = found.get(username.lower())
         if not user:
-            out.problems.append(
-                f"The {role} {username} does not exist in this org; check the username "
-                f"(-o {role.replace(' ', '_')}name ...)."
-            )
+            out.problems.append(missing_user(role, username))
             out.rows.append([f"{role} exists", username, "FAIL"])
             continue
         out.users[role] = user
         out.rows.append([f"{role} exists", user["Username"], "ok"])
         if not user.get("IsActive"):
-            out.problems.append(
-                f"The {role} {username} is inactive (User.IsActive false), so it cannot log in to "
-                "authorize; activate it in Setup > Users or choose another user."
-            )
+            out.problems.append(inactive_user(role, username))
             out.rows.append([f"{role} active", "inactive", "FAIL"])
         else:
             out.rows.append([f"{role} active", "active", "ok"])
