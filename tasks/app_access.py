@@ -29,6 +29,7 @@ installed, the permission sets deployed) and writes nothing.
 Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assignments_created`` (list of
 "permission set -> user"), ``created`` (int); in plan mode ``would_create`` (int).
     """
+    connected_user_needs = ("view_setup", "manage_users", "manage_profiles_permission_sets")
     requires_integration_user = True
     task_options = {
         **SixsenseTask.task_options,
@@ -110,7 +111,7 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
 
         # 2. Write only what is missing.
         if to_create or to_assign:
-            self._confirm_production(f"grant the integration user access to the {VENDOR.label} app")
+            self._before_first_write(f"grant the integration user access to the {VENDOR.label} app")
         rows = [["grant", "to", "action"]]
         created_access = [f"{p['label']} -> {a['Name']}" for p, a in to_create]
 

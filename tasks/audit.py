@@ -30,7 +30,7 @@ import socket
 import subprocess
 import tempfile
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -479,12 +479,15 @@ def _safe_attr(obj, name):
 
 @dataclass
 class FlowRun:
-    """What the sixsense steps of one flow run share, and nothing else: its audit report (``audit``) and
+    """What the sixsense steps of one flow run share, and nothing else: its audit report (``audit``),
     whether someone confirmed writing to production at a terminal (``production_confirmed``, asked once
-    per run by ``SixsenseOrgMixin._confirm_production``). Obtain it with :func:`flow_run`."""
+    per run by ``SixsenseOrgMixin._confirm_production``), and the keys of the connected user's rights
+    already checked in this run (``rights_checked``: ``connected_user.REQUIREMENTS`` keys, all of them once
+    ``sixsense_validate_inputs`` passed). Obtain it with :func:`flow_run`."""
 
     audit: AuditRun | None = None
     production_confirmed: bool = False
+    rights_checked: set[str] = field(default_factory=set)
 
 
 #: The one home of the shared state of flow runs: ``{id(flow): (reference to the flow, FlowRun)}``, keyed by

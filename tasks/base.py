@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import click
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from . import app_resolution, audit, user_checks
+from . import app_resolution, audit, connected_user, user_checks
 from .errors import ConfirmationRequired, SixsenseInputError
 from .formatting import format_table
 from .options import COMMON_OPTIONS, default_interactive, parse_options, stdin_is_tty
@@ -236,6 +236,37 @@ class SixsenseOrgMixin(SalesforceCalls):
             scratch = bool((getattr(self.org_config, "config", None) or {}).get("scratch"))
             self._org_kind_cache = (org_kind(org, self._instance_url(), scratch), org.get("Name"))
         return self._org_kind_cache
+
+    #: The connected user's rights this step needs before it writes (``connected_user.REQUIREMENTS`` keys).
+    connected_user_needs: tuple[str, ...] = ()
+
+    def _require_connected_user_rights(self) -> None:
+        """Stop with ``SixsenseInputError`` naming each missing permission unless the connected user holds
+        the rights this step needs (:attr:`connected_user_needs`). Each need is read once per flow run
+        (``sixsense_validate_inputs`` checks all of them at the start of the flows) or, run alone, once per
+        task run. Read-only. Called by :meth:`_before_first_write`, and first thing by a step whose reads
+        already need the rights (a Metadata API retrieve)."""
+        flow = getattr(self, "flow", None)
+        if flow is not None:
+            checked = audit.flow_run(flow).rights_checked
+        else:
+            checked = self.__dict__.setdefault("_rights_checked", set())
+        needs = [key for key in self.connected_user_needs if key not in checked]
+        if not needs:
+            return
+        rows, problem = connected_user.check_connected_user(self, needs)
+        if problem:
+            self._log_table("Connected user", [["check", "value", "result"], *rows])
+            raise SixsenseInputError(problem)
+        checked.update(needs)
+
+    def _before_first_write(self, what: str) -> None:
+        """Call right before the step's first write (``what`` names it): the connected user's rights
+        (:meth:`_require_connected_user_rights`: a step run alone, or in a flow of one's own without
+        ``sixsense_validate_inputs``, stops here naming each missing permission), then the production guard
+        (:meth:`_confirm_production`). Nothing is written before both pass."""
+        self._require_connected_user_rights()
+        self._confirm_production(what)
 
     #: False where ``interactive`` is an option of the CumulusCI task underneath with another meaning (the
     #: package install's own prompt): the guard then asks whenever standard input is a terminal.

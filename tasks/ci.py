@@ -47,6 +47,7 @@ even when the user exists: the ``ci_sixsense`` flow assigns it a permission set 
 
 Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
     """
+    connected_user_needs = ("view_setup", "manage_users")
     task_options = {
         **GenerateAndLoadDataFromYaml.task_options,
         "generator_yaml": {
@@ -95,7 +96,7 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
                 "org (cci org scratch ci <name>), or pass -o sixsense_ci_integration_user__allow_non_scratch "
                 "True to create it here anyway."
             )
-        self._confirm_production(f"create the integration user {username} and assign it access")
+        self._before_first_write(f"create the integration user {username} and assign it access")
         user = self._find_user(username)
         created = False
         if user:

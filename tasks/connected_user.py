@@ -1,5 +1,7 @@
 """The admin rights the 6sense procedure needs from the user cci is connected as, read by query before any
-step writes (used by ``sixsense_validate_inputs``).
+step writes: all of them by ``sixsense_validate_inputs`` at the start of a flow, and the ones a writing step
+needs (its ``connected_user_needs``) by the step itself before its first write when it runs alone or in a flow
+that did not check them (``SixsenseOrgMixin._before_first_write``).
 
 Salesforce refuses a user with API access and no admin rights the Metadata API (``INSUFFICIENT_ACCESS``),
 permission set assignments (``INSUFFICIENT_ACCESS_OR_READONLY``) and the Setup objects (``INVALID_TYPE``):
@@ -9,6 +11,7 @@ halfway, after earlier steps wrote; with it, it stops first and names each missi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import SixsenseOrgError
@@ -29,8 +32,10 @@ LABELS = {
 
 @dataclass(frozen=True)
 class Requirement:
-    """One need of the procedure: any of ``permissions`` (API names) suffices; ``why`` is shown to the user."""
+    """One need of the procedure, named by ``key`` (what a step lists in ``connected_user_needs``): any of
+    ``permissions`` (API names) suffices; ``why`` is shown to the user."""
 
+    key: str
     permissions: tuple[str, ...]
     why: str
 
@@ -42,35 +47,46 @@ class Requirement:
 #: What the flows do as the connected user, and the permission each needs (docs/salesforce-permissions.md).
 REQUIREMENTS = (
     Requirement(
+        "metadata_api",
         ("ModifyAllData", "ModifyMetadata"),
         "deploy and retrieve through the Metadata API (the permission sets in force-app, Permitted Users, "
         "the ECA policies)",
     ),
     Requirement(
+        "view_setup",
         ("ViewSetup",),
         "read PermissionSetAssignment, SetupEntityAccess and the Tooling API",
     ),
     Requirement(
+        "manage_users",
         ("ManageUsers",),
         "assign permission sets and see other users' OAuth tokens (the integration user's grants)",
     ),
     Requirement(
+        "customize_application",
         ("CustomizeApplication",),
         f"see other users' OAuth tokens and install the {VENDOR.label} ECA package",
     ),
     Requirement(
+        "manage_profiles_permission_sets",
         ("ManageProfilesPermissionsets",),
         f"give permission sets and profiles access to the {VENDOR.label} app (SetupEntityAccess)",
     ),
 )
 
+#: The requirements by key.
+BY_KEY = {r.key: r for r in REQUIREMENTS}
+
 #: PermissionSetAssignment is readable only with one of these (Object Reference, Special Access Rules).
 ASSIGNMENTS_READABLE_WITH = ("ViewSetup", "AssignPermissionSets", "ManageUsers")
 
 
-def check_connected_user(task) -> tuple[list[list[str]], str | None]:
+def check_connected_user(
+    task, needs: Sequence[str] | None = None
+) -> tuple[list[list[str]], str | None]:
     """Read the connected user's effective permissions (profile plus assigned permission sets) and compare
-    them with :data:`REQUIREMENTS`. Read-only: one User query, one PermissionSetAssignment query.
+    them with :data:`REQUIREMENTS`, or only the ones whose keys ``needs`` lists (``KeyError`` for an unknown
+    key). Read-only: one User query, one PermissionSetAssignment query.
 
     Returns ``(rows, problem)``: rows for the Inputs table (``[check, value, result]``) and ``None``, or one
     message naming every missing permission, what it is for and how to get it. A requirement none of whose
@@ -78,10 +94,11 @@ def check_connected_user(task) -> tuple[list[list[str]], str | None]:
     When the user's permission sets cannot be read, only the profile counts and the message says so: could
     not read is never "not held", but the flow still stops, as it cannot show the rights are there.
     """
+    requirements = REQUIREMENTS if needs is None else tuple(BY_KEY[key] for key in needs)
     username = task.org_config.username
     known = [
         p
-        for r in REQUIREMENTS
+        for r in requirements
         for p in r.permissions
         if task._has_permission_field(p, "Profile") and task._has_permission_field(p)
     ]
@@ -132,7 +149,7 @@ def check_connected_user(task) -> tuple[list[list[str]], str | None]:
 
     table = [["connected user", f"{user['Username']} (profile {profile.get('Name')})", "ok"]]
     missing = []
-    for req in REQUIREMENTS:
+    for req in requirements:
         checkable = [p for p in req.permissions if p in known]
         if not checkable:
             task.logger.warning(
@@ -161,6 +178,6 @@ def check_connected_user(task) -> tuple[list[list[str]], str | None]:
     lines.append(
         "Give this user these permissions (a permission set assigned to it, or the System Administrator "
         "profile), or connect cci as an admin who holds them (cci org connect <org>, logging in as that "
-        "admin). Then run the flow again."
+        "admin). Then run it again."
     )
     return table, "\n".join(lines)

@@ -85,6 +85,7 @@ reports what it would deploy and why, and deploys nothing.
 
 Return values: ``deployed`` (list of paths deployed by this run), ``differences`` (list of what differed).
     """
+    connected_user_needs = ("view_setup", "metadata_api")
     task_options = {
         **Deploy.task_options,
         "path": {
@@ -148,7 +149,7 @@ Return values: ``deployed`` (list of paths deployed by this run), ``differences`
             }
             return
         if base_diffs or missing_base or variant_diffs:
-            self._confirm_production(f"deploy the {VENDOR.label} permission sets")
+            self._before_first_write(f"deploy the {VENDOR.label} permission sets")
         if base_diffs or missing_base:
             self.logger.info(f"Deploying {source_path}: " + "; ".join(base_diffs + missing_base))
             ensure_sf_cli(root, self.logger)

@@ -1,9 +1,8 @@
 """sixsense_validate_inputs: check every common option against the org before any step writes."""
 
-from . import procedure, user_checks
+from . import audit, connected_user, procedure, user_checks
 from .audit import DEFAULT_AUDIT_DIR, resolve_audit_dir
 from .base import SixsenseTask
-from .connected_user import check_connected_user
 from .errors import SixsenseInputError
 from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option, is_deferred
 from .vendor import VENDOR
@@ -117,10 +116,12 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
 
         # Before anything else reads Setup objects: a connected user without admin rights cannot read
         # them either, and must be stopped with one message naming what it lacks (tasks/connected_user.py).
-        admin_rows, admin_problem = check_connected_user(self)
+        admin_rows, admin_problem = connected_user.check_connected_user(self)
         if admin_problem:
             self._log_table("Connected user", [["check", "value", "result"], *admin_rows])
             raise SixsenseInputError(admin_problem)
+        if getattr(self, "flow", None) is not None:  # the later steps need not read them again
+            audit.flow_run(self.flow).rights_checked.update(connected_user.BY_KEY)
 
         checked = self._check_users(
             {user_checks.INTEGRATION: integration, user_checks.SETUP: setup}

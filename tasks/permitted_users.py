@@ -104,6 +104,7 @@ that remains; writes nothing.
 Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
 detail, method (etl | guided | none).
     """
+    connected_user_needs = ("view_setup", "metadata_api")
     step_title = procedure.step("permitted_users").name
     task_options = {
         **SixsenseTask.task_options,
@@ -163,7 +164,7 @@ detail, method (etl | guided | none).
             return
         if member:
             self._confirm_logout()
-            self._confirm_production(f"deploy the Permitted Users change of {self.app['Name']}")
+            self._before_first_write(f"deploy the Permitted Users change of {self.app['Name']}")
             self.method = "etl"
             self._run_etl(member)
             done, detail = self._check()

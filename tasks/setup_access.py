@@ -59,6 +59,7 @@ or another permission set. Users are matched by Username. Idempotent: an existin
 Return values: ``assigned`` (bool: this run created the assignment), ``held_through`` (where the user gets
 the permission from, e.g. "profile System Administrator" or "permission set {VENDOR.setup_permission_set}").
     """
+    connected_user_needs = ("view_setup", "manage_users")
     task_options = {
         "setup_username": SixsenseTask.task_options["setup_username"],
         "integration_username": SixsenseTask.task_options["integration_username"],
@@ -156,7 +157,7 @@ the permission from, e.g. "profile System Administrator" or "permission set {VEN
                 self._plan_would(f"create PermissionSetAssignment {name} -> {user['Username']}")
             self.return_values = {"assigned": False, "held_through": "", "would_assign": todo}
             return
-        self._confirm_production(f"assign {', '.join(todo)} to {user['Username']}")
+        self._before_first_write(f"assign {', '.join(todo)} to {user['Username']}")
 
         # Writes: CumulusCI's AssignPermissionSets (composite insert of the missing assignments only).
         # Idempotent: each try re-queries and inserts only what is still missing (resilience.converge).

@@ -28,6 +28,7 @@ Options: those of ``install_managed`` (``security_type`` defaults to FULL), ``ec
 Return values: ``installed`` (bool), ``status`` (already installed | installed | would install),
 ``version``, ``eca_id``.
     """
+    connected_user_needs = ("view_setup", "customize_application")
     task_options = {
         **{
             k: v
@@ -104,7 +105,7 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
             if not status["installed"]
             else f"older {status['installed']['Id']}"
         )
-        self._confirm_production(f"install the {VENDOR.label} ECA package {target}")
+        self._before_first_write(f"install the {VENDOR.label} ECA package {target}")
         super()._run_task()
         status = self._package_status()
         if not status["satisfied"]:

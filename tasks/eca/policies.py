@@ -42,6 +42,7 @@ otherwise a guided step in External Client App Manager. None of these changes lo
 Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
 detail, method (metadata | guided | none).
     """
+    connected_user_needs = ("view_setup", "metadata_api")
     step_title = procedure.step("eca_policies").name
     task_options = {
         **SixsenseTask.task_options,
@@ -88,7 +89,7 @@ detail, method (metadata | guided | none).
             }
             return
         if member:
-            self._confirm_production(f"deploy the ECA policies ({member})")
+            self._before_first_write(f"deploy the ECA policies ({member})")
             self.method = "metadata"
             changes = self._deploy(member)
             done, detail = self._check()

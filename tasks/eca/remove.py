@@ -28,6 +28,14 @@ integration user holds no ECA token.
 
 Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status``.
     """
+    #: Deleting SetupEntityAccess and an assignment, and first reading the integration user's tokens, which
+    #: another user's token needs (facts §10.1: Manage Users or Customize Application, both readings).
+    connected_user_needs = (
+        "view_setup",
+        "manage_users",
+        "customize_application",
+        "manage_profiles_permission_sets",
+    )
     requires_integration_user = True
     task_options = {
         **SixsenseTask.task_options,
@@ -47,6 +55,9 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
     def _run_task(self):
         # It removes the setup user's Sixsense_Setup_Access assignment: never the integration user's.
         self._refuse_integration_user_as_setup_user()
+        # Before the token read: without these rights the integration user's tokens are not visible, and
+        # "no token" would be a read that could not see them, not their absence.
+        self._require_connected_user_rights()
         integration = self._get_user(self.integration_username, "integration user")
         eca = self._eca()
         tokens = self._eca_tokens(eca, integration["Id"]) if eca else []
@@ -86,7 +97,7 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
                 "removed": [],
             }
             return
-        self._confirm_production(f"remove {len(grants)} connected-app access grant(s)")
+        self._before_first_write(f"remove {len(grants)} connected-app access grant(s)")
         removed = []
         for g in grants:
             self._call(
