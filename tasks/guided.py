@@ -7,10 +7,11 @@ Control denies leaves no trace) is reported as "confirmed by operator, not verif
 """
 
 import time
+from datetime import UTC, datetime
 
 import click
 
-from . import procedure, user_checks
+from . import procedure, setup_audit_trail, user_checks
 from .audit import now_iso
 from .base import SixsenseTask, my_domain
 from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
@@ -62,9 +63,15 @@ class GuidedStep(SixsenseTask):
             self._finish("already done", detail)
         return done
 
+    def _setup_evidence(self) -> setup_audit_trail.Evidence | None:
+        """Where the org records this manual step (SetupAuditTrail), the entry that shows who did it and
+        when, read once the step is verified (:mod:`setup_audit_trail`); None where it records nothing."""
+        return None
+
     def _guide(self):
         """Warn, print the instructions, then stop (non-interactive) or wait and verify (interactive).
         In plan mode: report "manual step remains" and return, so the flow continues."""
+        self._guide_began = datetime.now(UTC)
         self._audit_note(before=getattr(self, "_last_detail", None))
         self._before_wait()
         instructions = self._format_instructions()
@@ -156,15 +163,17 @@ class GuidedStep(SixsenseTask):
         else:
             self._audit_note(after=f"{status}: {detail}")
             if status != "deployed":
-                self._audit_note(
-                    changed=[
-                        {
-                            "object": self._progress_subject(),
-                            "action": f"manual step done by the operator ({status})",
-                            "what": detail,
-                        }
-                    ]
-                )
+                change = {
+                    "object": self._progress_subject(),
+                    "action": f"manual step done in Setup ({status})",
+                    "what": detail,
+                }
+                evidence = self._setup_evidence()
+                if evidence is not None:
+                    self.logger.info(f"Evidence: {evidence.text}")
+                    change["evidence"] = evidence.text
+                    self.return_values["evidence"] = evidence.text
+                self._audit_note(changed=[change])
 
     # -- shared lookups --------------------------------------------------------------------------------
 
@@ -338,6 +347,13 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
         super()._finish(status, detail)
         app = getattr(self, "_app", None) or {}
         self.return_values.update({"app_id": app.get("Id"), "app_name": app.get("Name")})
+
+    def _setup_evidence(self):
+        app = getattr(self, "_app", None) or {}
+        names = [app["Name"]] if app.get("Name") else self.app_names
+        return setup_audit_trail.find(
+            self, setup_audit_trail.CONNECTED_APPS, names, self._guide_began
+        )
 
     def _instructions(self):
         tokens = self._oauth_tokens(self.app_names)

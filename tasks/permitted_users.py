@@ -7,7 +7,7 @@ from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
 from cumulusci.utils.xml.metadata_tree import MetadataElement
 
-from . import procedure
+from . import procedure, setup_audit_trail
 from .base import SixsenseTask
 from .errors import ConfirmationRequired
 from .formatting import summarize_tokens
@@ -139,6 +139,12 @@ detail, method (etl | guided | none).
     def _finish(self, status, detail):
         super()._finish(status, detail)
         self.return_values["method"] = self.method
+
+    def _setup_evidence(self):
+        names = [self.app["Name"]] if self.app else self.app_names
+        return setup_audit_trail.find(
+            self, setup_audit_trail.CONNECTED_APPS, names, self._guide_began
+        )
 
     def _run_task(self):
         if self._already_done():

@@ -97,3 +97,12 @@ def eca_soql(names) -> str:
         "SELECT Id, DeveloperName, MasterLabel, DistributionState FROM ExternalClientApplication "
         f"WHERE DeveloperName IN {names} OR MasterLabel IN {names}"
     )
+
+
+def setup_audit_trail_soql(since: str) -> str:
+    """SetupAuditTrail entries since ``since`` (a SOQL dateTime literal, ``2026-12-03T10:00:00Z``), newest
+    first. ``Section`` and ``Display`` cannot be filtered (facts §10.4): callers match them in the client."""
+    return (
+        "SELECT Action, Section, Display, CreatedDate, CreatedBy.Username, DelegateUser "
+        f"FROM SetupAuditTrail WHERE CreatedDate >= {since} ORDER BY CreatedDate DESC"
+    )

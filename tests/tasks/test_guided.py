@@ -235,10 +235,12 @@ def test_a_guided_wait_spends_one_check_per_poll(make_task, org, no_sleep, step)
     polls = [org.soql[a:b] for a, b in zip(at_sleep, at_sleep[1:] + [len(org.soql)], strict=True)]
     if step == "sixsense_install_connected_app":
         # The poll that finds the row then tells whether it is the app in use (its tokens, counted:
-        # tasks/app_resolution.py); the polls before it are one query each.
+        # tasks/app_resolution.py), and the verified step reads its evidence once (SetupAuditTrail);
+        # the polls before it are one query each.
         *waiting, found = polls
         assert [len(p) for p in waiting] == [1, 1, 1], polls
-        assert found[0] == polls[0][0] and all("FROM OauthToken" in q for q in found[1:]), polls
+        assert found[0] == polls[0][0] and all("FROM OauthToken" in q for q in found[1:-1]), polls
+        assert "FROM SetupAuditTrail" in found[-1], polls
         polls = waiting
     else:
         assert [len(p) for p in polls] == [1, 1, 1, 1], polls
