@@ -6,6 +6,7 @@ A step is done only when a query says so; the one exception (an authorization at
 Control denies leaves no trace) is reported as "confirmed by operator, not verifiable by API".
 """
 
+import math
 import time
 from datetime import UTC, datetime
 
@@ -18,6 +19,11 @@ from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
 from .formatting import format_seconds, parse_sf_datetime, summarize_tokens
 from .options import bool_option, stdin_is_tty
 from .vendor import VENDOR
+
+#: The share of the org's remaining daily API requests one guided wait may spend on its checks (each check is
+#: one request or more): the org's integrations draw on the same allowance (Salesforce "API Request Limits and
+#: Allocations"). Above it the wait checks less often; when not one check fits, it does not wait.
+WAIT_API_SHARE = 0.01
 
 RESUME_HINT = (
     "To resume: run the flow again after this step (finished steps are detected and skipped)."
@@ -131,6 +137,18 @@ class GuidedStep(SixsenseTask):
             )
 
         while elapsed < timeout:
+            try:
+                paced = self._paced_interval(interval, timeout - elapsed)
+            except ManualStepPending:
+                record("stopped: the org's API allowance")
+                raise
+            if paced != interval:
+                self.logger.info(
+                    f"Checking every {format_seconds(paced)} instead of {format_seconds(interval)}: a wait "
+                    f"spends at most {WAIT_API_SHARE:.0%} of the {self._remaining_api_requests()} API "
+                    "requests the org has left today (Sforce-Limit-Info), which its integrations also need."
+                )
+                interval = paced
             step = min(interval, timeout - elapsed)
             time.sleep(step)
             slept += step
@@ -146,6 +164,34 @@ class GuidedStep(SixsenseTask):
                 return True, detail
         record("timed out")
         return False, detail
+
+    def _remaining_api_requests(self) -> int | None:
+        """The org's API requests left today, from the ``Sforce-Limit-Info`` header of this step's last REST
+        response (simple-salesforce's ``api_usage``; no request of its own), or None where the org reports
+        none."""
+        usage = (getattr(self.__dict__.get("sf"), "api_usage", None) or {}).get("api-usage")
+        if usage is None:
+            return None
+        return max(0, int(usage.total) - int(usage.used))
+
+    def _paced_interval(self, interval: float, seconds_left: float) -> float:
+        """The seconds to wait before the next check: ``interval``, or longer so that the checks left in
+        this wait (``seconds_left / interval``, one API request or more each) spend at most
+        :data:`WAIT_API_SHARE` of the org's remaining daily API requests. Raises ``ManualStepPending`` when
+        not even one check fits (nothing is written; the operator does the step and runs again). Where the
+        org reports no usage, ``interval`` (at least ``poll_interval``'s floor) is the only bound."""
+        remaining = self._remaining_api_requests()
+        if remaining is None:
+            return interval
+        checks = int(remaining * WAIT_API_SHARE)
+        if checks < 1:
+            raise ManualStepPending(
+                f"Not waiting for: {self.step_title}. The org has {remaining} API requests left today "
+                f"(Sforce-Limit-Info), and a wait spends at most {WAIT_API_SHARE:.0%} of them: its "
+                f"integrations, {VENDOR.label}'s sync among them, need the rest.\n"
+                f"{self._format_instructions()}\n{RESUME_HINT}"
+            )
+        return max(interval, float(math.ceil(seconds_left / checks)))
 
     def _format_instructions(self) -> str:
         lines = [f"To do ({self.step_title}):"]
