@@ -72,3 +72,27 @@ def test_ci_flow_on_a_sandbox_when_told_so_goes_on(start_sim, run_flow_inprocess
     )
     assert error is None, output
     assert coordinator.results[-1].task_name == "sixsense_ci_expect_manual_step"
+
+
+def test_ci_flow_on_production_when_told_so_still_needs_consent_before_the_standard_task(
+    start_sim, run_flow_inprocess
+):
+    """The one CumulusCI standard task in our flows (``assign_permission_sets``, ci_sixsense step 4) writes
+    without a guard of its own: it is reachable only after step 1, whose production guard stops a run that
+    has no consent (issue 18: every write guarded on production). Nothing is written."""
+    sim = start_sim("new_customer", org_kind="production")
+    mark = last_seq(sim)
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        "ci_sixsense",
+        task_options={
+            "sixsense_ci_integration_user": {
+                **CI_OPTIONS["sixsense_ci_integration_user"],
+                "allow_non_scratch": "True",
+            }
+        },
+    )
+    assert type(error).__name__ == "ConfirmationRequired", output
+    assert "production org" in str(error) and "confirm_production True" in str(error)
+    assert [r.task_name for r in coordinator.results] == ["sixsense_ci_integration_user"]
+    assert writes_since(sim, mark) == []
