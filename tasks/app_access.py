@@ -6,7 +6,7 @@ from . import procedure, resilience, user_checks
 from .base import SixsenseTask
 from .errors import SixsenseInputError, SixsenseOrgError
 from .metadata_xml import POLICY_TEMPLATE, read_policy_template
-from .options import PRODUCTION_OPTION, bool_option
+from .options import COMMON_OPTIONS, NO_WAIT_OPTIONS, PRODUCTION_OPTION, bool_option
 from .queries import assigned_permission_sets_soql, soql_in, soql_quote
 from .setup_access import AssignPermissionSetsByUsername
 from .vendor import VENDOR
@@ -32,7 +32,10 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
     connected_user_needs = ("view_setup", "manage_users", "manage_profiles_permission_sets")
     requires_integration_user = True
     task_options = {
-        **SixsenseTask.task_options,
+        **NO_WAIT_OPTIONS,
+        "interactive": COMMON_OPTIONS[
+            "interactive"
+        ],  # the production guard's terminal confirmation
         "integration_username": {
             **SixsenseTask.task_options["integration_username"],
             "required": True,

@@ -200,6 +200,14 @@ COMMON_OPTIONS = {
 
 PLAN_OPTION = COMMON_OPTIONS["plan"]
 
+#: The common options of a step that never waits for a person: without ``wait_timeout``, ``poll_interval``
+#: and ``interactive``, so that cci's "Options:" log of the step shows no default it never uses.
+NO_WAIT_OPTIONS = {
+    k: v
+    for k, v in COMMON_OPTIONS.items()
+    if k not in ("wait_timeout", "poll_interval", "interactive")
+}
+
 #: The option of every task that writes to the org (and of sixsense_validate_inputs, which validates it once).
 PRODUCTION_OPTION = {
     "description": "True: you confirm this run may write to a production org (Organization.IsSandbox false, "

@@ -16,6 +16,7 @@ from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .errors import SixsenseOrgError
 from .formatting import parse_sf_datetime
 from .metadata_xml import MD_NS, POLICY_TEMPLATE, package_xml, read_policy_template
+from .options import NO_WAIT_OPTIONS
 from .queries import soql_in
 from .vendor import VENDOR
 
@@ -227,7 +228,7 @@ and SKIPPED ones that matter), ``report_path``.
     """
     requires_integration_user = True
     task_options = {
-        **SixsenseTask.task_options,
+        **NO_WAIT_OPTIONS,
         "integration_username": {
             **SixsenseTask.task_options["integration_username"],
             "required": True,

@@ -6,7 +6,7 @@ import click
 
 from ..base import SixsenseTask
 from ..errors import SixsenseOrgError
-from ..options import PRODUCTION_OPTION, bool_option, stdin_is_tty
+from ..options import COMMON_OPTIONS, NO_WAIT_OPTIONS, PRODUCTION_OPTION, bool_option, stdin_is_tty
 from ..queries import soql_in, soql_quote
 from ..vendor import VENDOR
 from .common import (
@@ -38,7 +38,8 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
     )
     requires_integration_user = True
     task_options = {
-        **SixsenseTask.task_options,
+        **NO_WAIT_OPTIONS,
+        "interactive": COMMON_OPTIONS["interactive"],  # its terminal confirmations
         "integration_username": {
             **SixsenseTask.task_options["integration_username"],
             "required": True,

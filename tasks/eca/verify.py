@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..base import SixsenseTask
+from ..options import NO_WAIT_OPTIONS
 from ..vendor import VENDOR
 from ..verify import CheckReport, Unreadable
 from .common import (
@@ -34,7 +35,7 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
     """
     requires_integration_user = True
     task_options = {
-        **SixsenseTask.task_options,
+        **NO_WAIT_OPTIONS,
         "integration_username": {
             **SixsenseTask.task_options["integration_username"],
             "required": True,
