@@ -10,7 +10,7 @@ as cci's ``ApiDeploy`` reads them, cumulusci-notes §3.6); ``retrieve`` -> ``<id
 ``checkStatus`` -> ``done`` true (documented up to API 30.0; cci still sends it);
 ``checkRetrieveStatus`` -> RetrieveResult ``done`` true, ``fileProperties``, ``id``, ``messages``,
 ``status`` Succeeded, ``success``, and ``zipFile`` (entries under ``unpackaged/``) unless
-``includeZip`` is false; ``listMetadata``; ``readMetadata`` (PermissionSet, ConnectedApp);
+``includeZip`` is false; ``listMetadata``; ``readMetadata`` (PermissionSet, ConnectedApp, the registered types);
 ``describeMetadata``.
 
 Faults (HTTP 500, ``soapenv:Fault`` with ``faultcode``/``faultstring``): ``sf:INVALID_SESSION_ID`` for a
