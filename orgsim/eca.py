@@ -1,5 +1,6 @@
 """The 6sense External Client App (ECA) rules: package install through the Tooling API, the ECA and its OAuth
-policy rows, the ``ExtlClntAppOauthConfigurablePolicies`` metadata, and the ECA authorization.
+policy rows, the ``ExtlClntAppOauthConfigurablePolicies`` metadata, and the ECA authorization (the
+``InstalledPackage`` metadata of the package is ``installed_package.py``).
 
 This module never imports ``platform``: it registers its rules in ``registry`` (the PackageInstallRequest DML
 rules, a before-query hook that finishes due installs, the policy metadata type, the ECA's authorization) and
@@ -12,17 +13,8 @@ Scenario section (all optional; ``scenario.py`` validates it)::
     eca:
       installed: false                        # the 6sense ECA package is installed
       installed_version: "1.0"                # which catalogue version ("1.1" = a newer one)
-      policies:                               # the keys of POLICY_FIELDS, metadata values
-        permitted_users: AllSelfAuthorized    # | AdminApprovedPreAuthorized
-        refresh_token_policy: Infinite        # | SpecificInactivity | SpecificLifetime | Zero
-        refresh_token_validity_period: 30     # with refresh_token_validity_unit: Days | Hours | Months
-        start_url: null
-        ip_relaxation: Enforce                # | Bypass | Bypass_2factor | Enforce_RelaxRefresh
-        comma_separated_permission_set: [Some_Set]   # names of the scenario's permission_sets
-        comma_separated_profile: [System Administrator]
-        session_timeout_minutes: 120          # 1 to 1440
-        policy_action: RaiseSessionLevel      # | Block
-        required_session_level: HIGH_ASSURANCE   # | STANDARD | LOW
+      policies: {permitted_users: AllSelfAuthorized, ip_relaxation: Enforce, ...}
+                                              # the keys of POLICY_FIELDS (docs/architecture.md §1.2)
 """
 
 from __future__ import annotations
@@ -139,9 +131,9 @@ _MD_META = "eca_policy_metadata"
 
 def check_policy_value(key: str, value: Any) -> Any:
     """One policy value (scenario key, metadata form) checked and normalised: ``None``/"" -> None, picklists
-    against :data:`PICKLISTS`, ``refresh_token_validity_period`` a whole number of 1 or more,
-    ``session_timeout_minutes`` 1 to :data:`MAX_SESSION_TIMEOUT`, the rest text. Raises ``ValueError`` with
-    the problem (no field name: callers add theirs)."""
+    against :data:`PICKLISTS`, ``refresh_token_validity_period`` a whole number of 1 to 1,000,000 (more is
+    a typo), ``session_timeout_minutes`` 1 to :data:`MAX_SESSION_TIMEOUT`, the rest text. Raises
+    ``ValueError`` with the problem (no field name: callers add theirs)."""
     if value in ("", None):
         return None
     if key in PICKLISTS:
@@ -150,13 +142,10 @@ def check_policy_value(key: str, value: Any) -> Any:
         return value
     if key in ("refresh_token_validity_period", "session_timeout_minutes"):
         top = MAX_SESSION_TIMEOUT if key == "session_timeout_minutes" else 1_000_000
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {value!r}") from None
-        if isinstance(value, bool) or not 1 <= number <= top:
-            raise ValueError(f"must be a whole number from 1 to {top}, got {value!r}")
-        return number
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= top:
+            raise ValueError(f"must be a whole number from 1 to {top:,}, got {value!r}")
+        return int(text)
     if not isinstance(value, str):
         raise ValueError(f"must be text, got {value!r}")
     return value.strip() or None
@@ -607,55 +596,3 @@ registry.metadata_type(
     registry.MetadataType(MD_TYPE, MD_FOLDER, MD_SUFFIX, list_metadata, render, validate_deploy)
 )
 registry.app_handler(is_eca, authorize)
-
-
-# -- InstalledPackage metadata (what cci's get_installed_packages retrieves) --------------------------------
-
-
-def _installed_version(org) -> str | None:
-    """The installed package's ``versionNumber`` (``major.minor``), or ``None`` when it is not installed."""
-    isp = org.store.find_one("InstalledSubscriberPackage", SubscriberPackageId=PACKAGE["Id"])
-    if not isp:
-        return None
-    return next(
-        (n for n, v in VERSIONS.items() if v["Id"] == isp["SubscriberPackageVersionId"]), None
-    )
-
-
-def list_installed_packages(org) -> list[tuple[str, str]]:
-    """``InstalledPackage`` members: one per installed managed package, named by its namespace (Metadata API
-    Developer Guide "InstalledPackage": file ``installedPackages/<namespace>.installedPackage``)."""
-    if _installed_version(org) is None:
-        return []
-    namespace = PACKAGE["NamespacePrefix"]
-    return [(namespace, f"installedPackages/{namespace}.installedPackage")]
-
-
-def render_installed_package(org, member: str) -> bytes | None:
-    """The retrieved file: ``<InstalledPackage><versionNumber>`` (the field cci's
-    ``ApiRetrieveInstalledPackages`` reads; "InstalledPackage": ``versionNumber``, the installed version)."""
-    version = _installed_version(org)
-    if version is None or member != PACKAGE["NamespacePrefix"]:
-        return None
-    root = mdxml.md("InstalledPackage")
-    mdxml.sub(root, "versionNumber", version)
-    return mdxml.xml(root)
-
-
-def refuse_installed_package_deploy(org, component, problem):
-    """Deploying an ``InstalledPackage`` installs or upgrades a package; the simulator installs packages
-    only through the Tooling API's PackageInstallRequest, so such a deploy is refused (when in doubt, the
-    simulator refuses)."""
-    raise problem("The org simulator does not model installing packages through the Metadata API")
-
-
-registry.metadata_type(
-    registry.MetadataType(
-        "InstalledPackage",
-        "installedPackages",
-        ".installedPackage",
-        list_installed_packages,
-        render_installed_package,
-        refuse_installed_package_deploy,
-    )
-)
