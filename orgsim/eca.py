@@ -1,5 +1,6 @@
 """The 6sense External Client App (ECA) rules: package install through the Tooling API, the ECA and its OAuth
-policy rows, the ``ExtlClntAppOauthConfigurablePolicies`` metadata, and the ECA authorization.
+policy rows, the ``ExtlClntAppOauthConfigurablePolicies`` metadata, and the ECA authorization (the
+``InstalledPackage`` metadata of the package is ``installed_package.py``).
 
 This module never imports ``platform``: it registers its rules in ``registry`` (the PackageInstallRequest DML
 rules, a before-query hook that finishes due installs, the policy metadata type, the ECA's authorization) and
@@ -12,7 +13,8 @@ Scenario section (all optional; ``scenario.py`` validates it)::
     eca:
       installed: false                        # the 6sense ECA package is installed
       installed_version: "1.0"                # which catalogue version ("1.1" = a newer one)
-      policies: {permitted_users: AllSelfAuthorized, refresh_token_policy: Infinite, ...}
+      policies: {permitted_users: AllSelfAuthorized, ip_relaxation: Enforce, ...}
+                                              # the keys of POLICY_FIELDS (docs/architecture.md §1.2)
 """
 
 from __future__ import annotations
@@ -49,29 +51,104 @@ INSTALL_SECONDS = 0.4
 #: Policy defaults of a freshly installed ECA. Permitted users: "After Install, the default Permitted Users is
 #: 'All users may self-authorize'" (facts §7.1; stated for connected apps, UNCERTAIN for a packaged ECA whose
 #: publisher may ship another value). Refresh token: ``infinite`` is the documented default of a connected
-#: app's ``refreshTokenPolicy`` (facts §6.1; UNCERTAIN for ECAs). Start URL: none.
+#: app's ``refreshTokenPolicy``, and IP relaxation ``ENFORCE`` the default of its ``ipRelaxation`` (facts §6.1;
+#: both UNCERTAIN for ECAs). Start URL, pre-authorized lists, session timeout and session level: none.
 DEFAULT_POLICIES = {
     "permitted_users": "AllSelfAuthorized",
     "refresh_token_policy": "Infinite",
     "refresh_token_validity_period": None,
     "refresh_token_validity_unit": None,
     "start_url": None,
+    "ip_relaxation": "Enforce",
+    "comma_separated_permission_set": None,
+    "comma_separated_profile": None,
+    "session_timeout_minutes": None,
+    "policy_action": None,
+    "required_session_level": None,
 }
 PERMITTED_USERS = ("AdminApprovedPreAuthorized", "AllSelfAuthorized")
 REFRESH_POLICIES = ("Infinite", "SpecificInactivity", "SpecificLifetime", "Zero")
 VALIDITY_UNITS = ("Days", "Hours", "Months")
+#: ``ipRelaxationPolicyType`` (metadata value) -> ``ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType`` (SOQL
+#: value): the one place the two spellings meet. Facts §10.2 gives the metadata values and the SOQL casing
+#: ``Enforce_relaxrefresh``; the other three read the same in SOQL (UNCERTAIN: only that one casing is
+#: documented; public client code maps these four).
+IP_RELAXATION_SOQL = {
+    "Enforce": "Enforce",
+    "Bypass": "Bypass",
+    "Bypass_2factor": "Bypass_2factor",
+    "Enforce_RelaxRefresh": "Enforce_relaxrefresh",
+}
+#: ``policyAction`` (Metadata API guide "ExtlClntAppOauthConfigurablePolicies": Block | RaiseSessionLevel).
+POLICY_ACTIONS = ("Block", "RaiseSessionLevel")
+#: ``requiredSessionLevel``: UNCERTAIN which values the ECA field takes; the simulator accepts the Metadata
+#: API's SessionSecurityLevel values (ProfileSessionSetting) and refuses anything else.
+SESSION_LEVELS = ("HIGH_ASSURANCE", "STANDARD", "LOW")
+#: ``sessionTimeoutInMinutes``: a whole number of minutes; the bound is UNCERTAIN (ProfileSessionSetting's
+#: longest session timeout, 1440 minutes, is taken as the ceiling).
+MAX_SESSION_TIMEOUT = 1440
 MD_TYPE = "ExtlClntAppOauthConfigurablePolicies"
 MD_FOLDER = "extlClntAppOauthPolicies"
 MD_SUFFIX = ".ecaOauthPlcy"
-#: Metadata field <-> ExtlClntAppOauthPlcyCnfg column <-> scenario key (facts §6.3 for the metadata names;
-#: the SOQL column names other than PermittedUsersPolicyType are UNCERTAIN, mirrored from the metadata).
+#: Metadata field <-> ExtlClntAppOauthPlcyCnfg column (None: metadata only) <-> scenario key. Metadata
+#: names: facts §6.3 and §10.2. SOQL columns: only those facts §10.2 lists (VERIFIED-3P, sfdx-hardis);
+#: ``StartUrl`` is the simulator's older mirror (UNCERTAIN). The Object Reference lists the object "for
+#: internal use only" with no fields, so a column not listed here answers ``INVALID_FIELD``. The
+#: metadata-only fields are kept in the store's ``eca_policy_metadata`` entry.
 POLICY_FIELDS = (
     ("permittedUsersPolicyType", "PermittedUsersPolicyType", "permitted_users"),
     ("refreshTokenPolicyType", "RefreshTokenPolicyType", "refresh_token_policy"),
     ("refreshTokenValidityPeriod", "RefreshTokenValidityPeriod", "refresh_token_validity_period"),
     ("refreshTokenValidityUnit", "RefreshTokenValidityUnit", "refresh_token_validity_unit"),
     ("startUrl", "StartUrl", "start_url"),
+    ("ipRelaxationPolicyType", "IpRelaxationPolicyType", "ip_relaxation"),
+    ("commaSeparatedPermissionSet", None, "comma_separated_permission_set"),
+    ("commaSeparatedProfile", None, "comma_separated_profile"),
+    ("sessionTimeoutInMinutes", None, "session_timeout_minutes"),
+    ("policyAction", None, "policy_action"),
+    ("requiredSessionLevel", None, "required_session_level"),
 )
+#: Picklist policies (scenario key -> allowed metadata values).
+PICKLISTS = {
+    "permitted_users": PERMITTED_USERS,
+    "refresh_token_policy": REFRESH_POLICIES,
+    "refresh_token_validity_unit": VALIDITY_UNITS,
+    "ip_relaxation": tuple(IP_RELAXATION_SOQL),
+    "policy_action": POLICY_ACTIONS,
+    "required_session_level": SESSION_LEVELS,
+}
+#: Policies whose absence from a deployed file leaves the current value (they always have one; UNCERTAIN);
+#: every other field absent from the file is cleared (the file is the full policy).
+KEPT_WHEN_ABSENT = (
+    "permitted_users",
+    "refresh_token_policy",
+    "refresh_token_validity_period",
+    "refresh_token_validity_unit",
+    "ip_relaxation",
+)
+_MD_META = "eca_policy_metadata"
+
+
+def check_policy_value(key: str, value: Any) -> Any:
+    """One policy value (scenario key, metadata form) checked and normalised: ``None``/"" -> None, picklists
+    against :data:`PICKLISTS`, ``refresh_token_validity_period`` a whole number of 1 to 1,000,000 (more is
+    a typo), ``session_timeout_minutes`` 1 to :data:`MAX_SESSION_TIMEOUT`, the rest text. Raises
+    ``ValueError`` with the problem (no field name: callers add theirs)."""
+    if value in ("", None):
+        return None
+    if key in PICKLISTS:
+        if value not in PICKLISTS[key]:
+            raise ValueError(f"must be one of {', '.join(PICKLISTS[key])}, got {value!r}")
+        return value
+    if key in ("refresh_token_validity_period", "session_timeout_minutes"):
+        top = MAX_SESSION_TIMEOUT if key == "session_timeout_minutes" else 1_000_000
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= top:
+            raise ValueError(f"must be a whole number from 1 to {top:,}, got {value!r}")
+        return int(text)
+    if not isinstance(value, str):
+        raise ValueError(f"must be text, got {value!r}")
+    return value.strip() or None
 
 
 class EcaOrg(Protocol):
@@ -122,7 +199,15 @@ def seed(org) -> None:
     cfg = _cfg(org)
     if cfg.get("installed"):
         version = VERSIONS[cfg.get("installed_version") or "1.0"]["Id"]
-        _install(org, version, policies={**DEFAULT_POLICIES, **(cfg.get("policies") or {})})
+        wanted = {**DEFAULT_POLICIES, **(cfg.get("policies") or {})}
+        # The scenario names permission sets; the policy lists their ids (facts §6.3).
+        names = wanted["comma_separated_permission_set"] or []
+        ids = [org.store.find_one("PermissionSet", Name=n)["Id"] for n in names]
+        wanted["comma_separated_permission_set"] = ",".join(ids) or None
+        wanted["comma_separated_profile"] = (
+            ",".join(wanted["comma_separated_profile"] or []) or None
+        )
+        _install(org, version, policies=wanted)
 
 
 # -- state --------------------------------------------------------------------------------------------------
@@ -146,6 +231,19 @@ def is_eca(name: str | None) -> bool:
     return bool(name) and name.lower() in {"eca", ECA_LABEL.lower(), ECA_DEVELOPER_NAME.lower()}
 
 
+def policies(org) -> dict[str, Any]:
+    """The installed ECA's policies by scenario key, in their metadata form (``ip_relaxation``
+    ``Enforce_RelaxRefresh``, not the SOQL ``Enforce_relaxrefresh``); all None when it is not installed."""
+    pol = policy_row(org) or {}
+    stored = org.store.meta(_MD_META, {}) or {}
+    soql_to_md = {v: k for k, v in IP_RELAXATION_SOQL.items()}
+    out = {}
+    for _, col, key in POLICY_FIELDS:
+        value = pol.get(col) if col else stored.get(key)
+        out[key] = soql_to_md.get(value, value) if key == "ip_relaxation" else value
+    return out
+
+
 def state(org) -> dict[str, Any]:
     """The ECA as External Client App Manager shows it (for ``/_sim/state`` and the autopilot)."""
     eca = eca_row(org)
@@ -157,7 +255,7 @@ def state(org) -> dict[str, Any]:
         "id": eca["Id"] if eca else None,
         "label": ECA_LABEL,
         "developer_name": ECA_DEVELOPER_NAME,
-        "policies": {key: pol.get(col) for _, col, key in POLICY_FIELDS},
+        "policies": policies(org) if pol else {key: None for _, _, key in POLICY_FIELDS},
         "policy_modified": pol.get("LastModifiedDate"),
     }
 
@@ -284,10 +382,18 @@ def _install(org, version_id: str, *, policies: dict) -> None:
         "ExtlClntAppOauthPlcyCnfg",
         {
             "ExternalClientApplicationId": eca_id,
-            **{col: policies.get(key) for _, col, key in POLICY_FIELDS},
+            **{col: _column_value(key, policies.get(key)) for _, col, key in POLICY_FIELDS if col},
         },
     )
+    org.store.set_meta(
+        _MD_META, {key: policies.get(key) for _, col, key in POLICY_FIELDS if not col}
+    )
     org.store.bump()
+
+
+def _column_value(key: str, value: Any) -> Any:
+    """A policy value as its ExtlClntAppOauthPlcyCnfg column holds it (IP relaxation in SOQL casing)."""
+    return IP_RELAXATION_SOQL.get(value, value) if key == "ip_relaxation" else value
 
 
 # -- policies ---------------------------------------------------------------------------------------------
@@ -298,31 +404,28 @@ def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict
     ``changes`` uses the scenario keys (:data:`POLICY_FIELDS`). Switching Permitted Users to
     ``AdminApprovedPreAuthorized`` revokes the tokens of users who are not pre-authorized ("anyone using the
     app loses access" unless their profile or permission set authorizes it, facts §7.1, VERIFIED for ECAs).
-    Values are checked against the documented picklists (facts §6.3)."""
+    Values are checked by :func:`check_policy_value` (the documented picklists, facts §6.3 and §10.2);
+    a bad one raises ``ActionError`` ``invalid_request`` naming the key."""
     row = policy_row(org)
     if not row:
         raise ActionError(
             "OAUTH_EC_APP_NOT_FOUND", "External client app is not installed in this org"
         )
-    checks = {
-        "permitted_users": PERMITTED_USERS,
-        "refresh_token_policy": REFRESH_POLICIES,
-        "refresh_token_validity_unit": VALIDITY_UNITS,
-    }
-    values = {}
+    values, md_only = {}, dict(org.store.meta(_MD_META, {}) or {})
     for _, col, key in POLICY_FIELDS:
         if key not in changes:
             continue
-        value = changes[key]
-        if value in ("", None):
-            value = None
-        elif key in checks and value not in checks[key]:
-            raise ActionError("invalid_request", f"{key} must be one of {', '.join(checks[key])}")
-        elif key == "refresh_token_validity_period":
-            value = int(value)
-        values[col] = value
+        try:
+            value = check_policy_value(key, changes[key])
+        except ValueError as exc:
+            raise ActionError("invalid_request", f"{key} {exc}") from None
+        if col:
+            values[col] = _column_value(key, value)
+        else:
+            md_only[key] = value
     at = at or org.store.now()
     org.store.update("ExtlClntAppOauthPlcyCnfg", row["Id"], {**values, "LastModifiedDate": at})
+    org.store.set_meta(_MD_META, md_only)
     revoked = 0
     if values.get("PermittedUsersPolicyType") == "AdminApprovedPreAuthorized":
         for tok in org.store.find("OauthToken", AppName=ECA_LABEL):
@@ -335,12 +438,27 @@ def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict
 
 def is_pre_authorized(org, user_id: str) -> bool:
     """A SetupEntityAccess row (``SetupEntityType`` ExternalClientApplication, facts §5, §6.3) from one of the
-    user's permission sets to the ECA."""
+    user's permission sets to the ECA, or the policy's ``commaSeparatedPermissionSet`` (permission set ids)
+    naming one of them or its ``commaSeparatedProfile`` naming the user's profile ("used when
+    permittedUsersPolicyType is set to AdminApprovedPreAuthorized", facts §6.3; whether the lists are the
+    same grants as the SetupEntityAccess rows, and whether profiles are listed by name, is UNCERTAIN)."""
     eca = eca_row(org)
     if not eca:
         return False
     granted = {r["ParentId"] for r in org.store.find("SetupEntityAccess", SetupEntityId=eca["Id"])}
-    return bool(granted & set(org.permission_set_ids(user_id)))
+    pol = policies(org)
+    granted |= {i[:15] for i in _split(pol["comma_separated_permission_set"])}
+    held = set(org.permission_set_ids(user_id))
+    if granted & (held | {i[:15] for i in held}):
+        return True
+    user = org.store.get("User", user_id) or {}
+    profile = org.store.get("Profile", user.get("ProfileId") or "") or {}
+    return profile.get("Name") in _split(pol["comma_separated_profile"])
+
+
+def _split(text: str | None) -> list[str]:
+    """``"a, b,"`` -> ``["a", "b"]`` (a comma-separated policy list)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def authorize(org, username: str) -> dict[str, Any]:
@@ -394,15 +512,15 @@ def list_metadata(org) -> list[tuple[str, str]]:
 
 
 def render(org, member: str) -> bytes | None:
-    """The policy file as a retrieve returns it (fields of facts §6.3, alphabetical)."""
+    """The policy file as a retrieve (or readMetadata) returns it: every set field of :data:`POLICY_FIELDS`
+    in its metadata form (facts §6.3, §10.2), alphabetical."""
     if member != full_name(org) or not list_metadata(org):
         return None
-    pol = policy_row(org)
+    pol = policies(org)
     root = mdxml.md("ExtlClntAppOauthConfigurablePolicies")
     values = {
         "externalClientApplication": ECA_DEVELOPER_NAME,
-        "ipRelaxationPolicyType": "Enforce",
-        **{tag: pol.get(col) for tag, col, _ in POLICY_FIELDS},
+        **{tag: pol[key] for tag, _, key in POLICY_FIELDS},
     }
     for tag in sorted(values):
         value = values[tag]
@@ -414,10 +532,14 @@ def render(org, member: str) -> bytes | None:
 def validate_deploy(org, comp, problem):
     """A deploy of ``ExtlClntAppOauthConfigurablePolicies`` (facts §6.3): ``externalClientApplication`` is
     required; a file under another name than the one the install generated fails "duplicate value found:
-    ExternalClientApplicationId" (facts §10.2). Where this org cannot edit the packaged ECA's policies by metadata (scenario flag), the deploy
-    fails like an edit of any managed component: "Cannot modify managed object" (wording UNCERTAIN). An
-    unknown ECA fails "no ExternalClientApplication named X found" (UNCERTAIN). Picklist values must be the
-    documented ones. Returns the apply function."""
+    ExternalClientApplicationId" (facts §10.2). Where this org cannot edit the packaged ECA's policies by
+    metadata (scenario flag), the deploy fails like an edit of any managed component: "Cannot modify managed
+    object" (wording UNCERTAIN). An unknown ECA fails "no ExternalClientApplication named X found"
+    (UNCERTAIN). Every value must pass :func:`check_policy_value` ("In field: <tag> - bad value"; wording
+    UNCERTAIN); ``commaSeparatedPermissionSet`` holds ids of the org's permission sets ("Permission set IDs",
+    facts §6.3) and ``commaSeparatedProfile`` names of its profiles (UNCERTAIN: names or ids), else the
+    deploy fails naming the entry. Absent from the file: the fields of :data:`KEPT_WHEN_ABSENT` keep their
+    value, the others are cleared. Returns the apply function."""
     root = comp.parse()
     eca_name = mdxml.text(root, "externalClientApplication")
     if not eca_name:
@@ -440,20 +562,28 @@ def validate_deploy(org, comp, problem):
     changes = {}
     for tag, _, key in POLICY_FIELDS:
         if mdxml.child(root, tag) is not None:
-            changes[key] = (mdxml.text(root, tag) or "").strip() or None
-        elif key == "start_url":
-            changes[key] = None  # the file is the full policy: no startUrl means none
-    checks = {
-        "permitted_users": PERMITTED_USERS,
-        "refresh_token_policy": REFRESH_POLICIES,
-        "refresh_token_validity_unit": VALIDITY_UNITS,
-    }
-    for key, allowed in checks.items():
-        if changes.get(key) and changes[key] not in allowed:
-            raise problem(f"In field: {key} - bad value '{changes[key]}'")
+            raw = (mdxml.text(root, tag) or "").strip() or None
+            try:
+                changes[key] = check_policy_value(key, raw)
+            except ValueError:
+                raise problem(f"In field: {tag} - bad value '{raw}'") from None
+        elif key not in KEPT_WHEN_ABSENT:
+            changes[key] = (
+                None  # the file is the full policy: an optional field left out means none
+            )
+    known = {r["Id"][:15] for r in org.store.find("PermissionSet")}
+    for ps_id in _split(changes.get("comma_separated_permission_set")):
+        if ps_id[:15] not in known:
+            raise problem(
+                f"In field: commaSeparatedPermissionSet - no PermissionSet with id {ps_id} found"
+            )
+    profiles = {r["Name"] for r in org.store.find("Profile")}
+    for name in _split(changes.get("comma_separated_profile")):
+        if name not in profiles:
+            raise problem(f"In field: commaSeparatedProfile - no Profile named {name} found")
 
     def apply(user):
-        current = state(org)["policies"]
+        current = policies(org)
         diff = {k: v for k, v in changes.items() if str(current.get(k) or "") != str(v or "")}
         if diff:
             set_policies(org, diff)
@@ -466,55 +596,3 @@ registry.metadata_type(
     registry.MetadataType(MD_TYPE, MD_FOLDER, MD_SUFFIX, list_metadata, render, validate_deploy)
 )
 registry.app_handler(is_eca, authorize)
-
-
-# -- InstalledPackage metadata (what cci's get_installed_packages retrieves) --------------------------------
-
-
-def _installed_version(org) -> str | None:
-    """The installed package's ``versionNumber`` (``major.minor``), or ``None`` when it is not installed."""
-    isp = org.store.find_one("InstalledSubscriberPackage", SubscriberPackageId=PACKAGE["Id"])
-    if not isp:
-        return None
-    return next(
-        (n for n, v in VERSIONS.items() if v["Id"] == isp["SubscriberPackageVersionId"]), None
-    )
-
-
-def list_installed_packages(org) -> list[tuple[str, str]]:
-    """``InstalledPackage`` members: one per installed managed package, named by its namespace (Metadata API
-    Developer Guide "InstalledPackage": file ``installedPackages/<namespace>.installedPackage``)."""
-    if _installed_version(org) is None:
-        return []
-    namespace = PACKAGE["NamespacePrefix"]
-    return [(namespace, f"installedPackages/{namespace}.installedPackage")]
-
-
-def render_installed_package(org, member: str) -> bytes | None:
-    """The retrieved file: ``<InstalledPackage><versionNumber>`` (the field cci's
-    ``ApiRetrieveInstalledPackages`` reads; "InstalledPackage": ``versionNumber``, the installed version)."""
-    version = _installed_version(org)
-    if version is None or member != PACKAGE["NamespacePrefix"]:
-        return None
-    root = mdxml.md("InstalledPackage")
-    mdxml.sub(root, "versionNumber", version)
-    return mdxml.xml(root)
-
-
-def refuse_installed_package_deploy(org, component, problem):
-    """Deploying an ``InstalledPackage`` installs or upgrades a package; the simulator installs packages
-    only through the Tooling API's PackageInstallRequest, so such a deploy is refused (when in doubt, the
-    simulator refuses)."""
-    raise problem("The org simulator does not model installing packages through the Metadata API")
-
-
-registry.metadata_type(
-    registry.MetadataType(
-        "InstalledPackage",
-        "installedPackages",
-        ".installedPackage",
-        list_installed_packages,
-        render_installed_package,
-        refuse_installed_package_deploy,
-    )
-)

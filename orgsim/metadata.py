@@ -152,13 +152,14 @@ class Metadata:
         return out
 
     def read_metadata(self, md_type: str, full_names: list[str]) -> list[tuple[str, Any] | None]:
-        """``readMetadata(type, fullNames)`` for PermissionSet and ConnectedApp: per name, ``(fullName,
+        """``readMetadata(type, fullNames)`` for PermissionSet, ConnectedApp and the registered types (the ECA's
+        policies, ``registry.METADATA_TYPES``): per name, ``(fullName,
         root element)`` of the component as a retrieve renders it, or ``None`` where the org has no such
         component (Salesforce answers an empty record then; UNCERTAIN whether it has ``xsi:nil``). Unknown
         types raise ``INVALID_TYPE`` (:meth:`check_metadata_type`); other modelled types are refused with
         ``INVALID_TYPE`` too (the simulator does not model reading them)."""
         self.check_metadata_type(md_type)
-        if md_type not in ("PermissionSet", "ConnectedApp"):
+        if md_type not in ("PermissionSet", "ConnectedApp", *registry.METADATA_TYPES):
             raise SalesforceError(
                 "INVALID_TYPE", f"The org simulator does not model readMetadata of type {md_type}"
             )

@@ -10,6 +10,7 @@ all obey it (moto's layout: rules in one place, protocol in another):
 - ``connected_app``: the connected-app lifecycle (authorize / install / policy / block);
 - ``metadata``: the Metadata API (list, retrieve, deploy);
 - ``eca``: the 6sense External Client App (registers its rules, never imports this module);
+- ``installed_package``: ``InstalledPackage`` metadata of the installed packages (retrieve only);
 - ``seed``: writing a scenario into an empty org.
 
 Each rule's docstring cites ``../shared/docs/salesforce-facts.md`` ("facts §N"); where Salesforce's exact
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orgsim import eca, object_rules, seed
+from orgsim import eca, installed_package, object_rules, seed
 from orgsim.connected_app import ConnectedApps
 from orgsim.dml import Dml
 from orgsim.errors import ActionError, SalesforceError
@@ -30,7 +31,7 @@ from orgsim.metadata import Metadata
 from orgsim.store import Store
 
 #: The rule modules that register in ``registry`` on import (kept imported here so every Org has them).
-RULE_MODULES = (object_rules, eca)
+RULE_MODULES = (object_rules, eca, installed_package)
 
 __all__ = ["ActionError", "Org", "SalesforceError"]
 

@@ -481,7 +481,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             }
         )
 
-    out["eca"] = _validate_eca(top.get("eca"))
+    out["eca"] = _validate_eca(top.get("eca"), out)
 
     client = _expect(top.get("client_app"), dict, "client_app", {})
     _keys(client, {"state", "installed_days_ago"}, "client_app")
@@ -540,9 +540,11 @@ def _validate_oauth_policy(raw, path: str) -> dict[str, str]:
     return {"ip_relaxation": ip, "refresh_token_policy": refresh}
 
 
-def _validate_eca(raw) -> dict[str, Any]:
-    """``eca: {installed, installed_version, policies: {permitted_users, refresh_token_policy,
-    refresh_token_validity_period, refresh_token_validity_unit, start_url}}`` (see ``orgsim/eca.py``)."""
+def _validate_eca(raw, out: dict[str, Any]) -> dict[str, Any]:
+    """``eca: {installed, installed_version, policies: {...}}`` (the keys of ``orgsim.eca.POLICY_FIELDS``,
+    metadata values; see ``orgsim/eca.py``). Each policy value is checked by ``eca.check_policy_value``;
+    ``comma_separated_permission_set`` lists names of this scenario's ``permission_sets`` and
+    ``comma_separated_profile`` names of its profiles (the seed writes the permission sets' ids)."""
     from orgsim import eca
 
     e = _expect(raw, dict, "eca", {})
@@ -550,8 +552,26 @@ def _validate_eca(raw) -> dict[str, Any]:
     version = _expect(e.get("installed_version"), str, "eca.installed_version", "1.0")
     if version not in eca.VERSIONS:
         raise _Invalid("eca.installed_version", f"must be one of {', '.join(eca.VERSIONS)}")
-    policies = _expect(e.get("policies"), dict, "eca.policies", {})
+    policies = dict(_expect(e.get("policies"), dict, "eca.policies", {}))
     _keys(policies, {key for _, _, key in eca.POLICY_FIELDS}, "eca.policies")
+    known = {
+        "comma_separated_permission_set": {p["name"] for p in out["permission_sets"]},
+        "comma_separated_profile": set(STANDARD_PROFILES) | {p["name"] for p in out["profiles"]},
+    }
+    for key, value in policies.items():
+        path = f"eca.policies.{key}"
+        if key in known:
+            names = _expect(value, list, path, [])
+            for i, name in enumerate(names):
+                if name not in known[key]:
+                    what = "permission set" if key.endswith("permission_set") else "profile"
+                    raise _Invalid(f"{path}[{i}]", f"unknown {what} {name!r}")
+            policies[key] = names or None
+            continue
+        try:
+            policies[key] = eca.check_policy_value(key, value)
+        except ValueError as exc:
+            raise _Invalid(path, str(exc)) from None
     return {
         "installed": _expect(e.get("installed"), bool, "eca.installed", False),
         "installed_version": version,

@@ -646,7 +646,16 @@ def _external_client_application() -> SObject:
 
 
 def _eca_oauth_policy() -> SObject:
-    """ExtlClntAppOauthPlcyCnfg: the ECA's permitted-users policy (facts §6.3). Prefix ``0v8`` is made up."""
+    """ExtlClntAppOauthPlcyCnfg: the ECA's OAuth policies, read-only, standard SOQL endpoint (facts §6.3).
+
+    Columns: those facts §10.2 lists (VERIFIED-3P, sfdx-hardis): ExternalClientApplicationId,
+    PermittedUsersPolicyType, IpRelaxationPolicyType (SOQL casing, e.g. ``Enforce_relaxrefresh``; the mapping
+    from the metadata values is ``orgsim.eca.IP_RELAXATION_SOQL``), RefreshTokenPolicyType,
+    RefreshTokenValidityPeriod/Unit. ``StartUrl`` is UNCERTAIN (not in §10.2; kept as the simulator's mirror of
+    ``startUrl``). The Object Reference lists the object "for internal use only" without fields, so the
+    metadata-only policies (``sessionTimeoutInMinutes``, ``policyAction``, ``requiredSessionLevel``,
+    ``commaSeparatedPermissionSet``/``Profile``) have no column here: querying them answers ``INVALID_FIELD``.
+    Prefix ``0v8`` is made up."""
     return SObject(
         "ExtlClntAppOauthPlcyCnfg",
         "External Client App OAuth Policy Configuration",
@@ -668,8 +677,12 @@ def _eca_oauth_policy() -> SObject:
                 length=40,
                 values=("AdminApprovedPreAuthorized", "AllSelfAuthorized"),
             ),
-            # Mirrors of the ExtlClntAppOauthConfigurablePolicies metadata fields (facts §6.3); the SOQL
-            # column names are UNCERTAIN (only PermittedUsersPolicyType is seen in public code).
+            _str(
+                "IpRelaxationPolicyType",
+                type="picklist",
+                length=40,
+                values=("Bypass", "Bypass_2factor", "Enforce", "Enforce_relaxrefresh"),
+            ),
             _str(
                 "RefreshTokenPolicyType",
                 type="picklist",
@@ -683,6 +696,7 @@ def _eca_oauth_policy() -> SObject:
                 length=40,
                 values=("Days", "Hours", "Months"),
             ),
+            # UNCERTAIN: not among facts §10.2's columns; the simulator's mirror of ``startUrl``.
             _str("StartUrl", "Start URL", type="url", length=1000),
             *_audit(),
         ),

@@ -10,8 +10,13 @@ as cci's ``ApiDeploy`` reads them, cumulusci-notes §3.6); ``retrieve`` -> ``<id
 ``checkStatus`` -> ``done`` true (documented up to API 30.0; cci still sends it);
 ``checkRetrieveStatus`` -> RetrieveResult ``done`` true, ``fileProperties``, ``id``, ``messages``,
 ``status`` Succeeded, ``success``, and ``zipFile`` (entries under ``unpackaged/``) unless
-``includeZip`` is false; ``listMetadata``; ``readMetadata`` (PermissionSet, ConnectedApp);
+``includeZip`` is false; ``listMetadata``; ``readMetadata`` (PermissionSet, ConnectedApp, the registered types);
 ``describeMetadata``.
+
+Every call after authentication counts one against the org's daily API allowance, the same count as REST's
+(``org.daily_api_requests``), and its response carries ``soapenv:Header/LimitInfoHeader`` (``current``,
+``limit``, ``type`` API REQUESTS; :func:`with_limit_info`); past the allowance the call answers the fault
+``sf:REQUEST_LIMIT_EXCEEDED`` "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded." and is not counted.
 
 Faults (HTTP 500, ``soapenv:Fault`` with ``faultcode``/``faultstring``): ``sf:INVALID_SESSION_ID`` for a
 bad session (cci then refreshes its token once and retries), ``soapenv:Client`` for an envelope that does
@@ -65,6 +70,25 @@ def fault(code: str, message: str) -> Response:
         f"<faultstring>{escape(message)}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
     )
     return Response(xml, status=500, mimetype="text/xml")
+
+
+def with_limit_info(response: Response, usage: tuple[int, int]) -> Response:
+    """Add the ``LimitInfoHeader`` to a SOAP response (or fault): ``<LimitInfoHeader><limitInfo><current>used
+    </current><limit>allowance</limit><type>API REQUESTS</type></limitInfo></LimitInfoHeader>`` in the
+    envelope's ``soapenv:Header`` (SOAP API Developer Guide "LimitInfoHeader",
+    https://developer.salesforce.com/docs/platform/api/guide/sforce-api-header-limitinfo.html: returned on
+    all calls except ``login()``; ``usage`` as ``Identity.count_api_request`` returns it). UNCERTAIN: the
+    Metadata WSDL declares no such header; as in the guide's sample the header is in the envelope's default
+    namespace (here the metadata one). Clients that do not know the header ignore it (cci parses by tag,
+    zeep reads only the headers its WSDL declares: tests/orgsim/test_limits.py, test_conformance_clients)."""
+    current, limit = usage
+    header = (
+        f'<soapenv:Header><LimitInfoHeader xmlns="{MD_NS}"><limitInfo><current>{current}</current>'
+        f"<limit>{limit}</limit><type>API REQUESTS</type></limitInfo></LimitInfoHeader></soapenv:Header>"
+    )
+    body = response.get_data(as_text=True)
+    response.set_data(body.replace("<soapenv:Body>", header + "<soapenv:Body>", 1))
+    return response
 
 
 def _el(tag: str, value) -> str:
@@ -123,16 +147,29 @@ def register(app: Flask, ctx) -> None:
                     "sf:INVALID_SESSION_ID",
                     "INVALID_SESSION_ID: Invalid Session ID found in SessionHeader: Illegal Session",
                 )
-            handler = HANDLERS.get(name)
-            if handler is None:
-                return fault(
-                    "soapenv:Client", f"No operation available for request {{{MD_NS}}}{name}"
+            # Every Metadata API call after authentication counts against the org's daily API allowance
+            # ("API Request Limits and Allocations", Limits Quick Reference: the limits apply to SOAP and
+            # REST "and any other API built on those frameworks"), the same count as REST's
+            # (``Identity.count_api_request``); past it, the fault ``sf:REQUEST_LIMIT_EXCEEDED`` (the REST
+            # error's code and message, as a SOAP fault; the fault's wording is UNCERTAIN), not counted.
+            try:
+                g.api_usage = ctx.org.count_api_request()
+            except SalesforceError as exc:
+                g.api_usage = ctx.org.api_usage()
+                return with_limit_info(
+                    fault(f"sf:{exc.error_code}", f"{exc.error_code}: {exc.message}"), g.api_usage
                 )
-            try:  # every Metadata API call needs Modify All Data or Modify Metadata (permissions.py)
-                permissions.metadata_api(ctx.org, user)
-            except permissions.MetadataAccessError as exc:
-                return fault(exc.faultcode, exc.faultstring)
-            return handler(ctx, user, op)
+            return with_limit_info(_dispatch(ctx, user, op, name), g.api_usage)
+
+    def _dispatch(ctx, user, op, name: str) -> Response:
+        handler = HANDLERS.get(name)
+        if handler is None:
+            return fault("soapenv:Client", f"No operation available for request {{{MD_NS}}}{name}")
+        try:  # every Metadata API call needs Modify All Data or Modify Metadata (permissions.py)
+            permissions.metadata_api(ctx.org, user)
+        except permissions.MetadataAccessError as exc:
+            return fault(exc.faultcode, exc.faultstring)
+        return handler(ctx, user, op)
 
     app.add_url_rule("/services/Soap/m/<version>", "soap_m", handle, methods=["POST"])
     app.add_url_rule("/services/Soap/m/<version>/<org_id>", "soap_m_org", handle, methods=["POST"])

@@ -179,3 +179,11 @@ def eca_refresh_value(policy_type, period=None, unit=None) -> str | None:
         number = int(float(period)) if period not in (None, "") else 0
         return f"{kind}:{number}:{str(unit or '').upper()}"
     return kind
+
+
+def eca_ip_value(value) -> str | None:
+    """An ECA's IP relaxation (``ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType`` in SOQL casing, e.g.
+    ``Enforce_relaxrefresh``, or the metadata's ``ipRelaxationPolicyType``, e.g. ``Enforce_RelaxRefresh``;
+    facts §10.2) in the ConnectedApp form :func:`assess_ip` reads (``ENFORCE_RELAXREFRESH``). The four values
+    differ from the connected app's only in case. None when ``value`` is empty."""
+    return str(value).strip().upper() or None if value else None

@@ -55,8 +55,12 @@ class OrgUserFacts:
 
     def _eca_facts(self, users: dict) -> dict:
         """The 6sense External Client App (standard SOQL, facts §6.3): installed (packaged
-        ExternalClientApplication row), Permitted Users, the integration user's token count. An org whose API
-        does not know these objects reports ``readable`` false (no warning: older orgs lack them)."""
+        ExternalClientApplication row), Permitted Users, the integration user's token count, and the policies
+        that can break the sync as ``app_policy`` judges the connected app's: the refresh-token policy
+        (``refresh_ok``/``refresh_why``) and IP relaxation (``ip_relaxation`` as SOQL gives it,
+        ``ip_ok``/``ip_why``; Enforce adds a warning, as for the connected app). A column the org's describe
+        does not list is "could not read", never a value. An org whose API does not know these objects
+        reports ``readable`` false (no warning: older orgs lack them)."""
         try:
             rows = self._query(eca_soql(VENDOR.eca_names))
             if not rows:
@@ -91,7 +95,26 @@ class OrgUserFacts:
             "ip_relaxation": row.get("IpRelaxationPolicyType")
             if "IpRelaxationPolicyType" in columns
             else "could not read: the org's ExtlClntAppOauthPlcyCnfg has no IpRelaxationPolicyType",
+            "ip_ok": None,
+            "ip_why": "could not read: the org's ExtlClntAppOauthPlcyCnfg has no IpRelaxationPolicyType",
         }
+        if "IpRelaxationPolicyType" in columns and row:
+            # 6sense asks for no IP relaxation on its ECA (facts §0): judged against the default, Enforce.
+            out["ip_ok"], out["ip_why"] = app_policy.assess_ip(
+                app_policy.eca_ip_value(row.get("IpRelaxationPolicyType")), None
+            )
+            if out["ip_ok"] is False:
+                self.warnings.append(
+                    f"The {VENDOR.label} External Client App's IP relaxation: {out['ip_why']}; check it in "
+                    "External Client App Manager > Edit Policies."
+                )
+            elif app_policy.eca_ip_value(row.get("IpRelaxationPolicyType")) == "ENFORCE":
+                self.warnings.append(
+                    f"The {VENDOR.label} External Client App enforces IP restrictions: {VENDOR.label}'s token "
+                    "refreshes fail if the integration user's profile has Login IP Ranges that exclude its "
+                    "servers; then relax IP restrictions (or for refresh tokens) in External Client App "
+                    "Manager > Edit Policies."
+                )
         if "RefreshTokenPolicyType" in columns and row:
             value = app_policy.eca_refresh_value(
                 row.get("RefreshTokenPolicyType"),

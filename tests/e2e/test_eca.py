@@ -59,7 +59,7 @@ def assert_eca_complete(state: dict) -> None:
     eca = state["eca"]
     assert eca["installed"], eca
     assert eca["package_version_id"] == "04tOH0000003W1lYAE"
-    assert eca["policies"] == WANTED, eca["policies"]
+    assert {k: eca["policies"][k] for k in WANTED} == WANTED, eca["policies"]
     [row] = rows(state, "ExternalClientApplication")
     assert row["DistributionState"] == "Packaged"
     assert rows(state, "OauthToken", UserId=user_id(state, INTEGRATION_USER), AppName=ECA_LABEL)

@@ -1,18 +1,26 @@
 """The daily API allowance (REST API Developer Guide "Limit Info Header" and "Limits"): every REST and Tooling
 response after authentication carries ``Sforce-Limit-Info: api-usage=used/allowance``; ``GET .../limits``
-reports ``DailyApiRequests``; past the allowance a request answers 403 ``REQUEST_LIMIT_EXCEEDED``. The
-scenario sets the allowance (``org.daily_api_requests``) and the usage it starts from
-(``org.api_requests_used``)."""
+reports ``DailyApiRequests``; past the allowance a request answers 403 ``REQUEST_LIMIT_EXCEEDED``. Metadata API
+(SOAP) calls count against the same allowance ("API Request Limits and Allocations": SOAP and REST "and any
+other API built on those frameworks") and carry the SOAP ``LimitInfoHeader``; past it they answer the fault
+``sf:REQUEST_LIMIT_EXCEEDED``. The scenario sets the allowance (``org.daily_api_requests``) and the usage it
+starts from (``org.api_requests_used``)."""
 
 from __future__ import annotations
 
 import pytest
 import requests
 import yaml
+from lxml import etree
 from simple_salesforce.exceptions import SalesforceError
 
 from orgsim import scenario
-from tests.orgsim.simclient import get, sf_for
+from tests.orgsim.simclient import MD_NS, get, sf_for, soap
+
+LIST_PERMISSION_SETS = (
+    f"<listMetadata xmlns='{MD_NS}'><queries><type>PermissionSet</type></queries>"
+    "<asOfVersion>62.0</asOfVersion></listMetadata>"
+)
 
 
 def write(tmp_path, **org) -> str:
@@ -79,6 +87,85 @@ def test_a_composite_counts_once(make_sim, tmp_path):
         timeout=30,
     )
     assert resp.status_code == 200 and usage(resp) == (1, 100)
+
+
+def limit_info(resp: requests.Response) -> tuple[int, int, str]:
+    """``(current, limit, type)`` of the SOAP response's ``soapenv:Header/LimitInfoHeader``."""
+    root = etree.fromstring(resp.content)
+    [info] = root.findall(
+        "{http://schemas.xmlsoap.org/soap/envelope/}Header"
+        f"/{{{MD_NS}}}LimitInfoHeader/{{{MD_NS}}}limitInfo"
+    )
+    text = {etree.QName(c).localname: c.text for c in info}
+    return int(text["current"]), int(text["limit"]), text["type"]
+
+
+def test_metadata_api_calls_count_against_the_same_allowance_and_carry_limit_info(
+    make_sim, tmp_path
+):
+    sim = make_sim(write(tmp_path, daily_api_requests=5000, api_requests_used=17))
+    listed = soap(sim, LIST_PERMISSION_SETS)
+    assert listed.status_code == 200
+    assert limit_info(listed) == (18, 5000, "API REQUESTS")
+    assert etree.fromstring(listed.content).find(f".//{{{MD_NS}}}listMetadataResponse") is not None
+    # A fault after authentication counts too and carries the header (here: an unknown operation).
+    unknown = soap(sim, f"<nope xmlns='{MD_NS}'/>")
+    assert unknown.status_code == 500 and limit_info(unknown) == (19, 5000, "API REQUESTS")
+    # REST sees the SOAP calls: one count for the org.
+    assert usage(get(sim, "/services/data/v62.0/limits")) == (20, 5000)
+    # A call refused at authentication is not counted and carries no header.
+    bad = soap(sim, LIST_PERMISSION_SETS, token="not-a-session")
+    assert b"INVALID_SESSION_ID" in bad.content and b"LimitInfoHeader" not in bad.content
+    assert limit_info(soap(sim, LIST_PERMISSION_SETS))[0] == 21
+
+
+def test_past_the_allowance_a_metadata_call_is_a_request_limit_exceeded_fault(make_sim, tmp_path):
+    sim = make_sim(write(tmp_path, daily_api_requests=10, api_requests_used=9))
+    assert limit_info(soap(sim, LIST_PERMISSION_SETS))[:2] == (10, 10)  # the 10th call: allowed
+    refused = soap(sim, LIST_PERMISSION_SETS)
+    assert refused.status_code == 500
+    root = etree.fromstring(refused.content)
+    assert root.findtext(".//faultcode") == "sf:REQUEST_LIMIT_EXCEEDED"
+    assert (
+        root.findtext(".//faultstring") == "REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded."
+    )
+    assert limit_info(refused)[:2] == (10, 10)  # refused calls are not counted
+    assert get(sim, "/services/data/v62.0/limits").status_code == 403
+
+
+def test_cci_metadata_client_reads_answers_with_limit_info_and_reports_the_limit_fault(
+    make_sim, tmp_path
+):
+    """CumulusCI's Metadata API client (``ApiListMetadata``) parses a response that carries the
+    LimitInfoHeader, and turns the limit fault into its ``MetadataApiError`` naming REQUEST_LIMIT_EXCEEDED."""
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+    from cumulusci.salesforce_api.metadata import ApiListMetadata
+
+    sim = make_sim(write(tmp_path, daily_api_requests=2, api_requests_used=0))
+
+    class Task:  # what cci's BaseMetadataApiCall reads of its task
+        import logging
+
+        logger = logging.getLogger("test")
+        org_config = type(
+            "OrgConfig",
+            (),
+            {
+                "instance_url": sim.url,
+                "access_token": sim.session["access_token"],
+                "org_id": sim.org.org_id,
+                "refresh_oauth_token": lambda self, keychain: None,
+            },
+        )()
+        project_config = type(
+            "ProjectConfig", (), {"keychain": None, "project__package__api_version": "62.0"}
+        )()
+
+    listed = ApiListMetadata(Task(), "PermissionSet", as_of_version="62.0")()
+    assert "PermissionSet" in listed
+    get(sim, "/services/data/v62.0/limits")  # the second and last request of the day
+    with pytest.raises(MetadataApiError, match="REQUEST_LIMIT_EXCEEDED"):
+        ApiListMetadata(Task(), "PermissionSet", as_of_version="62.0")()
 
 
 @pytest.mark.parametrize(

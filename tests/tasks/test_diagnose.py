@@ -629,4 +629,30 @@ def test_diagnose_eca_default_refresh_policy_keeps_the_sync(sim_diagnose):
     sim, run = sim_diagnose("eca_installed_default_policies")
     eca = run(integration_username=INTEGRATION)["eca"]
     assert eca["refresh_token_policy"] == "infinite" and eca["refresh_ok"] is True
-    assert eca["ip_relaxation"].startswith("could not read")
+
+
+def test_diagnose_warns_when_the_eca_enforces_ip_restrictions(sim_diagnose):
+    """IP relaxation of the ECA (ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType, facts §10.2), judged as the
+    connected app's: Enforce (the default) makes the vendor's refreshes depend on the integration user's
+    profile Login IP Ranges, so diagnose warns with the fix."""
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    result = run(integration_username=INTEGRATION)
+    eca = result["eca"]
+    assert eca["ip_relaxation"] == "Enforce"
+    assert eca["ip_why"].startswith("Enforce IP restrictions")
+    [warning] = [w for w in result["warnings"] if "enforces IP restrictions" in w]
+    assert "External Client App Manager > Edit Policies" in warning
+
+
+def test_diagnose_an_eca_relaxing_ip_for_refresh_tokens_keeps_the_sync(sim_diagnose):
+    sim, run = sim_diagnose("eca_installed_default_policies")
+    sim.org.store.conn.execute(
+        'UPDATE "ExtlClntAppOauthPlcyCnfg" SET IpRelaxationPolicyType = ?',
+        ("Enforce_relaxrefresh",),
+    )
+    result = run(integration_username=INTEGRATION)
+    eca = result["eca"]
+    assert eca["ip_relaxation"] == "Enforce_relaxrefresh"
+    assert eca["ip_ok"] is True
+    assert eca["ip_why"] == "Enforce IP restrictions, but relax for refresh tokens"
+    assert not [w for w in result["warnings"] if "IP restrictions" in w or "IP relaxation" in w]
