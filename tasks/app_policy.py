@@ -43,7 +43,7 @@ MIN_IDLE_HOURS = int(VENDOR.eca_policies.get("refreshTokenValidityPeriod") or 30
 )
 EFFECTIVE_POLICY_NOTE = (
     "the effective policy can be stricter than this metadata: when the app's developer turns on the 30-day "
-    "idle refresh-token limit, 'valid until revoked' behaves as 30 days of inactivity (facts §10.1)"
+    "idle refresh-token limit, 'valid until revoked' behaves as 30 days of inactivity (Salesforce Help: 'Limit the Idle Refresh Token TTL')"
 )
 FIX_PAGE = "Setup > Connected Apps OAuth Usage > Manage App Policies > Edit Policies"
 

@@ -112,7 +112,7 @@ def catalogue(path: str | None = None) -> tuple[ErrorEntry, ...]:
                 patterns=_tuple(raw.get("patterns")),
                 tailor=raw.get("tailor") or "none",
                 cases=_tuple(raw.get("cases")),
-                source=raw.get("source") or "",
+                source=_text(raw.get("source") or ""),
             )
         )
     return tuple(entries)

@@ -121,7 +121,7 @@ Explains an error met while installing or authorizing the {VENDOR.label} connect
 ``error`` takes an error code (``OAUTH_APPROVAL_ERROR_GENERIC``), the URL from the browser's address bar
 (``.../RemoteAccessErrorPage.apexp?error=invalid_client&error_description=app+must+be+installed+into+org``;
 the ``error``, ``error_description`` and ``error_code`` parameters are read), or pasted text with a known code
-or message. The catalogue is ``tasks/error_codes.yml`` (field-cases.md Appendix; salesforce-facts.md §7.3).
+or message. The catalogue is ``tasks/error_codes.yml``.
 
 Runs the read-only diagnosis (sixsense_diagnose), picks the catalogue entry, then tailors the cause and the
 fix to the org: for OAUTH_APPROVAL_ERROR_GENERIC whether the app is installed and whether the setup user holds

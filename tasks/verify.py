@@ -206,10 +206,10 @@ unreadable and no skip matters. Which skips matter:
 
 - "app not blocked" SKIPPED (the org refuses the BlacklistedConsumer retrieve) does not matter when the
   integration user holds a token created after the policy change: blocking an app ends all its sessions and
-  prevents new ones (salesforce-facts.md §6.2), so that token shows the app is not blocked. Otherwise it
+  prevents new ones (Metadata API Developer Guide: "BlacklistedConsumer"), so that token shows the app is not blocked. Otherwise it
   matters (and the token check fails anyway).
 - "refresh token policy" and "IP relaxation" SKIPPED (the org does not list the installed app as ConnectedApp
-  metadata, the only place Salesforce keeps them: salesforce-facts.md §10.4) do not matter for ``passed``,
+  metadata, the only place Salesforce keeps them) do not matter for ``passed``,
   but the log names them and the report lists them under ``not_checked``: check them on Manage App
   Policies. Where the metadata is listed they are read and FAIL on "expire refresh token immediately", any
   absolute lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP
@@ -410,7 +410,7 @@ and SKIPPED ones that matter), ``report_path``.
                     check,
                     expected,
                     f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
-                    "only place this policy is kept (facts §10.4)",
+                    "only place this policy is kept (the ConnectedApplication object does not hold it)",
                     False,
                     f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
                     "SKIPPED",

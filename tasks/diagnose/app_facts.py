@@ -269,7 +269,7 @@ class AppFacts:
             if read is None:
                 out["read"] = (
                     f"not readable: this org does not list {name} as ConnectedApp metadata, the only place "
-                    "its refresh-token policy and IP relaxation are kept (facts §10.4)"
+                    "its refresh-token policy and IP relaxation are kept (the ConnectedApplication object has neither)"
                 )
             else:
                 out["read"] = "ConnectedApp metadata"

@@ -32,22 +32,22 @@ Reports:
 - org: production / sandbox / scratch (Organization.IsSandbox, TrialExpirationDate, the org config), edition
   (OrganizationType), My Domain (from the instance URL), API version;
 - API Access Control: provisioned (``PermissionsUseAnyApiClient`` in ``describe('PermissionSet')``) and
-  enforcing (Metadata retrieve of ``Settings: ConnectedApp``, ``enableAdminApprovedAppsOnly``), facts §2;
+  enforcing (Metadata retrieve of ``Settings: ConnectedApp``, ``enableAdminApprovedAppsOnly``);
 - the setup and integration users: active, profile, licence, API Enabled, and where each holds
   CanApproveUninstalledApps (profile or which permission set);
 - every candidate for the {VENDOR.label} app (``connected_app_names``): OauthToken AppName, ConnectedApplication,
   AppMenuItem, blocked consumers (BlacklistedConsumer ``listMetadata``), with its state
   (never_used / used / installed / admin_approved / blocked), and the permission sets and profiles with
-  access (SetupEntityAccess, facts §5);
+  access (SetupEntityAccess);
 - OauthToken: counted first (``SELECT COUNT()``), read only filtered by AppName / UserId, within the
-  2,500-row cap (facts §4.1): the integration user's tokens for the app (count, first created, last used)
+  2,500-row cap of OauthToken queries: the integration user's tokens for the app (count, first created, last used)
   and for other apps (Pardot, Sales Engagement can be disturbed by reauthorization);
 - which candidate is the {VENDOR.label} app: exact configured names only; when more than one name is in use, or
   an installed candidate is not the one in use, ``app.choice_required`` says so and how to pin the name
   (``tasks/app_resolution.py``); apps whose name merely contains "{VENDOR.label}" are listed apart as
   ``app.not_matched`` and never used;
 - the installed app's refresh-token policy and IP relaxation (``app.policies``, from ConnectedApp metadata
-  only: "not readable" where the org does not list it, facts §10.4) and whether they break the sync;
+  only: "not readable" where the org does not list it) and whether they break the sync;
 - the next step and the flow or task that does it.
 
 Writes a JSON and a Markdown report (no token values) and logs a table. Never writes to the org. As a step

@@ -35,7 +35,7 @@ self-authorize", refresh token "Expire refresh token if not used for specific ti
 ``ExtlClntAppOauthPlcyCnfg`` shows them (fields the org does not expose to SOQL are reported unchecked).
 
 Where the org lists the ECA's ``ExtlClntAppOauthConfigurablePolicies`` (``listMetadata``), retrieves it, sets the
-fields and deploys it (whether a subscriber org may do that for a packaged ECA is UNCERTAIN, facts §6.3);
+fields and deploys it (whether a subscriber org may do that for a packaged ECA is not documented by Salesforce);
 otherwise a guided step in External Client App Manager. None of these changes logs anybody out (switching
 *to* self-authorize revokes nothing). Fails with "install first" when the ECA is not installed (plan: reported).
 

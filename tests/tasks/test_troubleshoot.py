@@ -447,3 +447,10 @@ def test_troubleshoot_against_the_simulator_with_a_real_authorization_error(sim_
     assert "does NOT hold Approve Uninstalled Connected Apps" in result["cause"]
     assert "sixsense_assign_setup_access" in result["fix_steps"][0]
     assert [r for r in sim.requests() if r["kind"] == "write"] == []
+
+
+def test_catalogue_sources_are_filled_in(tasks_module):
+    """Every placeholder of a shown source is filled in (``{vendor}`` was once printed as is)."""
+    entries = tasks_module("error_codes").catalogue()
+    assert any("6sense" in e.source for e in entries)
+    assert not [e.code for e in entries if "{" in e.source], [e.source for e in entries]
