@@ -11,6 +11,9 @@ SANDBOX_HOST = "test.salesforce.com"
 PRODUCTION_HOST = "login.salesforce.com"
 #: Token grants Salesforce keeps per user per app before revoking the oldest (field-cases.md finding 8).
 TOKENS_PER_USER_PER_APP = 5
+#: The start of a fact that shows the catalogue's cause does not hold in this org now: troubleshoot then says
+#: so instead of stating the cause as this org's (``troubleshoot.explain``).
+RULED_OUT = "Not the cause here now: "
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -51,8 +54,8 @@ def tailor_uninstalled(d: dict) -> tuple[list[str], list[str]]:
     facts, fixes = [], []
     if app["installed"]:
         facts.append(
-            f"The app is installed now ({app['primary']}, state {app['state']}), so this error should not "
-            "recur; it was probably raised before the install, or for another app name."
+            f"{RULED_OUT}the app is installed now ({app['primary']}, state {app['state']}), so this error "
+            "should not recur; it was probably raised before the install, or for another app name."
         )
         if app["admin_approved"]:
             fixes.append(
@@ -60,9 +63,7 @@ def tailor_uninstalled(d: dict) -> tuple[list[str], list[str]]:
                 "access (sixsense_grant_app_access)."
             )
         return facts, fixes
-    facts.append(
-        f"In this org the {VENDOR.label} app ({', '.join(app['names'])}) is NOT installed."
-    )
+    facts.append(f"The {VENDOR.label} app ({', '.join(app['names'])}) is NOT installed.")
     token_users = _app_token_users(d)
     if app["used"]:
         facts.append(
@@ -172,8 +173,8 @@ def tailor_admin_access(d: dict) -> tuple[list[str], list[str]]:
     if not app["admin_approved"]:
         return (
             [
-                "Permitted Users is 'All users may self-authorize' (not admin approved), so pre-authorization "
-                "does not apply; the user must consent once."
+                f"{RULED_OUT}Permitted Users is 'All users may self-authorize' (not admin approved), so "
+                "pre-authorization does not apply; the user must consent once."
             ],
             [f"Next: {d['next_step']['text']}."],
         )
@@ -300,8 +301,8 @@ def tailor_client(d: dict) -> tuple[list[str], list[str]]:
     state = "provisioned but not enforcing" if acc.get("provisioned") else "not provisioned"
     return (
         [
-            f"API Access Control is {state} in this org now, so no client is refused here today: the error "
-            "came from another org, or from before API Access Control was relaxed."
+            f"{RULED_OUT}API Access Control is {state} in this org now, so no client is refused here today: "
+            "the error came from another org, or from before API Access Control was relaxed."
         ],
         [],
     )

@@ -8,7 +8,7 @@ import json
 from .diagnose import render
 from .diagnose.task import Diagnose
 from .error_codes import CATALOGUE_PATH, ErrorEntry, catalogue, match, parse_error_input
-from .error_tailoring import TAILORS, tailor_none
+from .error_tailoring import RULED_OUT, TAILORS, tailor_none
 from .errors import SixsenseInputError, SixsenseOrgError
 from .resilience import client_not_allowlisted
 from .vendor import VENDOR
@@ -33,8 +33,9 @@ def explain(
     fact instead of the org's state.
 
     Returns ``{"code", "known", "title", "cause", "fix", "fix_steps", "org_facts", "source", "cases",
-    "org_reached"}``; ``cause`` and ``fix`` are strings (``fix`` numbered lines), ``fix_steps`` and
-    ``org_facts`` lists.
+    "org_reached"}`` (and ``cause_holds`` for a known code checked against the org: False when the org's
+    state rules the catalogue's cause out, and the title and cause then say so); ``cause`` and ``fix`` are
+    strings (``fix`` numbered lines), ``fix_steps`` and ``org_facts`` lists.
     """
     if diagnosis is None:
         return _explain_offline(entry, seen, unreachable)
@@ -63,12 +64,21 @@ def explain(
         # The tailored fix already runs the next step's task: drop the repeated "Next: ..." line.
         fixes = [f for f in fixes if not f.startswith("Next:")]
     steps = list(dict.fromkeys([*fixes, *entry.fix]))
-    cause = entry.cause + (" In this org: " + " ".join(facts) if facts else "")
+    ruled_out = any(f.startswith(RULED_OUT) for f in facts)
+    facts = [f.removeprefix(RULED_OUT) for f in facts]
+    if ruled_out:
+        # The org's state contradicts the catalogue's cause: say so, never state it as this org's.
+        cause = f"Usually: {entry.cause} That is not the cause in this org now: " + " ".join(
+            f[:1].upper() + f[1:] for f in facts
+        )
+    else:
+        cause = entry.cause + (" In this org: " + " ".join(facts) if facts else "")
     return {
         "code": entry.code,
         "known": True,
-        "title": entry.title,
+        "title": entry.title + (" (not the cause in this org now)" if ruled_out else ""),
         "cause": cause,
+        "cause_holds": not ruled_out,
         "fix": "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)),
         "fix_steps": steps,
         "org_facts": facts,

@@ -319,10 +319,38 @@ def test_approval_error_for_an_existing_customer_mentions_grandfathered_tokens(t
 
 
 def test_approval_error_after_install_says_it_should_not_recur(troubleshoot, org):
+    """The catalogue's cause (the app is not installed) is contradicted by the org: the answer says so
+    instead of stating it as this org's cause (issue 18)."""
     base_org(org)
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     result = troubleshoot("OAUTH_APPROVAL_ERROR_GENERIC", integration_username=INTEGRATION)
     assert "installed now" in result["cause"]
+    assert result["cause_holds"] is False
+    assert result["title"].endswith("(not the cause in this org now)")
+    assert result["cause"].startswith("Usually: ")
+    assert "That is not the cause in this org now: The app is installed now" in result["cause"]
+    assert "In this org:" not in result["cause"]
+
+
+def test_a_cause_the_org_confirms_is_stated_once_as_this_orgs(troubleshoot, org):
+    """Not installed: the cause holds, and "In this org" is said once (it was "In this org: In this org")."""
+    base_org(org)
+    result = troubleshoot("OAUTH_APPROVAL_ERROR_GENERIC", integration_username=INTEGRATION)
+    assert result["cause_holds"] is True
+    assert result["cause"].count("In this org") == 1
+    assert "In this org: The 6sense app (" in result["cause"]
+    assert "(not the cause" not in result["title"]
+
+
+def test_pre_authorization_error_on_a_self_authorize_app_is_ruled_out(troubleshoot, org):
+    base_org(org)
+    org.on(
+        "FROM ConnectedApplication",
+        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
+    )
+    result = troubleshoot("invalid_app_access", integration_username=INTEGRATION)
+    assert result["cause_holds"] is False
+    assert "pre-authorization does not apply" in result["cause"]
 
 
 def test_blocked_with_the_app_on_the_blocked_list(troubleshoot, org):
