@@ -60,7 +60,8 @@ class OrgUserFacts:
         (``refresh_ok``/``refresh_why``) and IP relaxation (``ip_relaxation`` as SOQL gives it,
         ``ip_ok``/``ip_why``; Enforce adds a warning, as for the connected app). A column the org's describe
         does not list is "could not read", never a value. An org whose API does not know these objects
-        reports ``readable`` false (no warning: older orgs lack them)."""
+        (``INVALID_TYPE``) reports ``readable`` false with no warning (older orgs lack them); any other refusal
+        also gives ``readable`` false, and "External Client App" in the ``unreadable`` list."""
         try:
             rows = self._query(eca_soql(VENDOR.eca_names))
             if not rows:
@@ -79,7 +80,12 @@ class OrgUserFacts:
                 tokens = self._count(
                     f"AppName = {soql_quote(eca['MasterLabel'])} AND UserId = {soql_quote(integration['id'])}"
                 )
-        except SixsenseOrgError:
+        except SixsenseOrgError as error:
+            if "INVALID_TYPE" not in str(error):
+                # Refused or failed, not an org that lacks the objects: say so (could not read is not absent).
+                self._not_readable(
+                    "External Client App", f"External Client App: not readable ({error})"
+                )
             return {"readable": False, "installed": False}
         row = policy[0] if policy else {}
         out = {
