@@ -3,7 +3,9 @@
 simulator's request log holds no ``write`` after the run started).
 
 Flows run in-process (``run_flow_inprocess``), single tasks in-process (``run_task``, below), and a few rows
-through the real ``cci`` to check the message and the exit code a user sees.
+through the real ``cci`` to check the message and the exit code a user sees. The option tables are in
+bad_input_rows.py (in a flow) and bad_input_task_rows.py (tasks alone; options without a row, with the
+reason); ``test_every_option_of_every_task_has_a_bad_input_row`` fails when an option has no row.
 """
 
 from __future__ import annotations
