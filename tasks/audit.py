@@ -128,7 +128,8 @@ def resolve_audit_dir(project_config, value: str | None) -> Path:
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise SixsenseInputError(
-            f"audit_dir {path} cannot be created: {probe} is not a writable directory."
+            f"audit_dir {path} cannot be created: {probe} is not a writable directory; pass a "
+            "writable directory, e.g. -o audit_dir .sixsense/audit."
         )
     return path
 

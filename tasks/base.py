@@ -16,7 +16,15 @@ from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 from . import app_resolution, audit, connected_user, user_checks
 from .errors import ConfirmationRequired, SixsenseInputError
 from .formatting import format_table
-from .options import COMMON_OPTIONS, default_interactive, parse_options, stdin_is_tty
+from .options import (
+    COMMON_OPTIONS,
+    RETURN_VALUE_PREFIX,
+    default_interactive,
+    is_deferred,
+    parse_options,
+    refuse_references_alone,
+    stdin_is_tty,
+)
 from .queries import (
     assigned_permission_sets_soql,
     oauth_tokens_soql,
@@ -42,7 +50,9 @@ def refuse_misplaced_flow_options(flow) -> None:
     """``SixsenseInputError`` for a ``-o <task>__<option>`` given to ``cci flow run`` that no step would
     use: cci passes runtime options by task name and ignores the ones a task does not declare, so a
     misplaced option is otherwise lost without a word. The message names the steps that take the option.
-    Called by the run's first sixsense step, before anything is read or written."""
+    Each given value is also parsed as its step will parse it (:func:`options.parse_options`), and a ``^^``
+    reference must name a step of the flow: cci builds a step only when it starts, after the earlier steps'
+    writes. Called by the run's first sixsense step, before anything is read or written."""
     steps = [s for s in getattr(flow, "steps", None) or [] if getattr(s, "task_class", None)]
     by_task: dict[str, set[str]] = {}
     for step in steps:
@@ -65,6 +75,24 @@ def refuse_misplaced_flow_options(flow) -> None:
             f"Options of this run that no step of {getattr(flow, 'name', None) or 'the flow'} uses "
             f"(nothing was read or written): {' '.join(problems)}"
         )
+    specs = {s.task_name: s.task_class.task_options for s in steps}
+    for task, options in sorted((getattr(flow, "runtime_options", None) or {}).items()):
+        for option, value in sorted((options or {}).items()):
+            given = f"-o {task}__{option}"
+            if is_deferred(value):
+                source = value[len(RETURN_VALUE_PREFIX) :].rsplit(".", 1)[0].rsplit(".", 1)[-1]
+                if "." not in value or source not in by_task:
+                    raise SixsenseInputError(
+                        f"{given} {value}: a ^^ reference names a step of the flow and one of its return "
+                        f"values (^^<step>.<value>) and {source} is not a step of this flow; pass the "
+                        f"value itself, e.g. {given} <value> (nothing was read or written)."
+                    )
+                continue
+            try:  # the step parses it only when it starts, after the earlier steps' writes
+                parse_options({option: value}, {option: specs[task][option]})
+            except SixsenseInputError as error:
+                text = str(error).replace(f"-o {option} ", f"{given} ")
+                raise SixsenseInputError(f"{given}: {text} (nothing was read or written)") from None
 
 
 def keep_log_lines_whole() -> None:
@@ -160,6 +188,8 @@ class SixsenseOrgMixin(SalesforceCalls):
         first_step = flow is not None and audit.flow_run(flow).audit is None
         if first_step:
             refuse_misplaced_flow_options(flow)
+        elif flow is None:
+            refuse_references_alone(self.options)
         run = audit.run_for(self)
         if run is None:
             return super().__call__()

@@ -8,6 +8,8 @@ explicit instead of hiding it behind ``ignore_failure``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cumulusci.core.exceptions import CumulusCIFailure, TaskOptionsError
 from cumulusci.core.flowrunner import FlowCoordinator
 from cumulusci.tasks.bulkdata.generate_and_load_data_from_yaml import (
@@ -15,9 +17,17 @@ from cumulusci.tasks.bulkdata.generate_and_load_data_from_yaml import (
 )
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
+from .audit import resolve_audit_dir
 from .base import SixsenseOrgMixin
 from .errors import ManualStepPending, SixsenseInputError
-from .options import PRODUCTION_OPTION, USERNAME_RE, bool_option
+from .options import (
+    COMMON_OPTIONS,
+    PRODUCTION_OPTION,
+    USERNAME_RE,
+    bool_option,
+    is_deferred,
+    parse_options,
+)
 from .queries import soql_quote
 from .vendor import VENDOR
 
@@ -55,6 +65,7 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
             "required": False,
             "type": "text",
             "default": DEFAULT_RECIPE,
+            "check": lambda value: _recipe(value),
         },
         "username": {
             "description": "Username of the integration user. Default: sixsense.integration.<org id>@example.com"
@@ -75,10 +86,16 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
         # Parses options only (MetaDeploy and `cci flow info` build the task without an org).
         super()._init_options(kwargs)
         if len(self.options["alias"]) > 8:
-            raise TaskOptionsError(f"alias {self.options['alias']!r} is longer than 8 characters.")
+            raise TaskOptionsError(
+                f"alias {self.options['alias']!r} is longer than 8 characters (User.Alias); pass at most "
+                "8, e.g. -o alias sixint."
+            )
         username = self.options.get("username")
         if username and not USERNAME_RE.match(username):
-            raise TaskOptionsError(f"username {username!r} is not a Salesforce username.")
+            raise TaskOptionsError(
+                f"username {username!r} is not a Salesforce username (they look like name@example.com); "
+                "pass one, e.g. -o username sixsense.integration@example.com, or leave it out."
+            )
 
     def _find_user(self, username: str) -> dict | None:
         records = self.sf.query(
@@ -123,6 +140,28 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
         }
 
 
+def _recipe(value: str) -> str:
+    """``generator_yaml``: a Snowfakery recipe file that exists (relative to the working directory, the
+    project folder for cci), else ``SixsenseInputError`` before the task reads or writes anything."""
+    if not Path(value).expanduser().is_file():
+        raise SixsenseInputError(
+            f"generator_yaml {value} is not a file; pass the Snowfakery recipe, e.g. -o generator_yaml "
+            f"{DEFAULT_RECIPE}, or leave it out for that default."
+        )
+    return value
+
+
+def _flow_tasks(flows: dict, flow: str) -> set[str]:
+    """The task names of ``flow``'s steps in the project's ``flows`` config, its sub-flows' included."""
+    names = set()
+    for step in (flows.get(flow) or {}).get("steps", {}).values():
+        if step.get("task"):
+            names.add(step["task"])
+        elif step.get("flow"):
+            names |= _flow_tasks(flows, step["flow"])
+    return names
+
+
 class ExpectFirstManualStep(BaseSalesforceApiTask):
     task_docs = f"""
 Runs a {VENDOR.label} flow non-interactively and checks that it stops exactly at the expected manual step (default:
@@ -142,11 +181,13 @@ Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``i
             "description": "Task name of the manual step the flow must stop at. Default: sixsense_authorize_setup_user"
         },
         "integration_username": {
+            **COMMON_OPTIONS["integration_username"],
             "description": "Passed to the flow's sixsense_validate_inputs.",
             "required": True,
         },
         "setup_username": {
-            "description": "Passed to the flow's sixsense_validate_inputs. Default: the connected user."
+            **COMMON_OPTIONS["setup_username"],
+            "description": "Passed to the flow's sixsense_validate_inputs. Default: the connected user.",
         },
         "audit_dir": {
             "description": "Passed to the flow's sixsense_validate_inputs: where its run's audit report "
@@ -156,10 +197,26 @@ Return values: ``flow``, ``stopped_at`` (task name), ``step`` (step number), ``i
 
     def _init_options(self, kwargs):
         super()._init_options(kwargs)
+        parse_options(self.options, self.task_options)  # the two usernames: one each
+        audit_dir = self.options.get("audit_dir")
+        if audit_dir and not is_deferred(audit_dir):
+            resolve_audit_dir(self.project_config, audit_dir)  # before the flow's first step runs
         self.options["flow"] = self.options.get("flow") or "sixsense_new_customer"
         self.options["expected_step"] = (
             self.options.get("expected_step") or "sixsense_authorize_setup_user"
         )
+        flows = self.project_config.flows or {}
+        flow = self.options["flow"]
+        if flow not in flows:
+            raise TaskOptionsError(
+                f"flow {flow!r} is not a flow of this project; pass one, e.g. -o flow sixsense_new_customer."
+            )
+        steps = _flow_tasks(flows, flow)
+        if self.options["expected_step"] not in steps:
+            raise TaskOptionsError(
+                f"expected_step {self.options['expected_step']!r} is not a step of {flow}; pass one of its "
+                f"manual steps, e.g. -o expected_step sixsense_authorize_setup_user."
+            )
 
     def _run_task(self):
         flow = self.options["flow"]

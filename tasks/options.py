@@ -5,7 +5,7 @@ with a ``"type"`` is parsed by :func:`parse_options` when the task is built, bef
 
 - ``bool``: True/False (any spelling ``process_bool_arg`` knows); default False;
 - ``seconds``: a positive number of seconds (int when whole), at least the entry's ``"minimum"`` if any;
-- ``list``: a comma-separated list (``process_list_arg``), empty entries dropped;
+- ``list``: a comma-separated list (``process_list_arg``), empty entries dropped; a value of only commas is refused;
 - ``text``: a string, stripped; empty is missing;
 - ``path``: a report file path that can be written (checked without creating anything; the default too).
 
@@ -43,6 +43,17 @@ USERNAME_RE = re.compile(r"^[^@\s,']+@[^@\s,']+\.[^@\s,']+$")
 def is_deferred(value) -> bool:
     """True for an option still holding a ``^^task.value`` reference (MetaDeploy freezes without running)."""
     return isinstance(value, str) and value.startswith(RETURN_VALUE_PREFIX)
+
+
+def refuse_references_alone(options: dict) -> None:
+    """``SixsenseInputError`` for an option of a task run alone (no flow) still holding a ``^^`` reference:
+    only a flow fills those in, so the text was given by hand."""
+    for name, value in options.items():
+        if is_deferred(value):
+            raise SixsenseInputError(
+                f"Option {name} is {value!r}, a reference to another step's return value that only a flow "
+                f"fills in; run alone, pass the value itself, e.g. -o {name} <value>."
+            )
 
 
 def stdin_is_tty() -> bool:
@@ -92,13 +103,51 @@ def check_file_path(option: str, value: str) -> str:
     if not probe.is_dir() or not os.access(probe, os.W_OK):
         raise SixsenseInputError(
             f"{option} {value} cannot be written: {probe} is not a writable directory. Pass a path under a "
-            "directory, e.g. -o report_path .sixsense/verification.json."
+            f"directory, e.g. -o {option} .sixsense/{Path(value).name or 'report.json'}."
         )
     return value
 
 
 def _parse_list(name: str, value) -> list[str]:
-    return [v for v in (process_list_arg(value) or []) if v]
+    values = [v for v in (process_list_arg(value) or []) if v]
+    if not values:  # given, but only commas or spaces: not the same as leaving the default
+        raise SixsenseInputError(
+            f"Option {name} is empty (got {value!r}); pass one or more names separated by commas, or leave "
+            "it out for the default."
+        )
+    return values
+
+
+def check_username(name: str):
+    """A ``check`` for an option naming one Salesforce user: ``SixsenseInputError`` naming ``name`` for a
+    list of users (commas) or a value that is not a username."""
+
+    def check(value: str) -> str:
+        if "," in value:
+            raise SixsenseInputError(
+                f"{name} names more than one user ({value}); give exactly one username, e.g. "
+                f"-o {name} name@example.com."
+            )
+        if not USERNAME_RE.match(value):
+            raise SixsenseInputError(
+                f"{name} {value!r} is not a Salesforce username (they look like name@example.com); "
+                f"pass one, e.g. -o {name} name@example.com."
+            )
+        return value
+
+    return check
+
+
+def check_api_names(values: list[str]) -> list[str]:
+    """``check`` of ``api_names``: each a valid PermissionSet.Name (:data:`API_NAME_RE`)."""
+    bad = [n for n in values if not API_NAME_RE.match(n)]
+    if bad:
+        raise SixsenseInputError(
+            f"api_names holds invalid permission set API name(s) {', '.join(bad)}: an API name begins "
+            "with a letter and holds only letters, digits and single underscores (e.g. "
+            f"{VENDOR.setup_permission_set}). Pass -o api_names {VENDOR.setup_permission_set}."
+        )
+    return values
 
 
 _PARSERS = {
@@ -158,11 +207,13 @@ COMMON_OPTIONS = {
         "syncs data with).",
         "required": False,
         "type": "text",
+        "check": check_username("integration_username"),
     },
     "setup_username": {
         "description": "Username of the setup user who makes the one-time authorization. "
         "Default: the user cci is connected as.",
         "type": "text",
+        "check": check_username("setup_username"),
     },
     "connected_app_names": {
         "description": f"Comma-separated candidate names of the {VENDOR.label} connected app. "

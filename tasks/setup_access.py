@@ -5,8 +5,8 @@ from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 
 from . import resilience, user_checks
 from .base import APPROVE_UNINSTALLED, SixsenseTask
-from .errors import SixsenseInputError, SixsenseOrgError
-from .options import API_NAME_RE, PRODUCTION_OPTION, parse_options
+from .errors import SixsenseOrgError
+from .options import PRODUCTION_OPTION, check_api_names, parse_options
 from .queries import soql_in
 from .resilience import SalesforceCalls
 from .vendor import VENDOR
@@ -64,7 +64,9 @@ the permission from, e.g. "profile System Administrator" or "permission set {VEN
         "setup_username": SixsenseTask.task_options["setup_username"],
         "integration_username": SixsenseTask.task_options["integration_username"],
         "api_names": {
-            "description": f"Permission set(s) that carry the setup access. Default: {VENDOR.setup_permission_set}."
+            "description": f"Permission set(s) that carry the setup access. Default: {VENDOR.setup_permission_set}.",
+            "type": "list",
+            "check": check_api_names,
         },
         "plan": SixsenseTask.task_options["plan"],
         "confirm_production": PRODUCTION_OPTION,
@@ -74,14 +76,9 @@ the permission from, e.g. "profile System Administrator" or "permission set {VEN
         kwargs = dict(kwargs or {})
         if not (self.task_config.options or {}).get("api_names") and not kwargs.get("api_names"):
             kwargs["api_names"] = VENDOR.setup_permission_set
-        super()._init_options(kwargs)
-        bad = [n for n in self.options["api_names"] if not API_NAME_RE.match(n)]
-        if bad:
-            raise SixsenseInputError(
-                f"api_names holds invalid permission set API name(s) {', '.join(bad)}: an API name begins "
-                "with a letter and holds only letters, digits and single underscores (e.g. "
-                f"{VENDOR.setup_permission_set}). Pass -o api_names {VENDOR.setup_permission_set}."
-            )
+        super()._init_options(
+            kwargs
+        )  # api_names: a list of valid API names (options.check_api_names)
 
     def _usernames(self):
         return [self.setup_username]

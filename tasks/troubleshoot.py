@@ -149,10 +149,12 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
         },
         **Diagnose.task_options,
         "json_path": {
-            "description": "Where to write the JSON report. Default: .sixsense/troubleshoot.json"
+            "description": "Where to write the JSON report. Default: .sixsense/troubleshoot.json",
+            "type": "path",
         },
         "markdown_path": {
-            "description": "Where to write the Markdown report. Default: .sixsense/troubleshoot.md"
+            "description": "Where to write the Markdown report. Default: .sixsense/troubleshoot.md",
+            "type": "path",
         },
     }
 

@@ -67,10 +67,12 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
             if k in ("integration_username", "setup_username", "connected_app_names", "plan")
         },
         "json_path": {
-            "description": "Where to write the JSON report. Default: .sixsense/diagnosis.json"
+            "description": "Where to write the JSON report. Default: .sixsense/diagnosis.json",
+            "type": "path",
         },
         "markdown_path": {
-            "description": "Where to write the Markdown report. Default: .sixsense/diagnosis.md"
+            "description": "Where to write the Markdown report. Default: .sixsense/diagnosis.md",
+            "type": "path",
         },
     }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import SixsenseOrgError
+import re
+
+from ..errors import SixsenseInputError, SixsenseOrgError
 from ..queries import soql_in, soql_quote
 from ..vendor import VENDOR
 
@@ -53,8 +55,23 @@ ECA_OPTIONS = {
         "description": f"The {VENDOR.label} ECA package version id. Default: {ECA_PACKAGE_VERSION}.",
         "type": "text",
         "default": ECA_PACKAGE_VERSION,
+        "check": lambda value: check_package_version("package_version", value),
     },
 }
+
+
+#: A package version id (SubscriberPackageVersion.Id): key prefix 04t, 15 or 18 characters.
+PACKAGE_VERSION_RE = re.compile(r"^04t[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
+
+
+def check_package_version(option: str, value: str) -> str:
+    """``value`` if it is a package version id (``04t...``), else ``SixsenseInputError`` naming ``option``."""
+    if not PACKAGE_VERSION_RE.match(value):
+        raise SixsenseInputError(
+            f"{option} {value!r} is not a package version id (15 or 18 characters starting 04t); pass "
+            f"the id, e.g. -o {option} {ECA_PACKAGE_VERSION}, or leave it out for that default."
+        )
+    return value
 
 
 def version_tuple(row: dict) -> tuple[int, int, int, int]:

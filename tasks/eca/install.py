@@ -6,12 +6,13 @@ from cumulusci.tasks.salesforce.install_package_version import InstallPackageVer
 
 from ..base import SixsenseOrgMixin, SixsenseTask
 from ..errors import SixsenseOrgError
-from ..options import PRODUCTION_OPTION
+from ..options import PRODUCTION_OPTION, is_deferred
 from ..vendor import VENDOR
 from .common import (
     ECA_OPTIONS,
     ECA_PACKAGE_VERSION,
     EcaMixin,
+    check_package_version,
     version_text,
 )
 
@@ -36,7 +37,11 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
             if k not in ("namespace", "version")
         },
         "namespace": {"description": "Not used (the package is named by its version id)."},
-        "version": {"description": f"Package version id. Default: {ECA_PACKAGE_VERSION}."},
+        "version": {
+            "description": f"Package version id. Default: {ECA_PACKAGE_VERSION}.",
+            "type": "text",
+            "check": lambda value: check_package_version("version", value),
+        },
         **ECA_OPTIONS,
         "plan": SixsenseTask.task_options["plan"],
         "confirm_production": PRODUCTION_OPTION,
@@ -63,6 +68,12 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         kwargs = dict(kwargs or {})
         options = self.task_config.options or {}
         version = options.get("version") or options.get("package_version") or ECA_PACKAGE_VERSION
+        if not is_deferred(
+            version
+        ):  # before cci's install task reads "latest" and the like from GitHub
+            version = check_package_version(
+                "version" if options.get("version") else "package_version", str(version).strip()
+            )
         self.task_config.config.setdefault("options", {})
         self.task_config.config["options"]["version"] = version
         self.task_config.config["options"].setdefault("name", VENDOR.eca_package_name)

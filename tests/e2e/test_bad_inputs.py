@@ -3,7 +3,9 @@
 simulator's request log holds no ``write`` after the run started).
 
 Flows run in-process (``run_flow_inprocess``), single tasks in-process (``run_task``, below), and a few rows
-through the real ``cci`` to check the message and the exit code a user sees.
+through the real ``cci`` to check the message and the exit code a user sees. The option tables are in
+bad_input_rows.py (in a flow) and bad_input_task_rows.py (tasks alone; options without a row, with the
+reason); ``test_every_option_of_every_task_has_a_bad_input_row`` fails when an option has no row.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import pytest
 import yaml
 
 from tests.conftest import (
+    CUMULUSCI_KEY,
     INTEGRATION_USER,
+    ROOT,
     SCENARIO_DIR,
-    SETUP_USER,
     cci_environment,
     flow_options,
     last_seq,
     writes_since,
 )
+from tests.e2e.bad_input_rows import FLOW, FLOW_OPTION_ROWS, STEP_OPTION_ROWS
+from tests.e2e.bad_input_task_rows import BASE_OPTIONS, TASK_OPTION_ROWS, WITHOUT_ROW
 
-FLOW = "sixsense_new_customer"
 FAST = {"poll_interval": "1", "wait_timeout": "60", "interactive": "False"}
 TEXT = " must name the problem and the fix"
 
@@ -86,110 +90,7 @@ def _users(data, **changes):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Options of the flow (given once to sixsense_validate_inputs): (id, options, words the message must hold)
-
-FLOW_OPTION_ROWS = [
-    (
-        "unknown integration user",
-        {"integration_username": "nobody@example.com"},
-        ["nobody@example.com", "does not exist", "check the username"],
-    ),
-    (
-        "unknown setup user",
-        {"setup_username": "ghost@example.com"},
-        ["ghost@example.com", "does not exist", "check the username"],
-    ),
-    (
-        "setup user is the integration user",
-        {"setup_username": INTEGRATION_USER},
-        ["same user", "setup_username"],
-    ),
-    (
-        "two integration users",
-        {"integration_username": f"{INTEGRATION_USER},{SETUP_USER}"},
-        ["more than one user", "exactly one username"],
-    ),
-    (
-        "two setup users",
-        {"setup_username": f"{SETUP_USER},other@example.com"},
-        ["setup_username", "exactly one username"],
-    ),
-    (
-        "malformed integration username",
-        {"integration_username": "not-a-username"},
-        ["not a salesforce username", "name@example.com"],
-    ),
-    (
-        "empty connected_app_names",
-        {"connected_app_names": ","},
-        ["connected_app_names is empty", "sfdc_6sense_oauth_app"],
-    ),
-    (
-        "malformed connected_app_names",
-        {"connected_app_names": "bad'name"},
-        ["implausible", "separated by commas"],
-    ),
-    (
-        "duplicate connected_app_names",
-        {"connected_app_names": "sfdc_6sense_oauth_app,sfdc_6sense_oauth_app"},
-        ["more than once", "connected_app_names"],
-    ),
-    (
-        "negative wait_timeout",
-        {"wait_timeout": "-5"},
-        ["wait_timeout", "positive number", "-o wait_timeout 900"],
-    ),
-    ("zero wait_timeout", {"wait_timeout": "0"}, ["wait_timeout", "positive number"]),
-    (
-        "non-numeric wait_timeout",
-        {"wait_timeout": "soon"},
-        ["wait_timeout", "'soon'", "positive number"],
-    ),
-    ("negative poll_interval", {"poll_interval": "-1"}, ["poll_interval", "positive number"]),
-    ("zero poll_interval", {"poll_interval": "0"}, ["poll_interval", "positive number"]),
-    (
-        "poll_interval under the floor",
-        {"poll_interval": "0.01"},
-        ["poll_interval", "at least 1 seconds", "API request"],
-    ),
-    (
-        "non-numeric poll_interval",
-        {"poll_interval": "fast"},
-        ["poll_interval", "'fast'", "positive number"],
-    ),
-    ("infinite wait_timeout", {"wait_timeout": "inf"}, ["wait_timeout", "positive number"]),
-    (
-        "poll_interval longer than wait_timeout",
-        {"poll_interval": "100", "wait_timeout": "10"},
-        ["poll_interval", "longer than wait_timeout"],
-    ),
-    (
-        "non-boolean interactive",
-        {"interactive": "maybe"},
-        ["interactive", "true or false", "-o interactive true"],
-    ),
-    ("non-boolean plan", {"plan": "sometimes"}, ["plan", "true or false"]),
-    (
-        "non-boolean confirm_reauthorization",
-        {"confirm_reauthorization": "yes please"},
-        ["confirm_reauthorization", "true or false"],
-    ),
-    (
-        "non-boolean confirm_production",
-        {"confirm_production": "perhaps"},
-        ["confirm_production", "true or false"],
-    ),
-    (
-        "audit_dir under a file",
-        {"audit_dir": "README.md/audit"},
-        ["audit_dir", "README.md", "directory"],
-    ),
-    (
-        "audit_dir is a file",
-        {"audit_dir": "README.md"},
-        ["audit_dir", "is a file", "pass a directory"],
-    ),
-]
+# Options of the flow, given once to sixsense_validate_inputs (bad_input_rows.FLOW_OPTION_ROWS)
 
 
 @pytest.mark.parametrize(
@@ -211,100 +112,43 @@ def test_bad_flow_option_is_one_clear_error_and_writes_nothing(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Options of single tasks: (id, scenario, task, options, words)
+# Options of one later step of a flow (bad_input_rows.STEP_OPTION_ROWS), of tasks alone (TASK_OPTION_ROWS)
 
-TASK_OPTION_ROWS = [
-    (
-        "invalid permission set API name",
-        "new_customer",
-        "sixsense_assign_setup_access",
-        {"api_names": "6sense_Setup_Access"},
-        ["6sense_Setup_Access", "api name", "begins with a letter"],
-    ),
-    (
-        "permission set API name with double underscore",
-        "new_customer",
-        "sixsense_assign_setup_access",
-        {"api_names": "Sixsense__Setup"},
-        ["Sixsense__Setup", "api name"],
-    ),
-    (
-        "deploy source folder missing",
-        "new_customer",
-        "sixsense_deploy_access",
-        {"path": "no/such/folder", "confirm_production": "True"},
-        ["no/such/folder", "does not exist"],
-    ),
-    (
-        "non-boolean api_access_control_provisioned",
-        "new_customer",
-        "sixsense_deploy_access",
-        {"api_access_control_provisioned": "perhaps"},
-        ["api_access_control_provisioned", "true or false"],
-    ),
-    (
-        "non-boolean include_integration_profile",
-        "configured",
-        "sixsense_grant_app_access",
-        {"integration_username": INTEGRATION_USER, "include_integration_profile": "x"},
-        ["include_integration_profile", "true or false"],
-    ),
-    (
-        "non-boolean confirm_logout",
-        "existing_customer",
-        "sixsense_set_permitted_users",
-        {"integration_username": INTEGRATION_USER, "confirm_logout": "ok"},
-        ["confirm_logout", "true or false"],
-    ),
-    (
-        "non-boolean remove_connected_app_access",
-        "connected_app_in_use_eca_absent",
-        "sixsense_remove_connected_app_access",
-        {"integration_username": INTEGRATION_USER, "remove_connected_app_access": "sure"},
-        ["remove_connected_app_access", "true or false"],
-    ),
-    (
-        "non-boolean confirm_production of a task alone",
-        "new_customer",
-        "sixsense_deploy_access",
-        {"confirm_production": "perhaps"},
-        ["confirm_production", "true or false"],
-    ),
-    (
-        "grant without integration_username",
-        "configured",
-        "sixsense_grant_app_access",
-        {},
-        ["integration_username is required", "-o integration_username"],
-    ),
-    (
-        "verify report_path under a file",
-        "configured",
-        "sixsense_verify",
-        {"integration_username": INTEGRATION_USER, "report_path": "README.md/v.json"},
-        ["report_path", "README.md", "directory"],
-    ),
-    (
-        "grant with an unknown integration user",
-        "configured",
-        "sixsense_grant_app_access",
-        {"integration_username": "nobody@example.com", "confirm_production": "True"},
-        ["nobody@example.com", "does not exist"],
-    ),
-    (
-        "production write without confirm_production",
-        "new_customer",
-        "sixsense_deploy_access",
-        {},
-        ["production", "-o confirm_production True"],
-    ),
-]
+
+@pytest.mark.parametrize(
+    "flow, step, options, needles",
+    [r[1:] for r in STEP_OPTION_ROWS],
+    ids=[r[0] for r in STEP_OPTION_ROWS],
+)
+def test_bad_option_of_a_later_step_is_one_clear_error_and_writes_nothing(
+    flow, step, options, needles, start_sim, run_flow_inprocess
+):
+    sim = start_sim("new_customer")
+    mark = last_seq(sim)
+    _, error, output = run_flow_inprocess(
+        sim, flow, task_options={step: options}, **{**FAST, "confirm_production": "True"}
+    )
+    assert error is not None, f"the flow should have refused {step} {options}\n{output}"
+    assert_one_clear_line(error, *needles)
+    assert writes_since(sim, mark) == []
+
+
+def _each_task(rows):
+    """TASK_OPTION_ROWS with one case per task: (id, scenario, task, options, words)."""
+    for name, scenario, tasks, bad, needles in rows:
+        tasks = (tasks,) if isinstance(tasks, str) else tasks
+        for task in tasks:
+            case = name if len(tasks) == 1 else f"{name}: {task}"
+            yield case, scenario, task, {**BASE_OPTIONS, **bad}, needles
+
+
+TASK_CASES = list(_each_task(TASK_OPTION_ROWS))
 
 
 @pytest.mark.parametrize(
     "scenario, task, options, needles",
-    [r[1:] for r in TASK_OPTION_ROWS],
-    ids=[r[0] for r in TASK_OPTION_ROWS],
+    [r[1:] for r in TASK_CASES],
+    ids=[r[0] for r in TASK_CASES],
 )
 def test_bad_task_option_is_one_clear_error_and_writes_nothing(
     scenario, task, options, needles, start_sim, run_task
@@ -573,3 +417,90 @@ def test_a_misplaced_flow_option_is_refused_naming_the_step_that_takes_it(
         assert text in str(error), str(error)
     assert [r.task_name for r in coordinator.results] == ["sixsense_validate_inputs"]
     assert writes_since(sim, mark) == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Coverage: every option of every sixsense task has a row, alone and in a flow, or is in WITHOUT_ROW.
+
+#: The flows a customer runs, whose steps' options must have an in-flow row. ci_sixsense (scratch orgs in
+#: CI, its steps' options fixed by the flow) is left out; its tasks' options have rows alone.
+CUSTOMER_FLOWS = (
+    "sixsense_new_customer",
+    "sixsense_existing_customer",
+    "sixsense_eca",
+    "sixsense_migrate_to_eca",
+)
+
+
+def sixsense_task_classes(monkeypatch, home: Path) -> dict:
+    """Every ``sixsense_*`` task of cumulusci.yml -> its class, imported from its ``class_path``."""
+    (home / ".cumulusci").mkdir(parents=True)
+    (home / ".cumulusci" / "cumulus_timestamp").write_text("99999999999")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CUMULUSCI_KEY", CUMULUSCI_KEY)
+    monkeypatch.chdir(ROOT)
+    from cumulusci.cli.runtime import CliRuntime
+    from cumulusci.core.utils import import_global
+
+    CliRuntime(load_keychain=False)  # puts the project's tasks/ on cci's "tasks" package path
+    tasks = yaml.safe_load((ROOT / "cumulusci.yml").read_text())["tasks"]
+    return {
+        name: import_global(task["class_path"])
+        for name, task in tasks.items()
+        if name.startswith("sixsense_")
+    }
+
+
+def uncovered_options(classes: dict, flows: dict) -> list[str]:
+    """``<task> <option>: ...`` for each option without the rows it needs (alone; in a flow where the task
+    is a step of a customer flow) and not in WITHOUT_ROW."""
+    without = {(task, option) for task, options, _ in WITHOUT_ROW for option in options}
+    alone = {
+        (case[2], option) for case in TASK_CASES for option in case[3] if option not in BASE_OPTIONS
+    }
+    alone |= {
+        (task, option)
+        for _, _, tasks, bad, _ in TASK_OPTION_ROWS
+        for task in ((tasks,) if isinstance(tasks, str) else tasks)
+        for option in bad
+    }
+    in_flow = {
+        ("sixsense_validate_inputs", o) for _, options, _ in FLOW_OPTION_ROWS for o in options
+    }
+    in_flow |= {(step, o) for _, _, step, options, _ in STEP_OPTION_ROWS for o in options}
+    steps = [s for f in CUSTOMER_FLOWS for s in flows[f]["steps"].values() if s.get("task")]
+    for (
+        step
+    ) in steps:  # an option the step receives from sixsense_validate_inputs is covered by its rows
+        for option, value in (step.get("options") or {}).items():
+            if value == f"^^sixsense_validate_inputs.{option}" and (
+                ("sixsense_validate_inputs", option) in in_flow
+            ):
+                in_flow.add((step["task"], option))
+    in_a_flow = {s["task"] for s in steps} | {"sixsense_validate_inputs"}
+    problems = [
+        f"{task} {option}: in WITHOUT_ROW but not an option of the task"
+        for task, option in sorted(without)
+        if option not in classes[task].task_options
+    ]
+    for task, cls in sorted(classes.items()):
+        for option in cls.task_options:
+            if (task, option) in without:
+                continue
+            if (task, option) not in alone:
+                problems.append(f"{task} {option}: no bad-input row for the task run alone")
+            if task in in_a_flow and (task, option) not in in_flow:
+                problems.append(
+                    f"{task} {option}: no bad-input row in a flow (-o {task}__{option})"
+                )
+    return problems
+
+
+def test_every_option_of_every_task_has_a_bad_input_row(monkeypatch, tmp_path):
+    classes = sixsense_task_classes(monkeypatch, tmp_path / "home")
+    assert "sixsense_validate_inputs" in classes and len(classes) >= 20, sorted(classes)
+    flows = yaml.safe_load((ROOT / "cumulusci.yml").read_text())["flows"]
+    problems = uncovered_options(classes, flows)
+    assert not problems, "\n".join(problems)
+    rows = len(FLOW_OPTION_ROWS) + len(STEP_OPTION_ROWS) + len(TASK_CASES)
+    assert rows + len(ORG_STATE_ROWS) + len(SCENARIO_ROWS) + len(CLI_ROWS) >= 60

@@ -209,7 +209,7 @@ def test_a_report_path_under_a_file_or_a_read_only_directory_cannot_be_written(
         parse(options, {"report_path": {"type": "path"}}, report_path=f"{tmp_path}/afile/r.json")
     assert str(err.value) == (
         f"report_path {tmp_path}/afile/r.json cannot be written: {tmp_path}/afile is not a writable "
-        "directory. Pass a path under a directory, e.g. -o report_path .sixsense/verification.json."
+        "directory. Pass a path under a directory, e.g. -o report_path .sixsense/r.json."
     )
     if os.geteuid() != 0:  # root writes anywhere: the permission half needs an ordinary user
         locked = tmp_path / "locked"
