@@ -252,19 +252,32 @@ STEP_OPTION_ROWS = [
     ),
 ]
 
-#: The guided options of steps that take them but are not given them by the flow (``-o <step>__x`` only).
+#: ``interactive`` of a writing step the flow does not give it (``-o <step>__interactive`` only).
 STEP_OPTION_ROWS += [
-    (f"{step}: {what}", flow, step, {option: value}, [f"-o {step}__{option}", words])
+    (
+        "sixsense_grant_app_access: non-boolean interactive",
+        FLOW,
+        "sixsense_grant_app_access",
+        {"interactive": "sometimes"},
+        ["-o sixsense_grant_app_access__interactive", "true or false"],
+    ),
+]
+#: The wait options given to steps that never wait: refused as options those steps do not take (they
+#: declare none, so cci's log of the step shows no default the run did not give).
+STEP_OPTION_ROWS += [
+    (
+        f"{step}: {option}, which it does not take",
+        flow,
+        step,
+        {option: value},
+        [f"-o {step}__{option}", f"takes no option {option}"],
+    )
     for step, flow in (
         ("sixsense_grant_app_access", FLOW),
         ("sixsense_verify", FLOW),
         ("sixsense_verify_eca", "sixsense_eca"),
     )
-    for what, option, value, words in (
-        ("zero wait_timeout", "wait_timeout", "0", "positive number"),
-        ("poll_interval under the floor", "poll_interval", "0.5", "at least 1 seconds"),
-        ("non-boolean interactive", "interactive", "sometimes", "true or false"),
-    )
+    for option, value in (("wait_timeout", "0"), ("poll_interval", "0.5"))
 ]
 #: The ECA steps' own options.
 STEP_OPTION_ROWS += [
