@@ -26,6 +26,8 @@ import sys
 import tempfile
 import threading
 
+from orgsim.scenario import DEMO_PASSWORD
+
 
 def _export_lines(env: dict[str, str]) -> str:
     return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
@@ -92,6 +94,13 @@ def serve(args) -> int:
         file=sys.stderr,
         flush=True,
     )
+    admin, password = _browser_login(sim.org.scenario)
+    print(
+        f"orgsim: Setup in a browser: {sim.url}/ (accept the simulator's certificate), log in as {admin} "
+        f"with password {password}",
+        file=sys.stderr,
+        flush=True,
+    )
     while not stop.wait(0.5):
         pass
     sim.stop()
@@ -146,6 +155,16 @@ def action(args) -> int:
         return 2
     print(json.dumps(body))
     return 0 if body.get("ok") else 1
+
+
+def _browser_login(scenario: dict) -> tuple[str, str]:
+    """The demo user a person logs in as in a browser (the scenario's admin who does the manual steps, else
+    the connected user) and its password (``users[].password``; these are simulated users only)."""
+    username = (scenario.get("autopilot") or {}).get("setup_user") or scenario.get("connected_user")
+    for user in scenario.get("users") or []:
+        if user.get("username") == username:
+            return username, user.get("password") or DEMO_PASSWORD
+    return str(username), DEMO_PASSWORD
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,8 @@ CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
 PERMITTED = ("admin_approved", "all_users")
 #: No org's daily API allowance comes near this (Enterprise Edition: 100,000 plus 1,000 per Salesforce
 #: licence; the REST API guide's example header is ``api-usage=10018/100000``): a larger value is a typo.
+#: The browser login password of every scenario user that sets none (``users[].password``).
+DEMO_PASSWORD = "orgsim-demo"
 MAX_API_REQUESTS = 1_000_000_000
 #: Days back a scenario may date something: Salesforce was founded in 1999, so no org holds anything older
 #: than about 27 years (10,000 days).
@@ -265,6 +267,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
                 "active",
                 "frozen",
                 "password_locked",
+                "password",
             },
             p,
         )
@@ -292,6 +295,9 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
                 "password_locked": expect(
                     user.get("password_locked"), bool, f"{p}.password_locked", False
                 ),
+                # The password of the simulator's browser login page (setup_pages.py; never an API
+                # credential: the API takes OAuth tokens only).
+                "password": expect(user.get("password"), str, f"{p}.password", DEMO_PASSWORD),
             }
         )
     if not usernames:
