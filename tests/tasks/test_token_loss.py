@@ -17,6 +17,7 @@ import yaml
 from tests.conftest import INTEGRATION_USER, SCENARIO_DIR, last_seq, writes_since
 from tests.e2e.outcomes import app_state, rows, user_id
 from tests.tasks.conftest import ADMIN_USER, APP
+from tests.tasks.test_production_guard_alone import ECA_LABEL
 
 CAP = "integration_user_at_token_cap"
 PERMITTED = "permitted_users_revokes_recent_grant"
@@ -24,6 +25,7 @@ SALES_OPS = "sales.ops@example.com"
 CAP_OLDEST = "the cap's oldest"
 NOT_PRE_AUTHORIZED = "no pre-authorization: admin approved revokes it"
 MAY_BE_LOST = "may be lost: pre-authorized, Salesforce's texts differ"
+ACCESS_REMOVED = "no pre-authorization once the access grants are removed (admin-approved app)"
 REAUTHORIZE_INSTRUCTION = "Sign in with a different Salesforce account"
 PERMITTED_INSTRUCTION = "Edit Policies"
 
@@ -247,3 +249,36 @@ def _variant(tmp_path, base: str, edit) -> str:
     path = tmp_path / f"{base}-variant.yml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return str(path)
+
+
+# -- the migration's removal of the connected app's access grants ----------------------------------------
+
+
+def test_migration_removal_lists_the_grants_it_revokes_before_asking(sim_task, tmp_path, caplog):
+    """Admin-approved app: removing its access grants leaves no user pre-authorized, so every grant of the
+    connected app is listed as lost (the integration user's was used today); without consent nothing."""
+    caplog.set_level(logging.INFO)
+    path = _variant(
+        tmp_path, "connected_app_in_use_eca_absent", lambda d: d.update(eca={"installed": True})
+    )
+    sim, make = sim_task(path, org_kind="sandbox")
+    assert sim.action("authorize", username=INTEGRATION_USER, app=ECA_LABEL).get("ok")
+    app_grants = [t for t in rows(sim.state(), "OauthToken") if t["AppName"] == APP]
+    mark = last_seq(sim)
+    task = make(
+        "sixsense_remove_connected_app_access",
+        integration_username=INTEGRATION_USER,
+        interactive="False",
+    )
+    result = task()
+    assert result["status"] == "not confirmed"
+    losses = task.audit_notes["sessions_affected"]
+    assert sorted((x["user"], x["created"]) for x in losses) == sorted(
+        (u["Username"], t["CreatedDate"])
+        for t in app_grants
+        for u in rows(sim.state(), "User", Id=t["UserId"])
+    )
+    assert {x["effect"] for x in losses} == {ACCESS_REMOVED}
+    assert [x["user"] for x in losses if x["recently_used"]] == [INTEGRATION_USER]
+    assert "Grants of the connected app the removal revokes" in caplog.messages
+    assert writes_since(sim, mark) == []
