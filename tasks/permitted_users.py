@@ -102,8 +102,8 @@ lists the app as ``ConnectedApp`` metadata (``listMetadata``), it retrieves it, 
 case for an app installed from OAuth Usage), it is a guided step: instructions with the deep link, then
 wait and verify. Fails with "install first" when the app is not installed.
 
-In plan mode: lists the grants that would be lost (asking nothing) and reports the ETL deploy it would make, or the manual step
-that remains; writes nothing.
+In plan mode: lists the grants that would be lost (asking nothing) and reports the ETL deploy it would
+make, or the manual step that remains; writes nothing.
 
 Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
 detail, method (etl | guided | none).

@@ -204,6 +204,16 @@ def recent(losses: list[dict]) -> list[dict]:
     return [x for x in losses if x["recently_used"]]
 
 
+#: How many grants a message names before "and N more" (the table above it lists them all).
+DESCRIBE_AT_MOST = 5
+
+
 def describe(losses: list[dict]) -> str:
-    """``admin@example.com's sfdc_6sense_oauth_app grant (last used 2026-12-02T10:00:00.000+0000)``, ..."""
-    return "; ".join(f"{x['user']}'s {x['app']} grant (last used {x['last_used']})" for x in losses)
+    """``admin@example.com's sfdc_6sense_oauth_app grant (last used 2026-12-02T10:00:00.000+0000)``, ...;
+    past :data:`DESCRIBE_AT_MOST` grants, ``... and N more (listed above)``."""
+    named = "; ".join(
+        f"{x['user']}'s {x['app']} grant (last used {x['last_used']})"
+        for x in losses[:DESCRIBE_AT_MOST]
+    )
+    more = len(losses) - DESCRIBE_AT_MOST
+    return named + (f" and {more} more (listed above)" if more > 0 else "")

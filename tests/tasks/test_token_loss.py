@@ -282,3 +282,15 @@ def test_migration_removal_lists_the_grants_it_revokes_before_asking(sim_task, t
     assert [x["user"] for x in losses if x["recently_used"]] == [INTEGRATION_USER]
     assert "Grants of the connected app the removal revokes" in caplog.messages
     assert writes_since(sim, mark) == []
+
+
+def test_a_message_names_at_most_five_grants_and_counts_the_rest(tasks_module):
+    """The consent message stays one readable line however many recent grants the table lists."""
+    token_loss = tasks_module("token_loss")
+    losses = [
+        {"user": f"u{i}@example.com", "app": APP, "last_used": "2026-12-01T00:00:00.000+0000"}
+        for i in range(8)
+    ]
+    text = token_loss.describe(losses)
+    assert text.count("grant (last used") == 5 and text.endswith("and 3 more (listed above)")
+    assert token_loss.describe(losses[:2]).count("grant (last used") == 2
