@@ -17,7 +17,8 @@ from orgsim import registry
 from orgsim.errors import ActionError
 from orgsim.store import parse_datetime
 
-#: field-cases.md finding 8: Salesforce keeps 5 token grants per user per app and silently revokes the oldest.
+#: facts §10.1 "Per-user token cap" (field-cases.md finding 8): Salesforce keeps 5 tokens per user per app and a
+#: new authorization beyond it silently revokes the oldest (``grant_token``).
 TOKENS_PER_USER_PER_APP = 5
 
 
@@ -87,7 +88,7 @@ class ConnectedApps:
           admin approved to access this app" (facts §7.3);
         - otherwise an OauthToken row for the user and app (CreatedDate now, AppMenuItemId when installed,
           random AccessToken/DeleteToken). At most 5 per user per app: the oldest is revoked
-          (field-cases.md finding 8).
+          (facts §10.1 "Per-user token cap").
 
         Returns ``{"ok": True, "user_id", "app", "created"}``; raises :class:`ActionError`.
         """

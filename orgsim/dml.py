@@ -18,7 +18,10 @@ FIELD_NOT_WRITABLE = (
     "Unable to create/update fields: {fields}. Please check the security settings of this field and verify "
     "that it is read/write for your profile or permission set."
 )
-#: facts §4.1: OauthToken query() returns up to 500 rows per batch and queryMore() stops at 2,500.
+#: facts §4.1 "Row limits": OauthToken query() returns up to 500 rows per batch and queryMore() continues to a
+#: hard cap of 2,500. How Salesforce signals the cap is undocumented; the conservative model: the query stops
+#: at 2,500 rows with ``done`` true and ``totalSize`` 2,500, so a client that does not count first is silently
+#: short. ``SELECT COUNT()`` returns no rows and is not cut: its ``totalSize`` is the full count.
 OAUTH_TOKEN_BATCH = 500
 OAUTH_TOKEN_CAP = 2500
 QUERY_BATCH = 2000
@@ -34,8 +37,9 @@ class Dml:
 
         OauthToken (facts §4.1, §10.1): users without the permission(s) of
         ``permissions.sees_all_oauth_tokens`` "see only [their] own tokens", a batch
-        holds at most 500 rows and queryMore stops at 2,500 rows (``total_size`` is then 2,500; whether the
-        real ``totalSize`` reports the uncapped count is UNCERTAIN). Objects the user has no access to
+        holds at most 500 rows and queryMore stops at 2,500 rows with ``done`` true (``total_size`` is then
+        2,500; how the real API signals the cap is UNCERTAIN, this is the conservative model: nothing tells
+        the client it is short); ``SELECT COUNT()`` is not cut. Objects the user has no access to
         (``permissions.hidden_objects``: SetupEntityAccess, PermissionSetAssignment, Tooling objects) answer
         ``INVALID_TYPE``. Raises ``soql.SoqlError``.
         """

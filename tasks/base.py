@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import click
 from cumulusci.tasks.salesforce import BaseSalesforceApiTask
 
-from . import app_resolution, audit, connected_user, user_checks
+from . import app_resolution, audit, connected_user, token_loss, user_checks
 from .errors import ConfirmationRequired, SixsenseInputError
 from .formatting import format_table
 from .options import (
@@ -27,7 +27,6 @@ from .options import (
 )
 from .queries import (
     assigned_permission_sets_soql,
-    oauth_tokens_soql,
     permission_sources_soql,
     soql_in,
 )
@@ -478,9 +477,11 @@ class SixsenseOrgMixin(SalesforceCalls):
     def _oauth_tokens(
         self, names: Sequence[str] | None = None, user_id: str | None = None
     ) -> list[dict]:
-        """OauthToken rows for the app names and/or one user. Never selects AccessToken, DeleteToken or
+        """Every OauthToken row for the app names and/or one user, never cut by the 2,500-row cap
+        (``token_loss.read_tokens``: counts first, then reads by chunks of users; ``TokensUnreadable``
+        "could not read all N tokens" rather than a short list). Never selects AccessToken, DeleteToken or
         RequestToken. Needs Customize Application to see other users' tokens."""
-        return self._query(oauth_tokens_soql(names, user_id))
+        return token_loss.read_tokens(self, names, user_id)
 
     def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
         """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist (one query)."""

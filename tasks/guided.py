@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import click
 
-from . import procedure, setup_audit_trail, user_checks
+from . import procedure, setup_audit_trail, token_loss, user_checks
 from .audit import now_iso
 from .base import SixsenseTask, my_domain
 from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
@@ -427,11 +427,15 @@ class ReauthorizeIntegrationUser(GuidedStep):
     task_docs = f"""
 Guided, article step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
 OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
-Before waiting, lists whose sessions the reauthorization touches: the integration user's tokens for the app
-(replaced) and for other apps (Pardot, Sales Engagement and others, which reauthorizing may log out). Where
-it holds tokens for other apps, the step needs ``confirm_reauthorization True`` (in a flow:
-``-o sixsense_validate_inputs__confirm_reauthorization True``) or a confirmation at a terminal; otherwise it
-stops with "confirmation required" before printing the instructions. Fails with "install first" when the
+Before waiting, lists exactly which of the integration user's grants the reauthorization revokes: Salesforce
+keeps {token_loss.TOKENS_PER_USER_PER_APP} tokens per user per app and a new authorization revokes the oldest
+(facts §10.1), one row per grant with its created and last-used dates and use count (also in the audit's
+``sessions_affected``); and its tokens for other apps (Pardot, Sales Engagement and others, which
+reauthorizing may log out). Where a revoked grant was used in the last {token_loss.RECENT_USE_DAYS} days (it
+may be the live sync) or it holds tokens for other apps, the step needs ``confirm_reauthorization True`` (in a
+flow: ``-o sixsense_validate_inputs__confirm_reauthorization True``) or a confirmation at a terminal;
+otherwise it stops with "confirmation required" before printing the instructions. Plan mode lists the grants
+and records the confirmation it would need. Fails with "install first" when the
 app is not installed (in plan mode: reports the step as remaining).
 
 Return values: done, status (already done | verified | manual step remains), detail.
@@ -445,9 +449,10 @@ Return values: done, status (already done | verified | manual step remains), det
             "required": True,
         },
         "confirm_reauthorization": bool_option(
-            "True: you accept that reauthorizing may log the integration user out of the other "
-            "Salesforce integrations it holds tokens for (Pardot, Sales Engagement). Needed, when not "
-            "confirming at a terminal, only where it holds such tokens. Default: False."
+            "True: you accept that reauthorizing revokes the integration user's oldest grant for the app "
+            "where it holds 5 (listed first), and may log it out of the other Salesforce integrations it "
+            "holds tokens for (Pardot, Sales Engagement). Needed, when not confirming at a terminal, only "
+            "where such a grant was used in the last 7 days or it holds such tokens. Default: False."
         ),
     }
 
@@ -497,58 +502,82 @@ Return values: done, status (already done | verified | manual step remains), det
         return False, "no token"
 
     def _before_wait(self):
+        """List the grants the reauthorization revokes (the per-user cap's oldest, ``token_loss``) and the
+        other apps' sessions it may disturb, in the log and the audit; then ask for consent where a lost grant
+        was used recently or other apps hold tokens. Runs before the instructions: nothing is instructed
+        without the consent."""
         tokens = getattr(self, "_user_tokens", None)
         if tokens is None:  # plan mode before the app is installed: _check did not query
             tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
-        summary = summarize_tokens(tokens)
-        mine = [t for t in summary if t[1] in self.app_names]
-        others = [t for t in summary if t[1] not in self.app_names]
-        self.logger.warning(
-            "Reauthorizing may log the integration user out of other Salesforce integrations such as "
-            "Pardot and Sales Engagement; reauthorize those if they stop syncing."
-        )
-        self._log_table(
-            f"Sessions the reauthorization touches ({self.integration_username})",
-            [["app", "tokens", "effect"]]
-            + [[app, n, "replaced by the new authorization"] for _, app, n in mine]
-            + [[app, n, "may be logged out"] for _, app, n in others]
-            + ([] if summary else [["(none)", 0, "nothing to disturb"]]),
-        )
+        wanted = {n.lower() for n in self.app_names}
+        mine = [t for t in tokens if (t.get("AppName") or "").lower() in wanted]
+        others = summarize_tokens([t for t in tokens if t not in mine])
+        losses = token_loss.lost_to_new_authorization(mine)
+        if losses:
+            self._log_table(
+                f"Grants the reauthorization revokes ({self.integration_username})",
+                token_loss.table(losses),
+            )
+        else:
+            self.logger.info(
+                f"The reauthorization revokes none of {self.integration_username}'s grants for the app: it "
+                f"holds {len(mine)} token(s), fewer than Salesforce's {token_loss.TOKENS_PER_USER_PER_APP} "
+                "per user per app."
+            )
+        if others:
+            self.logger.warning(
+                "Reauthorizing may log the integration user out of other Salesforce integrations such as "
+                "Pardot and Sales Engagement; reauthorize those if they stop syncing."
+            )
+            self._log_table(
+                f"Other apps' sessions the reauthorization may touch ({self.integration_username})",
+                [["app", "tokens", "effect"]]
+                + [[app, n, "may be logged out"] for _, app, n in others],
+            )
         self._audit_note(
-            sessions_affected=[
-                {"user": u, "app": a, "tokens": n, "effect": "replaced"} for u, a, n in mine
-            ]
+            sessions_affected=losses
             + [
                 {"user": u, "app": a, "tokens": n, "effect": "may be logged out"}
                 for u, a, n in others
             ]
         )
-        if others:
-            self._confirm_reauthorization(sorted({a for _, a, _ in others}))
+        recent = token_loss.recent(losses)
+        if others or recent:
+            self._confirm_reauthorization(sorted({a for _, a, _ in others}), recent)
 
-    def _confirm_reauthorization(self, other_apps):
-        apps = ", ".join(other_apps)
+    def _confirm_reauthorization(self, other_apps, recent=()):
+        """Consent to the reauthorization: ``confirm_reauthorization``, else a terminal question, else
+        ``ConfirmationRequired`` (nothing written or instructed). Plan mode records the need, asks nothing."""
+        effects = []
+        if other_apps:
+            effects.append(f"may log it out of {', '.join(other_apps)}")
+        if recent:
+            effects.append(
+                f"revokes {token_loss.describe(recent)}, used in the last {token_loss.RECENT_USE_DAYS} "
+                "days (it may be the live sync)"
+            )
+        effect = " and ".join(effects)
         if self.options["confirm_reauthorization"]:
             return
         if self.plan:
             self._plan_would(
-                f"need confirm_reauthorization True (the integration user holds tokens for {apps})"
+                f"need confirm_reauthorization True (reauthorizing as {self.integration_username} {effect})"
             )
             return
         if self.options["interactive"] and stdin_is_tty():
             if click.confirm(
-                f"Reauthorize as {self.integration_username}, which may log it out of {apps}?",
+                f"Reauthorize as {self.integration_username}, which {effect}?",
                 default=False,
             ):
                 self._record_confirmation(
-                    f"reauthorize as {self.integration_username}, which may log it out of {apps}"
+                    f"reauthorize as {self.integration_username}, which {effect}"
                 )
                 return
         raise ConfirmationRequired(
-            f"Not started: {self.integration_username} holds tokens for other apps ({apps}); reauthorizing in "
-            f"{VENDOR.label} may log it out of them. Confirm with "
-            "-o sixsense_validate_inputs__confirm_reauthorization True (flow) or -o confirm_reauthorization "
-            "True (this task alone), or run interactively at a terminal, then run again. Nothing was written."
+            f"Not started: reauthorizing as {self.integration_username} in {VENDOR.label} {effect}. Confirm "
+            "with -o sixsense_validate_inputs__confirm_reauthorization True (flow) or -o "
+            "confirm_reauthorization True (this task alone), or run interactively at a terminal, then run "
+            "again. Nothing was written."
         )
 
     def _instructions(self):

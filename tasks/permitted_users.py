@@ -7,10 +7,9 @@ from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
 from cumulusci.utils.xml.metadata_tree import MetadataElement
 
-from . import procedure, setup_audit_trail
+from . import procedure, setup_audit_trail, token_loss
 from .base import SixsenseTask
 from .errors import ConfirmationRequired
-from .formatting import summarize_tokens
 from .guided import GuidedStep
 from .metadata_xml import POLICY_TEMPLATE, read_policy_template
 from .options import PRODUCTION_OPTION, bool_option, stdin_is_tty
@@ -91,15 +90,20 @@ class SetPermittedUsers(GuidedStep):
 Article step 3: sets the app's Permitted Users to "Admin approved users are pre-authorized". Done when
 ``ConnectedApplication.OptionsAllowAdminApprovedUsersOnly`` is true.
 
-Switching logs out every user of the app, so the task first names who holds tokens now. Where the org
+Switching revokes the grants of users without pre-authorization (facts §10.1; the vendor article says
+all users are logged out), so the task first lists every grant of the app it revokes, read whole past the
+2,500-row cap: user, app, created, last used, use count and why ("no pre-authorization", or "may be lost:
+pre-authorized, Salesforce's texts differ"), in the log and the audit's ``sessions_affected``. Where one
+of them was used in the last 7 days (it may be the live sync), the guided step too needs ``confirm_logout
+True`` or a confirmation at the terminal before its instructions. Where the org
 lists the app as ``ConnectedApp`` metadata (``listMetadata``), it retrieves it, merges the desired policy
 ``{POLICY_TEMPLATE.as_posix()}`` and deploys it (Metadata ETL), then verifies by query; this write needs
 ``confirm_logout True`` or a confirmation at the terminal. Where the app cannot be retrieved (the usual
 case for an app installed from OAuth Usage), it is a guided step: instructions with the deep link, then
 wait and verify. Fails with "install first" when the app is not installed.
 
-In plan mode: lists who would be logged out and reports the ETL deploy it would make, or the manual step
-that remains; writes nothing.
+In plan mode: lists the grants that would be lost (asking nothing) and reports the ETL deploy it would
+make, or the manual step that remains; writes nothing.
 
 Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
 detail, method (etl | guided | none).
@@ -109,8 +113,9 @@ detail, method (etl | guided | none).
     task_options = {
         **SixsenseTask.task_options,
         "confirm_logout": bool_option(
-            "True: you accept that switching Permitted Users logs out all users of the app "
-            "(needed for the Metadata ETL write when not confirming at a terminal). Default: False."
+            "True: you accept that switching Permitted Users logs out the users of the app (needed, "
+            "when not confirming at a terminal, for the Metadata ETL write, and for the guided step where "
+            "a grant it revokes was used in the last 7 days). Default: False."
         ),
         "confirm_production": PRODUCTION_OPTION,
     }
@@ -196,26 +201,48 @@ detail, method (etl | guided | none).
         self._guide()
 
     def _warn_logout(self):
+        """List, before anything is written or instructed, every grant of the app the switch revokes (read
+        whole, ``token_loss``): users without pre-authorization lose theirs (facts §10.1); pre-authorized
+        users' grants are listed as "may be lost" (the vendor article says all users are logged out). The
+        same rows go to the audit's ``sessions_affected``."""
         tokens = self._oauth_tokens(self.app_names)
         name = self.app["Name"] if self.app else " or ".join(self.app_names)
+        pre_authorized = token_loss.pre_authorized_users(
+            self, [self.app["Id"]] if self.app else [], [t["UserId"] for t in tokens]
+        )
+        self._losses = token_loss.lost_to_admin_approval(tokens, pre_authorized)
         self.logger.warning(
-            "Setting Permitted Users to 'Admin approved users are pre-authorized' logs out ALL users of "
-            f"{name}; they must authorize again (the integration user does in "
+            "Setting Permitted Users to 'Admin approved users are pre-authorized' revokes the grants of "
+            f"{name} held by users without pre-authorization (their profile or a permission set granted the "
+            "app); the vendor article says all users are logged out, so pre-authorized users' grants may be "
+            f"lost too. They must authorize again (the integration user does in "
             f"'{procedure.step('reauthorize').name}')."
         )
-        summary = summarize_tokens(tokens)
-        self._audit_note(
-            sessions_affected=[
-                {"user": u, "app": a, "tokens": n, "effect": "logged out"} for u, a, n in summary
-            ]
-        )
-        if summary:
+        self._audit_note(sessions_affected=self._losses)
+        if self._losses:
             self._log_table(
-                "Users holding tokens for the app now",
-                [["user", "app", "tokens"]] + [list(row) for row in summary],
+                "Grants the Permitted Users change revokes", token_loss.table(self._losses)
             )
         else:
-            self.logger.info("Nobody holds a token for the app now.")
+            self.logger.info("Nobody holds a token for the app now: no grant is lost.")
+
+    def _recent_losses(self) -> list[dict]:
+        return token_loss.recent(getattr(self, "_losses", []))
+
+    def _before_wait(self):
+        """Guided path: a lost grant used recently may be the live sync, so consent comes before the
+        instructions (plan mode records the need and asks nothing)."""
+        recent = self._recent_losses()
+        if not recent or getattr(self, "_logout_confirmed", False):
+            return
+        if self.plan:
+            if not self.options["confirm_logout"]:
+                self._plan_would(
+                    f"need confirm_logout True (the change revokes {token_loss.describe(recent)}, used in "
+                    f"the last {token_loss.RECENT_USE_DAYS} days)"
+                )
+            return
+        self._confirm_logout()
 
     def _retrievable_member(self):
         """The ConnectedApp metadata name of the app if ``listMetadata`` lists it, else None."""
@@ -235,21 +262,32 @@ detail, method (etl | guided | none).
         return None
 
     def _confirm_logout(self):
+        """Consent to the switch (the Metadata ETL write always; the guided step where a lost grant was used
+        recently): ``confirm_logout``, else a terminal question, else ``ConfirmationRequired``."""
+        recent = self._recent_losses()
+        used = (
+            f"; it revokes {token_loss.describe(recent)}, used in the last "
+            f"{token_loss.RECENT_USE_DAYS} days (it may be the live sync)"
+            if recent
+            else ""
+        )
         if self.options["confirm_logout"]:
+            self._logout_confirmed = True
             return
         if self.options["interactive"] and stdin_is_tty():
             if click.confirm(
-                f"Switch {self.app['Name']} to admin approved users now, logging out all its users?",
+                f"Switch {self.app['Name']} to admin approved users now, logging out all its users{used}?",
                 default=False,
             ):
                 self._record_confirmation(
-                    f"switch {self.app['Name']} to admin approved users, logging out all its users"
+                    f"switch {self.app['Name']} to admin approved users, logging out all its users{used}"
                 )
+                self._logout_confirmed = True
                 return
         raise ConfirmationRequired(
             f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' logs "
-            "out all users of the app. Confirm with -o sixsense_set_permitted_users__confirm_logout True "
-            "(or run interactively), then run the flow again."
+            f"out all users of the app{used}. Confirm with -o sixsense_set_permitted_users__confirm_logout "
+            "True (or run interactively), then run the flow again. Nothing was written or instructed."
         )
 
     def _run_etl(self, member):

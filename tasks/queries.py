@@ -26,18 +26,61 @@ def connected_apps_soql(names: Iterable[str]) -> str:
     )
 
 
-def oauth_tokens_soql(names: Iterable[str] | None = None, user_id: str | None = None) -> str:
-    """OauthToken rows of the app ``names`` and/or one user; never the token values."""
+def _oauth_tokens_where(
+    names: Iterable[str] | None, user_id: str | None, user_ids: Iterable[str] | None
+) -> str:
     where = []
     if names:
         where.append(f"AppName IN {soql_in(names)}")
     if user_id:
         where.append(f"UserId = {soql_quote(user_id)}")
+    if user_ids is not None:
+        where.append(f"UserId IN {soql_in(user_ids)}")
+    return " WHERE " + " AND ".join(where) if where else ""
+
+
+def oauth_tokens_soql(
+    names: Iterable[str] | None = None,
+    user_id: str | None = None,
+    user_ids: Iterable[str] | None = None,
+) -> str:
+    """OauthToken rows of the app ``names`` and/or one user (``user_id``) or a chunk of users
+    (``user_ids``); never the token values."""
     soql = (
         "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, AppMenuItemId "
         "FROM OauthToken"
     )
-    return soql + (" WHERE " + " AND ".join(where) if where else "")
+    return soql + _oauth_tokens_where(names, user_id, user_ids)
+
+
+def oauth_tokens_count_soql(
+    names: Iterable[str] | None = None,
+    user_id: str | None = None,
+    user_ids: Iterable[str] | None = None,
+) -> str:
+    """``SELECT COUNT()`` of the rows :func:`oauth_tokens_soql` selects with the same arguments (facts §4.1:
+    count first, a COUNT() is not cut by the 2,500-row cap)."""
+    return "SELECT COUNT() FROM OauthToken" + _oauth_tokens_where(names, user_id, user_ids)
+
+
+#: Every user's Id, to read OauthToken by chunks of users past the row cap (facts §4.1 "split the query by
+#: UserId"). SOQL on User returns inactive users too.
+USER_IDS_SOQL = "SELECT Id FROM User ORDER BY Id"
+
+
+def app_access_parents_soql(app_ids: Iterable[str]) -> str:
+    """The permission sets (profile-owned ones included) pre-authorized for the apps ``app_ids``
+    (ConnectedApplication Ids): SetupEntityAccess ``ParentId`` (facts §5)."""
+    return f"SELECT ParentId FROM SetupEntityAccess WHERE SetupEntityId IN {soql_in(app_ids)}"
+
+
+def assignees_soql(user_ids: Iterable[str], permission_set_ids: Iterable[str]) -> str:
+    """Which of ``user_ids`` hold one of ``permission_set_ids`` (a profile-owned one counts: orgs return a
+    PermissionSetAssignment for the profile's permission set)."""
+    return (
+        "SELECT AssigneeId FROM PermissionSetAssignment "
+        f"WHERE AssigneeId IN {soql_in(user_ids)} AND PermissionSetId IN {soql_in(permission_set_ids)}"
+    )
 
 
 def assigned_permission_sets_soql(user_id: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .. import token_loss
 from ..base import SixsenseTask
 from ..errors import SixsenseOrgError
 from ..options import COMMON_OPTIONS, NO_WAIT_OPTIONS, PRODUCTION_OPTION, bool_option, stdin_is_tty
@@ -21,6 +22,9 @@ Last step of the migration to the ECA, non-destructive by default. Only once the
 for the {VENDOR.label} ECA (it works through the ECA), lists what the old connected app still grants: its
 SetupEntityAccess rows (profiles and permission sets pre-authorized for the connected app) and the setup user's
 ``{VENDOR.setup_permission_set}`` assignment (Approve Uninstalled Connected Apps, needed only for the connected app).
+Before asking, lists the OAuth grants the removal makes stop working (on an admin-approved app, every token
+of the app: its users lose their pre-authorization), one row per grant with user, created, last used, use
+count, also in the audit's ``sessions_affected``; the terminal question names those used in the last 7 days.
 Removes them only with ``remove_connected_app_access True`` or a confirmation at the terminal; otherwise
 reports what it would remove and removes nothing. The connected app itself, its tokens and the permission sets
 stay (uninstalling or revoking is a decision for {VENDOR.label} and the admin). Fails, removing nothing, when the
@@ -76,6 +80,7 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
             return
         self._log_table("Connected-app access that the ECA makes unnecessary", rows)
         descriptions = [g["what"] for g in grants]
+        losses = self._losses(grants)
         if self.plan:
             for d in descriptions:
                 self._plan_would(f"remove {d}")
@@ -85,7 +90,7 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
                 "removed": [],
             }
             return
-        if not self._confirmed(len(grants)):
+        if not self._confirmed(len(grants), losses):
             self.logger.warning(
                 "Nothing removed. To remove these, run again with "
                 "-o sixsense_remove_connected_app_access__remove_connected_app_access True (flow) or "
@@ -118,14 +123,48 @@ Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status`
         self._log_table("Removed", [["what"]] + [[d] for d in removed])
         self.return_values = {"status": "removed", "would_remove": [], "removed": removed}
 
-    def _confirmed(self, count: int) -> bool:
+    def _losses(self, grants: list[dict]) -> list[dict]:
+        """The OAuth grants the removal makes stop working, listed (log and audit ``sessions_affected``)
+        before any confirmation: on an admin-approved app every user's access comes from the access grants
+        removed here, so every token of the app is lost (``token_loss.lost_to_access_removal``, read whole
+        past the row cap); on an app all users may self-authorize, none."""
+        apps = [a for a in self._connected_apps(self.app_names) if a]
+        removes_access = any(g["sobject"] == "SetupEntityAccess" for g in grants)
+        if not removes_access or not any(a.get("OptionsAllowAdminApprovedUsersOnly") for a in apps):
+            self.logger.info(
+                "No OAuth grant is lost: the connected app is not admin approved, so its users do not "
+                "depend on the access grants."
+                if removes_access
+                else "No OAuth grant is lost: no access grant of the connected app is removed."
+            )
+            return []
+        losses = token_loss.lost_to_access_removal(self._oauth_tokens(self.app_names))
+        self._audit_note(sessions_affected=losses)
+        if losses:
+            self._log_table(
+                "Grants of the connected app the removal revokes", token_loss.table(losses)
+            )
+        else:
+            self.logger.info("Nobody holds a token for the connected app: no grant is lost.")
+        return losses
+
+    def _confirmed(self, count: int, losses: list[dict] = ()) -> bool:
+        """``remove_connected_app_access``, or yes at a terminal (the question names the lost grants used
+        recently, which may be the live sync); False otherwise. Always asked: the removal is never made
+        without it."""
         if self.options["remove_connected_app_access"]:
             return True
+        recent = token_loss.recent(list(losses))
+        used = (
+            f", revoking {token_loss.describe(recent)}, used in the last {token_loss.RECENT_USE_DAYS} days"
+            if recent
+            else ""
+        )
         if self.options["interactive"] and stdin_is_tty():
             if click.confirm(
-                f"Remove these {count} connected-app access grant(s) now?", default=False
+                f"Remove these {count} connected-app access grant(s) now{used}?", default=False
             ):
-                self._record_confirmation(f"remove {count} connected-app access grant(s)")
+                self._record_confirmation(f"remove {count} connected-app access grant(s){used}")
                 return True
         return False
 

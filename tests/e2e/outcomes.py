@@ -81,6 +81,17 @@ EXPECTED_STOPS = {
     # Configured, but its refresh tokens expire immediately: nothing to do by hand; verify fails.
     ("refresh_token_expires_immediately", "sixsense_new_customer"): [],
     ("refresh_token_expires_immediately", "sixsense_existing_customer"): [],
+    # Issue 17 kind 1: configured, but the integration user is at the 5-token cap and its oldest grant is in
+    # daily use: only the reauthorization remains (it needs confirm_reauthorization, below).
+    ("integration_user_at_token_cap", "sixsense_new_customer"): [_NEW[3]],
+    ("integration_user_at_token_cap", "sixsense_existing_customer"): [_EXISTING[2]],
+    # Installed, self-authorize, a sales-ops user's grant used two days ago: Permitted Users (with
+    # confirm_logout, as outcomes.confirmations passes) and the reauthorization remain.
+    ("permitted_users_revokes_recent_grant", "sixsense_new_customer"): [_NEW[2], _NEW[3]],
+    ("permitted_users_revokes_recent_grant", "sixsense_existing_customer"): [
+        _EXISTING[1],
+        _EXISTING[2],
+    ],
     # Stops for a choice before any write (CHOICE_STOPS): no manual step is reached.
     ("two_candidate_apps", "sixsense_new_customer"): [],
     ("two_candidate_apps", "sixsense_existing_customer"): [],
@@ -98,9 +109,10 @@ AUTOPILOT_RERUNS = {
     ),
 }
 
-#: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement): the
+#: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement), or where the
+#: reauthorization revokes a grant used in the last 7 days (the per-user cap's oldest, issue 17 kind 1): the
 #: reauthorization step needs ``confirm_reauthorization True`` when nobody confirms at a terminal.
-NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer"}
+NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer", "integration_user_at_token_cap"}
 
 
 def confirmations(scenario: str, flow: str = "sixsense_new_customer") -> dict:

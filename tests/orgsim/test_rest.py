@@ -94,7 +94,15 @@ def test_oauth_token_batches_of_500_and_2500_cap(sim):
     sf = sf_for(sim)
     first = sf.query("SELECT AppName FROM OauthToken")
     assert len(first["records"]) == 500 and first["done"] is False
-    assert len(sf.query_all("SELECT AppName FROM OauthToken")["records"]) == 2500
+    everything = sf.query_all("SELECT AppName FROM OauthToken")
+    assert len(everything["records"]) == 2500
+    # The conservative model of an undocumented signal: the last batch says done, totalSize the cap, so
+    # a client that does not count first is silently short.
+    assert everything["done"] is True and everything["totalSize"] == 2500
+    # SELECT COUNT() is not cut (facts §4.1: count first): the scenario's tokens plus the 2,600.
+    total = sf.query("SELECT COUNT() FROM OauthToken")["totalSize"]
+    assert total > 2600
+    assert sf.query(f"SELECT COUNT() FROM OauthToken WHERE UserId = '{uid}'")["totalSize"] >= 2600
 
 
 def test_oauth_tokens_visible_only_to_their_owner_without_customize_application(make_sim):

@@ -755,7 +755,9 @@ def test_permitted_users_step_not_done_when_all_users_may_self_authorize(sim_tas
     sim, make = sim_task("configured")
     add_pardot(sim, approved=True)  # another app's policy does not count
     sim.action("policy", permitted_users="all_users")
-    task = make("sixsense_set_permitted_users", interactive="False")
+    # confirm_logout: the integration user's grant, used today, may be lost (issue 17 kind 1); the consent
+    # is not what this test checks.
+    task = make("sixsense_set_permitted_users", interactive="False", confirm_logout="True")
     assert_not_done(errors, task, step_name("permitted_users"))
     assert task.method == "guided"
 

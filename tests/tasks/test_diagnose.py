@@ -411,6 +411,9 @@ EXPECTED_NEXT = {
     "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
     # Two candidate names installed, one in use: the next step is the operator's choice (no task).
     "two_candidate_apps": (None, "installed"),
+    # Issue 17 kind 1: the integration user's tokens are all older than the policy change.
+    "integration_user_at_token_cap": ("sixsense_reauthorize_integration_user", "admin_approved"),
+    "permitted_users_revokes_recent_grant": ("sixsense_set_permitted_users", "installed"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -428,6 +431,8 @@ EXPECTED_MODEL = {
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
     "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
     "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
+    "integration_user_at_token_cap": ("connected_app", "sixsense_existing_customer"),
+    "permitted_users_revokes_recent_grant": ("connected_app", "sixsense_existing_customer"),
 }
 
 

@@ -42,8 +42,11 @@ def test_not_retrievable_is_a_guided_step(make_task, org, errors, caplog):
         make_task("sixsense_set_permitted_users", interactive="False")()
     assert "Admin approved users are pre-authorized" in str(err.value)
     assert "Edit Policies" in str(err.value)
-    assert "logs out ALL users" in caplog.text
-    assert f"admin@example.com  {APP}  1" in caplog.messages  # who holds tokens now
+    assert "revokes the grants of" in caplog.text and "without pre-authorization" in caplog.text
+    # One row per grant it revokes (FakeOrg answers no SetupEntityAccess: not pre-authorized).
+    assert "Grants the Permitted Users change revokes" in caplog.messages
+    assert "- admin@example.com" in caplog.messages
+    assert "    lost: no pre-authorization: admin approved revokes it" in caplog.messages
     assert org.soap_actions() == ["listMetadata"] and org.writes() == []
 
 

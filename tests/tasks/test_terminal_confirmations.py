@@ -341,7 +341,9 @@ def test_eca_removal_no_and_enter_remove_nothing(answer, sim_task, tmp_path, ter
     terminal(answer)
     result = run()
     [question] = terminal.questions()
-    assert "Remove these 2 connected-app access grant(s) now?" in question
+    assert "Remove these 2 connected-app access grant(s) now" in question
+    # The question names the grant in recent use that the removal revokes (issue 17 kind 1).
+    assert f"revoking {INTEGRATION_USER}'s" in question and "used in the last 7 days" in question
     assert result["status"] == "not confirmed" and result["removed"] == []
     assert len(result["would_remove"]) == 2
     assert writes_since(sim, mark) == []

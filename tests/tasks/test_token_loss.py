@@ -1,0 +1,296 @@
+"""Issue 17 kind 1: the grants a step will revoke are listed, one row per grant, before anything is written
+or instructed; a recently used one needs consent; no list is cut by the 2,500-row OauthToken cap.
+
+In-process against the simulator (``sim_task``), on the bundled scenarios ``integration_user_at_token_cap``
+and ``permitted_users_revokes_recent_grant`` and a generated org of more than 2,500 tokens. Terminal answers
+are scripted as in tests/tasks/test_terminal_confirmations.py.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+import yaml
+
+from tests.conftest import INTEGRATION_USER, SCENARIO_DIR, last_seq, writes_since
+from tests.e2e.outcomes import app_state, rows, user_id
+from tests.tasks.conftest import ADMIN_USER, APP
+from tests.tasks.test_production_guard_alone import ECA_LABEL
+
+CAP = "integration_user_at_token_cap"
+PERMITTED = "permitted_users_revokes_recent_grant"
+SALES_OPS = "sales.ops@example.com"
+CAP_OLDEST = "the cap's oldest"
+NOT_PRE_AUTHORIZED = "no pre-authorization: admin approved revokes it"
+MAY_BE_LOST = "may be lost: pre-authorized, Salesforce's texts differ"
+ACCESS_REMOVED = "no pre-authorization once the access grants are removed (admin-approved app)"
+REAUTHORIZE_INSTRUCTION = "Sign in with a different Salesforce account"
+PERMITTED_INSTRUCTION = "Edit Policies"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def at_terminal(monkeypatch):
+    """``at_terminal("n")``: standard input is a terminal that answers ``n`` (then end of input)."""
+
+    def answer(*answers: str):
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.setattr("sys.stdin", Terminal("".join(f"{a}\n" for a in answers)))
+
+    return answer
+
+
+def _tokens(sim, username: str) -> list[dict]:
+    state = sim.state()
+    return rows(state, "OauthToken", UserId=user_id(state, username))
+
+
+def _reauthorize(make, **options):
+    return make(
+        "sixsense_reauthorize_integration_user",
+        integration_username=INTEGRATION_USER,
+        **{"interactive": "False", **options},
+    )
+
+
+# -- the reauthorization at the per-user cap (facts §10.1) ------------------------------------------------
+
+
+def test_reauthorization_at_the_cap_lists_the_oldest_grant_and_stops_without_consent(
+    sim_task, errors, caplog
+):
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(CAP)
+    oldest = min(_tokens(sim, INTEGRATION_USER), key=lambda t: t["CreatedDate"])
+    mark = last_seq(sim)
+    task = _reauthorize(make)
+    with pytest.raises(errors.ConfirmationRequired) as err:
+        task()
+    message = str(err.value)
+    assert "confirm_reauthorization True" in message and "used in the last 7 days" in message
+    assert oldest["LastUsedDate"] in message  # the grant in daily use is named
+    # One row per lost grant: exactly the oldest, with its dates, use count and why.
+    [lost] = task.audit_notes["sessions_affected"]
+    assert lost["user"] == INTEGRATION_USER and lost["app"] == APP
+    assert (lost["created"], lost["last_used"]) == (oldest["CreatedDate"], oldest["LastUsedDate"])
+    assert lost["use_count"] == 48000 and lost["recently_used"] is True
+    assert lost["effect"].startswith(CAP_OLDEST)
+    assert f"- {INTEGRATION_USER}" in caplog.messages
+    assert f"    use count: {oldest['UseCount']}" in caplog.messages
+    # Nothing instructed, nothing written.
+    assert REAUTHORIZE_INSTRUCTION not in caplog.text
+    assert writes_since(sim, mark) == []
+
+
+@pytest.mark.parametrize("answer", ["n", ""], ids=["n", "enter"])
+def test_reauthorization_at_the_cap_no_at_the_terminal_instructs_nothing(
+    answer, sim_task, errors, caplog, at_terminal
+):
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(CAP)
+    at_terminal(answer)
+    with pytest.raises(errors.ConfirmationRequired):
+        _reauthorize(make, interactive="True")()
+    assert REAUTHORIZE_INSTRUCTION not in caplog.text
+
+
+def test_reauthorization_confirmed_instructs_and_the_sixth_grant_revokes_exactly_the_listed_one(
+    sim_task, errors, caplog
+):
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(CAP)
+    before = {t["CreatedDate"] for t in _tokens(sim, INTEGRATION_USER)}
+    task = _reauthorize(make, confirm_reauthorization="True")
+    with pytest.raises(errors.ManualStepPending) as err:
+        task()
+    assert REAUTHORIZE_INSTRUCTION in str(err.value)
+    [lost] = task.audit_notes["sessions_affected"]
+    sim.action("authorize", username=INTEGRATION_USER)  # the operator reauthorizes in 6sense
+    after = {t["CreatedDate"] for t in _tokens(sim, INTEGRATION_USER)}
+    assert before - after == {lost["created"]}  # the simulator's cap revoked the grant listed
+
+
+def test_reauthorization_plan_lists_the_lost_grant_without_asking(sim_task, at_terminal):
+    sim, make = sim_task(CAP)
+    at_terminal()  # a terminal with no answer: a question would abort
+    mark = last_seq(sim)
+    task = _reauthorize(make, plan="True", interactive="True")
+    result = task()
+    assert result["status"] == "manual step remains"
+    assert [x["effect"][: len(CAP_OLDEST)] for x in task.audit_notes["sessions_affected"]] == [
+        CAP_OLDEST
+    ]
+    assert any("need confirm_reauthorization True" in p for p in task.audit_notes["plan"])
+    assert writes_since(sim, mark) == []
+
+
+def test_reauthorization_below_the_cap_revokes_nothing_and_asks_nothing(sim_task, errors, tmp_path):
+    """Four tokens: a fifth authorization revokes none, so no consent is needed (the check can fail)."""
+    path = _variant(tmp_path, CAP, lambda data: data["tokens"].pop())
+    sim, make = sim_task(path)
+    task = _reauthorize(make)
+    with pytest.raises(errors.ManualStepPending):
+        task()
+    assert task.audit_notes["sessions_affected"] == []
+
+
+# -- Permitted Users: who loses the app (facts §10.1) -----------------------------------------------------
+
+
+def test_permitted_users_lists_a_recent_grant_without_pre_authorization_and_stops_without_consent(
+    sim_task, errors, caplog
+):
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(PERMITTED)
+    [grant] = _tokens(sim, SALES_OPS)
+    mark = last_seq(sim)
+    task = make("sixsense_set_permitted_users", interactive="False")
+    with pytest.raises(errors.ConfirmationRequired) as err:
+        task()
+    assert "confirm_logout True" in str(err.value) and SALES_OPS in str(err.value)
+    [lost] = task.audit_notes["sessions_affected"]
+    assert (lost["user"], lost["effect"], lost["recently_used"]) == (
+        SALES_OPS,
+        NOT_PRE_AUTHORIZED,
+        True,
+    )
+    assert (lost["created"], lost["last_used"], lost["use_count"]) == (
+        grant["CreatedDate"],
+        grant["LastUsedDate"],
+        900,
+    )
+    assert "Grants the Permitted Users change revokes" in caplog.messages
+    assert PERMITTED_INSTRUCTION not in caplog.text
+    assert writes_since(sim, mark) == []
+    assert not app_state(sim.state())["admin_approved"]
+
+
+def test_permitted_users_with_consent_instructs_the_guided_step(sim_task, errors):
+    sim, make = sim_task(PERMITTED)
+    with pytest.raises(errors.ManualStepPending) as err:
+        make("sixsense_set_permitted_users", interactive="False", confirm_logout="True")()
+    assert PERMITTED_INSTRUCTION in str(err.value)
+
+
+def test_permitted_users_lists_a_pre_authorized_users_grant_as_may_be_lost(
+    sim_task, errors, tmp_path
+):
+    """The Standard User profile granted the app: Salesforce's texts differ on whether its grant survives."""
+    path = _variant(
+        tmp_path,
+        PERMITTED,
+        lambda data: data["app"].update(
+            access={"permission_sets": [], "profiles": ["Standard User"]}
+        ),
+    )
+    sim, make = sim_task(path)
+    task = make("sixsense_set_permitted_users", interactive="False")
+    with pytest.raises(errors.ConfirmationRequired):  # conservative: it may be the live sync
+        task()
+    [lost] = task.audit_notes["sessions_affected"]
+    assert (lost["user"], lost["effect"]) == (SALES_OPS, MAY_BE_LOST)
+
+
+# -- no list cut by the 2,500-row cap (facts §4.1) --------------------------------------------------------
+
+
+def _many_tokens(data, users: int = 520):
+    for i in range(users):
+        username = f"rep{i}@example.com"
+        data["users"].append(
+            {
+                "username": username,
+                "name": f"Rep {i}",
+                "alias": f"rep{i}",
+                "profile": "Standard User",
+            }
+        )
+        data["tokens"] += [
+            {"user": username, "created_days_ago": 40 + k, "last_used_days_ago": 30, "use_count": 1}
+            for k in range(5)
+        ]
+
+
+def test_a_token_list_over_2500_rows_is_read_completely(sim_task, tmp_path):
+    """2,601 grants of the app: the plan lists every one (a single query stops at 2,500, done=true)."""
+    sim, make = sim_task(_variant(tmp_path, PERMITTED, _many_tokens))
+    assert len(rows(sim.state(), "OauthToken")) > 2601  # plus cci's own session
+    task = make("sixsense_set_permitted_users", interactive="False", plan="True")
+    task()
+    losses = task.audit_notes["sessions_affected"]
+    assert len(losses) == 2601
+    assert len({(x["user"], x["created"]) for x in losses}) == 2601
+    assert any(x["user"] == SALES_OPS and x["recently_used"] for x in losses)
+    assert any("need confirm_logout True" in p for p in task.audit_notes["plan"])
+
+
+def test_tokens_that_cannot_all_be_read_are_reported_not_listed_short(make_task, org, errors):
+    """The count says 2,600 but the chunks by user find none: "could not read all 2600 tokens", no list."""
+    org.on("FROM ConnectedApplication", records=[{"Id": "0H4000000000001AAA", "Name": APP}])
+    org.on("FROM OauthToken", records=[])
+    org.on("SELECT COUNT() FROM OauthToken WHERE AppName IN", records=[{}] * 2600)
+    org.on("SELECT Id FROM User ORDER BY Id", records=[{"Id": ADMIN_USER["Id"]}])
+    task = make_task("sixsense_set_permitted_users", interactive="False", plan="True")
+    with pytest.raises(errors.SixsenseOrgError, match="Could not read all 2600 tokens"):
+        task()
+    assert "sessions_affected" not in getattr(task, "audit_notes", {})
+    assert org.writes() == []
+
+
+def _variant(tmp_path, base: str, edit) -> str:
+    data = yaml.safe_load((SCENARIO_DIR / f"{base}.yml").read_text())
+    edit(data)
+    path = tmp_path / f"{base}-variant.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+# -- the migration's removal of the connected app's access grants ----------------------------------------
+
+
+def test_migration_removal_lists_the_grants_it_revokes_before_asking(sim_task, tmp_path, caplog):
+    """Admin-approved app: removing its access grants leaves no user pre-authorized, so every grant of the
+    connected app is listed as lost (the integration user's was used today); without consent nothing."""
+    caplog.set_level(logging.INFO)
+    path = _variant(
+        tmp_path, "connected_app_in_use_eca_absent", lambda d: d.update(eca={"installed": True})
+    )
+    sim, make = sim_task(path, org_kind="sandbox")
+    assert sim.action("authorize", username=INTEGRATION_USER, app=ECA_LABEL).get("ok")
+    app_grants = [t for t in rows(sim.state(), "OauthToken") if t["AppName"] == APP]
+    mark = last_seq(sim)
+    task = make(
+        "sixsense_remove_connected_app_access",
+        integration_username=INTEGRATION_USER,
+        interactive="False",
+    )
+    result = task()
+    assert result["status"] == "not confirmed"
+    losses = task.audit_notes["sessions_affected"]
+    assert sorted((x["user"], x["created"]) for x in losses) == sorted(
+        (u["Username"], t["CreatedDate"])
+        for t in app_grants
+        for u in rows(sim.state(), "User", Id=t["UserId"])
+    )
+    assert {x["effect"] for x in losses} == {ACCESS_REMOVED}
+    assert [x["user"] for x in losses if x["recently_used"]] == [INTEGRATION_USER]
+    assert "Grants of the connected app the removal revokes" in caplog.messages
+    assert writes_since(sim, mark) == []
+
+
+def test_a_message_names_at_most_five_grants_and_counts_the_rest(tasks_module):
+    """The consent message stays one readable line however many recent grants the table lists."""
+    token_loss = tasks_module("token_loss")
+    losses = [
+        {"user": f"u{i}@example.com", "app": APP, "last_used": "2026-12-01T00:00:00.000+0000"}
+        for i in range(8)
+    ]
+    text = token_loss.describe(losses)
+    assert text.count("grant (last used") == 5 and text.endswith("and 3 more (listed above)")
+    assert token_loss.describe(losses[:2]).count("grant (last used") == 2
