@@ -6,7 +6,6 @@ files. The browser's view of the same page: tests/tasks/test_html_report_browser
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
