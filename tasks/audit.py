@@ -1,8 +1,8 @@
-"""The audit report of a flow run: JSON and Markdown, updated as each sixsense step ends (also on failure).
+"""The audit report of a flow run: JSON, Markdown and HTML (``tasks/html_report.py``), updated as each sixsense step ends (also on failure).
 
 One report per run of a flow, identified by the ``FlowCoordinator`` cci passes to each task (``task.flow``):
 the first sixsense step of the run creates it (``sixsense_validate_inputs``, which takes ``audit_dir``), every
-later step appends its entry and rewrites both files, so a run that stops at a pending manual step or fails
+later step appends its entry and rewrites the files, so a run that stops at a pending manual step or fails
 still leaves a complete record of what happened up to there.
 
 Each step entry: task, step number, start/end timestamps, duration, status (ok | failed | manual step pending
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import html_report
 from .errors import SixsenseInputError
 from .vendor import VENDOR
 
@@ -242,6 +243,7 @@ class AuditRun:
         self.run_id = base
         self.json_path = audit_dir / f"{base}.json"
         self.md_path = audit_dir / f"{base}.md"
+        self.html_path = audit_dir / f"{base}.html"
         self.secrets = _secrets_of(org_config)
         self.data = {
             "run_id": base,
@@ -402,6 +404,7 @@ class AuditRun:
         text = json.dumps(self.data, indent=2, default=str) + "\n"
         write_private(self.json_path, scrub(text, self.secrets))
         write_private(self.md_path, scrub(self.markdown(), self.secrets))
+        write_private(self.html_path, scrub(html_report.audit_page(self.data), self.secrets))
 
     def markdown(self) -> str:
         d = self.data

@@ -147,7 +147,7 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
             "description": "The error code, the browser URL of the error page, or the pasted error text.",
             "required": True,
         },
-        **Diagnose.task_options,
+        **{k: v for k, v in Diagnose.task_options.items() if k != "html_path"},
         "json_path": {
             "description": "Where to write the JSON report. Default: .sixsense/troubleshoot.json",
             "type": "path",

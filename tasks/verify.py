@@ -10,7 +10,7 @@ from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
-from . import app_policy, procedure, resilience
+from . import app_policy, html_report, procedure, resilience
 from .app_resolution import PIN_FLOW, PIN_TASK, AppChoiceRequired
 from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .errors import SixsenseOrgError
@@ -58,8 +58,10 @@ class CheckReport:
     The report is ``{"generated_at", "org_id", "instance_url", **fields, "passed", "checks", "not_checked"}``;
     ``not_checked`` lists every SKIPPED or UNREADABLE check as ``{"check", "result", "reason", "matters",
     "note"}``. No tokens: only names, dates and counts. Needs ``self.options["report_path"]`` (relative
-    paths are under the repo root). Return values: ``passed``, ``failed`` (FAIL check names),
-    ``not_checked`` (names of the UNREADABLE checks and of the SKIPPED ones that matter), ``report_path``.
+    paths are under the repo root); a self-contained HTML page of the same report is written beside it
+    (``.html``, ``tasks/html_report.py``). Return values: ``passed``, ``failed`` (FAIL check names),
+    ``not_checked`` (names of the UNREADABLE checks and of the SKIPPED ones that matter), ``report_path``,
+    ``html_path``.
     """
 
     report_title = f"{VENDOR.label} verification"
@@ -126,6 +128,7 @@ class CheckReport:
             "failed": failed_names,
             "not_checked": open_names,
             "report_path": "",
+            "html_path": "",
         }
         if self.plan:
             self.logger.info(
@@ -158,7 +161,12 @@ class CheckReport:
             "not_checked": not_checked,
         }
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        html_path = path.with_suffix(".html")
+        html_path.write_text(
+            html_report.verification_page(report, self.report_title), encoding="utf-8"
+        )
         self.return_values["report_path"] = str(path)
+        self.return_values["html_path"] = str(html_path)
         if not passed:
             lines = [f"  - {c['check']}: {c['actual']}; run {c['fix']}" for c in failed]
             lines += [
@@ -200,7 +208,7 @@ retrieve, where the org allows it), and an OauthToken of the integration user fo
 policy change (a token created at the very instant of the change does not count: it may predate it).
 
 Prints a table (check, expected, actual, result) and writes a JSON report (no tokens, only dates and
-counts). A check is PASS, FAIL, UNREADABLE (a read it needs was refused or failed: "could not check", never
+counts) and the same as a self-contained HTML page beside it (``.html``). A check is PASS, FAIL, UNREADABLE (a read it needs was refused or failed: "could not check", never
 PASS) or SKIPPED (the org offers no way to read it). ``passed`` is True only when no check fails, none is
 unreadable and no skip matters. Which skips matter:
 
@@ -224,7 +232,7 @@ log says which were skipped and why instead of "All checks passed". Read-only. I
 checks against the org as it is now, never fails and writes no report (the plan's summary follows).
 
 Return values: ``passed`` (bool), ``failed`` (FAIL check names), ``not_checked`` (UNREADABLE check names
-and SKIPPED ones that matter), ``report_path``.
+and SKIPPED ones that matter), ``report_path``, ``html_path``.
     """
     requires_integration_user = True
     task_options = {

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .. import html_report
 from ..app_resolution import AppChoiceRequired
 from ..base import (
     SixsenseTask,
@@ -50,15 +51,15 @@ Reports:
   only: "not readable" where the org does not list it) and whether they break the sync;
 - the next step and the flow or task that does it.
 
-Writes a JSON and a Markdown report (no token values) and logs a table. Never writes to the org. As a step
-of a flow (step 2 of both), the reports default to ``<audit_dir>/<run>-diagnosis.json|md`` next to the
-run's audit report. As a flow step it stops the flow (``AppChoiceRequired``, after writing the reports) when
+Writes a JSON, a Markdown and a self-contained HTML report (no token values; the page draws the procedure
+with the org's position on it) and logs a table. Never writes to the org. As a step of a flow (step 2 of
+both), the reports default to ``<audit_dir>/<run>-diagnosis.json|md|html`` next to the run's audit report. As a flow step it stops the flow (``AppChoiceRequired``, after writing the reports) when
 ``app.choice_required``: nothing is written before the operator pins the app.
 
 Return values (dict): ``org``, ``api_access_control`` {{provisioned, enforcing, signals}}, ``users``
 {{setup, integration}}, ``app`` {{state, names, candidates, installed, admin_approved, blocked, used, access}},
 ``tokens`` {{app_total, integration_user {{app, other_apps}}, setup_user {{app}}}}, ``next_step`` {{step, number,
-task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``markdown_path``.
+task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``markdown_path``, ``html_path``.
     """
     task_options = {
         **{
@@ -72,6 +73,11 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
         },
         "markdown_path": {
             "description": "Where to write the Markdown report. Default: .sixsense/diagnosis.md",
+            "type": "path",
+        },
+        "html_path": {
+            "description": "Where to write the HTML report (one self-contained page: no network needed "
+            "to view it). Default: beside the JSON report, with .html (.sixsense/diagnosis.html)",
             "type": "path",
         },
     }
@@ -100,6 +106,8 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
             # In a flow: next to the run's audit report, so each run keeps its own diagnosis.
             self.options["json_path"] = str(run.json_path.with_name(f"{run.run_id}-diagnosis.json"))
             self.options["markdown_path"] = str(run.md_path.with_name(f"{run.run_id}-diagnosis.md"))
+        if not self.options.get("html_path"):
+            self.options["html_path"] = str(Path(self.options["json_path"]).with_suffix(".html"))
         diagnosis = self.diagnose()
         self._audit_note(
             before={
@@ -108,13 +116,14 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
             }
         )
         self._log_report(diagnosis)
-        json_path, md_path = self._write_reports(diagnosis)
+        json_path, md_path, html_path = self._write_reports(diagnosis)
         diagnosis["json_path"] = str(json_path)
         diagnosis["markdown_path"] = str(md_path)
+        diagnosis["html_path"] = str(html_path)
         self.logger.info(f"Next: {diagnosis['next_step']['text']}")
         rec = diagnosis["recommendation"]
         self.logger.info(f"Model: {rec['model']}; recommended flow: {rec['flow']} ({rec['why']})")
-        self.logger.info(f"Reports: {json_path}, {md_path}")
+        self.logger.info(f"Reports: {json_path}, {md_path}, {html_path}")
         self.return_values = diagnosis
         choice = diagnosis["app"].get("choice_required")
         if choice and getattr(self, "flow", None) is not None:
@@ -171,6 +180,7 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
             "warnings": d.get("warnings") or [],
             "json_path": d.get("json_path"),
             "markdown_path": d.get("markdown_path"),
+            "html_path": d.get("html_path"),
         }
 
     def _path(self, option: str) -> Path:
@@ -180,9 +190,11 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _write_reports(self, d: dict) -> tuple[Path, Path]:
+    def _write_reports(self, d: dict) -> tuple[Path, Path, Path]:
         json_path = self._path("json_path")
         md_path = self._path("markdown_path")
+        html_path = self._path("html_path")
         json_path.write_text(json.dumps(d, indent=2, default=str) + "\n", encoding="utf-8")
         md_path.write_text(render.markdown(d), encoding="utf-8")
-        return json_path, md_path
+        html_path.write_text(html_report.diagnosis_page(d, render.sections(d)), encoding="utf-8")
+        return json_path, md_path, html_path

@@ -31,7 +31,8 @@ tokens; its ``not_checked`` lists the skipped and unreadable checks). Fails unle
 step to run, the read to retry or what to check by hand. Read-only. Plan mode: shows the checks, never
 fails, writes no report.
 
-Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``report_path``.
+Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``report_path``, ``html_path``
+(the report as a self-contained HTML page, beside it).
     """
     requires_integration_user = True
     task_options = {

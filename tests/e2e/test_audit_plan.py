@@ -133,9 +133,40 @@ def test_audit_report_of_a_real_flow_run_records_steps_changes_waits_and_no_toke
         assert wait["started_at"] <= wait["finished_at"]
     assert steps["sixsense_validate_inputs"]["waits"] == []
     assert "sixsense_grant_app_access" in markdown and "SetupEntityAccess" in markdown
+    assert_html_pages(report, audit_dir, tmp_path / "verification.json")
 
     texts = [p.read_text() for p in audit_dir.iterdir()] + [output]
     assert_no_secret(texts, sim)
+
+
+def assert_html_pages(report: dict, audit_dir: Path, verification: Path) -> None:
+    """The run's HTML pages (issue 19) beside its JSON and Markdown: the audit page shows each change the
+    JSON records, with its evidence (the SetupAuditTrail entry of a manual step), and who loses sessions; the
+    diagnosis and verification pages are beside theirs."""
+    from lxml import html as lxml_html
+
+    run = audit_dir / report["run_id"]
+    assert run.with_suffix(".html").is_file() and run.with_suffix(".md").is_file()
+    assert (audit_dir / f"{report['run_id']}-diagnosis.html").is_file()
+    assert verification.with_suffix(".html").is_file()
+    tree = lxml_html.fromstring(run.with_suffix(".html").read_text(encoding="utf-8"))
+    changes = [
+        [td.text_content() for td in tr.xpath("td")]
+        for tr in tree.xpath('//section[@id="changes"]//tbody/tr')
+    ]
+    recorded = [(s["task"], c) for s in report["steps"] for c in s["changed"]]
+    assert [(row[1], row[3]) for row in changes] == [
+        (task, c.get("evidence") or "-") for task, c in recorded
+    ]
+    evidence = [c["evidence"] for _, c in recorded if c.get("evidence")]
+    assert evidence and all("SetupAuditTrail" in e or "Setup Audit Trail" in e for e in evidence), (
+        evidence
+    )
+    sessions = {
+        tr.xpath("td")[3].text_content() for tr in tree.xpath('//section[@id="sessions"]//tbody/tr')
+    }
+    assert {"Pardot", "Salesforce Sales Engagement"} <= sessions
+    assert tree.xpath('//li[@data-step="install"]/@data-state') == ["done"]
 
 
 def test_audit_report_is_written_when_the_flow_stops_at_a_pending_manual_step(

@@ -42,7 +42,13 @@ def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
     result = make_task(
         "sixsense_verify", integration_username=INTEGRATION, report_path=str(report)
     )()
-    assert result == {"passed": True, "failed": [], "not_checked": [], "report_path": str(report)}
+    assert result == {
+        "passed": True,
+        "failed": [],
+        "not_checked": [],
+        "report_path": str(report),
+        "html_path": str(report.with_suffix(".html")),
+    }
     data = json.loads(report.read_text())
     assert data["passed"] is True
     assert [c["check"] for c in data["checks"]] == [
@@ -60,8 +66,8 @@ def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
     policies = ("refresh token policy", "IP relaxation")
     assert all(c["result"] == "PASS" for c in data["checks"] if c["check"] not in policies)
     assert [c["result"] for c in data["checks"] if c["check"] in policies] == ["SKIPPED", "SKIPPED"]
-    text = report.read_text()
-    assert "AccessToken" not in text and "00D000000000001!SESSION" not in text
+    for text in (report.read_text(), report.with_suffix(".html").read_text()):
+        assert "AccessToken" not in text and "00D000000000001!SESSION" not in text
     assert org.writes() == []
 
 
