@@ -19,6 +19,7 @@ setup:
 
 ## Run sixsense_new_customer against the simulated org, the autopilot playing the operator.
 demo: setup
+	@echo "demo: runs sixsense_new_customer, the connected-app procedure of 6sense's article; its diagnosis recommends sixsense_eca, 6sense's current method for new customers (README: which flow)."
 	scripts/with-sim $(SCENARIO) --autopilot -- \
 	  cci flow run sixsense_new_customer --org sim \
 	    -o sixsense_validate_inputs__integration_username $(INTEGRATION_USER) \
