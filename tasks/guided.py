@@ -428,8 +428,8 @@ class ReauthorizeIntegrationUser(GuidedStep):
 Guided, article step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
 OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
 Before waiting, lists exactly which of the integration user's grants the reauthorization revokes: Salesforce
-keeps {token_loss.TOKENS_PER_USER_PER_APP} tokens per user per app and a new authorization revokes the oldest
-(facts §10.1), one row per grant with its created and last-used dates and use count (also in the audit's
+keeps {token_loss.TOKENS_PER_USER_PER_APP} tokens per user per app and a new authorization revokes the oldest,
+one row per grant with its created and last-used dates and use count (also in the audit's
 ``sessions_affected``); and its tokens for other apps (Pardot, Sales Engagement and others, which
 reauthorizing may log out). Where a revoked grant was used in the last {token_loss.RECENT_USE_DAYS} days (it
 may be the live sync) or it holds tokens for other apps, the step needs ``confirm_reauthorization True`` (in a

@@ -90,7 +90,7 @@ class SetPermittedUsers(GuidedStep):
 Article step 3: sets the app's Permitted Users to "Admin approved users are pre-authorized". Done when
 ``ConnectedApplication.OptionsAllowAdminApprovedUsersOnly`` is true.
 
-Switching revokes the grants of users without pre-authorization (facts §10.1; the vendor article says
+Switching revokes the grants of users without pre-authorization (Salesforce Help on Permitted Users; the vendor article says
 all users are logged out), so the task first lists every grant of the app it revokes, read whole past the
 2,500-row cap: user, app, created, last used, use count and why ("no pre-authorization", or "may be lost:
 pre-authorized, Salesforce's texts differ"), in the log and the audit's ``sessions_affected``. Where one

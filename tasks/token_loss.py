@@ -84,7 +84,7 @@ def read_tokens(task, names: Sequence[str] | None = None, user_id: str | None = 
     if count <= OAUTH_TOKEN_ROW_CAP:
         return task._query(oauth_tokens_soql(names))
     task.logger.info(
-        f"{count} OauthToken rows match; one query returns at most {OAUTH_TOKEN_ROW_CAP} (facts §4.1), "
+        f"{count} OauthToken rows match; one query returns at most {OAUTH_TOKEN_ROW_CAP} (Object Reference, OauthToken), "
         f"so they are read by chunks of users."
     )
     user_ids = [r["Id"] for r in task._query(USER_IDS_SOQL)]
@@ -114,7 +114,7 @@ def _unreadable(count: int, read: int | None, why: str) -> TokensUnreadable:
     got = "" if read is None else f" (read {read})"
     return TokensUnreadable(
         f"Could not read all {count} tokens{got}: {why}, and Salesforce returns at most "
-        f"{OAUTH_TOKEN_ROW_CAP} OauthToken rows per query (facts §4.1). No list is shown rather than a "
+        f"{OAUTH_TOKEN_ROW_CAP} OauthToken rows per query (Object Reference, OauthToken). No list is shown rather than a "
         "short one; nothing was written. Review the grants on Setup > Connected Apps OAuth Usage."
     )
 
