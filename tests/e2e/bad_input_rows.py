@@ -202,6 +202,13 @@ STEP_OPTION_ROWS = [
         ["sixsense_diagnose__json_path", "README.md", "writable directory"],
     ),
     (
+        "diagnose html_path is a directory",
+        FLOW,
+        "sixsense_diagnose",
+        {"html_path": "tasks"},
+        ["sixsense_diagnose__html_path", "is a directory"],
+    ),
+    (
         "diagnose markdown_path is a directory",
         FLOW,
         "sixsense_diagnose",

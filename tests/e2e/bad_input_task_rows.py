@@ -39,7 +39,24 @@ APP_TASKS = tuple(
 WAITING_TASKS = tuple(
     t
     for t in APP_TASKS
-    if t not in ("sixsense_diagnose", "sixsense_preflight", "sixsense_troubleshoot")
+    if t
+    not in (
+        "sixsense_diagnose",
+        "sixsense_preflight",
+        "sixsense_troubleshoot",
+        # never wait (tasks/options.py NO_WAIT_OPTIONS)
+        "sixsense_verify",
+        "sixsense_verify_eca",
+        "sixsense_grant_app_access",
+        "sixsense_remove_connected_app_access",
+        "sixsense_ci_expect_manual_step",
+    )
+)
+#: The waiting tasks, and the writing tasks that ask at a terminal.
+INTERACTIVE_TASKS = (
+    *WAITING_TASKS,
+    "sixsense_grant_app_access",
+    "sixsense_remove_connected_app_access",
 )
 PLAN_TASKS = (
     *(t for t in APP_TASKS if t != "sixsense_preflight"),
@@ -106,7 +123,7 @@ TASK_OPTION_ROWS = [
     (
         "non-boolean interactive",
         "new_customer",
-        WAITING_TASKS,
+        INTERACTIVE_TASKS,
         {"interactive": "maybe"},
         ["interactive", "true or false", "-o interactive true"],
     ),
@@ -242,6 +259,13 @@ TASK_OPTION_ROWS = [
         ("sixsense_diagnose", "sixsense_troubleshoot"),
         {"json_path": "tasks", "markdown_path": "tasks"},
         ["json_path", "is a directory", "pass a file path"],
+    ),
+    (
+        "html_path under a file",
+        "configured",
+        "sixsense_diagnose",
+        {"html_path": "README.md/d.html"},
+        ["html_path", "README.md", "-o html_path"],
     ),
     (
         "markdown_path under a file",

@@ -504,3 +504,17 @@ def test_every_option_of_every_task_has_a_bad_input_row(monkeypatch, tmp_path):
     assert not problems, "\n".join(problems)
     rows = len(FLOW_OPTION_ROWS) + len(STEP_OPTION_ROWS) + len(TASK_CASES)
     assert rows + len(ORG_STATE_ROWS) + len(SCENARIO_ROWS) + len(CLI_ROWS) >= 60
+    # The shared task lists of the rows name only tasks that declare the option (they cannot drift).
+    from tests.e2e import bad_input_task_rows as t
+
+    for tasks, option in (
+        (t.USER_TASKS, "integration_username"),
+        (t.APP_TASKS, "connected_app_names"),
+        (t.WAITING_TASKS, "wait_timeout"),
+        (t.WAITING_TASKS, "poll_interval"),
+        (t.INTERACTIVE_TASKS, "interactive"),
+        (t.PLAN_TASKS, "plan"),
+        (t.WRITING_TASKS, "confirm_production"),
+    ):
+        wrong = [task for task in tasks if option not in classes[task].task_options]
+        assert not wrong, f"{option} is not an option of {wrong}"
