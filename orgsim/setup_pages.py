@@ -27,6 +27,7 @@ redirects to the login page, as a real org does.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import html
 import secrets
@@ -142,6 +143,21 @@ def register(app: Flask, ctx) -> None:
             )
         return None
 
+    def setup_page(action):
+        """A Setup page view: logged as ``action`` (a name, or a function giving it), run under the org's
+        lock, and only for a session that may see Setup (:func:`_guard`)."""
+
+        def wrap(view):
+            @functools.wraps(view)
+            def guarded(*args, **kwargs):
+                g.action = action() if callable(action) else action
+                with ctx.org.lock:
+                    return _guard() or view(*args, **kwargs)
+
+            return guarded
+
+        return wrap
+
     def _login_form(message: str = "", status: int = 200) -> Response:
         start = _local(request.values.get("startURL"), HOME)
         body = (
@@ -182,196 +198,172 @@ def register(app: Flask, ctx) -> None:
         return resp
 
     @app.get(HOME)
+    @setup_page("ConnectedAppsUsage")
     def oauth_usage():
-        g.action = "ConnectedAppsUsage"
-        with ctx.org.lock:
-            denied = _guard()
-            if denied:
-                return denied
-            rows = []
-            for a in ctx.org.apps():
-                if not a["visible"]:
-                    continue
-                if not a["installed"]:
-                    action = f"<a href='{INSTALL}?{urllib.parse.urlencode({'app': a['name']})}'>Install</a>"
-                else:
-                    action = f"<a href='{policy_url(a['connected_application_id'])}'>Manage App Policies</a>"
-                block = "unblock" if a["blocked"] else "block"
-                action += " " + _form({"op": block, "app": a["name"]}, block.title(), inline=True)
-                rows.append(
-                    f"<tr><td>{_e(a['label'])}</td><td>{'Installed' if a['installed'] else 'Not installed'}"
-                    f"{' (blocked)' if a['blocked'] else ''}</td><td>{a['user_count']}</td><td>{action}</td></tr>"
+        rows = []
+        for a in ctx.org.apps():
+            if not a["visible"]:
+                continue
+            if not a["installed"]:
+                action = (
+                    f"<a href='{INSTALL}?{urllib.parse.urlencode({'app': a['name']})}'>Install</a>"
                 )
-            msg = request.args.get("msg")
-            body = (f"<p class='msg'>{_e(msg)}</p>" if msg else "") + (
-                "<table><tr><th>Connected App</th><th>Status</th><th>User Count</th><th>Action</th></tr>"
-                + "".join(rows)
-                + "</table>"
-                if rows
-                else "<p>No connected apps have been used in this org.</p>"
+            else:
+                action = (
+                    f"<a href='{policy_url(a['connected_application_id'])}'>Manage App Policies</a>"
+                )
+            block = "unblock" if a["blocked"] else "block"
+            action += " " + _form({"op": block, "app": a["name"]}, block.title(), inline=True)
+            rows.append(
+                f"<tr><td>{_e(a['label'])}</td><td>{'Installed' if a['installed'] else 'Not installed'}"
+                f"{' (blocked)' if a['blocked'] else ''}</td><td>{a['user_count']}</td><td>{action}</td></tr>"
             )
-            return _page("Connected Apps OAuth Usage", body)
+        msg = request.args.get("msg")
+        body = (f"<p class='msg'>{_e(msg)}</p>" if msg else "") + (
+            "<table><tr><th>Connected App</th><th>Status</th><th>User Count</th><th>Action</th></tr>"
+            + "".join(rows)
+            + "</table>"
+            if rows
+            else "<p>No connected apps have been used in this org.</p>"
+        )
+        return _page("Connected Apps OAuth Usage", body)
 
     @app.get(INSTALL)
+    @setup_page("ConnectedAppInstall")
     def install_confirm():
-        g.action = "ConnectedAppInstall"
-        with ctx.org.lock:
-            denied = _guard()
-            if denied:
-                return denied
-            name = request.args.get("app", "")
-            state = next((a for a in ctx.org.apps() if a["name"] == name and a["visible"]), None)
-            if state is None or state["installed"]:
-                return redirect(HOME, code=302)
-            body = (
-                f"<p>Install <b>{_e(state['label'])}</b>? Once installed, you manage who may use it and its "
-                "OAuth policies here, and users of the org can authorize it as its policies allow.</p>"
-                + _form({"op": "install", "app": name}, "Install")
-                + f"<p><a href='{HOME}'>Cancel</a></p>"
-            )
-            return _page(f"Install {state['label']}", body)
+        name = request.args.get("app", "")
+        state = next((a for a in ctx.org.apps() if a["name"] == name and a["visible"]), None)
+        if state is None or state["installed"]:
+            return redirect(HOME, code=302)
+        body = (
+            f"<p>Install <b>{_e(state['label'])}</b>? Once installed, you manage who may use it and its "
+            "OAuth policies here, and users of the org can authorize it as its policies allow.</p>"
+            + _form({"op": "install", "app": name}, "Install")
+            + f"<p><a href='{HOME}'>Cancel</a></p>"
+        )
+        return _page(f"Install {state['label']}", body)
 
     @app.get("/lightning/setup/ConnectedAppsUsage/page")
     @app.get("/lightning/setup/ConnectedApps/page")
+    @setup_page("ConnectedAppPolicies")
     def app_policies():
-        g.action = "ConnectedAppPolicies"
-        with ctx.org.lock:
-            denied = _guard()
-            if denied:
-                return denied
-            address = request.args.get("address", "")
-            app_id = (
-                address.split("applicationId=", 1)[-1][:18] if "applicationId=" in address else ""
+        address = request.args.get("address", "")
+        app_id = address.split("applicationId=", 1)[-1][:18] if "applicationId=" in address else ""
+        state = next((a for a in ctx.org.apps() if a["connected_application_id"] == app_id), None)
+        if state is None:
+            return _page(
+                "Connected App", "<p>Data Not Available: the app is not installed.</p>", 404
             )
-            state = next(
-                (a for a in ctx.org.apps() if a["connected_application_id"] == app_id), None
-            )
-            if state is None:
-                return _page(
-                    "Connected App", "<p>Data Not Available: the app is not installed.</p>", 404
-                )
-            selected = "admin_approved" if state["admin_approved"] else "all_users"
-            options = [
-                ("all_users", "All users may self-authorize"),
-                ("admin_approved", "Admin approved users are pre-authorized"),
-            ]
-            body = (
-                f"<p>Connected App: <b>{_e(state['label'])}</b></p>"
-                f"<form method='post' action='{ACTION}'><input type='hidden' name='op' value='policy'>"
-                f"<input type='hidden' name='app' value='{_e(state['name'])}'>"
-                f"<label>Permitted Users {_select('permitted_users', options, selected)}</label>"
-                "<button type='submit'>Save</button></form>"
-                f"<p class='warn'>{_e(ADMIN_APPROVED_WARNING)}</p>"
-            )
-            return _page(f"{state['label']}: Edit Policies", body)
+        selected = "admin_approved" if state["admin_approved"] else "all_users"
+        options = [
+            ("all_users", "All users may self-authorize"),
+            ("admin_approved", "Admin approved users are pre-authorized"),
+        ]
+        body = (
+            f"<p>Connected App: <b>{_e(state['label'])}</b></p>"
+            f"<form method='post' action='{ACTION}'><input type='hidden' name='op' value='policy'>"
+            f"<input type='hidden' name='app' value='{_e(state['name'])}'>"
+            f"<label>Permitted Users {_select('permitted_users', options, selected)}</label>"
+            "<button type='submit'>Save</button></form>"
+            f"<p class='warn'>{_e(ADMIN_APPROVED_WARNING)}</p>"
+        )
+        return _page(f"{state['label']}: Edit Policies", body)
 
     @app.get(ECA_HOME)
+    @setup_page("ExternalClientAppManager")
     def eca_manager():
-        g.action = "ExternalClientAppManager"
-        with ctx.org.lock:
-            denied = _guard()
-            if denied:
-                return denied
-            state = eca.state(ctx.org)
-            msg = request.args.get("msg")
-            body = f"<p class='msg'>{_e(msg)}</p>" if msg else ""
-            if not state["installed"]:
-                body += "<p>No external client apps are installed in this org.</p>"
-            else:
-                body += (
-                    "<table><tr><th>External Client App</th><th>Type</th><th>Permitted Users</th>"
-                    "<th>Action</th></tr>"
-                    f"<tr><td>{_e(state['label'])}</td><td>Packaged</td>"
-                    f"<td>{_e(state['policies'].get('permitted_users'))}</td>"
-                    f"<td><a href='{ECA_POLICIES}'>Edit Policies</a></td></tr></table>"
-                )
-            return _page("External Client App Manager", body)
+        state = eca.state(ctx.org)
+        msg = request.args.get("msg")
+        body = f"<p class='msg'>{_e(msg)}</p>" if msg else ""
+        if not state["installed"]:
+            body += "<p>No external client apps are installed in this org.</p>"
+        else:
+            body += (
+                "<table><tr><th>External Client App</th><th>Type</th><th>Permitted Users</th>"
+                "<th>Action</th></tr>"
+                f"<tr><td>{_e(state['label'])}</td><td>Packaged</td>"
+                f"<td>{_e(state['policies'].get('permitted_users'))}</td>"
+                f"<td><a href='{ECA_POLICIES}'>Edit Policies</a></td></tr></table>"
+            )
+        return _page("External Client App Manager", body)
 
     @app.get(ECA_POLICIES)
+    @setup_page("ExternalClientAppPolicies")
     def eca_policies():
-        g.action = "ExternalClientAppPolicies"
-        with ctx.org.lock:
-            denied = _guard()
-            if denied:
-                return denied
-            state = eca.state(ctx.org)
-            if not state["installed"]:
-                return redirect(ECA_HOME, code=302)
-            p = state["policies"]
-            body = (
-                f"<p>External Client App: <b>{_e(state['label'])}</b></p>"
-                f"<form method='post' action='{ACTION}'><input type='hidden' name='op' value='eca_policy'>"
-                "<h2>App Policies</h2>"
-                f"<label>Start Page {_select('start_url', [('', 'None')], p.get('start_url') or '')}</label>"
-                "<h2>OAuth Policies</h2>"
-                "<label>Permitted Users "
-                + _select(
-                    "permitted_users",
-                    [
-                        ("AllSelfAuthorized", "All users can self-authorize"),
-                        ("AdminApprovedPreAuthorized", "Admin approved users are pre-authorized"),
-                    ],
-                    p.get("permitted_users"),
-                )
-                + "</label><label>Refresh Token Policy "
-                + _select(
-                    "refresh_token_policy",
-                    [
-                        ("Infinite", "Refresh token is valid until revoked"),
-                        (
-                            "SpecificInactivity",
-                            "Expire refresh token if not used for specific time",
-                        ),
-                        ("SpecificLifetime", "Expire refresh token after specific time"),
-                        ("Zero", "Immediately expire refresh token"),
-                    ],
-                    p.get("refresh_token_policy"),
-                )
-                + f"</label><label>Period <input name='refresh_token_validity_period' "
-                f"value='{_e(p.get('refresh_token_validity_period') or '')}'></label><label>Unit "
-                + _select(
-                    "refresh_token_validity_unit",
-                    [("", "-"), *[(u, u) for u in eca.VALIDITY_UNITS]],
-                    p.get("refresh_token_validity_unit") or "",
-                )
-                + "</label><label>IP Relaxation "
-                + _select(
-                    "ip_relaxation",
-                    [
-                        ("Enforce", "Enforce IP restrictions"),
-                        (
-                            "Enforce_RelaxRefresh",
-                            "Enforce IP restrictions, but relax for refresh tokens",
-                        ),
-                        ("Bypass_2factor", "Relax IP restrictions with second factor"),
-                        ("Bypass", "Relax IP restrictions"),
-                    ],
-                    p.get("ip_relaxation"),
-                )
-                + "</label><button type='submit'>Save</button></form>"
-                f"<p class='warn'>{_e(ADMIN_APPROVED_WARNING)}</p>"
+        state = eca.state(ctx.org)
+        if not state["installed"]:
+            return redirect(ECA_HOME, code=302)
+        p = state["policies"]
+        body = (
+            f"<p>External Client App: <b>{_e(state['label'])}</b></p>"
+            f"<form method='post' action='{ACTION}'><input type='hidden' name='op' value='eca_policy'>"
+            "<h2>App Policies</h2>"
+            f"<label>Start Page {_select('start_url', [('', 'None')], p.get('start_url') or '')}</label>"
+            "<h2>OAuth Policies</h2>"
+            "<label>Permitted Users "
+            + _select(
+                "permitted_users",
+                [
+                    ("AllSelfAuthorized", "All users can self-authorize"),
+                    ("AdminApprovedPreAuthorized", "Admin approved users are pre-authorized"),
+                ],
+                p.get("permitted_users"),
             )
-            return _page(f"{state['label']}: Edit Policies", body)
+            + "</label><label>Refresh Token Policy "
+            + _select(
+                "refresh_token_policy",
+                [
+                    ("Infinite", "Refresh token is valid until revoked"),
+                    (
+                        "SpecificInactivity",
+                        "Expire refresh token if not used for specific time",
+                    ),
+                    ("SpecificLifetime", "Expire refresh token after specific time"),
+                    ("Zero", "Immediately expire refresh token"),
+                ],
+                p.get("refresh_token_policy"),
+            )
+            + f"</label><label>Period <input name='refresh_token_validity_period' "
+            f"value='{_e(p.get('refresh_token_validity_period') or '')}'></label><label>Unit "
+            + _select(
+                "refresh_token_validity_unit",
+                [("", "-"), *[(u, u) for u in eca.VALIDITY_UNITS]],
+                p.get("refresh_token_validity_unit") or "",
+            )
+            + "</label><label>IP Relaxation "
+            + _select(
+                "ip_relaxation",
+                [
+                    ("Enforce", "Enforce IP restrictions"),
+                    (
+                        "Enforce_RelaxRefresh",
+                        "Enforce IP restrictions, but relax for refresh tokens",
+                    ),
+                    ("Bypass_2factor", "Relax IP restrictions with second factor"),
+                    ("Bypass", "Relax IP restrictions"),
+                ],
+                p.get("ip_relaxation"),
+            )
+            + "</label><button type='submit'>Save</button></form>"
+            f"<p class='warn'>{_e(ADMIN_APPROVED_WARNING)}</p>"
+        )
+        return _page(f"{state['label']}: Edit Policies", body)
 
     @app.post(ACTION)
+    @setup_page(lambda: f"setup:{request.form.get('op', '')}")
     def setup_action():
         op = request.form.get("op", "")
-        g.action = f"setup:{op}"
-        with ctx.org.lock:
-            denied = _guard()
-            if denied:
-                return denied
-            back = ECA_HOME if op == "eca_policy" else HOME
-            params = {k: v for k, v in request.form.items() if k not in ("op", "confirmed")}
-            if op == "eca_policy":
-                params = _eca_changes(params)
-            if _needs_confirmation(ctx.org, op, params) and request.form.get("confirmed") != "1":
-                return _confirm_page(ctx.org, op, request.form)
-            try:
-                run_action(ctx.org, op, params)
-                msg = f"{op}: done"
-            except ActionError as exc:
-                msg = f"{op}: {exc.error}: {exc.error_description}"
+        back = ECA_HOME if op == "eca_policy" else HOME
+        params = {k: v for k, v in request.form.items() if k not in ("op", "confirmed")}
+        if op == "eca_policy":
+            params = _eca_changes(params)
+        if _needs_confirmation(ctx.org, op, params) and request.form.get("confirmed") != "1":
+            return _confirm_page(ctx.org, op, request.form)
+        try:
+            run_action(ctx.org, op, params)
+            msg = f"{op}: done"
+        except ActionError as exc:
+            msg = f"{op}: {exc.error}: {exc.error_description}"
         return redirect(back + "?" + urllib.parse.urlencode({"msg": msg}), code=303)
 
 
