@@ -9,7 +9,7 @@ import re
 
 import yaml
 
-from tests.ci.test_vendor_data import ROOT, _string_literals
+from tests.ci.test_vendor_data import ROOT, _string_literals, tasks_literals_matching
 
 INTERNAL = re.compile(r"facts §|salesforce-facts|field-cases|design\.md|\bseed (FAQ|article)", re.I)
 #: The error catalogue's fields an operator reads (sixsense_troubleshoot prints and writes them).
@@ -28,13 +28,7 @@ def _strings(value):
 
 
 def test_no_task_text_cites_internal_notes():
-    found = [
-        f"{path.relative_to(ROOT)}:{line}: {text[:80]!r}"
-        for path in sorted((ROOT / "tasks").rglob("*.py"))
-        for line, text in _string_literals(path)
-        if INTERNAL.search(text)
-    ]
-    assert found == []
+    assert tasks_literals_matching(INTERNAL) == []
 
 
 def test_no_catalogue_explanation_cites_internal_notes():
