@@ -1,5 +1,5 @@
-"""Issue 17, kind 8, "unreadable is not absent", as a sweep: every read that sixsense_verify and
-sixsense_diagnose make on a configured org is refused in turn (the simulator answers it 503 every time, so the
+"""Issue 17, kind 8, "unreadable is not absent", as a sweep: every read that sixsense_verify,
+sixsense_verify_eca and sixsense_diagnose make on a configured org is refused in turn (the simulator answers it 503 every time, so the
 wrapper's retries run out), and neither task may then conclude from what it could not read. verify never
 passes; diagnose either stops with one line or names what it could not read in its ``unreadable`` list, and
 never sends the operator on as if the setup were done. The reads are taken from a clean run's request log,
@@ -11,7 +11,9 @@ import json
 
 from tests.conftest import INTEGRATION_USER
 
-SCENARIO = "configured"
+SCENARIO = (
+    "configured"  # sixsense_verify and sixsense_diagnose; the ECA verify uses a complete ECA org
+)
 #: Reads whose refusal leaves a verification that passes honestly, each with why no PASS rests on them.
 VERIFY_NOT_NEEDED = {
     "/services/data/v65.0/sobjects/PermissionSet/describe": (
@@ -94,3 +96,28 @@ def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_pa
         if not result.get("unreadable"):
             silent.append((match, result["next_step"]["text"][:80]))
     assert silent == []
+
+
+def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path):
+    """The same sweep over sixsense_verify_eca, on an org whose ECA route is complete."""
+    from tests.conftest import last_seq
+    from tests.tasks.test_checks_fail import eca_complete, verify_eca
+
+    for sub in ("clean", *(f"e{i}" for i in range(40))):
+        (tmp_path / sub).mkdir()
+    sim, make = eca_complete(sim_task, tmp_path / "clean")
+    mark = last_seq(sim)
+    report, error, _ = verify_eca(make, tmp_path / "clean")
+    assert error is None and report["passed"], error
+    points = _reads(sim, mark)
+    assert len(points) >= 3, points
+    passed_anyway = []
+    for i, match in enumerate(points):
+        sim, make = eca_complete(sim_task, tmp_path / f"e{i}")
+        sim.observer.set_faults(f"match={match}:kind=503")
+        path = tmp_path / f"e{i}" / "v.json"
+        _, error = _run(make, "sixsense_verify_eca", tmp_path, report_path=str(path))
+        report = json.loads(path.read_text()) if path.exists() else None
+        if error is None and report and report["passed"]:
+            passed_anyway.append(match)
+    assert passed_anyway == []
