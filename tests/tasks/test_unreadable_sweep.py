@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import INTEGRATION_USER
 
 SCENARIO = (
@@ -60,11 +62,16 @@ def _points(sim_task, name, options):
     return _reads(sim, mark)
 
 
-def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, errors):
+#: Each sweep runs in SHARDS tests (every SHARDS-th read point), so the suite's workers share it.
+SHARDS = 3
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, errors, shard):
     points = _points(sim_task, "sixsense_verify", {"report_path": str(tmp_path / "clean.json")})
     assert len(points) >= 5, points
     passed_anyway = []
-    for i, match in enumerate(points):
+    for i, match in list(enumerate(points))[shard::SHARDS]:
         sim, make = sim_task(SCENARIO)
         sim.observer.set_faults(f"match={match}:kind=503")
         path = tmp_path / f"v{i}.json"
@@ -80,11 +87,12 @@ def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, err
     assert set(VERIFY_NOT_NEEDED) <= set(points), "an allowed read is no longer made: drop it"
 
 
-def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_path):
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_path, shard):
     points = _points(sim_task, "sixsense_diagnose", {"json_path": str(tmp_path / "clean.json")})
     assert len(points) >= 5, points
     silent = []
-    for i, match in enumerate(points):
+    for i, match in list(enumerate(points))[shard::SHARDS]:
         sim, make = sim_task(SCENARIO)
         sim.observer.set_faults(f"match={match}:kind=503")
         result, error = _run(
