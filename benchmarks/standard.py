@@ -105,8 +105,11 @@ def run_standard(runtime, org_config, integration_user: str, max_polls: int = 50
         api_names="Sixsense_Setup_Access",
         user_alias=by_name[SETUP_USER]["Alias"],
     )
-    # Guided steps 1-3: the operator authorizes, installs, sets Permitted Users (the autopilot).
-    wait_for(f"SELECT Id FROM OauthToken WHERE AppName = '{APP}'", bool)
+    # Guided steps 1-3: the operator authorizes, installs, sets Permitted Users (the autopilot). Each wait
+    # polls the query the procedure checks (and the autopilot recognises, orgsim/autopilot.py): step 1 the
+    # setup user's token for the app, steps 2-3 the app by Name, step 5 the integration user's tokens.
+    setup_id = by_name[SETUP_USER]["Id"]
+    wait_for(f"SELECT Id FROM OauthToken WHERE AppName = '{APP}' AND UserId = '{setup_id}'", bool)
     wait_for(f"SELECT Id FROM ConnectedApplication WHERE Name = '{APP}'", bool)
     app = wait_for(
         f"SELECT Id, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication WHERE Name = '{APP}'",
@@ -136,7 +139,8 @@ def run_standard(runtime, org_config, integration_user: str, max_polls: int = 50
     # Step 5: the integration user reauthorizes (the autopilot).
     integration_id = by_name[integration_user.lower()]["Id"]
     wait_for(
-        f"SELECT Id FROM OauthToken WHERE AppName = '{APP}' AND UserId = '{integration_id}'", bool
+        f"SELECT Id, AppName FROM OauthToken WHERE UserId = '{integration_id}'",
+        lambda rows: any(r["AppName"] == APP for r in rows),
     )
     # Step 6: verification, one query per object checked.
     assert query(

@@ -1,6 +1,6 @@
 """sixsense_grant_app_access: the integration user's permission set (and optionally profile) gets the app."""
 
-from cumulusci.core.config import TaskConfig
+from cumulusci.tasks.salesforce.users.permsets import AssignPermissionSets
 
 from . import procedure, resilience, user_checks
 from .base import SixsenseTask
@@ -8,7 +8,6 @@ from .errors import SixsenseInputError, SixsenseOrgError
 from .metadata_xml import POLICY_TEMPLATE, read_policy_template
 from .options import COMMON_OPTIONS, NO_WAIT_OPTIONS, PRODUCTION_OPTION, bool_option
 from .queries import assigned_permission_sets_soql, soql_in, soql_quote
-from .setup_access import AssignPermissionSetsByUsername
 from .vendor import VENDOR
 
 
@@ -250,34 +249,45 @@ Return values: ``setup_entity_access_created`` (list of "parent -> app"), ``assi
             )
         return parents
 
+    # CumulusCI's AssignPermissionSets insert (sObject Collections, its results table and its error on a
+    # record not saved), run in this step with its own session as sixsense_assign_setup_access does: a whole
+    # inner cci task would refresh the session again and re-read the user and the permission sets this
+    # step has just read.
+    assignment_name = AssignPermissionSets.assignment_name
+    assignment_lookup = AssignPermissionSets.assignment_lookup
+    assignment_child_relationship = AssignPermissionSets.assignment_child_relationship
+    _insert_assignments = AssignPermissionSets._insert_assignments
+    _process_composite_results = AssignPermissionSets._process_composite_results
+
     def _assign(self, api_names, user_id, by_name):
-        """Insert the missing PermissionSetAssignments with CumulusCI's AssignPermissionSets (by Username)."""
-        task = AssignPermissionSetsByUsername(
-            self.project_config,
-            TaskConfig(
-                {
-                    "options": {
-                        "api_names": ",".join(api_names),
-                        "usernames": self.integration_username,
-                    }
-                }
-            ),
-            self.org_config,
-            logger=self.logger,
-        )
+        """Insert the missing PermissionSetAssignments of ``user_id`` (``api_names``: names of ``by_name``,
+        ``{Name: Id}``) with CumulusCI's AssignPermissionSets insert; verified by query."""
 
         def not_assigned():
             assigned = self._assigned_permission_set_ids(user_id)
             return [n for n in api_names if by_name[n] not in assigned]
 
-        # Idempotent: cci's task queries the assignments, then inserts only the missing ones. Verified by
-        # query like every write: cci's task trusts the insert's answer.
+        def insert(todo):
+            records = []
+            for name in todo:
+                self.logger.info(f'Assigning Permission Set "{name}" to {user_id}.')
+                records.append(
+                    {
+                        "attributes": {"type": self.assignment_name},
+                        "AssigneeId": user_id,
+                        self.assignment_lookup: by_name[name],
+                    }
+                )
+            self._insert_assignments(records)
+
+        # Idempotent: each try re-queries the assignments, then inserts only the missing ones. Verified by
+        # query like every write: cci's insert trusts the answer.
         self._call(
             "Permission set assignment",
             resilience.converge,
             "Permission set assignment",
             not_assigned,
-            lambda _todo: task(),
+            insert,
             initial=list(api_names),
             logger=self.logger,
             on_give_up=lambda reason: SixsenseOrgError(

@@ -37,7 +37,8 @@ APPROVE_UNINSTALLED = "CanApproveUninstalledApps"
 API_ENABLED = "ApiEnabled"
 USE_ANY_API_CLIENT = "UseAnyApiClient"
 OAUTH_USAGE_PATH = "/lightning/setup/ConnectedAppsUsage/home"
-ORGANIZATION_KIND_SOQL = "SELECT Name, IsSandbox, TrialExpirationDate FROM Organization"
+ORGANIZATION_KIND_FIELDS = ("Name", "IsSandbox", "TrialExpirationDate")
+ORGANIZATION_KIND_SOQL = f"SELECT {', '.join(ORGANIZATION_KIND_FIELDS)} FROM Organization"
 
 #: The log line format when cci's log goes to a pipe or a file (a CI log): cci's own timestamp, then the
 #: message, never wrapped or padded.
@@ -258,10 +259,14 @@ class SixsenseOrgMixin(SalesforceCalls):
     # -- production guard ------------------------------------------------------------------------------
 
     def _org_kind(self) -> tuple[str, str | None]:
-        """(``production`` | ``sandbox`` | ``scratch``, the org's name), read once per task."""
+        """(``production`` | ``sandbox`` | ``scratch``, the org's name), read once per task: from the
+        Organization record cci read when it refreshed this task's session (``OrgConfig.organization_sobject``,
+        as diagnose does), else by query (``ORGANIZATION_KIND_SOQL``)."""
         if not hasattr(self, "_org_kind_cache"):
-            rows = self._query(ORGANIZATION_KIND_SOQL)
-            org = rows[0] if rows else {}
+            org = getattr(self.org_config, "organization_sobject", None)
+            if not (isinstance(org, dict) and all(f in org for f in ORGANIZATION_KIND_FIELDS)):
+                rows = self._query(ORGANIZATION_KIND_SOQL)
+                org = rows[0] if rows else {}
             scratch = bool((getattr(self.org_config, "config", None) or {}).get("scratch"))
             self._org_kind_cache = (org_kind(org, self._instance_url(), scratch), org.get("Name"))
         return self._org_kind_cache
@@ -393,9 +398,12 @@ class SixsenseOrgMixin(SalesforceCalls):
         ] + perm_fields
         return f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(usernames)}"
 
-    def _get_user(self, username: str, role: str) -> dict:
-        """One active user by Username, or ``SixsenseInputError`` naming the role and the fix."""
-        user = self._get_users([username]).get(username.lower())
+    def _get_user(self, username: str, role: str, users: dict[str, dict] | None = None) -> dict:
+        """One active user by Username, or ``SixsenseInputError`` naming the role and the fix. ``users``:
+        rows of :meth:`_get_users` that were read with ``username`` (else one query)."""
+        if users is None:
+            users = self._get_users([username])
+        user = users.get(username.lower())
         if not user:
             raise SixsenseInputError(user_checks.missing_user(role, username))
         if not user.get("IsActive"):

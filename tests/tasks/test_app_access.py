@@ -31,11 +31,6 @@ def test_creates_access_row_and_assignment_when_missing(make_task, org):
     org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
     org.on("FROM SetupEntityAccess", records=lambda: state["access"])
     org.on("FROM PermissionSetAssignment", records=lambda: state["assigned"])
-    org.on(
-        "FROM User WHERE Username IN",
-        "PermissionSetAssignments",
-        records=[{"Id": INTEGRATION_USER["Id"], "PermissionSetAssignments": None}],
-    )
 
     def on_insert(sobject, body):
         if sobject == "SetupEntityAccess":
@@ -66,10 +61,10 @@ def test_creates_access_row_and_assignment_when_missing(make_task, org):
             "PermissionSetId": INTEGRATION_PS["Id"],
         }
     ]
-    user_lookup = [q for q in org.soql if "PermissionSetAssignments" in q]
-    assert (
-        user_lookup and f"Username IN ('{INTEGRATION}')" in user_lookup[0]
-    )  # by Username, not Alias
+    # The assignment goes to the user looked up by Username (not Alias, which is not unique).
+    user_lookup = [q for q in org.soql if "FROM User " in q]
+    assert user_lookup and all(f"Username IN ('{INTEGRATION}')" in q for q in user_lookup)
+    assert not any("Alias" in q for q in org.soql)
     # The inserts are verified by query: the access rows read again after the SetupEntityAccess insert.
     access_reads = [q for q in org.soql if "FROM SetupEntityAccess" in q]
     assert len(access_reads) >= 2
