@@ -1,5 +1,7 @@
 """sixsense_set_permitted_users: Permitted Users = "Admin approved users are pre-authorized" (article step 3)."""
 
+from datetime import datetime
+
 import click
 from cumulusci.core.config import TaskConfig
 from cumulusci.salesforce_api.exceptions import MetadataApiError
@@ -7,9 +9,10 @@ from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
 from cumulusci.utils.xml.metadata_tree import MetadataElement
 
-from . import procedure, setup_audit_trail, token_loss
+from . import audit, procedure, setup_audit_trail, token_loss
 from .base import SixsenseTask
 from .errors import ConfirmationRequired
+from .formatting import parse_sf_datetime
 from .guided import GuidedStep
 from .metadata_xml import POLICY_TEMPLATE, read_policy_template
 from .options import PRODUCTION_OPTION, bool_option, stdin_is_tty
@@ -227,7 +230,19 @@ detail, method (etl | guided | none).
             self.logger.info("Nobody holds a token for the app now: no grant is lost.")
 
     def _recent_losses(self) -> list[dict]:
-        return token_loss.recent(getattr(self, "_losses", []))
+        """The lost grants used recently (``token_loss.recent``) that this flow run did not create: a grant
+        made during the run (the setup user's one-time authorization of article step 1, minutes earlier,
+        which article step 5 replaces) is part of the procedure, not a live sync, and needs no consent."""
+        recent = token_loss.recent(getattr(self, "_losses", []))
+        run = audit.run_for(self, create=False)
+        began = datetime.fromisoformat(run.data["started_at"]) if run else None
+        if began is None:
+            return recent
+        return [
+            x
+            for x in recent
+            if (created := parse_sf_datetime(x.get("created"))) is None or created < began
+        ]
 
     def _before_wait(self):
         """Guided path: a lost grant used recently may be the live sync, so consent comes before the

@@ -294,3 +294,21 @@ def test_a_message_names_at_most_five_grants_and_counts_the_rest(tasks_module):
     text = token_loss.describe(losses)
     assert text.count("grant (last used") == 5 and text.endswith("and 3 more (listed above)")
     assert token_loss.describe(losses[:2]).count("grant (last used") == 2
+
+
+def test_a_grant_made_in_this_run_needs_no_consent(start_sim, run_flow_inprocess):
+    """The new-customer flow as `make demo` runs it (no confirm_logout): the switch revokes the setup user's
+    grant that article step 1 made minutes earlier in this run, which article step 5 replaces; it is part
+    of the procedure, not a live sync, so the flow goes on without asking."""
+    sim = start_sim("new_customer", autopilot=True)
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        "sixsense_new_customer",
+        interactive="True",
+        confirm_production="True",
+        poll_interval="1",
+        wait_timeout="60",
+    )
+    assert error is None, f"{error}\n{output}"
+    assert "Grants the Permitted Users change revokes" in output
+    assert coordinator.results[-1].task_name == "sixsense_verify"
