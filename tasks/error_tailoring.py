@@ -5,12 +5,11 @@ lines drawn from a diagnosis dict (pure functions: ``tailor_<name>(diagnosis) ->
 from __future__ import annotations
 
 from . import procedure
+from .queries import TOKENS_PER_USER_PER_APP
 from .vendor import VENDOR
 
 SANDBOX_HOST = "test.salesforce.com"
 PRODUCTION_HOST = "login.salesforce.com"
-#: Token grants Salesforce keeps per user per app before revoking the oldest (field-cases.md finding 8).
-TOKENS_PER_USER_PER_APP = 5
 #: The start of a fact that shows the catalogue's cause does not hold in this org now: troubleshoot then says
 #: so instead of stating the cause as this org's (``troubleshoot.explain``).
 RULED_OUT = "Not the cause here now: "

@@ -103,6 +103,9 @@ def permission_sources_soql(user_id: str, permission: str) -> str:
 # OauthToken: query() returns up to 500 rows per call, queryMore() continues to a hard cap of 2,500
 # (salesforce-facts.md §4.1, OauthToken object reference).
 OAUTH_TOKEN_ROW_CAP = 2500
+# Salesforce keeps at most this many tokens per user per app; a new authorization beyond it revokes the
+# oldest (salesforce-facts.md §10.1 "Per-user token cap"; 5 for most apps).
+TOKENS_PER_USER_PER_APP = 5
 # The only OauthToken fields diagnose ever selects (no AccessToken, DeleteToken, RequestToken).
 TOKEN_FIELDS = "AppName, UserId, CreatedDate, LastUsedDate, UseCount, AppMenuItemId"
 ORGANIZATION_SOQL = "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName, TrialExpirationDate FROM Organization"

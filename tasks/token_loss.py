@@ -31,6 +31,7 @@ from .errors import SixsenseOrgError
 from .formatting import parse_sf_datetime
 from .queries import (
     OAUTH_TOKEN_ROW_CAP,
+    TOKENS_PER_USER_PER_APP,
     USER_IDS_SOQL,
     app_access_parents_soql,
     assignees_soql,
@@ -38,8 +39,6 @@ from .queries import (
     oauth_tokens_soql,
 )
 
-#: facts §10.1 "Per-user token cap": 5 tokens per user per app for most apps; the sixth revokes the oldest.
-TOKENS_PER_USER_PER_APP = 5
 #: A lost grant whose LastUsedDate is within this many days counts as "used recently": it may be the live
 #: sync, so the step asks for confirmation. Salesforce updates LastUsedDate when the token is used.
 RECENT_USE_DAYS = 7
