@@ -97,7 +97,7 @@ def serve(args) -> int:
     admin, password = _browser_login(sim.org.scenario)
     print(
         f"orgsim: Setup in a browser: {sim.url}/ (accept the simulator's certificate), log in as {admin} "
-        f"with password {password}",
+        f"with password {password}; the vendor's side of an authorization: {sim.url}/vendor/connect",
         file=sys.stderr,
         flush=True,
     )

@@ -17,6 +17,9 @@ org").
 - ``GET /lightning/setup/ManageExternalClientApplication/home``: External Client App Manager with the vendor's
   ECA (facts §10.2) and its Edit Policies page (Start Page, Permitted Users, refresh-token policy, IP
   relaxation), the same confirmation for admin-approved.
+- ``GET|POST /vendor/connect``: stands in for the vendor's application, where a person connects Salesforce
+  (article steps 1 and 5, the ECA's authorization): a Salesforce username and password (as at the login page),
+  then the ``authorize`` action for that user and the app chosen. Not a Salesforce page.
 - ``POST /lightning/setup/ConnectedAppsUsage/action``: the forms' target (``op`` = install | block | unblock |
   policy | eca_policy); runs the same ``autopilot.run_action`` as ``/_sim/actions/*`` and redirects back with
   a message. A cross-site form post (an ``Origin`` other than this server's) is refused.
@@ -46,6 +49,8 @@ INSTALL = "/lightning/setup/ConnectedAppsUsage/install"
 ACTION = "/lightning/setup/ConnectedAppsUsage/action"
 ECA_HOME = "/lightning/setup/ManageExternalClientApplication/home"
 ECA_POLICIES = "/lightning/setup/ManageExternalClientApplication/policies"
+#: The vendor's side of an authorization (not a Salesforce page): log in as a Salesforce user and allow.
+VENDOR_CONNECT = "/vendor/connect"
 #: Salesforce's login page answer to a wrong username or password (and here to any refused login).
 LOGIN_FAILED = (
     "Please check your username and password. If you still can't log in, contact your Salesforce "
@@ -196,6 +201,56 @@ def register(app: Flask, ctx) -> None:
         resp = redirect(_local(request.form.get("startURL"), HOME), code=302)
         resp.set_cookie("sid", sid, httponly=True, secure=True, samesite="Lax")
         return resp
+
+    @app.get(VENDOR_CONNECT)
+    def vendor_connect_page():
+        g.action = "vendor:connect"
+        return _vendor_form()
+
+    @app.post(VENDOR_CONNECT)
+    def vendor_connect():
+        """The vendor's "connect Salesforce": an OAuth login as a Salesforce user and that user's consent,
+        which is what the setup user (article step 1) and the integration user (step 5, the ECA) do in the
+        vendor's application. Runs the same ``authorize`` action as ``/_sim/actions/authorize``."""
+        g.action = "vendor:connect"
+        origin = request.headers.get("Origin")
+        if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+            return _page("Refused", "<p>Cross-site request refused.</p>", 403)
+        username = (request.form.get("username") or "").strip()
+        given = request.form.get("pw") or ""
+        with ctx.org.lock:
+            user = ctx.org.user_by_username(username) if username else None
+            if not (
+                user is not None
+                and user.get("IsActive", 1)
+                and ctx.org.login_refusal(user) is None
+                and hmac.compare_digest(given.encode(), _password(username).encode())
+            ):
+                return _vendor_form(LOGIN_FAILED)
+            try:
+                run_action(
+                    ctx.org,
+                    "authorize",
+                    {"username": user["Username"], "app": request.form.get("app") or None},
+                )
+                msg = f"Connected: {user['Username']} authorized the app."
+            except ActionError as exc:
+                msg = f"Salesforce refused the authorization: {exc.error}: {exc.error_description}"
+        return _vendor_form(msg)
+
+    def _vendor_form(message: str = "") -> Response:
+        options = [(ctx.org.app_name, ctx.org.app_name), (eca.ECA_LABEL, eca.ECA_LABEL)]
+        body = (
+            (f"<p class='msg'>{_e(message)}</p>" if message else "")
+            + "<p>This page stands in for the vendor's application, where a person connects Salesforce: a "
+            "Salesforce login and its consent screen, then Allow.</p>"
+            f"<form method='post' action='{VENDOR_CONNECT}'>"
+            f"<label>App {_select('app', options, '')}</label>"
+            "<label>Salesforce username <input name='username' autocomplete='username'></label>"
+            "<label>Password <input name='pw' type='password' autocomplete='current-password'></label>"
+            "<button type='submit'>Allow</button></form>"
+        )
+        return _page("Connect Salesforce (the vendor's app, simulated)", body)
 
     @app.get(HOME)
     @setup_page("ConnectedAppsUsage")

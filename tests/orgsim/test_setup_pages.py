@@ -172,3 +172,28 @@ def test_external_client_app_manager_edits_the_eca_policies(make_sim):
     policies = sim.state()["eca"]["policies"]
     assert policies["refresh_token_policy"] == "SpecificInactivity"
     assert policies["refresh_token_validity_period"] == 30
+
+
+def test_a_person_authorizes_in_the_vendors_place(make_sim):
+    """Article step 1 by hand: the setup user logs in on the vendor's (simulated) connect page and allows;
+    the app becomes visible with that user's token, as the autopilot's authorize does."""
+    from orgsim.setup_pages import VENDOR_CONNECT
+
+    sim = make_sim("new_customer")
+    session = requests.Session()
+    session.verify = sim.cert_file
+    page = session.get(f"{sim.url}{VENDOR_CONNECT}")
+    assert "name='pw'" in page.text and "sfdc_6sense_oauth_app" in page.text
+    refused = session.post(
+        f"{sim.url}{VENDOR_CONNECT}",
+        data={"username": ADMIN, "pw": "wrong", "app": "sfdc_6sense_oauth_app"},
+    )
+    assert SHOWN_FAILED in refused.text
+    assert not sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app")
+    done = session.post(
+        f"{sim.url}{VENDOR_CONNECT}",
+        data={"username": ADMIN, "pw": DEMO_PASSWORD, "app": "sfdc_6sense_oauth_app"},
+    )
+    assert "Connected: admin@example.com authorized the app." in done.text
+    assert sim.org.app_state()["visible"] is True
+    assert sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app")
