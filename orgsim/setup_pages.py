@@ -117,6 +117,18 @@ def register(app: Flask, ctx) -> None:
                 return user.get("password") or DEMO_PASSWORD
         return DEMO_PASSWORD
 
+    def _credentials(username: str, given: str) -> dict | None:
+        """The user these credentials log in as: known, active, not frozen or locked, the right password."""
+        user = ctx.org.user_by_username(username) if username else None
+        if (
+            user is not None
+            and user.get("IsActive", 1)
+            and ctx.org.login_refusal(user) is None
+            and hmac.compare_digest(given.encode(), _password(username).encode())
+        ):
+            return user
+        return None
+
     def _session():
         user_id = sessions.get(request.cookies.get("sid") or "")
         user = ctx.org.user(user_id) if user_id else None
@@ -187,14 +199,8 @@ def register(app: Flask, ctx) -> None:
         username = (request.form.get("username") or "").strip()
         given = request.form.get("pw") or ""
         with ctx.org.lock:
-            user = ctx.org.user_by_username(username) if username else None
-            ok = (
-                user is not None
-                and user.get("IsActive", 1)
-                and ctx.org.login_refusal(user) is None
-                and hmac.compare_digest(given.encode(), _password(username).encode())
-            )
-            if not ok:
+            user = _credentials(username, given)
+            if user is None:
                 return _login_form(LOGIN_FAILED, 200)
             sid = secrets.token_urlsafe(32)
             sessions[sid] = user["Id"]
@@ -219,13 +225,8 @@ def register(app: Flask, ctx) -> None:
         username = (request.form.get("username") or "").strip()
         given = request.form.get("pw") or ""
         with ctx.org.lock:
-            user = ctx.org.user_by_username(username) if username else None
-            if not (
-                user is not None
-                and user.get("IsActive", 1)
-                and ctx.org.login_refusal(user) is None
-                and hmac.compare_digest(given.encode(), _password(username).encode())
-            ):
+            user = _credentials(username, given)
+            if user is None:
                 return _vendor_form(LOGIN_FAILED)
             try:
                 run_action(
