@@ -5,7 +5,7 @@ a value holding ``<script>`` shows as text, not as an element. It also takes a s
 ``docs/img/diagnosis.png``: rewritten only when ``HTML_SCREENSHOT_UPDATE=1``.
 
 Without ``/usr/bin/chromium`` (the set-up installs it where it can: Debian, as root) the tests are skipped
-with that reason, except under CI (``CI`` set), where the set-up can install it and a missing browser fails.
+with that reason (issue 19), which pytest's summary shows.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
             f"{CHROMIUM} is missing: the browser test needs Debian's chromium. Run scripts/setup (make setup) "
             "as root on Debian, which installs it with apt-get, or: apt-get install -y chromium"
         )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
         pytest.skip(reason)
     profile = tmp_path / "chromium-profile"
     profile.mkdir(exist_ok=True)
