@@ -286,13 +286,19 @@ class SixsenseOrgMixin(SalesforceCalls):
         else:
             checked = self.__dict__.setdefault("_rights_checked", set())
         needs = [key for key in self.connected_user_needs if key not in checked]
-        if not needs:
-            return
+        if needs:
+            self._check_connected_user(needs)
+            checked.update(needs)
+
+    def _check_connected_user(self, needs: Sequence[str] | None = None) -> list[list[str]]:
+        """``connected_user.check_connected_user`` for ``needs`` (None: every requirement): its table rows
+        when the rights are held, else the table logged and ``SixsenseInputError`` naming each missing
+        permission."""
         rows, problem = connected_user.check_connected_user(self, needs)
         if problem:
             self._log_table("Connected user", [["check", "value", "result"], *rows])
             raise SixsenseInputError(problem)
-        checked.update(needs)
+        return rows
 
     def _before_first_write(self, what: str) -> None:
         """Call right before the step's first write (``what`` names it): the connected user's rights

@@ -116,10 +116,7 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
 
         # Before anything else reads Setup objects: a connected user without admin rights cannot read
         # them either, and must be stopped with one message naming what it lacks (tasks/connected_user.py).
-        admin_rows, admin_problem = connected_user.check_connected_user(self)
-        if admin_problem:
-            self._log_table("Connected user", [["check", "value", "result"], *admin_rows])
-            raise SixsenseInputError(admin_problem)
+        admin_rows = self._check_connected_user()
         if getattr(self, "flow", None) is not None:  # the later steps need not read them again
             audit.flow_run(self.flow).rights_checked.update(connected_user.BY_KEY)
 
