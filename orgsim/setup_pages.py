@@ -101,6 +101,12 @@ def _select(name: str, options: list[tuple[str, str]], selected) -> str:
     return f"<select name='{_e(name)}'>{items}</select>"
 
 
+def _cross_site() -> bool:
+    """A form post from another site (an ``Origin`` other than this server's)."""
+    origin = request.headers.get("Origin")
+    return bool(origin) and origin.rstrip("/") != request.host_url.rstrip("/")
+
+
 def _local(url: str | None, default: str) -> str:
     """A redirect target on this server only (a path, never another host)."""
     if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
@@ -138,10 +144,8 @@ def register(app: Flask, ctx) -> None:
 
     def _guard():
         """None when the page may be shown, else the response: the login page, or 403."""
-        if request.method == "POST":
-            origin = request.headers.get("Origin")
-            if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
-                return _page("Insufficient Privileges", "<p>Cross-site request refused.</p>", 403)
+        if request.method == "POST" and _cross_site():
+            return _page("Insufficient Privileges", "<p>Cross-site request refused.</p>", 403)
         user = _session()
         if user is None:
             query = request.query_string.decode()
@@ -219,8 +223,7 @@ def register(app: Flask, ctx) -> None:
         which is what the setup user (article step 1) and the integration user (step 5, the ECA) do in the
         vendor's application. Runs the same ``authorize`` action as ``/_sim/actions/authorize``."""
         g.action = "vendor:connect"
-        origin = request.headers.get("Origin")
-        if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+        if _cross_site():
             return _page("Refused", "<p>Cross-site request refused.</p>", 403)
         username = (request.form.get("username") or "").strip()
         given = request.form.get("pw") or ""
