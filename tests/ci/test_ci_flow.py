@@ -42,6 +42,15 @@ def test_ci_flow_fails_when_the_flow_stops_at_another_step(start_sim, run_flow_i
     assert "expected it to stop at sixsense_install_connected_app" in str(error)
 
 
+#: CI_OPTIONS, told to run outside a scratch org.
+ALLOW_NON_SCRATCH = {
+    "sixsense_ci_integration_user": {
+        **CI_OPTIONS["sixsense_ci_integration_user"],
+        "allow_non_scratch": "True",
+    }
+}
+
+
 @pytest.mark.parametrize("org_kind", ["sandbox", "production"])
 def test_ci_flow_refuses_an_org_that_is_not_a_scratch_org_before_any_write(
     start_sim, run_flow_inprocess, org_kind
@@ -63,12 +72,7 @@ def test_ci_flow_on_a_sandbox_when_told_so_goes_on(start_sim, run_flow_inprocess
     coordinator, error, output = run_flow_inprocess(
         sim,
         "ci_sixsense",
-        task_options={
-            "sixsense_ci_integration_user": {
-                **CI_OPTIONS["sixsense_ci_integration_user"],
-                "allow_non_scratch": "True",
-            }
-        },
+        task_options=ALLOW_NON_SCRATCH,
     )
     assert error is None, output
     assert coordinator.results[-1].task_name == "sixsense_ci_expect_manual_step"
@@ -85,12 +89,7 @@ def test_ci_flow_on_production_when_told_so_still_needs_consent_before_the_stand
     coordinator, error, output = run_flow_inprocess(
         sim,
         "ci_sixsense",
-        task_options={
-            "sixsense_ci_integration_user": {
-                **CI_OPTIONS["sixsense_ci_integration_user"],
-                "allow_non_scratch": "True",
-            }
-        },
+        task_options=ALLOW_NON_SCRATCH,
     )
     assert type(error).__name__ == "ConfirmationRequired", output
     assert "production org" in str(error) and "confirm_production True" in str(error)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import last_seq, writes_since
+from tests.e2e.test_connected_user_rights import named_missing
 from tests.tasks.test_production_guard_alone import CASES, scenario_variant
 
 AUDITOR = "auditor@example.com"
@@ -55,14 +56,6 @@ def _connect_as_auditor(data):
     data["connected_user"] = AUDITOR
 
 
-def _named(message: str) -> set[str]:
-    return {
-        line.strip()[2:].split(": to ")[0]
-        for line in message.splitlines()
-        if line.strip().startswith("- ")
-    }
-
-
 def test_every_writing_task_is_covered():
     assert {task for task, *_ in CASES.values()} == set(MISSING)
 
@@ -93,7 +86,7 @@ def test_writing_task_alone_stops_before_any_write_naming_its_missing_rights(
     message = str(refused.value)
     assert f"The user cci is connected as ({AUDITOR}, profile Setup Auditor)" in message
     assert "nothing was written" in message
-    assert _named(message) == expected, message
+    assert named_missing(message) == expected, message
     assert writes_since(sim, mark) == []
 
 
