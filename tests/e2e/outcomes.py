@@ -118,7 +118,7 @@ AUTOPILOT_RERUNS = {
 #: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement): where the
 #: reauthorization step asks for one, it needs ``confirm_reauthorization True`` when nobody confirms at a
 #: terminal (passed to the flows on these scenarios whether or not the token survived the switch).
-NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer"}
+NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer", "admin_approval_logs_out_all_users"}
 
 
 def confirmations(scenario: str, flow: str = "sixsense_new_customer") -> dict:
