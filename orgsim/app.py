@@ -96,6 +96,9 @@ def state(org: Org, *, redact: bool = True) -> dict[str, Any]:
                 "api_access_control": org.store.meta("acc"),
                 "connected_app_metadata_retrievable": org.connected_app_metadata_retrievable,
                 "eca_policy_metadata_deployable": eca.policy_metadata_deployable(org),
+                "admin_approval_revokes": org.scenario["features"].get(
+                    "admin_approval_revokes", "not_pre_authorized"
+                ),
             },
             "apps": apps,
             "eca": eca.state(org),

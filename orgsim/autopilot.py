@@ -235,14 +235,9 @@ class Autopilot:
             and integration
             and org.is_pre_authorized(integration["Id"])
         ):
-            newer = [
-                t
-                for t in org.store.find(
-                    "OauthToken", UserId=integration["Id"], AppName=state["label"]
-                )
-                if t["CreatedDate"] > (state["policy_modified"] or "")
-            ]
-            if not newer:
+            # The tool asks for a reauthorization only where the integration user holds no token now
+            # (facts §10.1: the switch deletes the tokens it revokes; a surviving one keeps working).
+            if not org.store.find("OauthToken", UserId=integration["Id"], AppName=state["label"]):
                 return "authorize", {"username": integration["Username"]}
         return None
 

@@ -76,6 +76,14 @@ class Identity:
         ``ConnectedApp`` (facts §6.1: "not established", so both behaviours are modelled)."""
         return bool(self.scenario["features"]["connected_app_metadata_retrievable"])
 
+    @property
+    def admin_approval_revokes_all(self) -> bool:
+        """Scenario flag ``features.admin_approval_revokes: all``: the Permitted Users switch to admin approved
+        revokes every token of the app, as the vendor article says ("the system logs out all users"); by
+        default only the tokens of users without pre-authorization (facts §7.1). Facts §10.1: which text holds
+        is UNCERTAIN, so both are modelled and the tool checks by query whose tokens survived."""
+        return self.scenario["features"].get("admin_approval_revokes") == "all"
+
     def user(self, user_id: str) -> dict | None:
         return self.store.get("User", user_id)
 

@@ -58,6 +58,11 @@ ORG_KINDS = ("production", "sandbox", "scratch")
 #: §10.1): ``both`` (default, the conservative reading: Customize Application and Manage Users),
 #: ``customize_application`` (Object Reference v67), ``manage_users`` (older documentation).
 OAUTH_TOKEN_VISIBILITY = ("both", "customize_application", "manage_users")
+#: features.admin_approval_revokes: whose tokens of the app the switch of Permitted Users to admin approved
+#: revokes (facts §10.1, UNCERTAIN which text holds): ``not_pre_authorized`` (default: Salesforce's warning,
+#: "anyone using the app loses access" unless their profile or permission set authorizes it, facts §7.1)
+#: or ``all`` (the vendor article: "the system logs out all users").
+ADMIN_APPROVAL_REVOKES = ("not_pre_authorized", "all")
 #: The tool's own connected app (CumulusCI's built-in app) as the org sees it (facts §10.1, §2).
 CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
 PERMITTED = ("admin_approved", "all_users")
@@ -194,6 +199,7 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "connected_app_metadata_retrievable",
             "eca_policy_metadata_deployable",
             "oauth_token_visibility",
+            "admin_approval_revokes",
         },
         "features",
     )
@@ -234,6 +240,18 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         raise Invalid(
             "features.oauth_token_visibility",
             f"must be one of {', '.join(OAUTH_TOKEN_VISIBILITY)}",
+        )
+    # Whose tokens the Permitted Users switch revokes (facts §10.1: two texts; ADMIN_APPROVAL_REVOKES).
+    out["features"]["admin_approval_revokes"] = expect(
+        features.get("admin_approval_revokes"),
+        str,
+        "features.admin_approval_revokes",
+        "not_pre_authorized",
+    )
+    if out["features"]["admin_approval_revokes"] not in ADMIN_APPROVAL_REVOKES:
+        raise Invalid(
+            "features.admin_approval_revokes",
+            f"must be one of {', '.join(ADMIN_APPROVAL_REVOKES)}",
         )
 
     profiles = dict(STANDARD_PROFILES)

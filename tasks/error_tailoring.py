@@ -200,9 +200,10 @@ def tailor_tokens(d: dict) -> tuple[list[str], list[str]]:
                 "That is at or near the per-user limit of grants per app: the next authorization revokes the "
                 "oldest one silently."
             )
-        if d["app"]["installed"] and not t["after_policy_change"]:
+        if d["app"]["installed"] and not integration.get("has_app_access"):
             facts.append(
-                "None of them was created after the app's last policy change, which invalidates older grants."
+                "It is NOT pre-authorized (no permission set or profile of it has access to the app): with "
+                "Permitted Users admin approved those tokens cannot be used; give it access."
             )
     else:
         facts.append(

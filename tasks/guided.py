@@ -16,7 +16,7 @@ from . import procedure, setup_audit_trail, token_loss, user_checks
 from .audit import now_iso
 from .base import SixsenseTask, my_domain
 from .errors import ConfirmationRequired, ManualStepPending, SixsenseOrgError
-from .formatting import format_seconds, parse_sf_datetime, summarize_tokens
+from .formatting import format_seconds, summarize_tokens
 from .options import bool_option, stdin_is_tty
 from .vendor import VENDOR
 
@@ -425,18 +425,21 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
 
 class ReauthorizeIntegrationUser(GuidedStep):
     task_docs = f"""
-Guided, article step 5: reauthorize in {VENDOR.label} as the integration user. Done when the integration user holds an
-OauthToken for the app created after the app's policy change (ConnectedApplication.LastModifiedDate).
-Before waiting, lists exactly which of the integration user's grants the reauthorization revokes: Salesforce
-keeps {token_loss.TOKENS_PER_USER_PER_APP} tokens per user per app and a new authorization revokes the oldest,
-one row per grant with its created and last-used dates and use count (also in the audit's
-``sessions_affected``); and its tokens for other apps (Pardot, Sales Engagement and others, which
-reauthorizing may log out). Where a revoked grant was used in the last {token_loss.RECENT_USE_DAYS} days (it
+Guided, article step 5: reauthorize in {VENDOR.label} as the integration user, only where still needed. Done, by query
+after the Permitted Users change, when the integration user holds an OauthToken for the app now (the change deletes
+the tokens it revokes, so a row read after it survived it or is newer), is pre-authorized now (an assigned
+permission set or its profile has a SetupEntityAccess row for the app) and Permitted Users is admin approved.
+A token that survived the change needs no reauthorization ("token survived the switch"); one is asked for where
+the integration user holds none (the move from the setup user's connection, or the change revoked it). Not
+admin approved, or not pre-authorized: stops naming that step (sixsense_set_permitted_users,
+sixsense_grant_app_access) before any instruction; in plan mode the step remains.
+Before waiting, lists the grants the reauthorization revokes (Salesforce keeps {token_loss.TOKENS_PER_USER_PER_APP}
+tokens per user per app; a new one revokes the oldest), one row each with created, last used and use count (also
+the audit's ``sessions_affected``), and its tokens for other apps (Pardot, Sales Engagement: may be logged out). Where a revoked grant was used in the last {token_loss.RECENT_USE_DAYS} days (it
 may be the live sync) or it holds tokens for other apps, the step needs ``confirm_reauthorization True`` (in a
 flow: ``-o sixsense_validate_inputs__confirm_reauthorization True``) or a confirmation at a terminal;
 otherwise it stops with "confirmation required" before printing the instructions. Plan mode lists the grants
-and records the confirmation it would need. Fails with "install first" when the
-app is not installed (in plan mode: reports the step as remaining).
+and records the confirmation it would need. Not installed: "install first" (plan mode: the step remains).
 
 Return values: done, status (already done | verified | manual step remains), detail.
     """
@@ -465,47 +468,55 @@ Return values: done, status (already done | verified | manual step remains), det
         ]
         if self.plan and not self._connected_apps(self.app_names):
             self.app = None  # plan: installed by an earlier (manual) step
-            self.policy_changed = None
             return
         self.app = self._require_installed_app()
-        self.policy_changed = parse_sf_datetime(self.app.get("LastModifiedDate"))
 
     def _check(self):
+        """Whose token is there now, read after the Permitted Users change (facts §10.1: check by query which
+        tokens survived). ``_blocker``: the earlier step to run where a reauthorization cannot help. All the
+        user's tokens in one query (``_before_wait`` lists the other apps'); LastModifiedDate words the detail."""
+        self._blocker = None
         if self.app is None:
             return False, "the app is not installed yet (an earlier step)"
-        if self.plan and not self.app.get("OptionsAllowAdminApprovedUsersOnly"):
-            # Plan: the Permitted Users change of step 3 revokes the tokens held now.
-            return (
-                False,
-                "Permitted Users is not admin approved yet; its change revokes current tokens",
-            )
-        # All of the user's tokens, in one query: the app's decide the check, the others are the sessions
-        # the reauthorization may disturb (_before_wait lists them without querying again).
+        user, app_id = self.integration_username, self.app["Id"]
         self._user_tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
         wanted = {n.lower() for n in self.app_names}
         tokens = [t for t in self._user_tokens if (t.get("AppName") or "").lower() in wanted]
-        fresh = [
-            t
-            for t in tokens
-            if self.policy_changed is None
-            or (parse_sf_datetime(t.get("CreatedDate")) or self.policy_changed)
-            > self.policy_changed
-        ]
-        if fresh:
-            newest = max(t["CreatedDate"] for t in fresh)
-            return (
-                True,
-                f"token created {newest}, after the policy change {self.app.get('LastModifiedDate')}",
+        if not self.app.get("OptionsAllowAdminApprovedUsersOnly"):
+            self._blocker = (
+                f"Permitted Users of {self.app['Name']} is not admin approved yet: run "
+                f"{procedure.step('permitted_users').ref} first"
             )
-        if tokens:
-            return False, "only tokens older than the policy change"
-        return False, "no token"
+            return False, "Permitted Users is not admin approved yet (tokens are read after it)"
+        pre = token_loss.pre_authorized_users(self, [app_id], [self.integration_user["Id"]])
+        if self.integration_user["Id"] not in pre:
+            self._blocker = (
+                f"{user} is not pre-authorized for {self.app['Name']} (no permission set of it nor its "
+                f"profile has access), so a token or a reauthorization cannot work: run "
+                f"{procedure.step('app_access').ref}"
+            )
+            return False, f"{user} is not pre-authorized"
+        if not tokens:
+            return False, "no token"
+        newest = max(t.get("CreatedDate") or "" for t in tokens)
+        changed = self.app.get("LastModifiedDate") or ""
+        if min(t.get("CreatedDate") or "" for t in tokens) <= changed:
+            return True, (
+                f"{user}'s token survived the switch: pre-authorized before it; no reauthorization needed "
+                f"({len(tokens)} token(s), newest created {newest})"
+            )
+        return (
+            True,
+            f"{user} holds a token created {newest}, after the switch, and is pre-authorized",
+        )
 
     def _before_wait(self):
         """List the grants the reauthorization revokes (the per-user cap's oldest, ``token_loss``) and the
         other apps' sessions it may disturb, in the log and the audit; then ask for consent where a lost grant
         was used recently or other apps hold tokens. Runs before the instructions: nothing is instructed
-        without the consent."""
+        without the consent. Where an earlier step must run first (``_blocker``), stops naming it."""
+        if getattr(self, "_blocker", None) and not self.plan:
+            raise SixsenseOrgError(f"{self.step_title}: {self._blocker}. Nothing was written.")
         tokens = getattr(self, "_user_tokens", None)
         if tokens is None:  # plan mode before the app is installed: _check did not query
             tokens = self._oauth_tokens(user_id=self.integration_user["Id"])

@@ -218,8 +218,9 @@ detail, method (etl | guided | none).
             "Setting Permitted Users to 'Admin approved users are pre-authorized' revokes the grants of "
             f"{name} held by users without pre-authorization (their profile or a permission set granted the "
             "app); the vendor article says all users are logged out, so pre-authorized users' grants may be "
-            f"lost too. They must authorize again (the integration user does in "
-            f"'{procedure.step('reauthorize').name}')."
+            "lost too. They must authorize again. The integration user is given access first "
+            f"('{procedure.step('app_access').name}'); whether its token survived is read after the switch "
+            f"in '{procedure.step('reauthorize').name}', which asks for a reauthorization only if it did not."
         )
         self._audit_note(sessions_affected=self._losses)
         if self._losses:

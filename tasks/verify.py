@@ -14,10 +14,10 @@ from . import app_policy, html_report, procedure, resilience
 from .app_resolution import PIN_FLOW, PIN_TASK, AppChoiceRequired
 from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .errors import SixsenseOrgError
-from .formatting import parse_sf_datetime
 from .metadata_xml import MD_NS, POLICY_TEMPLATE, package_xml, read_policy_template
 from .options import NO_WAIT_OPTIONS
 from .queries import soql_in
+from .token_loss import pre_authorized_users
 from .vendor import VENDOR
 
 #: The ``fix`` of a check whose read the org refused or failed (its ``actual`` says what happened).
@@ -204,8 +204,9 @@ installed (ConnectedApplication row), Permitted Users admin approved
 (ConnectedApplication.OptionsAllowAdminApprovedUsersOnly), SetupEntityAccess from every entry of
 ``{POLICY_TEMPLATE.as_posix()}`` (permission sets and profiles) to this app's ConnectedApplication, the
 integration user's assignments of the policy's permission sets, the app not blocked (BlacklistedConsumer
-retrieve, where the org allows it), and an OauthToken of the integration user for the app created after the
-policy change (a token created at the very instant of the change does not count: it may predate it).
+retrieve, where the org allows it), and, read after the Permitted Users change, an OauthToken the integration
+user holds for the app now (the change deletes the tokens it revokes), the user pre-authorized now and the app
+admin approved (no time comparison: a later policy edit must not fail a working setup).
 
 Prints a table (check, expected, actual, result) and writes a JSON report (no tokens, only dates and
 counts) and the same as a self-contained HTML page beside it (``.html``). A check is PASS, FAIL, UNREADABLE (a read it needs was refused or failed: "could not check", never
@@ -213,7 +214,7 @@ PASS) or SKIPPED (the org offers no way to read it). ``passed`` is True only whe
 unreadable and no skip matters. Which skips matter:
 
 - "app not blocked" SKIPPED (the org refuses the BlacklistedConsumer retrieve) does not matter when the
-  integration user holds a token created after the policy change: blocking an app ends all its sessions and
+  integration user holds a token for the app, read now: blocking an app ends all its sessions and
   prevents new ones (Metadata API Developer Guide: "BlacklistedConsumer"), so that token shows the app is not blocked. Otherwise it
   matters (and the token check fails anyway).
 - "refresh token policy" and "IP relaxation" SKIPPED (the org does not list the installed app as ConnectedApp
@@ -283,7 +284,7 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             self._set_matters(
                 "app not blocked",
                 False,
-                "the integration user's token created after the policy change shows the app is not "
+                "the integration user's token for the app, read now, shows the app is not "
                 "blocked (blocking ends all sessions and prevents new ones)",
             )
 
@@ -556,19 +557,19 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         )
 
     def _check_token(self, integration, app) -> bool:
-        """Steps 5/6: a token of the integration user for the app, created strictly after the policy change
-        (ConnectedApplication.LastModifiedDate; a token of the same instant may predate the change). True
-        when the check passes."""
+        """Steps 5/6, by query after the Permitted Users change (facts §10.1: check which tokens survived):
+        the integration user holds a token for the app now, is pre-authorized now (``pre_authorized_users``)
+        and the app is admin approved; each failing fact names its step. True when the check passes."""
         check = "integration user authorized"
-        expected = f"{self.integration_username} holds a token for the app, created after the policy change"
-        fix = procedure.step("reauthorize").ref
+        user = self.integration_username
+        expected = f"{user} holds a token for the app now, is pre-authorized, and the app is admin approved"
         tokens = self._read_fact(self._oauth_tokens, self.app_names, integration["Id"])
-        unreadable = next((f for f in (app, tokens) if isinstance(f, Unreadable)), None)
+        pre = set()  # an unreadable app is reported below, before ``pre`` is used
+        if isinstance(app, dict):
+            pre = self._read_fact(pre_authorized_users, self, [app["Id"]], [integration["Id"]])
+        unreadable = next((f for f in (app, tokens, pre) if isinstance(f, Unreadable)), None)
         if unreadable:
             self._add_unreadable(check, expected, unreadable)
-            return False
-        if not app:
-            self._add(check, expected, "app not installed", False, fix)
             return False
         # The query asks for this user's tokens of these apps; keep only those, whatever it returned.
         wanted = {n.lower() for n in self.app_names}
@@ -577,21 +578,23 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             for t in tokens
             if t.get("UserId") == integration["Id"] and (t.get("AppName") or "").lower() in wanted
         ]
-        changed = parse_sf_datetime(app.get("LastModifiedDate"))
-        fresh = [
-            t
-            for t in tokens
-            if changed is not None
-            and (parse_sf_datetime(t.get("CreatedDate")) or changed) > changed
-        ]
-        if fresh:
-            actual = f"{len(fresh)} token(s), newest created {max(t['CreatedDate'] for t in fresh)}"
-        elif tokens:
+        held = f"{len(tokens)} token(s)" + (
+            f", newest created {max(t.get('CreatedDate') or '' for t in tokens)}" if tokens else ""
+        )
+        if not app:
+            actual, fix = "app not installed", procedure.step("install").ref
+        elif not app.get("OptionsAllowAdminApprovedUsersOnly"):
+            actual = f"{held}; Permitted Users not admin approved"
+            fix = procedure.step("permitted_users").ref
+        elif integration["Id"] not in pre:
             actual = (
-                f"{len(tokens)} token(s), none created after the policy change "
-                f"{app.get('LastModifiedDate')}"
+                f"{held}; {user} not pre-authorized (no access through a permission set or profile)"
             )
+            fix = procedure.step("app_access").ref
+        elif not tokens:
+            actual = "no token (never authorized, or the Permitted Users change revoked it)"
+            fix = procedure.step("reauthorize").ref
         else:
-            actual = "no token"
-        self._add(check, expected, actual, bool(fresh), fix)
-        return bool(fresh)
+            actual, fix = f"{held}; pre-authorized; admin approved", ""
+        self._add(check, expected, actual, fix == "", fix)
+        return fix == ""

@@ -17,7 +17,6 @@ from ..base import (
     OAUTH_USAGE_PATH,
 )
 from ..errors import SixsenseOrgError
-from ..formatting import parse_sf_datetime
 from ..metadata_xml import MD_NS, package_xml, read_policy_template
 from ..queries import (
     OAUTH_TOKEN_ROW_CAP,
@@ -131,13 +130,9 @@ class AppFacts:
                 }
             )
 
-        # OauthToken for the app names (AppName is the app's label, facts §4.1): count first. A token must
-        # be newer than the policy change (ConnectedApplication.LastModifiedDate, as
-        # sixsense_reauthorize_integration_user and sixsense_verify read it).
-        policy_changed = max(
-            (a.get("LastModifiedDate") or "" for a in apps_by_id.values()), default=""
-        )
-        tokens_info, app_tokens = self._app_tokens(names, users, policy_changed or None)
+        # OauthToken for the app names (AppName is the app's label, facts §4.1): count first. A row read now
+        # is evidence in itself (the Permitted Users change deletes the tokens it revokes, facts §10.1).
+        tokens_info, app_tokens = self._app_tokens(names, users)
         for t in app_tokens:
             c = cand(t["AppName"])
             add_source(c, "OauthToken")
@@ -352,9 +347,7 @@ class AppFacts:
             )
         return self._query(token_rows_soql(where, count))
 
-    def _app_tokens(
-        self, names: list[str], users: dict, policy_changed: str | None
-    ) -> tuple[dict, list[dict]]:
+    def _app_tokens(self, names: list[str], users: dict) -> tuple[dict, list[dict]]:
         """OauthToken facts: ``app_total`` (COUNT() for the app names), ``app_counts`` (per name, only past
         the row cap), ``integration_user`` {app: summary, other_apps: [{app, count, last_used}]},
         ``setup_user`` {app: summary}; and the app's token rows (secret fields never selected)."""
@@ -405,7 +398,7 @@ class AppFacts:
                 if (r.get("LastUsedDate") or "") > (o["last_used"] or ""):
                     o["last_used"] = r.get("LastUsedDate")
             return {
-                "app": self._summarize(mine, policy_changed),
+                "app": self._summarize(mine),
                 "other_apps": sorted(others.values(), key=lambda o: o["app"] or ""),
             }
 
@@ -419,7 +412,7 @@ class AppFacts:
         return info, app_tokens
 
     @staticmethod
-    def _summarize(rows: list[dict], policy_changed: str | None) -> dict:
+    def _summarize(rows: list[dict]) -> dict:
         if not rows:
             return {
                 "count": 0,
@@ -427,23 +420,15 @@ class AppFacts:
                 "last_created": None,
                 "last_used": None,
                 "use_count": 0,
-                "after_policy_change": False,
             }
         created = sorted(r.get("CreatedDate") or "" for r in rows)
         last_used = max((r.get("LastUsedDate") or "" for r in rows), default="") or None
-        changed = parse_sf_datetime(policy_changed) if policy_changed else None
-        fresh = [
-            r
-            for r in rows
-            if changed is None or (parse_sf_datetime(r.get("CreatedDate")) or changed) > changed
-        ]
         return {
             "count": len(rows),
             "first_created": created[0] or None,
             "last_created": created[-1] or None,
             "last_used": last_used,
             "use_count": sum(int(r.get("UseCount") or 0) for r in rows),
-            "after_policy_change": bool(fresh),
         }
 
     def _blocked_apps(self, names: set[str]) -> tuple[list[str], bool]:

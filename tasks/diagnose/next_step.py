@@ -163,53 +163,65 @@ def next_step(diagnosis: dict) -> dict:
             "new authorizations are refused until it is installed.",
         )
 
-    if not app.get("admin_approved"):
-        return step(
-            "permitted_users",
-            "the app is installed but Permitted Users is 'All users may self-authorize' "
-            "(ConnectedApplication.OptionsAllowAdminApprovedUsersOnly false). Changing it logs out the "
-            "app's users.",
-        )
-
-    if not integration.get("provided"):
-        if not app.get("access"):
-            return step(
-                "app_access",
-                "the app is admin approved but no permission set or profile has access to it.",
-            )
-        return step(
-            "verify",
-            "the app is installed, admin approved and some permission sets or profiles have access; pass "
-            "integration_username to check the integration user's access and token.",
-        )
-    if not integration.get("found"):
+    # Access before Permitted Users (the procedure's order): the switch to admin approved revokes the tokens
+    # of users who are not pre-authorized (facts §10.1), so the integration user is given access first.
+    provided, found = integration.get("provided"), integration.get("found")
+    if provided and not found:
         return step(
             None,
             f"no user {integration.get('username')} in this org; check integration_username.",
             None,
             title="Fix the integration username",
         )
-    if not integration.get("has_app_access"):
+    if (found and not integration.get("has_app_access")) or (
+        not provided and not app.get("access")
+    ):
+        who = (
+            f"none of {integration.get('username')}'s permission sets nor its profile has"
+            if found
+            else "no permission set or profile has"
+        )
         return step(
             "app_access",
-            f"none of {integration.get('username')}'s permission sets nor its profile has access to the app "
-            "(no SetupEntityAccess row), so its authorization would fail with invalid_app_access.",
+            f"{who} access to the app (no SetupEntityAccess row), so its authorization would fail with "
+            "invalid_app_access"
+            + (
+                ", and switching Permitted Users to admin approved would revoke its token: give access "
+                "first."
+                if not app.get("admin_approved")
+                else "."
+            ),
+        )
+    if not app.get("admin_approved"):
+        return step(
+            "permitted_users",
+            "the app is installed but Permitted Users is 'All users may self-authorize' "
+            "(ConnectedApplication.OptionsAllowAdminApprovedUsersOnly false). Changing it logs out the "
+            "app's users who are not pre-authorized.",
+        )
+    if not provided:
+        return step(
+            "verify",
+            "the app is installed, admin approved and some permission sets or profiles have access; pass "
+            "integration_username to check the integration user's access and token.",
         )
     if tokens.get("integration_user") is None:
         return step(
             "verify",
             f"{integration.get('username')}'s OauthToken rows could not be read here (see the warnings), so "
-            "whether it reauthorized after the policy change is unknown; the verification checks it.",
+            "whether it holds a token for the app is unknown; the verification checks it.",
         )
     app_tokens = (tokens.get("integration_user") or {}).get("app") or {}
-    if not app_tokens.get("after_policy_change"):
+    if not app_tokens.get("count"):
         return step(
             "reauthorize",
-            f"{integration.get('username')} holds no token for the app created after the policy change; "
-            "reauthorizing may log it out of Pardot / Sales Engagement (see its other tokens).",
+            f"{integration.get('username')} holds no token for the app (never authorized, or the Permitted "
+            "Users change revoked it); reauthorizing may log it out of Pardot / Sales Engagement (see its "
+            "other tokens).",
         )
     return step(
         "verify",
-        "setup complete: installed, admin approved, access granted, integration user reauthorized; run "
+        "setup complete: installed, admin approved, access granted, the integration user holds a token for "
+        "the app (it survived the Permitted Users change or is newer); run "
         "the verification for the record.",
     )

@@ -273,8 +273,8 @@ CASES = {
         None,
         INTEGRATION_USER,
         {
-            "4": ['Permitted Users is already "Admin approved users are pre-authorized"'],
-            "5": ["The integration user already has access to the 6sense app"],
+            "4": ["The integration user already has access to the 6sense app"],
+            "5": ['Permitted Users is already "Admin approved users are pre-authorized"'],
         },
     ),
     "existing/placeholder": (
@@ -287,7 +287,7 @@ CASES = {
                 "This installer was published with the placeholder integration username "
                 "(project: custom: sixsense_integration_username)"
             ],
-            "4": ['Permitted Users is already "Admin approved users are pre-authorized"'],
+            "5": ['Permitted Users is already "Admin approved users are pre-authorized"'],
         },
     ),
     "existing/unknown_user": (
@@ -299,7 +299,7 @@ CASES = {
             None: [
                 "The 6sense integration user this installer is set up for does not exist in your org"
             ],
-            "4": ['Permitted Users is already "Admin approved users are pre-authorized"'],
+            "5": ['Permitted Users is already "Admin approved users are pre-authorized"'],
         },
     ),
     "existing/logged_in_as_integration_user": (
@@ -309,7 +309,7 @@ CASES = {
         SETUP_USER,
         {
             None: ["You are logged in as the 6sense integration user"],
-            "4": ['Permitted Users is already "Admin approved users are pre-authorized"'],
+            "5": ['Permitted Users is already "Admin approved users are pre-authorized"'],
         },
     ),
 }

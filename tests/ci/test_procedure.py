@@ -76,4 +76,14 @@ def test_names_carry_the_article_number_only_where_the_article_has_one():
     assert step_ref("install") == "sixsense_install_connected_app (Install the app, article step 2)"
     assert step_name("eca_policies").endswith("External Client App policies")
     numbers = [r.get("article_step") for r in steps("connected_app") if r.get("article_step")]
-    assert numbers == [1, 2, 3, 4, 5, 6]
+    # The vendor article's numbers, in the table's order: access (4) before Permitted Users (3), so the
+    # switch to admin approved does not revoke the integration user's token (facts §10.1, issue 17 kind 2).
+    assert numbers == [1, 2, 4, 3, 5, 6]
+
+
+def test_access_is_granted_before_permitted_users_in_both_connected_app_flows():
+    for flow in ("sixsense_new_customer", "sixsense_existing_customer"):
+        tasks = flow_tasks(flow)
+        assert tasks.index("sixsense_grant_app_access") < tasks.index(
+            "sixsense_set_permitted_users"
+        ), flow

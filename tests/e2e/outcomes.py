@@ -51,8 +51,14 @@ EXPECTED_STOPS = {
     # API Access Control hides the denied attempt: step 1 stays pending until the operator confirms it.
     ("new_customer_acc", "sixsense_new_customer"): [_NEW[0], _NEW[0], *_NEW[1:]],
     ("new_customer_acc", "sixsense_existing_customer"): _EXISTING,
-    ("existing_customer", "sixsense_new_customer"): _NEW,
-    ("existing_customer", "sixsense_existing_customer"): _EXISTING,
+    # The integration user's token predates the run; its access is granted before the Permitted Users switch,
+    # so the token survives it (facts §10.1, §7.1) and no reauthorization is asked (issue 17 kind 2).
+    ("existing_customer", "sixsense_new_customer"): _NEW[:3],
+    ("existing_customer", "sixsense_existing_customer"): _EXISTING[:2],
+    # The same org where the switch logs out all users (the vendor article's text): the token does not
+    # survive, so the reauthorization is asked; the tool reads which text held rather than assuming it.
+    ("admin_approval_logs_out_all_users", "sixsense_new_customer"): _NEW,
+    ("admin_approval_logs_out_all_users", "sixsense_existing_customer"): _EXISTING,
     ("configured", "sixsense_new_customer"): [],
     ("configured", "sixsense_existing_customer"): [],
     ("setup_user_lacks_permission", "sixsense_new_customer"): _NEW,
@@ -81,10 +87,10 @@ EXPECTED_STOPS = {
     # Configured, but its refresh tokens expire immediately: nothing to do by hand; verify fails.
     ("refresh_token_expires_immediately", "sixsense_new_customer"): [],
     ("refresh_token_expires_immediately", "sixsense_existing_customer"): [],
-    # Issue 17 kind 1: configured, but the integration user is at the 5-token cap and its oldest grant is in
-    # daily use: only the reauthorization remains (it needs confirm_reauthorization, below).
-    ("integration_user_at_token_cap", "sixsense_new_customer"): [_NEW[3]],
-    ("integration_user_at_token_cap", "sixsense_existing_customer"): [_EXISTING[2]],
+    # Issue 17 kinds 1 and 2: configured, the integration user at the 5-token cap, its oldest grant in daily
+    # use: read now with its access, its tokens survived the switch; nothing remains and nothing is revoked.
+    ("integration_user_at_token_cap", "sixsense_new_customer"): [],
+    ("integration_user_at_token_cap", "sixsense_existing_customer"): [],
     # Installed, self-authorize, a sales-ops user's grant used two days ago: Permitted Users (with
     # confirm_logout, as outcomes.confirmations passes) and the reauthorization remain.
     ("permitted_users_revokes_recent_grant", "sixsense_new_customer"): [_NEW[2], _NEW[3]],
@@ -109,10 +115,10 @@ AUTOPILOT_RERUNS = {
     ),
 }
 
-#: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement), or where the
-#: reauthorization revokes a grant used in the last 7 days (the per-user cap's oldest, issue 17 kind 1): the
-#: reauthorization step needs ``confirm_reauthorization True`` when nobody confirms at a terminal.
-NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer", "integration_user_at_token_cap"}
+#: Scenarios where the integration user holds tokens for other apps (Pardot, Sales Engagement): where the
+#: reauthorization step asks for one, it needs ``confirm_reauthorization True`` when nobody confirms at a
+#: terminal (passed to the flows on these scenarios whether or not the token survived the switch).
+NEEDS_REAUTHORIZATION_CONFIRMATION = {"existing_customer", "admin_approval_logs_out_all_users"}
 
 
 def confirmations(scenario: str, flow: str = "sixsense_new_customer") -> dict:
@@ -150,8 +156,9 @@ def user_id(state: dict, username: str) -> str:
 
 
 def assert_setup_complete(state: dict) -> None:
-    """The seed's end state: installed, admin-approved, access granted and assigned, integration user
-    authorized after the policy change, nothing duplicated."""
+    """The seed's end state: installed, admin-approved, access granted and assigned, the integration user
+    holding a token for the app (read after the Permitted Users change: it survived it or is newer), nothing
+    duplicated."""
     app = app_state(state)
     assert app["installed"], app
     assert app["admin_approved"], app
@@ -173,12 +180,8 @@ def assert_setup_complete(state: dict) -> None:
         )
         == 1
     )
-    fresh = [
-        t
-        for t in rows(state, "OauthToken", UserId=integration, AppName=app["label"])
-        if t["CreatedDate"] > app["policy_modified"]
-    ]
-    assert fresh, "the integration user holds no token newer than the policy change"
+    held = rows(state, "OauthToken", UserId=integration, AppName=app["label"])
+    assert held, "the integration user holds no token for the app"
     assert_no_duplicates(state)
 
 

@@ -19,26 +19,18 @@ from tests.e2e.outcomes import (
     FLOWS,
     INTEGRATION_SET,
     INTEGRATION_USER,
+    app_state,
     confirmations,
     do_manual_step,
     rows,
 )
 from tests.e2e.test_flows import failed_step
+from tests.procedure_table import steps as procedure_steps
 
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
-NEW_STEPS = [
-    "sixsense_validate_inputs",
-    "sixsense_diagnose",
-    "sixsense_detect_api_access_control",
-    "sixsense_deploy_access",
-    "sixsense_assign_setup_access",
-    "sixsense_authorize_setup_user",
-    "sixsense_install_connected_app",
-    "sixsense_set_permitted_users",
-    "sixsense_grant_app_access",
-    "sixsense_reauthorize_integration_user",
-    "sixsense_verify",
-]
+#: The procedure table's order (access before Permitted Users): the new-customer flow runs every step.
+NEW_STEPS = [r["task"] for r in procedure_steps("connected_app")]
+LOGS_OUT_ALL = "admin_approval_logs_out_all_users"
 EXISTING_STEPS = [
     s
     for s in NEW_STEPS
@@ -75,14 +67,16 @@ def assert_no_secret(texts: list[str], sim):
 def test_audit_report_of_a_real_flow_run_records_steps_changes_waits_and_no_token(
     start_sim, run_flow_inprocess, tmp_path
 ):
-    sim = start_sim("existing_customer", autopilot=True)
+    # The existing customer where the switch logs out all users: its reauthorization is still asked (with
+    # access granted first, the token survives elsewhere: tests/e2e/test_switch_order.py).
+    sim = start_sim(LOGS_OUT_ALL, autopilot=True)
     audit_dir = tmp_path / "my-audit"
     _, error, output = run_flow_inprocess(
         sim,
         "sixsense_existing_customer",
         task_options={
             "sixsense_verify": {"report_path": str(tmp_path / "verification.json")},
-            **confirmations("existing_customer"),
+            **confirmations(LOGS_OUT_ALL),
         },
         interactive="True",
         audit_dir=str(audit_dir),
@@ -247,8 +241,12 @@ def test_plan_mode_writes_nothing_and_names_the_pending_manual_steps(
     else:
         assert set(expected) <= manual
         # Whether Permitted Users can be set by Metadata ETL is knowable only once the app is installed:
-        # before that, the plan names the manual way.
-        assert manual - set(expected) <= {"sixsense_set_permitted_users"}
+        # before that, the plan names the manual way. Whose tokens survive the switch is read only after
+        # it (facts §10.1): before it, the plan names the reauthorization as remaining.
+        extra = manual - set(expected)
+        assert extra <= {"sixsense_set_permitted_users", "sixsense_reauthorize_integration_user"}
+        if "sixsense_reauthorize_integration_user" in extra:
+            assert not app_state(sim.state())["admin_approved"]
     for task in manual:
         [title] = [s for s in report["steps"] if s["task"] == task][0]["manual_steps_remaining"]
         assert f"manual step remains: {title}" in output
@@ -308,7 +306,9 @@ def test_reauthorization_stops_without_confirmation_where_other_apps_hold_tokens
     start_sim, run_flow_inprocess, tmp_path
 ):
     """No terminal, other-app tokens: stop before the instructions, naming the option; nothing written."""
-    sim = start_sim("existing_customer")
+    sim = start_sim(
+        LOGS_OUT_ALL
+    )  # the switch revokes the integration user's token: a reauthorization
     options = {
         "sixsense_set_permitted_users": {"confirm_logout": "True"},
         "sixsense_verify": {"report_path": str(tmp_path / "v.json")},

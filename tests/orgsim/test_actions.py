@@ -109,6 +109,42 @@ def test_admin_approved_policy_revokes_tokens_of_users_not_pre_authorized(make_s
     assert sf.query("SELECT Id FROM OauthToken WHERE AppName = 'Pardot'")["totalSize"] == 1
 
 
+def test_the_switch_keeps_a_pre_authorized_users_token_by_default(make_sim):
+    """Salesforce's warning (facts §7.1): only users without pre-authorization lose access."""
+    sim = make_sim("existing_customer")  # the same org, with the default reading
+    _grant_integration_access(sim)
+    assert sim.action("policy", permitted_users="admin_approved")["revoked_tokens"] == 0
+    assert len(sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app")) == 1
+
+
+def test_where_the_switch_logs_out_all_users_a_pre_authorized_token_is_revoked_too(make_sim):
+    """The vendor article's text (facts §10.1, scenario features.admin_approval_revokes: all), and only on an
+    actual switch: setting admin approved again revokes nothing more."""
+    sim = make_sim("admin_approval_logs_out_all_users")
+    _grant_integration_access(sim)
+    assert sim.action("policy", permitted_users="admin_approved")["revoked_tokens"] == 1
+    assert sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app") == []
+    assert sim.action("authorize", username=INTEGRATION)[
+        "ok"
+    ]  # pre-authorized: may authorize again
+    assert sim.action("policy", permitted_users="admin_approved")["revoked_tokens"] == 0
+    assert len(sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app")) == 1
+
+
+def _grant_integration_access(sim) -> None:
+    """Install, then give the integration user's profile access while all users may self-authorize: Salesforce
+    allows it once the app is installed (facts §5)."""
+    sim.action("install")
+    assert not sim.org.app_state()["admin_approved"]
+    user = sim.org.user_by_username(INTEGRATION)
+    profile_ps = sf_for(sim).query(
+        f"SELECT Id FROM PermissionSet WHERE ProfileId = '{user['ProfileId']}'"
+    )["records"][0]["Id"]
+    sf_for(sim).SetupEntityAccess.create(
+        {"ParentId": profile_ps, "SetupEntityId": sim.org.app_state()["connected_application_id"]}
+    )
+
+
 def test_admin_approved_app_refuses_users_not_pre_authorized_then_accepts_them(make_sim):
     sim = make_sim("existing_customer")
     sim.action("install")

@@ -101,6 +101,11 @@ def test_configured_scenario_is_fully_set_up(make_sim):
             "users:\n  - {username: a@b.c, profile: Standard User}\norg: {trial_days: 99999}\n",
             "org.trial_days: must be between 0 and 10,000, got 99,999",
         ),
+        (
+            "users:\n  - {username: a@b.c, profile: Standard User}\n"
+            "features: {admin_approval_revokes: everyone}\n",
+            "features.admin_approval_revokes: must be one of not_pre_authorized, all",
+        ),
     ],
 )
 def test_malformed_scenarios_name_file_field_and_problem(tmp_path, text, message):

@@ -29,6 +29,8 @@ INTEGRATION_SET = "Sixsense_Integration_Access"
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
 STEP_4 = step_ref("app_access")
 STEP_5 = step_ref("reauthorize")
+STEP_3 = step_ref("permitted_users")
+NO_TOKEN = "no token (never authorized, or the Permitted Users change revoked it)"
 #: The ECA policies 6sense asks for, as the simulator's ``eca_policy`` action takes them.
 ECA_WANTED = {
     "permitted_users": "AllSelfAuthorized",
@@ -302,7 +304,9 @@ def test_verify_app_installed_fails_when_only_pardot_is_installed(sim_task, tmp_
     assert_failed(
         report, error, f"app access: permission set {INTEGRATION_SET}", STEP_4, "app not installed"
     )
-    assert_failed(report, error, "integration user authorized", STEP_5, "app not installed")
+    assert_failed(
+        report, error, "integration user authorized", step_ref("install"), "app not installed"
+    )
 
 
 def test_verify_permitted_users_fails_when_all_users_may_self_authorize(sim_task, tmp_path):
@@ -319,39 +323,79 @@ def test_verify_permitted_users_fails_when_all_users_may_self_authorize(sim_task
     )
 
 
-def test_verify_token_fails_when_only_another_user_holds_a_fresh_token(sim_task, tmp_path):
+def switch_scenario(tmp_path, revokes="not_pre_authorized") -> str:
+    """``configured`` with the Permitted Users switch modelled as ``revokes`` (facts §10.1: Salesforce's
+    warning, ``not_pre_authorized``, or the vendor article's "logs out all users", ``all``)."""
+    return scenario_file(
+        tmp_path,
+        "configured",
+        features={
+            "api_access_control": {"provisioned": False, "enforcing": False},
+            "admin_approval_revokes": revokes,
+        },
+    )
+
+
+def switch_again(sim) -> None:
+    """Permitted Users back to self-authorize, then admin approved again: the switch, as an operator does it."""
+    assert sim.action("policy", permitted_users="all_users")["ok"]
+    assert sim.action("policy", permitted_users="admin_approved")["ok"]
+
+
+def test_verify_token_fails_when_only_another_user_holds_a_token(sim_task, tmp_path):
     sim, make = sim_task("configured")
     drop_tokens(sim, INTEGRATION)
     add_token(sim, ADMIN, created=shifted(policy_changed(sim), 60))
     report, error, _ = verify(make, tmp_path)
-    assert_failed(report, error, "integration user authorized", STEP_5, "no token")
+    assert_failed(report, error, "integration user authorized", STEP_5, NO_TOKEN)
 
 
-def test_verify_token_fails_when_created_at_the_instant_of_the_policy_change(sim_task, tmp_path):
+def test_verify_token_fails_when_the_holder_is_not_pre_authorized_now(sim_task, tmp_path):
+    """The token survived the switch, then the access was removed: not evidence of a working sync."""
     sim, make = sim_task("configured")
-    date_tokens(sim, INTEGRATION, policy_changed(sim))
+    sim.org.set_access(APP, [])
     report, error, _ = verify(make, tmp_path)
-    assert_failed(report, error, "integration user authorized", STEP_5)
-    assert (
-        "none created after the policy change"
-        in result(report, "integration user authorized")["actual"]
-    )
+    assert_failed(report, error, "integration user authorized", STEP_4)
+    actual = result(report, "integration user authorized")["actual"]
+    assert actual.startswith("1 token(s)") and f"{INTEGRATION} not pre-authorized" in actual
 
 
-def test_verify_token_fails_when_the_fresh_token_is_for_pardot(sim_task, tmp_path):
+def test_verify_token_fails_when_permitted_users_is_not_admin_approved(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    sim.action("policy", permitted_users="all_users")
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "integration user authorized", STEP_3)
+
+
+def test_verify_token_fails_when_the_switch_revoked_it(sim_task, tmp_path):
+    """The vendor article's text ("logs out all users"): the switch revokes the pre-authorized user's token
+    too, and verify reads that, whichever text holds."""
+    sim, make = sim_task(switch_scenario(tmp_path, "all"))
+    switch_again(sim)
+    report, error, _ = verify(make, tmp_path)
+    assert_failed(report, error, "integration user authorized", STEP_5, NO_TOKEN)
+
+
+def test_verify_token_passes_when_it_predates_the_switch_and_survived_it(sim_task, tmp_path):
+    """Salesforce's text: the pre-authorized user's token survives the switch. No time comparison fails it,
+    and a later policy edit (a newer LastModifiedDate) does not either."""
+    sim, make = sim_task(switch_scenario(tmp_path))
+    [before] = sim.org.store.find("OauthToken", UserId=user_id(sim, INTEGRATION), AppName=APP)
+    switch_again(sim)
+    assert before["CreatedDate"] < policy_changed(sim)
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "integration user authorized")
+    assert check["result"] == "PASS", check
+    assert check["actual"].endswith("; pre-authorized; admin approved"), check
+
+
+def test_verify_token_fails_when_the_token_is_for_pardot(sim_task, tmp_path):
     sim, make = sim_task("configured")
     drop_tokens(sim, INTEGRATION)
     add_pardot(sim)
     add_token(sim, INTEGRATION, app="Pardot", created=shifted(policy_changed(sim), 60))
     report, error, _ = verify(make, tmp_path)
-    assert_failed(report, error, "integration user authorized", STEP_5, "no token")
-
-
-def test_verify_token_fails_when_older_than_the_policy_change(sim_task, tmp_path):
-    sim, make = sim_task("configured")
-    date_tokens(sim, INTEGRATION, shifted(policy_changed(sim), -1))
-    report, error, _ = verify(make, tmp_path)
-    assert_failed(report, error, "integration user authorized", STEP_5)
+    assert_failed(report, error, "integration user authorized", STEP_5, NO_TOKEN)
 
 
 def test_verify_blocked_app_fails(sim_task, tmp_path):
@@ -412,7 +456,11 @@ def test_verify_profile_policy_passes_with_the_profiles_access(sim_task, tmp_pat
 @pytest.mark.parametrize(
     "fault, checks",
     [
-        ("match=SetupEntityAccess:kind=503", [f"app access: permission set {INTEGRATION_SET}"]),
+        # The token check reads the pre-authorization too (SetupEntityAccess, PermissionSetAssignment).
+        (
+            "match=SetupEntityAccess:kind=503",
+            [f"app access: permission set {INTEGRATION_SET}", "integration user authorized"],
+        ),
         # OauthToken also tells which installed candidate is the app in use (tasks/app_resolution.py), so
         # every check of "the app" is unreadable with it.
         (
@@ -437,7 +485,10 @@ def test_verify_profile_policy_passes_with_the_profiles_access(sim_task, tmp_pat
                 "integration user authorized",
             ],
         ),
-        ("match=FROM+PermissionSetAssignment:kind=503", [f"assignment: {INTEGRATION_SET}"]),
+        (
+            "match=FROM+PermissionSetAssignment:kind=503",
+            [f"assignment: {INTEGRATION_SET}", "integration user authorized"],
+        ),
         ("match=retrieve:kind=503", ["app not blocked"]),
     ],
     ids=["access-rows", "tokens", "app-row", "assignments", "blocked-list"],
@@ -721,22 +772,55 @@ def reauthorize(make, **options):
     )
 
 
-def test_reauthorize_step_not_done_when_only_another_user_holds_a_fresh_token(sim_task, errors):
+def test_reauthorize_step_not_done_when_only_another_user_holds_a_token(sim_task, errors):
     sim, make = sim_task("configured")
-    date_tokens(sim, INTEGRATION, shifted(policy_changed(sim), -60))
+    drop_tokens(sim, INTEGRATION)
     add_token(sim, ADMIN, created=shifted(policy_changed(sim), 60))
     assert_not_done(errors, reauthorize(make), step_name("reauthorize"))
 
 
-def test_reauthorize_step_not_done_for_a_token_created_at_the_instant_of_the_policy_change(
+def test_reauthorize_step_stops_naming_the_access_when_the_holder_is_not_pre_authorized(
     sim_task, errors
 ):
+    """A token, but the access was removed after the switch: no reauthorization can help (Salesforce refuses
+    it for an admin-approved app), so the step names the access step, instructs nothing, writes nothing."""
     sim, make = sim_task("configured")
-    date_tokens(sim, INTEGRATION, policy_changed(sim))
+    sim.org.set_access(APP, [])
+    task = reauthorize(make)
+    with pytest.raises(errors.SixsenseOrgError) as err:
+        task()
+    assert f"{INTEGRATION} is not pre-authorized" in str(err.value)
+    assert STEP_4 in str(err.value) and "Manual step pending" not in str(err.value)
+
+
+def test_reauthorize_step_stops_naming_permitted_users_when_not_admin_approved(sim_task, errors):
+    sim, make = sim_task("configured")
+    sim.action("policy", permitted_users="all_users")
+    with pytest.raises(errors.SixsenseOrgError, match=re.escape(STEP_3)):
+        reauthorize(make)()
+
+
+def test_reauthorize_step_asks_for_a_reauthorization_when_the_switch_revoked_the_token(
+    sim_task, errors, tmp_path
+):
+    sim, make = sim_task(switch_scenario(tmp_path, "all"))
+    switch_again(sim)
     assert_not_done(errors, reauthorize(make), step_name("reauthorize"))
 
 
-def test_reauthorize_step_not_done_when_the_fresh_token_is_for_pardot(sim_task, errors):
+def test_reauthorize_step_done_without_asking_when_the_token_survived_the_switch(
+    sim_task, tmp_path
+):
+    sim, make = sim_task(switch_scenario(tmp_path))
+    switch_again(sim)
+    result = reauthorize(make)()
+    assert result["status"] == "already done"
+    assert result["detail"].startswith(
+        f"{INTEGRATION}'s token survived the switch: pre-authorized before it; no reauthorization needed"
+    )
+
+
+def test_reauthorize_step_not_done_when_the_token_is_for_pardot(sim_task, errors):
     sim, make = sim_task("configured")
     drop_tokens(sim, INTEGRATION)
     add_pardot(sim)

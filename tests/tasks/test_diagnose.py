@@ -183,8 +183,24 @@ def test_used_but_not_installed_app_next_step_is_install_in_the_existing_custome
     assert_no_secret_fields(org)
 
 
-def test_installed_app_next_step_is_permitted_users(make_class_task, org):
+def test_installed_app_without_access_next_step_is_access_before_permitted_users(
+    make_class_task, org
+):
+    """The switch to admin approved would revoke the token of a user without access (facts §10.1)."""
     base_org(org)
+    org.on(
+        "FROM ConnectedApplication",
+        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
+    )
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["app"]["state"] == "installed"
+    assert result["next_step"]["task"] == "sixsense_grant_app_access"
+    assert "give access first" in result["next_step"]["why"]
+
+
+def test_installed_app_with_access_next_step_is_permitted_users(make_class_task, org):
+    base_org(org)
+    _access(org)
     org.on(
         "FROM ConnectedApplication",
         records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
@@ -228,18 +244,28 @@ def _access(org, parent_id=INTEGRATION_PS["Id"]):
     )
 
 
-def test_access_granted_but_token_older_than_policy_next_step_is_reauthorize(make_class_task, org):
+def test_access_granted_but_no_token_next_step_is_reauthorize(make_class_task, org):
     base_org(org)
     _access(org)
-    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T10:00:00.000+0000")
-    org.on("FROM OauthToken", records=[old])
+    org.on("FROM OauthToken", records=[])
     result = make_class_task(integration_username=INTEGRATION)()
     integration = result["users"]["integration"]
     assert integration["has_app_access"] is True
     assert integration["app_access_via"] == ["permission set Sixsense_Integration_Access"]
     assert result["app"]["candidates"][0]["access"][0]["name"] == "Sixsense_Integration_Access"
-    assert result["tokens"]["integration_user"]["app"]["after_policy_change"] is False
+    assert result["tokens"]["integration_user"]["app"]["count"] == 0
     assert result["next_step"]["task"] == "sixsense_reauthorize_integration_user"
+
+
+def test_a_token_older_than_the_policy_change_that_survived_it_is_done(make_class_task, org):
+    """Read now, the token survived the switch (the switch deletes what it revokes): no reauthorization."""
+    base_org(org)
+    _access(org)
+    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T10:00:00.000+0000")
+    org.on("FROM OauthToken", records=[old])
+    result = make_class_task(integration_username=INTEGRATION)()
+    assert result["next_step"]["task"] == "sixsense_verify"
+    assert result["next_step"]["done"] is True
 
 
 def test_complete_setup_next_step_is_verify_and_done(make_class_task, org):
@@ -402,6 +428,7 @@ EXPECTED_NEXT = {
     "connected_app_metadata_retrievable": ("sixsense_authorize_setup_user", "never_used"),
     "setup_user_lacks_permission": ("sixsense_assign_setup_access", "never_used"),
     "existing_customer": ("sixsense_install_connected_app", "used"),
+    "admin_approval_logs_out_all_users": ("sixsense_install_connected_app", "used"),
     "configured": ("sixsense_verify", "admin_approved"),
     # The connected-app next step on ECA orgs: the app was never used there.
     "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
@@ -411,9 +438,11 @@ EXPECTED_NEXT = {
     "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
     # Two candidate names installed, one in use: the next step is the operator's choice (no task).
     "two_candidate_apps": (None, "installed"),
-    # Issue 17 kind 1: the integration user's tokens are all older than the policy change.
-    "integration_user_at_token_cap": ("sixsense_reauthorize_integration_user", "admin_approved"),
-    "permitted_users_revokes_recent_grant": ("sixsense_set_permitted_users", "installed"),
+    # Issue 17 kind 2: the integration user's tokens are older than the policy change but read now, with its
+    # access: they survived the switch, so no reauthorization is next.
+    "integration_user_at_token_cap": ("sixsense_verify", "admin_approved"),
+    # Installed, self-authorize, the integration user without access: access first, then Permitted Users.
+    "permitted_users_revokes_recent_grant": ("sixsense_grant_app_access", "installed"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -431,7 +460,9 @@ EXPECTED_MODEL = {
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
     "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
     "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
-    "integration_user_at_token_cap": ("connected_app", "sixsense_existing_customer"),
+    # Complete (its tokens survived the switch): the connected-app setup is done, so migrate.
+    "integration_user_at_token_cap": ("connected_app", "sixsense_migrate_to_eca"),
+    "admin_approval_logs_out_all_users": ("connected_app", "sixsense_existing_customer"),
     "permitted_users_revokes_recent_grant": ("connected_app", "sixsense_existing_customer"),
 }
 
@@ -497,10 +528,11 @@ def test_simulator_lifecycle_states_give_the_right_next_steps(sim_diagnose):
     steps.append(run(integration_username=INTEGRATION)["next_step"]["task"])
     assert sim.action("policy", permitted_users="admin_approved")["ok"]
     steps.append(run(integration_username=INTEGRATION)["next_step"]["task"])
+    # Access comes before Permitted Users: without it, installed or admin approved, access is next.
     assert steps == [
         "sixsense_authorize_setup_user",
         "sixsense_install_connected_app",
-        "sixsense_set_permitted_users",
+        "sixsense_grant_app_access",
         "sixsense_grant_app_access",
     ]
     assert sim.action("block")["ok"]

@@ -11,11 +11,18 @@ from tests.tasks.conftest import (
     APP_ROW,
     INSTANCE,
     INTEGRATION,
+    INTEGRATION_PS,
     INTEGRATION_USER,
     token,
 )
 
 DEEP_LINK = f"{INSTANCE}/lightning/setup/ConnectedAppsUsage/home"
+
+
+def pre_authorized(org):
+    """The integration user's permission set has access to the app (SetupEntityAccess, facts §5)."""
+    org.on("FROM SetupEntityAccess", records=[{"ParentId": INTEGRATION_PS["Id"]}])
+    org.on("FROM PermissionSetAssignment", records=[{"AssigneeId": INTEGRATION_USER["Id"]}])
 
 
 def test_install_already_done_writes_nothing_and_does_not_wait(make_task, org, no_sleep, caplog):
@@ -124,16 +131,15 @@ def test_authorize_confirmed_by_operator_where_api_access_control_denies(make_ta
     assert org.writes() == []
 
 
-def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, errors, caplog):
+def test_reauthorize_asks_where_the_integration_user_holds_no_token_for_the_app(
+    make_task, org, errors, caplog
+):
     caplog.set_level(logging.INFO)
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
-    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
+    pre_authorized(org)
     pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
-    org.on("FROM OauthToken", records=[old, pardot])  # all tokens of the user
-    org.on(
-        "FROM OauthToken", "AppName IN", records=[old]
-    )  # the 6sense app only (rule checked first)
+    org.on("FROM OauthToken", records=[pardot])  # all tokens of the user: none for the 6sense app
     with pytest.raises(errors.ManualStepPending) as err:
         make_task(
             "sixsense_reauthorize_integration_user",
@@ -143,8 +149,7 @@ def test_reauthorize_needs_a_token_newer_than_the_policy_change(make_task, org, 
         )()
     assert "Sign in with a different Salesforce account" in str(err.value)
     assert "Pardot and Sales Engagement" in caplog.text
-    # The other apps' sessions it may touch; of the app's own grants it revokes none (1 of the 5 per user
-    # per app, facts §10.1): they are not "replaced".
+    # The other apps' sessions it may touch; of the app's own grants it revokes none: they are not "replaced".
     assert any(m.startswith("Pardot ") and "may be logged out" in m for m in caplog.messages)
     assert "revokes none of" in caplog.text and "replaced" not in caplog.text
 
@@ -155,10 +160,9 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
     caplog.set_level(logging.INFO)
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
-    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
+    pre_authorized(org)
     pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
-    org.on("FROM OauthToken", records=[old, pardot])
-    org.on("FROM OauthToken", "AppName IN", records=[old])
+    org.on("FROM OauthToken", records=[pardot])
     for interactive in (
         "False",
         "True",
@@ -179,8 +183,8 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
 def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
-    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
-    org.on("FROM OauthToken", records=[old])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=[])
     with pytest.raises(errors.ManualStepPending):
         make_task(
             "sixsense_reauthorize_integration_user",
@@ -189,9 +193,30 @@ def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, 
         )()
 
 
-def test_reauthorize_already_done(make_task, org):
+def test_reauthorize_already_done_when_the_token_survived_the_switch(make_task, org):
+    """A token older than the policy change (APP_ROW's LastModifiedDate), read now, of a pre-authorized user:
+    it survived the switch; no reauthorization is asked."""
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
+    org.on("FROM OauthToken", records=[old])
+    result = make_task(
+        "sixsense_reauthorize_integration_user",
+        integration_username=INTEGRATION,
+        interactive="True",
+    )()
+    assert result["status"] == "already done"
+    assert result["detail"].startswith(
+        f"{INTEGRATION}'s token survived the switch: pre-authorized before it; no reauthorization needed"
+    )
+    assert org.writes() == []
+
+
+def test_reauthorize_already_done_with_a_token_newer_than_the_switch(make_task, org):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
     org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"])])
     result = make_task(
         "sixsense_reauthorize_integration_user",
@@ -199,7 +224,7 @@ def test_reauthorize_already_done(make_task, org):
         interactive="True",
     )()
     assert result["status"] == "already done"
-    assert "after the policy change 2025-10-02T10:00:00.000+0000" in result["detail"]
+    assert "after the switch, and is pre-authorized" in result["detail"]
 
 
 def test_reauthorize_before_install_says_install_first(make_task, org, errors):

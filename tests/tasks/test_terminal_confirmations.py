@@ -221,11 +221,18 @@ def _installed_and_approved(data):
     data["app"]["access"] = {"permission_sets": ["Sixsense_Integration_Access"]}
 
 
+def _installed_approved_token_revoked(data):
+    """As :func:`_installed_and_approved`, and the switch revoked the integration user's 6sense token (as
+    where it logs out all users): a reauthorization is asked."""
+    _installed_and_approved(data)
+    data["tokens"] = [t for t in data["tokens"] if t["app"] != data["app"]["name"]]
+
+
 def _reauthorize(sim_task, tmp_path):
-    """existing_customer with the app installed and admin approved: the integration user's token is older
-    than the policy change, and it holds tokens for Pardot and Sales Engagement."""
+    """existing_customer with the app installed and admin approved: the integration user holds no token for
+    it (the switch revoked it), and it holds tokens for Pardot and Sales Engagement."""
     sim, make = sim_task(
-        scenario_variant(tmp_path, "existing_customer", _installed_and_approved),
+        scenario_variant(tmp_path, "existing_customer", _installed_approved_token_revoked),
         org_kind="sandbox",
     )
     options = {

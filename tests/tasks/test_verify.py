@@ -14,7 +14,7 @@ from tests.tasks.conftest import (
 )
 
 
-def configured(org, fresh=True, approved=True):
+def configured(org, approved=True, held=True):
     org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
     org.on(
         "FROM ConnectedApplication",
@@ -31,9 +31,14 @@ def configured(org, fresh=True, approved=True):
             },  # another app
         ],
     )
-    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
-    created = "2025-10-03T10:00:00.000+0000" if fresh else "2025-09-01T10:00:00.000+0000"
-    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], created=created)])
+    org.on(
+        "FROM PermissionSetAssignment",
+        records=[{"PermissionSetId": INTEGRATION_PS["Id"], "AssigneeId": INTEGRATION_USER["Id"]}],
+    )
+    # A token that predates the policy change (APP_ROW's LastModifiedDate): it survived the switch.
+    created = "2025-09-01T10:00:00.000+0000"
+    held_tokens = [token(INTEGRATION, INTEGRATION_USER["Id"], created=created)] if held else []
+    org.on("FROM OauthToken", records=held_tokens)
 
 
 def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
@@ -72,7 +77,7 @@ def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
 
 
 def test_failures_name_the_step_to_run(make_task, org, errors, tmp_path):
-    configured(org, fresh=False, approved=False)
+    configured(org, approved=False)
     report = tmp_path / "v.json"
     task = make_task("sixsense_verify", integration_username=INTEGRATION, report_path=str(report))
     with pytest.raises(Exception) as err:
@@ -83,12 +88,23 @@ def test_failures_name_the_step_to_run(make_task, org, errors, tmp_path):
         "permitted users: all users may self-authorize; run sixsense_set_permitted_users (Set Permitted Users to admin approved, article step 3)"
         in message
     )
-    assert (
-        "integration user authorized" in message
-        and "sixsense_reauthorize_integration_user" in message
-    )
+    # The token is there, but without admin approval it is no evidence: the fix is Permitted Users.
+    assert "integration user authorized: 1 token(s)" in message
+    assert "Permitted Users not admin approved; run sixsense_set_permitted_users" in message
     assert task.return_values["failed"] == ["permitted users", "integration user authorized"]
     assert json.loads(report.read_text())["passed"] is False
+
+
+def test_no_token_after_the_switch_fails_naming_the_reauthorization(make_task, org, tmp_path):
+    configured(org, held=False)
+    task = make_task(
+        "sixsense_verify", integration_username=INTEGRATION, report_path=str(tmp_path / "v.json")
+    )
+    with pytest.raises(Exception) as err:
+        task()
+    assert "integration user authorized: no token" in str(err.value)
+    assert "sixsense_reauthorize_integration_user" in str(err.value)
+    assert task.return_values["failed"] == ["integration user authorized"]
 
 
 def test_blocked_app_fails(make_task, org, tmp_path):
