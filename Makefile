@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # 2 min 56 s, -n 2 4 min 5 s).
 PYTEST_WORKERS ?= 4
 
-.PHONY: setup demo test lint format runbooks sweep bench mutate
+.PHONY: setup demo fleet test lint format runbooks sweep bench mutate
 
 setup:
 	@scripts/setup
@@ -26,6 +26,12 @@ demo: setup
 	    -o sixsense_validate_inputs__interactive True \
 	    -o sixsense_validate_inputs__confirm_production True \
 	    -o sixsense_validate_inputs__poll_interval 1
+
+## The fleet demo: diagnose every bundled scenario as a simulated org, all at once, on Prefect's local mode
+## (no server; PREFECT_HOME is .sixsense/fleet/prefect). Prints the summary and the report paths (README: Fleet).
+FLEET_ARGS ?=
+fleet: setup
+	.venv-fleet/bin/python -m fleet demo $(FLEET_ARGS)
 
 ## The whole test suite (lint included), in parallel.
 test: setup lint
