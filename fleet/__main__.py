@@ -74,7 +74,8 @@ def _demo(args) -> int:
             fleet_path.write_text(sims.fleet_yaml(concurrency=args.concurrency), encoding="utf-8")
             os.environ.clear()
             os.environ.update(sims.environ())
-            return _run("diagnose", str(fleet_path), str(out))
+            _run("diagnose", str(fleet_path), str(out))
+            return 0  # the demo shows every state, "could not connect" included
 
 
 def main(argv=None) -> int:

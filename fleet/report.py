@@ -133,8 +133,12 @@ def row_from_diagnosis(base: dict, d: dict, path: str | None) -> dict:
     if nxt.get("done"):
         state, step, text = "done", None, "done"
     else:
-        step = f"{nxt.get('number')}. {nxt.get('title') or nxt.get('step')}"
-        state, text = "waiting", f"waiting at step {step.replace('. ', ': ', 1)}"
+        title, number = nxt.get("title") or nxt.get("step"), nxt.get("number")
+        if isinstance(number, int):
+            step, text = f"{number}. {title}", f"waiting at step {number}: {title}"
+        else:  # a prerequisite or a choice, before the numbered steps
+            step, text = str(title), f"waiting at: {title}"
+        state = "waiting"
     drift = _policy_drift(d)
     org = d.get("org") or {}
     model = (d.get("recommendation") or {}).get("model")
@@ -171,6 +175,13 @@ def row_from_setup(base: dict, code: int, audit: dict | None, output: str) -> di
         if isinstance((audit or {}).get("org"), dict)
         else None,
     }
+    diagnosis = _diagnosis_beside(path)
+    if (
+        diagnosis
+    ):  # the flow's step 2 diagnosed the org before any write: the same facts as diagnose
+        facts = row_from_diagnosis(base, diagnosis, None)
+        for key in ("model", "blockers", "token_risks", "policy_drift", "org_id", "org_kind"):
+            extra[key] = facts[key]
     if code == 0:
         return _row(base, state="done", state_text="done", **extra)
     status = (stopped or {}).get("status")
@@ -193,6 +204,17 @@ def row_from_setup(base: dict, code: int, audit: dict | None, output: str) -> di
     reason = _error(stopped, output) or error_line(output) or f"cci exited with status {code}"
     state = "could not connect" if not steps and CONNECT_RE.search(output) else "failed"
     return _row(base, state=state, state_text=f"{state}: {reason}", reason=reason, **extra)
+
+
+def _diagnosis_beside(audit_path: str | None) -> dict | None:
+    if not audit_path:
+        return None
+    path = Path(audit_path).with_name(Path(audit_path).stem + "-diagnosis.json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _error(step: dict | None, output: str) -> str | None:

@@ -62,6 +62,7 @@ def org_environment(org: dict, environ) -> tuple[dict, list[str]]:
             secrets = secrets_of(json.loads(value))
         except ValueError:
             secrets = []
+    env["COLUMNS"] = "200"  # fewer wrapped lines in cci's output
     env.setdefault("SF_DISABLE_TELEMETRY", "true")
     env.setdefault("SF_DISABLE_AUTOUPDATE", "true")
     return env, secrets
@@ -99,7 +100,11 @@ def audit_dir(out_dir: Path, name: str) -> Path:
 
 
 def _newest_audit(folder: Path, since: float) -> dict | None:
-    reports = [p for p in folder.glob("*.json") if p.stat().st_mtime >= since - 1]
+    reports = [
+        p
+        for p in folder.glob("*.json")
+        if not p.stem.endswith("-diagnosis") and p.stat().st_mtime >= since - 1
+    ]
     if not reports:
         return None
     path = max(reports, key=lambda p: p.stat().st_mtime)
@@ -187,8 +192,14 @@ def run_org(
 
 def error_line(output: str) -> str | None:
     """cci's closing error line (``Error: ...``), or the last non-empty line; scrubbed text in, out."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith("Error:") or "Error:" in line[:60]:
-            return line[:500]
+    lines = [line.strip() for line in output.splitlines()]
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith("Error:"):
+            message = []
+            for line in lines[index:]:  # the message may run on over a few lines
+                if not line:
+                    break
+                message.append(line)
+            return " ".join(message)[:500]
+    lines = [line for line in lines if line]
     return lines[-1][:500] if lines else None
