@@ -127,7 +127,7 @@ def _run(mode: str, fleet_path: str, out_dir: str | None) -> dict:
         "summary": report.summary(rows),
         "orgs": rows,
     }
-    data["paths"] = report.write(out, data)
+    report.write(out, data)  # adds data["paths"]
     logger.info("fleet %s %s: %s", mode, run_id, report.summary_line(data["summary"]))
     return data
 

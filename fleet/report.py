@@ -357,6 +357,7 @@ def write(out_dir: Path, data: dict) -> dict[str, str]:
     """Write ``<run>.json``, ``.md``, ``.html`` in ``out_dir``; returns their paths by kind."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / f"{data['run_id']}.{k}" for k in ("json", "md", "html")}
+    data["paths"] = {k: str(v) for k, v in paths.items()}
     paths["json"].write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     paths["md"].write_text(markdown(data), encoding="utf-8")
     paths["html"].write_text(html_page(data), encoding="utf-8")
