@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from fleet import sim
@@ -25,6 +26,7 @@ def _org_json(env: dict, name: str) -> dict:
     return json.loads(env[f"CUMULUSCI_ORG_{name}"])
 
 
+@pytest.mark.timeout(420)
 def test_fleet_diagnose_reports_every_org_whatever_the_others_do(
     fleet_python, prefect_env, tmp_path
 ):
