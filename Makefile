@@ -66,8 +66,11 @@ sweep: setup
 	  tests/e2e/test_faults.py $(PYTEST_ARGS); status=$$?; \
 	  .venv/bin/python -m tests.e2e.sweep; exit $$status
 
+## Benchmarks: the flows (benchmarks/run.py), then the fleet's figures (benchmarks/fleet.py: 50 simulated orgs
+## at 100 ms latency, concurrency 1, 4, 16; FLEET_BENCH_ORGS to change the count).
 bench: setup
 	.venv/bin/python benchmarks/run.py
+	.venv/bin/python benchmarks/fleet.py
 
 ## Mutation testing of the safety-critical code (not part of `make test`: it takes long). Scope, tests and
 ## copies: pyproject.toml [tool.mutmut] and [tool.mutation-scope]; survivors judged equivalent:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,7 @@ def _run(mode: str, fleet_path: str, out_dir: str | None) -> dict:
         retries=fleet.retries, retry_delay_seconds=fleet.retry_delays or 0
     )
     rows = []
+    begun = time.monotonic()
     with ThreadPoolTaskRunner(max_workers=fleet.concurrency) as pool:
         futures = [
             (
@@ -124,6 +126,9 @@ def _run(mode: str, fleet_path: str, out_dir: str | None) -> dict:
         "concurrency": fleet.concurrency,
         "started_at": started,
         "finished_at": report.now(),
+        "elapsed_seconds": round(
+            time.monotonic() - begun, 2
+        ),  # the orgs' phase: first start to last end
         "summary": report.summary(rows),
         "orgs": rows,
     }
