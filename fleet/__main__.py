@@ -41,7 +41,10 @@ def _print_result(data: dict) -> int:
     width = max(len(r["name"]) for r in data["orgs"])
     for row in data["orgs"]:
         extra = " (refreshed)" if row.get("refreshed") else ""
-        print(f"  {row['name']:<{width}}  {row['state_text']}{extra}")
+        text = (
+            row["state_text"] if len(row["state_text"]) <= 160 else row["state_text"][:157] + "..."
+        )
+        print(f"  {row['name']:<{width}}  {text}{extra}")
     print(f"fleet {data['mode']} {data['run_id']}: {summary_line(data['summary'])}")
     for kind, path in data["paths"].items():
         print(f"  {kind}: {path}")

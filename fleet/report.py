@@ -97,8 +97,16 @@ def _blockers(d: dict) -> list[str]:
     return out
 
 
+#: Salesforce keeps at most this many OAuth tokens per user per app; a new authorization beyond it revokes the
+#: oldest (facts §10.1 "Per-user token cap"; ``tasks/queries.py`` TOKENS_PER_USER_PER_APP, not importable here).
+TOKENS_PER_USER_PER_APP = 5
+#: Warnings that repeat a structured drift line (connected app policies): left out when that line is there.
+_REPEATS = {"refresh": "refresh-token policy breaks the sync", "ip": "IP relaxation is stricter"}
+
+
 def _policy_drift(d: dict) -> list[str]:
     out = []
+    repeated = []
     for label, pol in (
         ("connected app", (d.get("app") or {}).get("policies") or {}),
         ("ECA", d.get("eca") or {}),
@@ -107,14 +115,31 @@ def _policy_drift(d: dict) -> list[str]:
             if pol.get(f"{key}_ok") is False:
                 what = "refresh-token policy" if key == "refresh" else "IP relaxation"
                 out.append(f"{label} {what}: {pol.get(f'{key}_why')}")
+                repeated.append(_REPEATS[key])
     for w in d.get("warnings") or []:
-        if _POLICY_RE.search(w) and not any(w.startswith(x) for x in out):
+        if _POLICY_RE.search(w) and not any(r in w for r in repeated):
             out.append(w)
     return out
 
 
-def _token_risks(d: dict, drift: list[str]) -> list[str]:
+def _token_risks(d: dict) -> list[str]:
     out = []
+    for label, pol in (
+        ("connected app", (d.get("app") or {}).get("policies") or {}),
+        ("ECA", d.get("eca") or {}),
+    ):
+        if pol.get("refresh_ok") is False:
+            out.append(
+                f"the {label}'s refresh-token policy revokes 6sense's tokens: {pol.get('refresh_why')}"
+            )
+    count = (((d.get("tokens") or {}).get("integration_user") or {}).get("app") or {}).get(
+        "count"
+    ) or 0
+    if count >= TOKENS_PER_USER_PER_APP:
+        out.append(
+            f"the integration user holds {count} tokens of the app, Salesforce's cap per user per app "
+            f"({TOKENS_PER_USER_PER_APP}): a new authorization revokes the oldest"
+        )
     others = ((d.get("tokens") or {}).get("integration_user") or {}).get("other_apps") or []
     for other in others:
         out.append(
@@ -122,7 +147,9 @@ def _token_risks(d: dict, drift: list[str]) -> list[str]:
             "reauthorizing may log it out"
         )
     for w in d.get("warnings") or []:
-        if _TOKEN_RE.search(w) and w not in drift and not w.startswith("Reauthorizing"):
+        # Policy warnings are drift (their token effect is the structured line above); the other-apps
+        # warning is the structured line of each other app.
+        if _TOKEN_RE.search(w) and not _POLICY_RE.search(w) and not w.startswith("Reauthorizing"):
             out.append(w)
     return out
 
@@ -151,7 +178,7 @@ def row_from_diagnosis(base: dict, d: dict, path: str | None) -> dict:
         instructions=None if state == "done" else nxt.get("text"),
         model=MODELS.get(model, model),
         blockers=_blockers(d),
-        token_risks=_token_risks(d, drift),
+        token_risks=_token_risks(d),
         policy_drift=drift,
         org_id=org.get("id"),
         org_kind=org.get("kind"),

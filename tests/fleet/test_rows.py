@@ -57,7 +57,9 @@ def test_blockers_risks_and_drift_come_from_the_diagnosis():
             "integration": {"provided": True, "found": False, "username": "i@x.com"},
             "setup": {"provided": True, "found": True, "username": "a@x.com", "active": False},
         },
-        tokens={"integration_user": {"other_apps": [{"app": "Pardot", "count": 2}]}},
+        tokens={
+            "integration_user": {"app": {"count": 5}, "other_apps": [{"app": "Pardot", "count": 2}]}
+        },
         unreadable=["External Client App"],
         warnings=[
             "sfdc_6sense_oauth_app's refresh-token policy breaks the sync: expires immediately; fix"
@@ -75,8 +77,18 @@ def test_blockers_risks_and_drift_come_from_the_diagnosis():
         "setup user a@x.com is inactive",
         "could not read: External Client App",
     ]
-    assert row["policy_drift"][0] == "connected app refresh-token policy: expires immediately"
-    assert any("Pardot" in r for r in row["token_risks"])
+    # The structured line, and not the warning that says the same again.
+    assert row["policy_drift"] == ["connected app refresh-token policy: expires immediately"]
+    risks = row["token_risks"]
+    assert len(risks) == 3, risks
+    assert "refresh-token policy revokes 6sense's tokens: expires immediately" in risks[0]
+    assert "5 tokens of the app" in risks[1] and "revokes the oldest" in risks[1]
+    assert "Pardot" in risks[2]
+
+
+def test_below_the_token_cap_is_no_risk():
+    d = _diagnosis(tokens={"integration_user": {"app": {"count": 4}, "other_apps": []}})
+    assert report.row_from_diagnosis(BASE, d, None)["token_risks"] == []
 
 
 def test_an_unnumbered_step_reads_waiting_at_its_title():
