@@ -16,7 +16,6 @@ worker runs them from this folder's ``fleet/engine.py``.
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -165,7 +164,3 @@ def deploy(mode: str, fleet_path: str, name: str, pool: str, cron: str | None, o
         push=False,
         print_next_steps=False,
     )
-
-
-def environ_has_server() -> bool:
-    return bool(os.environ.get("PREFECT_API_URL"))
