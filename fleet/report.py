@@ -88,8 +88,6 @@ def _blockers(d: dict) -> list[str]:
         elif user.get("found"):
             if user.get("active") is False:
                 out.append(f"{label} is inactive")
-            if user.get("frozen"):
-                out.append(f"{label} is frozen")
             if role == "integration" and user.get("api_enabled") is False:
                 out.append(f"{label} has no API Enabled permission")
     for section in d.get("unreadable") or []:
