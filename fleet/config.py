@@ -37,13 +37,13 @@ FLEET_KEYS = {"concurrency", "retries", "timeout_seconds", "orgs"}
 RETRY_KEYS = {"count", "backoff_seconds"}
 ORG_KEYS = {"name", "cci_org", "env", "integration_username", "flow", "options"}
 #: Per-org options, passed to the flow's first step (sixsense_validate_inputs__<key>), which passes them on.
-#: ``interactive`` is not among them: a fleet never waits at a terminal (it is always False).
+#: ``interactive`` is not among them: a fleet never waits at a terminal (it is always False); nor is ``plan``
+#: (a planned run writes nothing yet ends "ok": it would read as done; ``fleet diagnose`` is the read-only view).
 ORG_OPTIONS = {
     "setup_username": str,
     "connected_app_names": str,
     "confirm_production": bool,
     "confirm_reauthorization": bool,
-    "plan": bool,
     "wait_timeout": int,
     "poll_interval": int,
 }

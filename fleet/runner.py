@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -133,24 +134,7 @@ def run_org(
     wall = time.time()
     timed_out = False
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=project_root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        code, output = proc.returncode, (proc.stdout or "") + (proc.stderr or "")
-    except subprocess.TimeoutExpired as e:
-        timed_out, code = True, None
-        output = (
-            (e.stdout or b"").decode("utf-8", "replace")
-            if isinstance(e.stdout, bytes)
-            else (e.stdout or "")
-        )
+        code, output, timed_out = _run_process(cmd, project_root, env, timeout)
     except OSError as e:
         code, output = None, f"could not start cci ({cmd[0]}): {e.strerror}"
     output = scrub(output, secrets)
@@ -188,6 +172,33 @@ def run_org(
         row["transient"] = bool(TRANSIENT_RE.search(output))
     row["output_tail"] = tail
     return row
+
+
+def _run_process(
+    cmd: list[str], cwd: Path, env: dict, timeout: float
+) -> tuple[int | None, str, bool]:
+    """``(exit code or None, stdout + stderr, timed out)``. The process runs in its own session, so a
+    timeout ends its whole tree (cci's own children, such as the sf CLI, too) and never waits on them."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+        return proc.returncode, output or "", False
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        output, _ = proc.communicate()
+        return None, output or "", True
 
 
 def error_line(output: str) -> str | None:

@@ -124,6 +124,11 @@ BAD = {
         {},
         ["orgs[0] (acme)", "interactive", "never waits"],
     ),
+    "plan option": (
+        "orgs:\n" + GOOD_ORG + "    options: {plan: true}\n",
+        {},
+        ["orgs[0] (acme)", "unknown option 'plan'"],
+    ),
     "production consent not a boolean": (
         "orgs:\n" + GOOD_ORG + "    options: {confirm_production: 'yes'}\n",
         {},

@@ -39,7 +39,8 @@ def _run(tmp_path, environ, mode="diagnose", timeout=30.0):
 
 
 def test_a_timeout_is_that_orgs_failed_row_and_may_be_retried(tmp_path):
-    row = _run(tmp_path, _cci(tmp_path, "sleep 10"), timeout=0.5)
+    # cci's own child (as the sf CLI would be) holds the output pipe: the timeout ends it too.
+    row = _run(tmp_path, _cci(tmp_path, "sleep 10 & sleep 10"), timeout=0.5)
     assert row["state"] == "failed"
     assert row["reason"] == "timed out after 0.5 s"
     assert row["transient"] is True
