@@ -1,6 +1,6 @@
 """The team mode against a real local Prefect server: ``prefect server start`` (random port, temporary
 PREFECT_HOME), a process work pool, a ``prefect worker start`` process, a deployment of the fleet diagnose
-flow (``python -m fleet deploy``), one run of it: the flow run ends COMPLETED and the report exists."""
+flow (``python -m fleet deploy``, with a nightly schedule), one run of it: the flow run ends COMPLETED and the report exists."""
 
 from __future__ import annotations
 
@@ -113,6 +113,8 @@ def test_fleet_diagnose_deployment_runs_on_a_prefect_server_and_worker(fleet_pyt
                     "fleet-test",
                     "--name",
                     "test",
+                    "--cron",
+                    "0 3 * * *",
                     "--out",
                     str(out),
                 ],
@@ -120,6 +122,12 @@ def test_fleet_diagnose_deployment_runs_on_a_prefect_server_and_worker(fleet_pyt
                 timeout=120,
             )
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+            deployment = requests.get(
+                f"{api}/deployments/name/fleet-diagnose/test", timeout=10
+            ).json()
+            crons = [s["schedule"].get("cron") for s in deployment.get("schedules") or []]
+            assert crons == ["0 3 * * *"], deployment  # the nightly schedule
+            assert deployment["parameters"]["fleet_path"] == str(fleet_file.resolve())
             started = subprocess.run(
                 [
                     prefect,
