@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # 2 min 56 s, -n 2 4 min 5 s).
 PYTEST_WORKERS ?= 4
 
-.PHONY: setup demo test lint format runbooks sweep bench mutate
+.PHONY: setup demo fleet test lint format runbooks sweep bench mutate
 
 setup:
 	@scripts/setup
@@ -26,6 +26,12 @@ demo: setup
 	    -o sixsense_validate_inputs__interactive True \
 	    -o sixsense_validate_inputs__confirm_production True \
 	    -o sixsense_validate_inputs__poll_interval 1
+
+## The fleet demo: diagnose every bundled scenario as a simulated org, all at once, on Prefect's local mode
+## (no server; PREFECT_HOME is .sixsense/fleet/prefect). Prints the summary and the report paths (README: Fleet).
+FLEET_ARGS ?=
+fleet: setup
+	.venv-fleet/bin/python -m fleet demo $(FLEET_ARGS)
 
 ## The whole test suite (lint included), in parallel.
 test: setup lint
@@ -60,8 +66,11 @@ sweep: setup
 	  tests/e2e/test_faults.py $(PYTEST_ARGS); status=$$?; \
 	  .venv/bin/python -m tests.e2e.sweep; exit $$status
 
+## Benchmarks: the flows (benchmarks/run.py), then the fleet's figures (benchmarks/fleet.py: 50 simulated orgs
+## at 100 ms latency, concurrency 1, 4, 16; FLEET_BENCH_ORGS to change the count).
 bench: setup
 	.venv/bin/python benchmarks/run.py
+	.venv/bin/python benchmarks/fleet.py
 
 ## Mutation testing of the safety-critical code (not part of `make test`: it takes long). Scope, tests and
 ## copies: pyproject.toml [tool.mutmut] and [tool.mutation-scope]; survivors judged equivalent:
