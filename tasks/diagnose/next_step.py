@@ -6,7 +6,7 @@ article numbers come from the procedure table (``tasks/procedure.py``).
 
 from __future__ import annotations
 
-from .. import procedure
+from .. import app_policy, procedure
 from ..vendor import VENDOR
 
 NEW_FLOW = "sixsense_new_customer"
@@ -218,6 +218,24 @@ def next_step(diagnosis: dict) -> dict:
             f"{integration.get('username')} holds no token for the app (never authorized, or the Permitted "
             "Users change revoked it); reauthorizing may log it out of Pardot / Sales Engagement (see its "
             "other tokens).",
+        )
+    policies = app.get("policies") or {}
+    broken = [
+        why
+        for ok, why in (
+            (policies.get("refresh_ok"), policies.get("refresh_why")),
+            (policies.get("ip_ok"), policies.get("ip_why")),
+        )
+        if ok is False
+    ]
+    if broken:
+        return step(
+            None,
+            f"the app's OAuth policies stop {VENDOR.label}'s sync ({'; '.join(broken)}); fix them on "
+            f"{app_policy.FIX_PAGE} (the desired policy: refresh token valid until revoked, IP restrictions "
+            "relaxed), then run the verification.",
+            None,
+            title=f"Fix the {VENDOR.label} app's OAuth policies",
         )
     return step(
         "verify",

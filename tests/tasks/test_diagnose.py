@@ -435,7 +435,8 @@ EXPECTED_NEXT = {
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_policies_deployable": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
-    "refresh_token_expires_immediately": ("sixsense_verify", "admin_approved"),
+    # Complete, but the app expires refresh tokens immediately: fixing the policy is next (no task).
+    "refresh_token_expires_immediately": (None, "admin_approved"),
     # Two candidate names installed, one in use: the next step is the operator's choice (no task).
     "two_candidate_apps": (None, "installed"),
     # Issue 17 kind 2: the integration user's tokens are older than the policy change but read now, with its
@@ -602,6 +603,12 @@ def test_diagnose_flags_an_app_that_expires_refresh_tokens_immediately(sim_diagn
         for w in result["warnings"]
     )
     assert "app policies (read from: ConnectedApp metadata)" in (tmp_path / "d.md").read_text()
+    # Not "setup complete": the sync stops, so the next step is the policy fix, never done.
+    nxt = result["next_step"]
+    assert nxt["done"] is False
+    assert nxt["title"] == "Fix the 6sense app's OAuth policies"
+    assert "Manage App Policies" in nxt["why"]
+    assert "Expire refresh token immediately" in nxt["why"]
 
 
 def test_diagnose_says_the_app_policies_could_not_be_read(sim_diagnose):
