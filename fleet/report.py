@@ -79,17 +79,10 @@ def _blockers(d: dict) -> list[str]:
         )
     if app.get("blocked"):
         out.append(f"the app {app.get('primary') or ''} is blocked in this org".replace("  ", " "))
+    # sixsense_diagnose's users.problems: whatever stops the users authorizing (missing, inactive, frozen,
+    # locked out, no API access, one person in two roles), each with its fix.
     users = d.get("users") or {}
-    for role in ("integration", "setup"):
-        user = users.get(role) or {}
-        label = f"{role} user {user.get('username') or ''}".strip()
-        if user.get("provided") and not user.get("found"):
-            out.append(f"{label} not found")
-        elif user.get("found"):
-            if user.get("active") is False:
-                out.append(f"{label} is inactive")
-            if role == "integration" and user.get("api_enabled") is False:
-                out.append(f"{label} has no API Enabled permission")
+    out.extend(users.get("problems") or [])
     for section in d.get("unreadable") or []:
         out.append(f"could not read: {section}")
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 
-from .. import app_policy, procedure
+from .. import app_policy, procedure, user_checks
 from ..api_access_control import RETRIEVE_FAILED, DetectApiAccessControl
 from ..base import (
     API_ENABLED,
@@ -228,6 +228,7 @@ class OrgUserFacts:
             "setup": self._describe_user(setup_username, found, "setup user"),
             "integration": self._describe_user(integration_username, found, "integration user"),
         }
+        users["problems"] = self._user_problems(setup_username, integration_username)
         if not integration_username:
             self.warnings.append(
                 "integration_username not given: the integration user's access and tokens are not checked."
@@ -242,6 +243,32 @@ class OrgUserFacts:
                 f"user doing '{procedure.step('authorize_setup_user').name}'."
             )
         return users
+
+    def _user_problems(self, setup: str | None, integration: str | None) -> list[str]:
+        """Why the users cannot authorize, as the flows refuse them before any write (``user_checks``: the
+        same person twice, the integration user as the connected user, missing, inactive, frozen, locked
+        out, no API access); each with its fix. A state that could not be read is listed in ``unreadable``,
+        never taken as fine."""
+        problems = user_checks.same_user_problems(
+            setup,
+            integration,
+            self.org_config.username,
+            setup_defaulted=not self.options.get("setup_username"),
+        )
+        usernames = {
+            role: name
+            for role, name in ((user_checks.SETUP, setup), (user_checks.INTEGRATION, integration))
+            if name
+        }
+        if not usernames:
+            return problems
+        checked = self._safe("user states", lambda: self._check_users(usernames), None)
+        if checked is None:
+            return problems
+        for check, value, result in checked.rows:
+            if result == "not checked":
+                self._not_readable("user states", f"{check}: {value}")
+        return problems + checked.problems
 
     def _user_assignments(self, found: dict) -> dict[str, list[dict]]:
         """The assignments of every user in ``found`` (one query for all of them, read once per run)."""

@@ -112,6 +112,14 @@ def next_step(diagnosis: dict) -> dict:
             "done": done,
         }
 
+    if users.get("problems"):
+        return step(
+            None,
+            " ".join(users["problems"]),
+            None,
+            title="Fix the users who cannot authorize",
+        )
+
     if app.get("choice_required"):
         return step(
             None,

@@ -56,6 +56,10 @@ def test_blockers_risks_and_drift_come_from_the_diagnosis():
         users={
             "integration": {"provided": True, "found": False, "username": "i@x.com"},
             "setup": {"provided": True, "found": True, "username": "a@x.com", "active": False},
+            "problems": [
+                "The integration user i@x.com does not exist in this org; check the username.",
+                "The setup user a@x.com is inactive (User.IsActive false); activate it.",
+            ],
         },
         tokens={
             "integration_user": {"app": {"count": 5}, "other_apps": [{"app": "Pardot", "count": 2}]}
@@ -73,8 +77,8 @@ def test_blockers_risks_and_drift_come_from_the_diagnosis():
     assert row["blockers"] == [
         "app choice required: two apps in use",
         "the app sfdc_6sense_oauth_app is blocked in this org",
-        "integration user i@x.com not found",
-        "setup user a@x.com is inactive",
+        "The integration user i@x.com does not exist in this org; check the username.",
+        "The setup user a@x.com is inactive (User.IsActive false); activate it.",
         "could not read: External Client App",
     ]
     # The structured line, and not the warning that says the same again.

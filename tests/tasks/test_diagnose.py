@@ -12,7 +12,7 @@ import json
 import pytest
 import requests
 
-from tests.conftest import connectable_scenarios
+from tests.conftest import USER_REFUSED_SCENARIOS, connectable_scenarios
 from tests.tasks.conftest import (
     ADMIN,
     ADMIN_USER,
@@ -586,6 +586,43 @@ def test_unreadable_integration_tokens_do_not_send_the_operator_to_reauthorize(
     assert any("OauthToken (integration user)" in w for w in result["warnings"])
     assert result["next_step"]["task"] == "sixsense_verify"
     assert "unknown" in result["next_step"]["why"]
+
+
+#: What each scenario whose users cannot authorize must name (the flows refuse these before any write).
+USER_PROBLEM = {
+    "integration_user_frozen": "is frozen (UserLogin.IsFrozen)",
+    "integration_user_is_connected_user": "is the user cci is connected as",
+    "integration_user_without_api_licence": "has no API access",
+}
+
+
+def test_every_user_refused_scenario_has_its_expected_problem():
+    assert sorted(USER_PROBLEM) == sorted(USER_REFUSED_SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", sorted(USER_PROBLEM))
+def test_diagnose_names_a_user_who_cannot_authorize_as_the_next_step(sim_diagnose, scenario):
+    """The fleet's blockers and the next step come from here: a user the flows would refuse is never
+    hidden behind the procedure's next step."""
+    sim, run = sim_diagnose(scenario)
+    result = run(integration_username=INTEGRATION)
+    problems = result["users"]["problems"]
+    assert any(USER_PROBLEM[scenario] in p for p in problems), problems
+    nxt = result["next_step"]
+    assert (nxt["title"], nxt["task"], nxt["done"]) == (
+        "Fix the users who cannot authorize",
+        None,
+        False,
+    )
+    assert USER_PROBLEM[scenario] in nxt["why"]
+    assert [r for r in sim.requests() if r["kind"] == "write"] == []
+
+
+def test_diagnose_lists_no_user_problem_where_the_users_can_authorize(sim_diagnose):
+    sim, run = sim_diagnose("configured")
+    result = run(integration_username=INTEGRATION)
+    assert result["users"]["problems"] == []
+    assert "user states" not in result["unreadable"]
 
 
 # -- issue 17 kind 5: the app's policies ---------------------------------------------------------------------
