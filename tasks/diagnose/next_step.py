@@ -157,6 +157,10 @@ def next_step(diagnosis: dict) -> dict:
             why = (
                 "the app has never been used in this org (no OauthToken, no ConnectedApplication), so "
                 "Salesforce does not list it on Connected Apps OAuth Usage yet."
+                if "OauthToken" not in (diagnosis.get("unreadable") or [])
+                else "the app is not installed (no ConnectedApplication), and whether it was ever used here "
+                "could not be read (OauthToken: see the warnings); if nobody has authorized it yet, start "
+                "here, else install it on Connected Apps OAuth Usage."
             )
             if acc.get("enforcing"):
                 why += (

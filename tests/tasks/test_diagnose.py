@@ -625,6 +625,28 @@ def test_diagnose_lists_no_user_problem_where_the_users_can_authorize(sim_diagno
     assert "user states" not in result["unreadable"]
 
 
+def test_tokens_hidden_from_the_connected_user_are_could_not_read_never_never_used(sim_diagnose):
+    """connected_user_view_setup_only: cci's user has View Setup but neither Manage Users nor Customize
+    Application, so Salesforce shows it only its own tokens (facts §10.1): an empty read is not "never used"."""
+    sim, run = sim_diagnose("connected_user_view_setup_only")
+    result = run(integration_username=INTEGRATION)
+    assert "OauthToken" in result["unreadable"]
+    assert result["tokens"]["integration_user"] is None
+    assert any(
+        "could not read other users' tokens" in w and "Manage Users" in w
+        for w in result["warnings"]
+    )
+    assert "never been used" not in json.dumps(result)
+    assert not [r for r in sim.requests() if r["action"] == "OauthToken"]
+
+
+def test_tokens_visible_to_an_admin_are_read(sim_diagnose):
+    sim, run = sim_diagnose("configured")
+    result = run(integration_username=INTEGRATION)
+    assert "OauthToken" not in result["unreadable"]
+    assert result["tokens"]["integration_user"]["app"]["count"] == 1
+
+
 # -- issue 17 kind 5: the app's policies ---------------------------------------------------------------------
 
 
