@@ -6,12 +6,9 @@ the ones that change nothing observable). The failing states: tests/tasks/test_c
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from orgsim.eca import ECA_DEVELOPER_NAME, VERSIONS
-from tasks.eca.common import normalize, version_tuple
 from tests.tasks.test_checks_fail import (
     ECA_LABEL,
     ECA_WANTED,
@@ -332,7 +329,8 @@ def test_authorize_step_not_done_without_the_integration_users_token(sim_task, t
 # -- the values compared ------------------------------------------------------------------------------------
 
 
-def test_a_policy_value_is_compared_as_trimmed_text():
+def test_a_policy_value_is_compared_as_trimmed_text(tasks_module):
+    normalize = tasks_module("eca.common").normalize
     assert normalize("startUrl", None) == ""
     assert normalize("refreshTokenValidityPeriod", 30.0) == "30"
     assert normalize("refreshTokenValidityPeriod", 30) == "30"
@@ -341,7 +339,8 @@ def test_a_policy_value_is_compared_as_trimmed_text():
     assert normalize("permittedUsersPolicyType", "AllSelfAuthorized") == "AllSelfAuthorized"
 
 
-def test_a_package_version_compares_by_its_four_numbers():
+def test_a_package_version_compares_by_its_four_numbers(tasks_module):
+    version_tuple = tasks_module("eca.common").version_tuple
     row = {"MajorVersion": 2, "MinorVersion": 3, "PatchVersion": 4, "BuildNumber": 5}
     assert version_tuple(row) == (2, 3, 4, 5)
     assert version_tuple({}) == (0, 0, 0, 0)
