@@ -6,7 +6,9 @@ ones that change nothing observable). The base cases: tests/tasks/test_inputs.py
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -232,3 +234,23 @@ def test_a_deferred_audit_dir_is_left_for_the_flow_to_fill(make_task):
         audit_dir="^^some_step.audit_dir",
     )
     assert task.options["audit_dir"] == "^^some_step.audit_dir"
+
+
+def test_in_a_flow_it_hands_on_the_audit_report_and_the_checked_rights(
+    start_sim, run_flow_inprocess, tasks_module, tmp_path
+):
+    """The first step of a flow: later steps read the run's audit report path from it, and do not read the
+    connected user's rights again (it checked all of them)."""
+    sim = start_sim("eca_not_installed")
+    coordinator, error, output = run_flow_inprocess(
+        sim, "sixsense_eca", plan="True", audit_dir=str(tmp_path / "audit")
+    )
+    assert error is None, f"{error!r}\n{output}"
+    first = coordinator.results[0]
+    assert first.task_name == "sixsense_validate_inputs"
+    report = Path(first.return_values["audit_report"])
+    assert report.parent == tmp_path / "audit"
+    assert json.loads(report.read_text())["flow"] == "sixsense_eca"
+    assert f"Audit report: {report}" in output
+    audit, connected_user = tasks_module("audit"), tasks_module("connected_user")
+    assert audit.flow_run(coordinator).rights_checked == set(connected_user.BY_KEY)
