@@ -221,8 +221,15 @@ def test_a_skipped_policy_names_where_to_check_it_by_hand(sim_task, tmp_path):
             f"({report['instance_url']}{MANAGER_PATH})"
         )
     not_checked = {c["check"]: c for c in report["not_checked"]}
-    assert not_checked["policy: Start Page"]["matters"] is False
-    assert not_checked["policy: Refresh token validity unit"]["matters"] is True
+    assert (
+        not_checked["policy: Start Page"]["matters"],
+        not_checked["policy: Start Page"]["note"],
+    ) == (
+        False,
+        "Start Page only sets the page shown after authorizing; the integration does not use it",
+    )
+    unit_skip = not_checked["policy: Refresh token validity unit"]
+    assert (unit_skip["matters"], unit_skip["note"]) == (True, "")
     assert task.return_values["not_checked"] == ["policy: Refresh token validity unit"]
     assert report["passed"] is False
 
@@ -345,3 +352,18 @@ def test_a_package_version_compares_by_its_four_numbers(tasks_module):
     assert version_tuple(row) == (2, 3, 4, 5)
     assert version_tuple({}) == (0, 0, 0, 0)
     assert version_tuple({"MajorVersion": None, "MinorVersion": "7"}) == (0, 7, 0, 0)
+
+
+def test_verify_eca_refuses_an_integration_user_not_in_the_org(sim_task, tmp_path, errors):
+    sim, make = eca_complete(sim_task, tmp_path)
+    task = make(
+        "sixsense_verify_eca",
+        integration_username="nobody@example.com",
+        report_path=str(tmp_path / "verification-eca.json"),
+    )
+    with pytest.raises(errors.SixsenseInputError) as raised:
+        task()
+    assert str(raised.value) == (
+        "The integration user nobody@example.com does not exist in this org; check the username "
+        "(-o integration_username ...)."
+    )
