@@ -126,7 +126,7 @@ def test_already_assigned_is_noted_as_already_done(make_task, org, info):
     assert org.writes() == []
     assert f"already done: {ADMIN} has Sixsense_Setup_Access." in info.messages
     assert task.audit_notes["skipped"] == ["already done: Sixsense_Setup_Access assigned"]
-    assert any("none (already done)" in m for m in info.messages)
+    assert any(m.rstrip().endswith(" none (already done)") for m in info.messages)
 
 
 def test_two_permission_sets_one_assigned_assigns_only_the_other(make_task, org):
@@ -242,6 +242,12 @@ def test_assign_by_username_defaults_to_the_running_user_and_says_when_nobody_ma
         org_config,
     )
     assert named._usernames() == ["a@example.com", "b@example.com"]
+    named._init_task()
+    with pytest.raises(Exception) as nobody:
+        named._query_existing_assignments()
+    assert str(nobody.value) == (
+        "No users were found with the username(s) a@example.com, b@example.com."
+    )
 
 
 def test_api_names_given_as_a_keyword_argument_are_kept(tasks_module, runtime, org_config):
@@ -316,4 +322,9 @@ def test_both_sets_already_assigned_are_already_done(make_task, org, info):
         "held_through": "permission set Sixsense_Setup_Access, permission set Second_Set",
     }
     assert f"already done: {ADMIN} has Sixsense_Setup_Access, Second_Set." in info.messages
+    assert task.audit_notes["skipped"] == [
+        "already done: Sixsense_Setup_Access, Second_Set assigned"
+    ]
+    rows = [m for m in info.messages if m.rstrip().endswith("none (already done)")]
+    assert rows and all(m.rstrip().endswith(" none (already done)") for m in rows), rows
     assert org.writes() == []
