@@ -11,11 +11,14 @@ import logging
 import pytest
 from cumulusci.core.config import TaskConfig
 
+from tests.tasks import test_terminal_confirmations
 from tests.tasks.conftest import ADMIN, SETUP_PS, user
 
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 OTHER_PS = {"Id": "0PS000000000009AAA", "Name": "Approver_Set", "Label": "Approver"}
 SANDBOX = {"Name": "UAT", "IsSandbox": True}
+#: Standard input at a terminal, answering as scripted (the fixture of test_terminal_confirmations.py).
+terminal = test_terminal_confirmations.terminal
 
 
 def assignment(ps, approve=True, owned_by_profile=False, profile=None):
@@ -328,3 +331,24 @@ def test_both_sets_already_assigned_are_already_done(make_task, org, info):
     rows = [m for m in info.messages if m.rstrip().endswith("none (already done)")]
     assert rows and all(m.rstrip().endswith(" none (already done)") for m in rows), rows
     assert org.writes() == []
+
+
+def test_on_production_the_terminal_question_names_every_set_to_assign(
+    make_task, org, info, terminal
+):
+    """At a terminal, the production guard asks before the write, naming what it will write: each
+    permission set still to assign and the user."""
+    org_to_assign(org, permission_sets=(SETUP_PS, SECOND_PS))
+    org.on("FROM Organization", records=[{"Name": "Acme Corp", "IsSandbox": False}])
+    terminal("y")
+    task = make_task("sixsense_assign_setup_access", api_names=TWO_SETS, interactive="True")
+    assert task()["assigned"] is True
+    [question] = terminal.questions()
+    assert question.startswith(
+        f"Acme Corp is a production org. Write to it (assign Sixsense_Setup_Access, Second_Set to "
+        f"{ADMIN}) and in the later steps of this run?"
+    ), question
+    assert (
+        "Confirmed at the terminal: write to the production org Acme Corp (assign "
+        f"Sixsense_Setup_Access, Second_Set to {ADMIN}) and in the later steps of this run."
+    ) in info.messages
