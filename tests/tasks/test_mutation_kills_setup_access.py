@@ -13,6 +13,13 @@ from cumulusci.core.config import TaskConfig
 
 from tests.tasks import test_terminal_confirmations
 from tests.tasks.conftest import ADMIN, SETUP_PS, user
+from tests.tasks.test_write_faults import (
+    SETUP_SET,
+    _ids,
+    _remove,
+    _run,
+    _without_profile_permission,
+)
 
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 OTHER_PS = {"Id": "0PS000000000009AAA", "Name": "Approver_Set", "Label": "Approver"}
@@ -352,3 +359,21 @@ def test_on_production_the_terminal_question_names_every_set_to_assign(
         "Confirmed at the terminal: write to the production org Acme Corp (assign "
         f"Sixsense_Setup_Access, Second_Set to {ADMIN}) and in the later steps of this run."
     ) in info.messages
+
+
+def test_an_assignment_refused_for_an_expired_session_names_the_write_and_the_way_out(sim_task):
+    """The simulator: the setup user needs the set (its profile lacks the permission, no assignment); the
+    org refuses the insert with INVALID_SESSION_ID. The step stops naming the write and what to do."""
+
+    sim, make = sim_task("configured")
+    ids = _ids(sim)
+    _without_profile_permission(sim, ids["setup"])
+    _remove(sim, "PermissionSetAssignment", AssigneeId=ids["setup"], PermissionSetId=ids[SETUP_SET])
+    sim.observer.set_faults("match=/composite/sobjects:kind=INVALID_SESSION_ID")
+    result, error = _run(make, "sixsense_assign_setup_access")
+    assert result is None
+    assert str(error).startswith(
+        "Permission set assignment failed: INVALID_SESSION_ID: the Salesforce session expired during "
+        "this step"
+    ), error
+    assert "cci org connect" in str(error)
