@@ -377,3 +377,18 @@ def test_an_assignment_refused_for_an_expired_session_names_the_write_and_the_wa
         "this step"
     ), error
     assert "cci org connect" in str(error)
+
+
+def test_an_assignment_retried_after_a_transient_fault_says_what_it_retries(sim_task, caplog):
+    sim, make = sim_task("configured")
+    ids = _ids(sim)
+    _without_profile_permission(sim, ids["setup"])
+    _remove(sim, "PermissionSetAssignment", AssigneeId=ids["setup"], PermissionSetId=ids[SETUP_SET])
+    sim.observer.set_faults("match=/composite/sobjects:kind=UNABLE_TO_LOCK_ROW:times=1")
+    result, error = _run(make, "sixsense_assign_setup_access")
+    assert error is None, error
+    assert result["assigned"] is True
+    retries = [
+        r.getMessage() for r in caplog.records if "still missing and retrying" in r.getMessage()
+    ]
+    assert retries and all(m.startswith("Permission set assignment: ") for m in retries), retries
