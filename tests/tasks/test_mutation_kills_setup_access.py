@@ -7,6 +7,7 @@ observable). The base cases: tests/tasks/test_setup_access.py.
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from cumulusci.core.config import TaskConfig
@@ -392,3 +393,14 @@ def test_an_assignment_retried_after_a_transient_fault_says_what_it_retries(sim_
         r.getMessage() for r in caplog.records if "still missing and retrying" in r.getMessage()
     ]
     assert retries and all(m.startswith("Permission set assignment: ") for m in retries), retries
+
+
+def test_the_assignments_are_read_once_before_the_write_and_once_to_verify_it(make_task, org):
+    """The step's own read of the user's assignments is what the write starts from (no second read before
+    it); one read after the insert verifies it."""
+    org_to_assign(org)
+    assert make_task("sixsense_assign_setup_access")()["assigned"] is True
+    reads = [q for q in org.soql if re.search(r"FROM PermissionSetAssignment\b", q)]
+    assert len(reads) == 2, reads
+    assert org.soql.index(reads[0]) < org.soql.index(reads[1])
+    assert len(org.inserted) == 1
