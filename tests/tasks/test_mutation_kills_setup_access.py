@@ -404,3 +404,13 @@ def test_the_assignments_are_read_once_before_the_write_and_once_to_verify_it(ma
     assert len(reads) == 2, reads
     assert org.soql.index(reads[0]) < org.soql.index(reads[1])
     assert len(org.inserted) == 1
+
+
+def test_two_inserts_never_saved_fail_naming_both_sets(make_task, org, errors):
+    org_to_assign(org, permission_sets=(SETUP_PS, SECOND_PS))
+    org.on_insert = None  # acknowledged, never saved
+    with pytest.raises(errors.SixsenseOrgError) as failed:
+        make_task("sixsense_assign_setup_access", api_names=TWO_SETS)()
+    assert str(failed.value).startswith(
+        f"Sixsense_Setup_Access, Second_Set is still not assigned to {ADMIN} ("
+    ), failed.value
