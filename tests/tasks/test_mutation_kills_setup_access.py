@@ -83,6 +83,8 @@ def test_the_assignment_is_reported_in_the_table_and_the_audit(make_task, org, i
     assert f"WHERE Username IN ('{ADMIN}')" in users_query
     table = [m for m in info.messages if ADMIN in m and "CanApproveUninstalledApps" in m]
     assert table and "permission set Sixsense_Setup_Access" in table[-1]
+    title = info.messages.index("Setup access")  # the table's title, then its header and rows
+    assert info.messages.index(table[-1]) > title
     assert table[-1].rstrip().endswith("assigned")
     notes = task.audit_notes
     assert notes["before"] == f"{ADMIN} does not hold CanApproveUninstalledApps"
