@@ -367,3 +367,34 @@ def test_verify_eca_refuses_an_integration_user_not_in_the_org(sim_task, tmp_pat
         "The integration user nobody@example.com does not exist in this org; check the username "
         "(-o integration_username ...)."
     )
+
+
+@pytest.mark.parametrize(
+    "fault, name, expected",
+    [
+        ("match=InstalledSubscriberPackage:kind=503", "package installed", f"{V10} or newer"),
+        (
+            "match=FROM+ExternalClientApplication+:kind=503",
+            "External Client App",
+            f"{NAMES}, Packaged",
+        ),
+        (
+            "match=ExtlClntAppOauthPlcyCnfg:kind=503",
+            "policy: Refresh Token Policy",
+            "SpecificInactivity",
+        ),
+        (
+            "match=FROM+OauthToken:kind=503",
+            "integration user authorized",
+            f"{INTEGRATION} holds a token for the ECA",
+        ),
+    ],
+    ids=["package", "eca", "policies", "tokens"],
+)
+def test_a_check_that_could_not_read_still_says_what_it_expected(
+    sim_task, tmp_path, fault, name, expected
+):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, sim, fault)
+    check = result(report, name)
+    assert (check["result"], check["expected"]) == ("UNREADABLE", expected), check
