@@ -370,31 +370,42 @@ def test_verify_eca_refuses_an_integration_user_not_in_the_org(sim_task, tmp_pat
 
 
 @pytest.mark.parametrize(
-    "fault, name, expected",
+    "fault, name, expected, read",
     [
-        ("match=InstalledSubscriberPackage:kind=503", "package installed", f"{V10} or newer"),
+        (
+            "match=InstalledSubscriberPackage:kind=503",
+            "package installed",
+            f"{V10} or newer",
+            "Tooling query",
+        ),
         (
             "match=FROM+ExternalClientApplication+:kind=503",
             "External Client App",
             f"{NAMES}, Packaged",
+            "Query",
         ),
         (
             "match=ExtlClntAppOauthPlcyCnfg:kind=503",
             "policy: Refresh Token Policy",
             "SpecificInactivity",
+            "describe ExtlClntAppOauthPlcyCnfg",
         ),
         (
             "match=FROM+OauthToken:kind=503",
             "integration user authorized",
             f"{INTEGRATION} holds a token for the ECA",
+            "Query",
         ),
     ],
     ids=["package", "eca", "policies", "tokens"],
 )
-def test_a_check_that_could_not_read_still_says_what_it_expected(
-    sim_task, tmp_path, fault, name, expected
+def test_a_check_that_could_not_read_says_what_it_expected_and_which_read_failed(
+    sim_task, tmp_path, fault, name, expected, read
 ):
     sim, make = eca_complete(sim_task, tmp_path)
     report, error, _ = verify_eca(make, tmp_path, sim, fault)
     check = result(report, name)
     assert (check["result"], check["expected"]) == ("UNREADABLE", expected), check
+    assert check["actual"].startswith(
+        f"could not check: {read} failed: HTTP 503: Service Unavailable."
+    ), check
