@@ -13,6 +13,7 @@ from tests.tasks.test_checks_fail import (
     ECA_LABEL,
     ECA_WANTED,
     INTEGRATION,
+    add_token,
     eca_complete,
     eca_scenario,
     result,
@@ -409,3 +410,14 @@ def test_a_check_that_could_not_read_says_what_it_expected_and_which_read_failed
     assert check["actual"].startswith(
         f"could not check: {read} failed: HTTP 503: Service Unavailable."
     ), check
+
+
+def test_a_token_named_by_the_ecas_developer_name_counts(sim_task, tmp_path):
+    """Which name OauthToken.AppName carries for an ECA is not documented (the simulator uses its label):
+    a token under either of the ECA's names is the integration user's authorization."""
+    sim, make = sim_task(eca_scenario(tmp_path))
+    add_token(sim, INTEGRATION, app=ECA_DEVELOPER_NAME)
+    report, error, _ = verify_eca(make, tmp_path)
+    assert rows(report)["integration user authorized"][2] == "PASS", report
+    values = plan(make, "sixsense_authorize_eca")
+    assert values["done"] is True, values
