@@ -421,3 +421,25 @@ def test_a_token_named_by_the_ecas_developer_name_counts(sim_task, tmp_path):
     assert rows(report)["integration user authorized"][2] == "PASS", report
     values = plan(make, "sixsense_authorize_eca")
     assert values["done"] is True, values
+
+
+def test_without_a_policy_row_each_policy_fails_saying_what_it_expected(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    sim.org.store.conn.execute('DELETE FROM "ExtlClntAppOauthPlcyCnfg"')
+    report, error, _ = verify_eca(make, tmp_path)
+    found = {name: row for name, row in rows(report).items() if name.startswith("policy: ")}
+    assert found == {
+        f"policy: {label}": (
+            wanted,
+            "no OAuth policy row for the ECA",
+            "FAIL",
+            "sixsense_set_eca_policies",
+        )
+        for label, wanted in (
+            ("Permitted Users", "AllSelfAuthorized"),
+            ("Refresh Token Policy", "SpecificInactivity"),
+            ("Refresh token validity period", "30"),
+            ("Refresh token validity unit", "Days"),
+            ("Start Page", "None"),
+        )
+    }
