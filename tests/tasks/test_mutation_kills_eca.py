@@ -212,6 +212,7 @@ def test_a_skipped_policy_names_where_to_check_it_by_hand(sim_task, tmp_path):
     )
     start = result(report, "policy: Start Page")
     unit = result(report, "policy: Refresh token validity unit")
+    assert (start["expected"], unit["expected"]) == ("None", "Days")
     for check, label in ((start, "Start Page"), (unit, "Refresh token validity unit")):
         assert check["result"] == "SKIPPED"
         assert check["actual"] == (
