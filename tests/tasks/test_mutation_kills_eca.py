@@ -444,3 +444,16 @@ def test_without_a_policy_row_each_policy_fails_saying_what_it_expected(sim_task
             ("Start Page", "None"),
         )
     }
+
+
+def test_without_the_eca_row_the_token_check_could_not_check_either(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(
+        make, tmp_path, sim, "match=FROM+ExternalClientApplication+:kind=503"
+    )
+    check = result(report, "integration user authorized")
+    assert (check["result"], check["expected"]) == (
+        "UNREADABLE",
+        f"{INTEGRATION} holds a token for the ECA",
+    ), check
+    assert check["actual"].startswith("could not check: Query failed: HTTP 503"), check
