@@ -7,6 +7,9 @@ The modules and, where not a whole file, the functions mutated are configured in
 Commands:
   ``python benchmarks/mutation.py globs [FILE ...]``: mutmut mutant-name globs of the scope (of FILE ...
   only, e.g. ``tasks/setup_access.py``), one per line, for ``mutmut run``.
+  ``python benchmarks/mutation.py survivors [FILE ...]``: the survivors of the last run (not the equivalent
+  ones), one per line: ``MUTATE_SURVIVORS=1 make mutate`` runs only these again, keeping the other
+  mutants' results (after tests were written against them: a module's whole run takes long).
   ``python benchmarks/mutation.py report [FILE ...]``: per module, killed / (total - equivalent) in %,
   against the 85 % target; lists the survivors (``mutmut show NAME`` prints one's diff); writes
   benchmarks/mutation-results.json (-subset.json for some FILEs, whose modules then replace theirs in
@@ -219,6 +222,11 @@ def main(argv: list[str]) -> int:
         return 2
     if command == "globs":
         print("\n".join(globs(scope, files)))
+        return 0
+    if command == "survivors":
+        chosen = {f: scope[f] for f in files} if files else scope
+        summary = summarize(chosen, read_exit_codes(chosen), load_equivalent())
+        print("\n".join(s["mutant"] for m in summary["modules"].values() for s in m["survivors"]))
         return 0
     if command != "report":
         print(__doc__, file=sys.stderr)

@@ -4,7 +4,7 @@ from . import audit, connected_user, procedure, user_checks
 from .audit import DEFAULT_AUDIT_DIR, resolve_audit_dir
 from .base import SixsenseTask
 from .errors import SixsenseInputError
-from .options import APP_NAME_RE, PRODUCTION_OPTION, USERNAME_RE, bool_option, is_deferred
+from .options import APP_NAME_RE, PRODUCTION_OPTION, bool_option, is_deferred
 from .vendor import VENDOR
 
 
@@ -76,15 +76,8 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
         setup = self.setup_username
         names = self.app_names
 
-        for role, value in (("integration_username", integration), ("setup_username", setup)):
-            if "," in value:
-                problems.append(
-                    f"{role} names more than one user ({value}); give exactly one username."
-                )
-            elif not USERNAME_RE.match(value):
-                problems.append(
-                    f"{role} {value!r} is not a Salesforce username (they look like name@example.com)."
-                )
+        # One username per user option, and a non-empty connected_app_names: refused when the options are
+        # parsed (tasks/options.py, check_username and the list parser), before this runs.
         # The setup user is the integration user, or the integration user is the connected user.
         problems += user_checks.same_user_problems(
             setup,
@@ -92,11 +85,6 @@ confirm_production ("True"/"False"), audit_dir, audit_report (the JSON path of t
             self.org_config.username,
             setup_defaulted=not self.options.get("setup_username"),
         )
-        if not names:
-            problems.append(
-                f"connected_app_names is empty; pass the {VENDOR.label} app names, e.g. "
-                f"-o sixsense_validate_inputs__connected_app_names {VENDOR.connected_app_names[0]}."
-            )
         bad_names = [n for n in names if not APP_NAME_RE.match(n)]
         if bad_names:
             problems.append(

@@ -7,15 +7,26 @@ observable). The base cases: tests/tasks/test_setup_access.py.
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from cumulusci.core.config import TaskConfig
 
+from tests.tasks import test_terminal_confirmations
 from tests.tasks.conftest import ADMIN, SETUP_PS, user
+from tests.tasks.test_write_faults import (
+    SETUP_SET,
+    _ids,
+    _remove,
+    _run,
+    _without_profile_permission,
+)
 
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 OTHER_PS = {"Id": "0PS000000000009AAA", "Name": "Approver_Set", "Label": "Approver"}
 SANDBOX = {"Name": "UAT", "IsSandbox": True}
+#: Standard input at a terminal, answering as scripted (the fixture of test_terminal_confirmations.py).
+terminal = test_terminal_confirmations.terminal
 
 
 def assignment(ps, approve=True, owned_by_profile=False, profile=None):
@@ -72,6 +83,8 @@ def test_the_assignment_is_reported_in_the_table_and_the_audit(make_task, org, i
     assert f"WHERE Username IN ('{ADMIN}')" in users_query
     table = [m for m in info.messages if ADMIN in m and "CanApproveUninstalledApps" in m]
     assert table and "permission set Sixsense_Setup_Access" in table[-1]
+    title = info.messages.index("Setup access")  # the table's title, then its header and rows
+    assert info.messages.index(table[-1]) > title
     assert table[-1].rstrip().endswith("assigned")
     notes = task.audit_notes
     assert notes["before"] == f"{ADMIN} does not hold CanApproveUninstalledApps"
@@ -126,7 +139,7 @@ def test_already_assigned_is_noted_as_already_done(make_task, org, info):
     assert org.writes() == []
     assert f"already done: {ADMIN} has Sixsense_Setup_Access." in info.messages
     assert task.audit_notes["skipped"] == ["already done: Sixsense_Setup_Access assigned"]
-    assert any("none (already done)" in m for m in info.messages)
+    assert any(m.rstrip().endswith(" none (already done)") for m in info.messages)
 
 
 def test_two_permission_sets_one_assigned_assigns_only_the_other(make_task, org):
@@ -242,6 +255,12 @@ def test_assign_by_username_defaults_to_the_running_user_and_says_when_nobody_ma
         org_config,
     )
     assert named._usernames() == ["a@example.com", "b@example.com"]
+    named._init_task()
+    with pytest.raises(Exception) as nobody:
+        named._query_existing_assignments()
+    assert str(nobody.value) == (
+        "No users were found with the username(s) a@example.com, b@example.com."
+    )
 
 
 def test_api_names_given_as_a_keyword_argument_are_kept(tasks_module, runtime, org_config):
@@ -316,4 +335,84 @@ def test_both_sets_already_assigned_are_already_done(make_task, org, info):
         "held_through": "permission set Sixsense_Setup_Access, permission set Second_Set",
     }
     assert f"already done: {ADMIN} has Sixsense_Setup_Access, Second_Set." in info.messages
+    assert task.audit_notes["skipped"] == [
+        "already done: Sixsense_Setup_Access, Second_Set assigned"
+    ]
+    rows = [m for m in info.messages if m.rstrip().endswith("none (already done)")]
+    assert rows and all(m.rstrip().endswith(" none (already done)") for m in rows), rows
     assert org.writes() == []
+
+
+def test_on_production_the_terminal_question_names_every_set_to_assign(
+    make_task, org, info, terminal
+):
+    """At a terminal, the production guard asks before the write, naming what it will write: each
+    permission set still to assign and the user."""
+    org_to_assign(org, permission_sets=(SETUP_PS, SECOND_PS))
+    org.on("FROM Organization", records=[{"Name": "Acme Corp", "IsSandbox": False}])
+    terminal("y")
+    task = make_task("sixsense_assign_setup_access", api_names=TWO_SETS, interactive="True")
+    assert task()["assigned"] is True
+    [question] = terminal.questions()
+    assert question.startswith(
+        f"Acme Corp is a production org. Write to it (assign Sixsense_Setup_Access, Second_Set to "
+        f"{ADMIN}) and in the later steps of this run?"
+    ), question
+    assert (
+        "Confirmed at the terminal: write to the production org Acme Corp (assign "
+        f"Sixsense_Setup_Access, Second_Set to {ADMIN}) and in the later steps of this run."
+    ) in info.messages
+
+
+def test_an_assignment_refused_for_an_expired_session_names_the_write_and_the_way_out(sim_task):
+    """The simulator: the setup user needs the set (its profile lacks the permission, no assignment); the
+    org refuses the insert with INVALID_SESSION_ID. The step stops naming the write and what to do."""
+
+    sim, make = sim_task("configured")
+    ids = _ids(sim)
+    _without_profile_permission(sim, ids["setup"])
+    _remove(sim, "PermissionSetAssignment", AssigneeId=ids["setup"], PermissionSetId=ids[SETUP_SET])
+    sim.observer.set_faults("match=/composite/sobjects:kind=INVALID_SESSION_ID")
+    result, error = _run(make, "sixsense_assign_setup_access")
+    assert result is None
+    assert str(error).startswith(
+        "Permission set assignment failed: INVALID_SESSION_ID: the Salesforce session expired during "
+        "this step"
+    ), error
+    assert "cci org connect" in str(error)
+
+
+def test_an_assignment_retried_after_a_transient_fault_says_what_it_retries(sim_task, caplog):
+    sim, make = sim_task("configured")
+    ids = _ids(sim)
+    _without_profile_permission(sim, ids["setup"])
+    _remove(sim, "PermissionSetAssignment", AssigneeId=ids["setup"], PermissionSetId=ids[SETUP_SET])
+    sim.observer.set_faults("match=/composite/sobjects:kind=UNABLE_TO_LOCK_ROW:times=1")
+    result, error = _run(make, "sixsense_assign_setup_access")
+    assert error is None, error
+    assert result["assigned"] is True
+    retries = [
+        r.getMessage() for r in caplog.records if "still missing and retrying" in r.getMessage()
+    ]
+    assert retries and all(m.startswith("Permission set assignment: ") for m in retries), retries
+
+
+def test_the_assignments_are_read_once_before_the_write_and_once_to_verify_it(make_task, org):
+    """The step's own read of the user's assignments is what the write starts from (no second read before
+    it); one read after the insert verifies it."""
+    org_to_assign(org)
+    assert make_task("sixsense_assign_setup_access")()["assigned"] is True
+    reads = [q for q in org.soql if re.search(r"FROM PermissionSetAssignment\b", q)]
+    assert len(reads) == 2, reads
+    assert org.soql.index(reads[0]) < org.soql.index(reads[1])
+    assert len(org.inserted) == 1
+
+
+def test_two_inserts_never_saved_fail_naming_both_sets(make_task, org, errors):
+    org_to_assign(org, permission_sets=(SETUP_PS, SECOND_PS))
+    org.on_insert = None  # acknowledged, never saved
+    with pytest.raises(errors.SixsenseOrgError) as failed:
+        make_task("sixsense_assign_setup_access", api_names=TWO_SETS)()
+    assert str(failed.value).startswith(
+        f"Sixsense_Setup_Access, Second_Set is still not assigned to {ADMIN} ("
+    ), failed.value
