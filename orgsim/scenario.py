@@ -21,6 +21,7 @@ from orgsim.scenario_fields import (
     bounded,
     expect,
     keys,
+    one_of,
     validate_eca,
     validate_oauth_policy,
 )
@@ -229,30 +230,20 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             False,
         ),
         # Who sees other users' OauthToken rows (facts §10.1: two readings; docs/salesforce-permissions.md).
-        "oauth_token_visibility": expect(
+        "oauth_token_visibility": one_of(
             features.get("oauth_token_visibility"),
-            str,
+            OAUTH_TOKEN_VISIBILITY,
             "features.oauth_token_visibility",
             "both",
         ),
-    }
-    if out["features"]["oauth_token_visibility"] not in OAUTH_TOKEN_VISIBILITY:
-        raise Invalid(
-            "features.oauth_token_visibility",
-            f"must be one of {', '.join(OAUTH_TOKEN_VISIBILITY)}",
-        )
-    # Whose tokens the Permitted Users switch revokes (facts §10.1: two texts; ADMIN_APPROVAL_REVOKES).
-    out["features"]["admin_approval_revokes"] = expect(
-        features.get("admin_approval_revokes"),
-        str,
-        "features.admin_approval_revokes",
-        "not_pre_authorized",
-    )
-    if out["features"]["admin_approval_revokes"] not in ADMIN_APPROVAL_REVOKES:
-        raise Invalid(
+        # Whose tokens the Permitted Users switch revokes (facts §10.1: two texts; ADMIN_APPROVAL_REVOKES).
+        "admin_approval_revokes": one_of(
+            features.get("admin_approval_revokes"),
+            ADMIN_APPROVAL_REVOKES,
             "features.admin_approval_revokes",
-            f"must be one of {', '.join(ADMIN_APPROVAL_REVOKES)}",
-        )
+            "not_pre_authorized",
+        ),
+    }
 
     profiles = dict(STANDARD_PROFILES)
     out["profiles"] = []

@@ -39,6 +39,14 @@ def bounded(value, path: str, default: int, low: int, high: int) -> int:
     return number
 
 
+def one_of(value, allowed, path: str, default: str) -> str:
+    """A string field naming one of ``allowed``, else ``path: must be one of ...``."""
+    text = expect(value, str, path, default)
+    if text not in allowed:
+        raise Invalid(path, f"must be one of {', '.join(allowed)}")
+    return text
+
+
 def keys(mapping: dict, allowed: set[str], path: str) -> None:
     for key in mapping:
         if key not in allowed:
