@@ -567,9 +567,12 @@ def eca_scenario(tmp_path, policies=ECA_WANTED):
     )
 
 
-def verify_eca(make, tmp_path, fault_sim=None, fault=None, prepare=None):
+def verify_eca(make, tmp_path, fault_sim=None, fault=None, prepare=None, **options):
+    """Run sixsense_verify_eca (``options``: more task options) -> (report, error, task)."""
     path = tmp_path / "verification-eca.json"
-    task = make("sixsense_verify_eca", integration_username=INTEGRATION, report_path=str(path))
+    task = make(
+        "sixsense_verify_eca", integration_username=INTEGRATION, report_path=str(path), **options
+    )
     if prepare:
         prepare(task)
     if fault:

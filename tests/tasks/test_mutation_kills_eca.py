@@ -116,14 +116,7 @@ def test_a_newer_version_of_the_package_passes(sim_task, tmp_path):
 
 def test_an_older_version_than_the_one_asked_for_fails(sim_task, tmp_path):
     sim, make = eca_complete(sim_task, tmp_path)
-    path = tmp_path / "verification-eca.json"
-    task = make(
-        "sixsense_verify_eca",
-        integration_username=INTEGRATION,
-        report_path=str(path),
-        package_version=V11,
-    )
-    report, error, _ = verify_eca(lambda *a, **k: task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, package_version=V11)
     assert rows(report)["package installed"] == (
         f"{V11} or newer",
         f"{V10} (1.0.0)",
@@ -140,14 +133,7 @@ def test_an_installed_version_the_org_cannot_describe_shows_its_id_and_is_not_ne
     does not count as the version asked for (another id) or newer."""
     sim, make = eca_complete(sim_task, tmp_path)
     sim.org.store.conn.execute('DELETE FROM "SubscriberPackageVersion" WHERE Id = ?', (V10,))
-    path = tmp_path / "verification-eca.json"
-    task = make(
-        "sixsense_verify_eca",
-        integration_username=INTEGRATION,
-        report_path=str(path),
-        package_version=V11,
-    )
-    report, error, _ = verify_eca(lambda *a, **k: task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, package_version=V11)
     assert rows(report)["package installed"] == (
         f"{V11} or newer",
         V10,
@@ -188,14 +174,7 @@ def test_the_packaged_eca_is_chosen_over_a_local_one_of_the_same_name(sim_task, 
 @pytest.mark.parametrize("name", [ECA_DEVELOPER_NAME, ECA_LABEL], ids=["developer_name", "label"])
 def test_the_eca_is_found_by_its_developer_name_or_its_label(sim_task, tmp_path, name):
     sim, make = eca_complete(sim_task, tmp_path)
-    path = tmp_path / "verification-eca.json"
-    task = make(
-        "sixsense_verify_eca",
-        integration_username=INTEGRATION,
-        report_path=str(path),
-        eca_names=name,
-    )
-    report, error, _ = verify_eca(lambda *a, **k: task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, eca_names=name)
     assert rows(report)["External Client App"] == (
         f"{name}, Packaged",
         f"{ECA_LABEL} (Packaged)",
