@@ -254,3 +254,33 @@ def test_in_a_flow_it_hands_on_the_audit_report_and_the_checked_rights(
     assert f"Audit report: {report}" in output
     audit, connected_user = tasks_module("audit"), tasks_module("connected_user")
     assert audit.flow_run(coordinator).rights_checked == set(connected_user.BY_KEY)
+
+
+def test_options_given_as_keyword_arguments_are_parsed_like_task_options(runtime, org_config):
+    """cci's BaseTask takes options as keyword arguments too (``Task(project, config, org, name=value)``,
+    as a Python caller or a test builds a task): they are the task's options like those of its config."""
+    from cumulusci.core.config import TaskConfig
+
+    base = runtime.project_config.get_task("sixsense_validate_inputs")
+    task = base.get_class()(
+        runtime.project_config,
+        TaskConfig(base.config),
+        org_config=org_config,
+        integration_username=INTEGRATION,
+        wait_timeout="90",
+    )
+    assert task.options["integration_username"] == INTEGRATION
+    assert task.options["wait_timeout"] == 90
+
+
+def test_a_relative_audit_dir_is_taken_from_the_project_folder_not_the_working_one(
+    make_task, runtime, tmp_path, monkeypatch
+):
+    """The operator may run cci from a sub-folder of the project: a relative ``audit_dir`` still names a
+    folder of the project (where cumulusci.yml is), the one the flow's report is written to."""
+    root = Path(runtime.project_config.repo_root)
+    monkeypatch.chdir(root / "docs")  # cci finds the project from the working folder, upwards
+    task = make_task(
+        "sixsense_validate_inputs", integration_username=INTEGRATION, audit_dir="reports/audit"
+    )
+    assert task.options["audit_dir"] == str(root / "reports" / "audit")
