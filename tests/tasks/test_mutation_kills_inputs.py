@@ -279,7 +279,7 @@ def test_a_relative_audit_dir_is_taken_from_the_project_folder_not_the_working_o
     """The operator may run cci from a sub-folder of the project: a relative ``audit_dir`` still names a
     folder of the project (where cumulusci.yml is), the one the flow's report is written to."""
     root = Path(runtime.project_config.repo_root)
-    monkeypatch.chdir(root / "docs")  # cci finds the project from the working folder, upwards
+    monkeypatch.chdir(root / "tasks")  # cci finds the project from the working folder, upwards
     task = make_task(
         "sixsense_validate_inputs", integration_username=INTEGRATION, audit_dir="reports/audit"
     )
