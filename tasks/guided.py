@@ -426,20 +426,20 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
 class ReauthorizeIntegrationUser(GuidedStep):
     task_docs = f"""
 Guided, article step 5: reauthorize in {VENDOR.label} as the integration user, only where still needed. Done, by query
-after the Permitted Users change, when the integration user holds an OauthToken for the app now (the change deletes
-the tokens it revokes, so a row read after it survived it or is newer), is pre-authorized now (an assigned
-permission set or its profile has a SetupEntityAccess row for the app) and Permitted Users is admin approved.
-A token that survived the change needs no reauthorization ("token survived the switch"); one is asked for where
-the integration user holds none (the move from the setup user's connection, or the change revoked it). Not
-admin approved, or not pre-authorized: stops naming that step (sixsense_set_permitted_users,
+after the Permitted Users change, when ``token_loss.integration_user_token`` holds: the integration user holds an
+OauthToken for the app now (the change deletes the tokens it revokes, so a row read after it survived it or is
+newer), is pre-authorized now (an assigned permission set or its profile has a SetupEntityAccess row for the app)
+and Permitted Users is admin approved. A token that survived the change needs no reauthorization ("token
+survived the switch"); one is asked for only where the integration user holds none (the move from the setup
+user's connection, or the change revoked it), so Salesforce's per-user token cap revokes none of its grants.
+Not admin approved, or not pre-authorized: stops naming that step (sixsense_set_permitted_users,
 sixsense_grant_app_access) before any instruction; in plan mode the step remains.
-Before waiting, lists the grants the reauthorization revokes (Salesforce keeps {token_loss.TOKENS_PER_USER_PER_APP}
-tokens per user per app; a new one revokes the oldest), one row each with created, last used and use count (also
-the audit's ``sessions_affected``), and its tokens for other apps (Pardot, Sales Engagement: may be logged out). Where a revoked grant was used in the last {token_loss.RECENT_USE_DAYS} days (it
-may be the live sync) or it holds tokens for other apps, the step needs ``confirm_reauthorization True`` (in a
-flow: ``-o sixsense_validate_inputs__confirm_reauthorization True``) or a confirmation at a terminal;
-otherwise it stops with "confirmation required" before printing the instructions. Plan mode lists the grants
-and records the confirmation it would need. Not installed: "install first" (plan mode: the step remains).
+Before waiting, lists the integration user's tokens for other apps (Pardot, Sales Engagement: reauthorizing may
+log it out of them; also the audit's ``sessions_affected``). Where it holds any, the step needs
+``confirm_reauthorization True`` (in a flow: ``-o sixsense_validate_inputs__confirm_reauthorization True``) or a
+confirmation at a terminal; otherwise it stops with "confirmation required" before printing the instructions.
+Plan mode lists them and records the confirmation it would need. Not installed: "install first" (plan mode: the
+step remains).
 
 Return values: done, status (already done | verified | manual step remains), detail.
     """
@@ -452,10 +452,9 @@ Return values: done, status (already done | verified | manual step remains), det
             "required": True,
         },
         "confirm_reauthorization": bool_option(
-            "True: you accept that reauthorizing revokes the integration user's oldest grant for the app "
-            "where it holds 5 (listed first), and may log it out of the other Salesforce integrations it "
-            "holds tokens for (Pardot, Sales Engagement). Needed, when not confirming at a terminal, only "
-            "where such a grant was used in the last 7 days or it holds such tokens. Default: False."
+            "True: you accept that reauthorizing may log the integration user out of the other Salesforce "
+            "integrations it holds tokens for (Pardot, Sales Engagement; listed first). Needed when not "
+            "confirming at a terminal and it holds such tokens. Default: False."
         ),
     }
 
@@ -472,48 +471,26 @@ Return values: done, status (already done | verified | manual step remains), det
         self.app = self._require_installed_app()
 
     def _check(self):
-        """Whose token is there now, read after the Permitted Users change (facts §10.1: check by query which
-        tokens survived). ``_blocker``: the earlier step to run where a reauthorization cannot help. All the
-        user's tokens in one query (``_before_wait`` lists the other apps'); LastModifiedDate words the detail."""
-        self._blocker = None
-        if self.app is None:
-            return False, "the app is not installed yet (an earlier step)"
-        user, app_id = self.integration_username, self.app["Id"]
-        self._user_tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
-        wanted = {n.lower() for n in self.app_names}
-        tokens = [t for t in self._user_tokens if (t.get("AppName") or "").lower() in wanted]
-        if not self.app.get("OptionsAllowAdminApprovedUsersOnly"):
-            self._blocker = (
-                f"Permitted Users of {self.app['Name']} is not admin approved yet: run "
-                f"{procedure.step('permitted_users').ref} first"
-            )
-            return False, "Permitted Users is not admin approved yet (tokens are read after it)"
-        pre = token_loss.pre_authorized_users(self, [app_id], [self.integration_user["Id"]])
-        if self.integration_user["Id"] not in pre:
-            self._blocker = (
-                f"{user} is not pre-authorized for {self.app['Name']} (no permission set of it nor its "
-                f"profile has access), so a token or a reauthorization cannot work: run "
-                f"{procedure.step('app_access').ref}"
-            )
-            return False, f"{user} is not pre-authorized"
-        if not tokens:
-            return False, "no token"
-        newest = max(t.get("CreatedDate") or "" for t in tokens)
-        changed = self.app.get("LastModifiedDate") or ""
-        if min(t.get("CreatedDate") or "" for t in tokens) <= changed:
-            return True, (
-                f"{user}'s token survived the switch: pre-authorized before it; no reauthorization needed "
-                f"({len(tokens)} token(s), newest created {newest})"
-            )
-        return (
-            True,
-            f"{user} holds a token created {newest}, after the switch, and is pre-authorized",
+        """Whose token is there now, read after the Permitted Users change: ``token_loss.integration_user_token``
+        on all the user's tokens (one query; ``_before_wait`` lists the other apps'). ``_blocker``: the earlier
+        step to run where a reauthorization cannot help (not admin approved, not pre-authorized)."""
+        app, user_id = self.app, self.integration_user["Id"]
+        self._user_tokens = self._oauth_tokens(user_id=user_id) if app else None
+        pre = token_loss.pre_authorized_users(self, [app["Id"]], [user_id]) if app else set()
+        verdict = token_loss.integration_user_token(
+            app, self._user_tokens or [], pre, user_id, self.app_names, self.integration_username
         )
+        self._blocker = None
+        if verdict.step in ("permitted_users", "app_access"):
+            self._blocker = (
+                f"{verdict.actual}; a reauthorization cannot fix this: run {verdict.fix} first"
+            )
+        return verdict.ok, verdict.actual
 
     def _before_wait(self):
-        """List the grants the reauthorization revokes (the per-user cap's oldest, ``token_loss``) and the
-        other apps' sessions it may disturb, in the log and the audit; then ask for consent where a lost grant
-        was used recently or other apps hold tokens. Runs before the instructions: nothing is instructed
+        """List the other apps' sessions the reauthorization may disturb (Pardot, Sales Engagement), in the log
+        and the audit, and ask for consent where there are any; its own app's grants lose none (it is asked
+        only where the user holds no token for the app). Runs before the instructions: nothing is instructed
         without the consent. Where an earlier step must run first (``_blocker``), stops naming it."""
         if getattr(self, "_blocker", None) and not self.plan:
             raise SixsenseOrgError(f"{self.step_title}: {self._blocker}. Nothing was written.")
@@ -521,20 +498,9 @@ Return values: done, status (already done | verified | manual step remains), det
         if tokens is None:  # plan mode before the app is installed: _check did not query
             tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
         wanted = {n.lower() for n in self.app_names}
-        mine = [t for t in tokens if (t.get("AppName") or "").lower() in wanted]
-        others = summarize_tokens([t for t in tokens if t not in mine])
-        losses = token_loss.lost_to_new_authorization(mine)
-        if losses:
-            self._log_table(
-                f"Grants the reauthorization revokes ({self.integration_username})",
-                token_loss.table(losses),
-            )
-        else:
-            self.logger.info(
-                f"The reauthorization revokes none of {self.integration_username}'s grants for the app: it "
-                f"holds {len(mine)} token(s), fewer than Salesforce's {token_loss.TOKENS_PER_USER_PER_APP} "
-                "per user per app."
-            )
+        others = summarize_tokens(
+            [t for t in tokens if (t.get("AppName") or "").lower() not in wanted]
+        )
         if others:
             self.logger.warning(
                 "Reauthorizing may log the integration user out of other Salesforce integrations such as "
@@ -546,28 +512,18 @@ Return values: done, status (already done | verified | manual step remains), det
                 + [[app, n, "may be logged out"] for _, app, n in others],
             )
         self._audit_note(
-            sessions_affected=losses
-            + [
+            sessions_affected=[
                 {"user": u, "app": a, "tokens": n, "effect": "may be logged out"}
                 for u, a, n in others
             ]
         )
-        recent = token_loss.recent(losses)
-        if others or recent:
-            self._confirm_reauthorization(sorted({a for _, a, _ in others}), recent)
+        if others:
+            self._confirm_reauthorization(sorted({a for _, a, _ in others}))
 
-    def _confirm_reauthorization(self, other_apps, recent=()):
+    def _confirm_reauthorization(self, other_apps):
         """Consent to the reauthorization: ``confirm_reauthorization``, else a terminal question, else
         ``ConfirmationRequired`` (nothing written or instructed). Plan mode records the need, asks nothing."""
-        effects = []
-        if other_apps:
-            effects.append(f"may log it out of {', '.join(other_apps)}")
-        if recent:
-            effects.append(
-                f"revokes {token_loss.describe(recent)}, used in the last {token_loss.RECENT_USE_DAYS} "
-                "days (it may be the live sync)"
-            )
-        effect = " and ".join(effects)
+        effect = f"may log it out of {', '.join(other_apps)}"
         if self.options["confirm_reauthorization"]:
             return
         if self.plan:

@@ -1,11 +1,10 @@
 """The OAuth grants (OauthToken rows) a step will revoke, read whole (issue 17 kind 1).
 
-Three steps create or revoke tokens, and each lists, before it writes or instructs anything, exactly which
-grants will be lost: one row per grant with its user, app, created, last used, use count and why.
+Two steps revoke tokens, and each lists, before it writes or instructs anything, exactly which grants will
+be lost: one row per grant with its user, app, created, last used, use count and why. (The reauthorization,
+``sixsense_reauthorize_integration_user``, is asked only where the integration user holds no token for the app,
+so Salesforce's per-user cap, facts §10.1, revokes none of its grants: it lists only the other apps' sessions.)
 
-- A new authorization (``sixsense_reauthorize_integration_user``): Salesforce keeps at most
-  :data:`TOKENS_PER_USER_PER_APP` tokens per user per app and a new authorization beyond it revokes the oldest
-  (facts §10.1 "Per-user token cap"): :func:`lost_to_new_authorization`.
 - Permitted Users "Admin approved users are pre-authorized" (``sixsense_set_permitted_users``): the tokens of
   users *without* pre-authorization are revoked (facts §10.1); the vendor article says "all users" are logged
   out, so the pre-authorized users' grants are listed too, as "may be lost" (:func:`lost_to_admin_approval`).
@@ -26,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
+from . import procedure
 from .errors import SixsenseOrgError
 from .formatting import parse_sf_datetime
 from .queries import (
     OAUTH_TOKEN_ROW_CAP,
-    TOKENS_PER_USER_PER_APP,
     USER_IDS_SOQL,
     app_access_parents_soql,
     assignees_soql,
@@ -45,7 +45,6 @@ RECENT_USE_DAYS = 7
 #: Users per OauthToken query past the row cap (an ``IN`` list of 18-character Ids, ~4,400 characters).
 USER_CHUNK = 200
 
-CAP_OLDEST = f"the cap's oldest: a new authorization beyond {TOKENS_PER_USER_PER_APP} per user per app revokes it"
 NOT_PRE_AUTHORIZED = "no pre-authorization: admin approved revokes it"
 MAY_BE_LOST = "may be lost: pre-authorized, Salesforce's texts differ"
 ACCESS_REMOVED = "no pre-authorization once the access grants are removed (admin-approved app)"
@@ -156,20 +155,6 @@ def _by_age(tokens):
     return sorted(tokens, key=lambda t: (t.get("CreatedDate") or "", t.get("UserId") or ""))
 
 
-def lost_to_new_authorization(tokens: list[dict], now: datetime | None = None) -> list[dict]:
-    """The grants one new authorization per (user, app) revokes: where a user holds
-    :data:`TOKENS_PER_USER_PER_APP` or more tokens for an app, the oldest beyond the cap once one more is
-    added (by CreatedDate). ``tokens``: the rows of the app(s) being authorized."""
-    groups: dict[tuple, list[dict]] = {}
-    for t in tokens:
-        groups.setdefault((t.get("UserId"), (t.get("AppName") or "").lower()), []).append(t)
-    out = []
-    for group in groups.values():
-        lost = _by_age(group)[: max(0, len(group) + 1 - TOKENS_PER_USER_PER_APP)]
-        out += [loss(t, CAP_OLDEST, now) for t in lost]
-    return sorted(out, key=lambda x: (x["user"] or "", x["app"] or "", x["created"] or ""))
-
-
 def lost_to_admin_approval(
     tokens: list[dict], pre_authorized: set[str], now: datetime | None = None
 ) -> list[dict]:
@@ -216,3 +201,78 @@ def describe(losses: list[dict]) -> str:
     )
     more = len(losses) - DESCRIBE_AT_MOST
     return named + (f" and {more} more (listed above)" if more > 0 else "")
+
+
+# -- the integration user's token after the Permitted Users switch (issue 17 kind 2) ---------------------------
+
+
+class TokenVerdict(NamedTuple):
+    """Whether the integration user's authorization holds: ``ok``; ``actual``, what the rows show (the
+    operator's text); ``step``, the key of the procedure step that fixes the first failing fact (``install``,
+    ``permitted_users``, ``app_access``, ``reauthorize``; ``None`` when ``ok``)."""
+
+    ok: bool
+    actual: str
+    step: str | None = None
+
+    @property
+    def fix(self) -> str:
+        """The fixing step's reference (``sixsense_... (name, article step N)``); ``""`` when ``ok``."""
+        return procedure.step(self.step).ref if self.step else ""
+
+
+def integration_user_token(
+    app: dict | None,
+    tokens: list[dict],
+    pre_authorized: set[str],
+    user_id: str,
+    app_names: Sequence[str],
+    username: str,
+) -> TokenVerdict:
+    """The one rule, on rows already read after the Permitted Users switch (facts §10.1: check by query which
+    tokens survived; the switch deletes the tokens it revokes): the integration user (``user_id``,
+    ``username``) holds an OauthToken for the app now, is pre-authorized now (``user_id`` in
+    ``pre_authorized``, from :func:`pre_authorized_users`) and the app row (``ConnectedApplication``, ``None``
+    or empty when not installed) is admin approved (``OptionsAllowAdminApprovedUsersOnly``).
+
+    ``tokens``: OauthToken rows (``UserId``, ``AppName``, ``CreatedDate``); only those of ``user_id`` whose
+    ``AppName`` is one of ``app_names`` (case-insensitive) count, whatever else the caller read. Facts are
+    judged in procedure order and the first failing one names its step; a reauthorization fixes only "no
+    token". Passing, ``actual`` says whether the token predates the app's ``LastModifiedDate`` (it survived the
+    switch) or was created after it. No I/O."""
+    wanted = {n.lower() for n in app_names}
+    mine = [
+        t
+        for t in tokens
+        if t.get("UserId") == user_id and (t.get("AppName") or "").lower() in wanted
+    ]
+    newest = max((t.get("CreatedDate") or "" for t in mine), default="")
+    held = f"{len(mine)} token(s), newest created {newest}" if mine else "no token"
+    if not app:
+        return TokenVerdict(False, "app not installed", "install")
+    if not app.get("OptionsAllowAdminApprovedUsersOnly"):
+        return TokenVerdict(False, f"{held}; Permitted Users not admin approved", "permitted_users")
+    if user_id not in pre_authorized:
+        return TokenVerdict(
+            False,
+            f"{held}; {username} is not pre-authorized for {app.get('Name')} (no permission set of it nor "
+            "its profile has access)",
+            "app_access",
+        )
+    if not mine:
+        return TokenVerdict(
+            False,
+            "no token (never authorized, or the Permitted Users change revoked it)",
+            "reauthorize",
+        )
+    if min(t.get("CreatedDate") or "" for t in mine) <= (app.get("LastModifiedDate") or ""):
+        return TokenVerdict(
+            True,
+            f"{username}'s token survived the switch: pre-authorized before it; no reauthorization needed "
+            f"({held}; admin approved)",
+        )
+    return TokenVerdict(
+        True,
+        f"{username} holds a token created {newest}, after the switch, and is pre-authorized "
+        f"({len(mine)} token(s); admin approved)",
+    )

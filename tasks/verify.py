@@ -17,7 +17,7 @@ from .errors import SixsenseOrgError
 from .metadata_xml import MD_NS, POLICY_TEMPLATE, package_xml, read_policy_template
 from .options import NO_WAIT_OPTIONS
 from .queries import soql_in
-from .token_loss import pre_authorized_users
+from .token_loss import integration_user_token, pre_authorized_users
 from .vendor import VENDOR
 
 #: The ``fix`` of a check whose read the org refused or failed (its ``actual`` says what happened).
@@ -557,9 +557,8 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         )
 
     def _check_token(self, integration, app) -> bool:
-        """Steps 5/6, by query after the Permitted Users change (facts §10.1: check which tokens survived):
-        the integration user holds a token for the app now, is pre-authorized now (``pre_authorized_users``)
-        and the app is admin approved; each failing fact names its step. True when the check passes."""
+        """Steps 5/6, by query after the Permitted Users change: :func:`token_loss.integration_user_token` on
+        the facts read here (one unreadable: "could not check", never PASS). True when the check passes."""
         check = "integration user authorized"
         user = self.integration_username
         expected = f"{user} holds a token for the app now, is pre-authorized, and the app is admin approved"
@@ -571,30 +570,6 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         if unreadable:
             self._add_unreadable(check, expected, unreadable)
             return False
-        # The query asks for this user's tokens of these apps; keep only those, whatever it returned.
-        wanted = {n.lower() for n in self.app_names}
-        tokens = [
-            t
-            for t in tokens
-            if t.get("UserId") == integration["Id"] and (t.get("AppName") or "").lower() in wanted
-        ]
-        held = f"{len(tokens)} token(s)" + (
-            f", newest created {max(t.get('CreatedDate') or '' for t in tokens)}" if tokens else ""
-        )
-        if not app:
-            actual, fix = "app not installed", procedure.step("install").ref
-        elif not app.get("OptionsAllowAdminApprovedUsersOnly"):
-            actual = f"{held}; Permitted Users not admin approved"
-            fix = procedure.step("permitted_users").ref
-        elif integration["Id"] not in pre:
-            actual = (
-                f"{held}; {user} not pre-authorized (no access through a permission set or profile)"
-            )
-            fix = procedure.step("app_access").ref
-        elif not tokens:
-            actual = "no token (never authorized, or the Permitted Users change revoked it)"
-            fix = procedure.step("reauthorize").ref
-        else:
-            actual, fix = f"{held}; pre-authorized; admin approved", ""
-        self._add(check, expected, actual, fix == "", fix)
-        return fix == ""
+        verdict = integration_user_token(app, tokens, pre, integration["Id"], self.app_names, user)
+        self._add(check, expected, verdict.actual, verdict.ok, verdict.fix)
+        return verdict.ok

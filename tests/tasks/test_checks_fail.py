@@ -357,7 +357,7 @@ def test_verify_token_fails_when_the_holder_is_not_pre_authorized_now(sim_task, 
     report, error, _ = verify(make, tmp_path)
     assert_failed(report, error, "integration user authorized", STEP_4)
     actual = result(report, "integration user authorized")["actual"]
-    assert actual.startswith("1 token(s)") and f"{INTEGRATION} not pre-authorized" in actual
+    assert actual.startswith("1 token(s)") and f"{INTEGRATION} is not pre-authorized" in actual
 
 
 def test_verify_token_fails_when_permitted_users_is_not_admin_approved(sim_task, tmp_path):
@@ -386,7 +386,8 @@ def test_verify_token_passes_when_it_predates_the_switch_and_survived_it(sim_tas
     report, error, _ = verify(make, tmp_path)
     check = result(report, "integration user authorized")
     assert check["result"] == "PASS", check
-    assert check["actual"].endswith("; pre-authorized; admin approved"), check
+    assert check["actual"].startswith(f"{INTEGRATION}'s token survived the switch"), check
+    assert check["actual"].endswith("; admin approved)"), check
 
 
 def test_verify_token_fails_when_the_token_is_for_pardot(sim_task, tmp_path):

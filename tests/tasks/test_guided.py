@@ -149,9 +149,9 @@ def test_reauthorize_asks_where_the_integration_user_holds_no_token_for_the_app(
         )()
     assert "Sign in with a different Salesforce account" in str(err.value)
     assert "Pardot and Sales Engagement" in caplog.text
-    # The other apps' sessions it may touch; of the app's own grants it revokes none: they are not "replaced".
+    # The other apps' sessions it may touch; none of the app's own grants is listed as lost or "replaced".
     assert any(m.startswith("Pardot ") and "may be logged out" in m for m in caplog.messages)
-    assert "revokes none of" in caplog.text and "replaced" not in caplog.text
+    assert "Grants the reauthorization revokes" not in caplog.text and "replaced" not in caplog.text
 
 
 def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a_terminal(

@@ -22,7 +22,6 @@ from tests.tasks.test_production_guard_alone import ECA_LABEL
 CAP = "integration_user_at_token_cap"
 PERMITTED = "permitted_users_revokes_recent_grant"
 SALES_OPS = "sales.ops@example.com"
-CAP_OLDEST = "the cap's oldest"
 NOT_PRE_AUTHORIZED = "no pre-authorization: admin approved revokes it"
 MAY_BE_LOST = "may be lost: pre-authorized, Salesforce's texts differ"
 ACCESS_REMOVED = "no pre-authorization once the access grants are removed (admin-approved app)"
