@@ -1,0 +1,95 @@
+"""sixsense_grant_app_access (tasks/app_access.py) as the operator and the org see it, against the simulator:
+what it logs while it assigns, what a retried or failed assignment says, and what it reads. Written against
+the survivors of ``make mutate`` (tests/mutation-equivalent.txt lists the ones that change nothing
+observable). The base cases: tests/tasks/test_app_access.py and tests/tasks/test_write_faults.py.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.conftest import INTEGRATION_USER as INTEGRATION
+
+ACCESS_SET = "Sixsense_Integration_Access"
+ASSIGNMENT_INSERT = "/composite/sobjects"  # cci's AssignPermissionSets: sObject Collections insert
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+
+
+def _without_assignment(sim_task):
+    """The ``configured`` org without the integration user's assignment of the policy's permission set."""
+    sim, make = sim_task("configured")
+    with sim.org.lock:
+        store = sim.org.store
+        user = store.find_one("User", Username=INTEGRATION)
+        pset = store.find_one("PermissionSet", Name=ACCESS_SET)
+        rows = store.find(
+            "PermissionSetAssignment", AssigneeId=user["Id"], PermissionSetId=pset["Id"]
+        )
+        assert rows, "the scenario should hold the assignment to remove"
+        for row in rows:
+            store.delete("PermissionSetAssignment", row["Id"])
+    return sim, make, user["Id"]
+
+
+def _grant(make):
+    return make(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )()
+
+
+def test_a_retried_assignment_names_itself_in_the_log(sim_task, caplog):
+    """A transient fault on the assignment insert: the operator sees which write is retried and why, and
+    each try names the permission set and the user it assigns."""
+    caplog.set_level(logging.INFO)
+    sim, make, user_id = _without_assignment(sim_task)
+    sim.observer.set_faults(f"match={ASSIGNMENT_INSERT}:kind=UNABLE_TO_LOCK_ROW:times=1")
+    result = _grant(make)
+    assert result["assignments_created"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
+    messages = caplog.messages
+    assert messages.count(f'Assigning Permission Set "{ACCESS_SET}" to {user_id}.') == 2
+    retried = [m for m in messages if "checking what is still missing and retrying" in m]
+    assert len(retried) == 1, messages
+    assert retried[0].startswith("Permission set assignment: ")
+
+
+def test_an_expired_session_at_the_assignment_names_the_write(sim_task, errors):
+    sim, make, user_id = _without_assignment(sim_task)
+    sim.observer.set_faults(f"match={ASSIGNMENT_INSERT}:kind=INVALID_SESSION_ID:times=1")
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        _grant(make)
+    assert str(raised.value).startswith(
+        "Permission set assignment failed: INVALID_SESSION_ID: the Salesforce session expired"
+    ), raised.value
+
+
+def test_the_assignments_are_read_once_then_once_more_to_verify_the_insert(make_task, org):
+    """The integration user's assignments: one read, the insert of what it found missing, one read to
+    verify it; no read between the first and the insert (the insert acts on that read)."""
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_PS, INTEGRATION_USER
+
+    assigned = []
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on(
+        "FROM SetupEntityAccess",
+        records=[{"ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]}],
+    )
+    org.on("FROM PermissionSetAssignment", records=lambda: assigned)
+    org.on_insert = lambda sobject, body: assigned.append(
+        {"PermissionSetId": body["PermissionSetId"]}
+    )
+    result = make_task(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )()
+    assert result["assignments_created"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
+    mine = f"SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = '{INTEGRATION_USER['Id']}'"
+    reads = [q for q in org.soql if q == mine]
+    assert len(reads) == 2, org.soql
+    assert org.writes().count("POST /services/data/v65.0/composite/sobjects") == 1, org.writes()
