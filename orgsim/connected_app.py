@@ -302,9 +302,10 @@ class ConnectedApps:
         ``admin_approved``: ``ConnectedApplication.OptionsAllowAdminApprovedUsersOnly`` true,
         ``AppMenuItem.IsUsingAdminAuthorization`` true, LastModifiedDate now, and the tokens of users who are
         not pre-authorized are revoked ("anyone using the app loses access" unless their profile or permission
-        set authorizes it, facts §7.1); where the scenario sets ``features.admin_approval_revokes: all``, every
-        token of the app is revoked (the vendor article's "the system logs out all users"; facts §10.1: which
-        text holds is UNCERTAIN). ``all_users`` sets both flags back to false. Requires an installed app.
+        set authorizes it, facts §7.1); where the scenario sets ``features.admin_approval_revokes: all``, an
+        actual switch revokes every token of the app (the vendor article's "the system logs out all users";
+        facts §10.1: which text holds is UNCERTAIN). The rule is ``Identity.admin_approval_revokes``, shared
+        with the ECA. ``all_users`` sets both flags back to false. Requires an installed app.
         """
         if permitted_users not in ("admin_approved", "all_users"):
             raise ActionError(
@@ -349,8 +350,10 @@ class ConnectedApps:
             revoked = 0
             if flag:
                 for tok in self.store.find("OauthToken", AppName=state["label"]):
-                    everyone = self.admin_approval_revokes_all and not state["admin_approved"]
-                    if everyone or not self.is_pre_authorized(tok["UserId"], state["name"]):
+                    if self.admin_approval_revokes(
+                        switched=not state["admin_approved"],
+                        pre_authorized=self.is_pre_authorized(tok["UserId"], state["name"]),
+                    ):
                         self.revoke_token(tok)
                         revoked += 1
             return {"ok": True, "permitted_users": permitted_users, "revoked_tokens": revoked}

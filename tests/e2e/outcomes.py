@@ -81,6 +81,9 @@ EXPECTED_STOPS = {
     ("eca_installed_default_policies", "sixsense_existing_customer"): _EXISTING,
     ("eca_installed_policies_deployable", "sixsense_new_customer"): _NEW,
     ("eca_installed_policies_deployable", "sixsense_existing_customer"): _EXISTING,
+    # The ECA's Permitted Users switch logs out all users (tests/e2e/test_eca.py); the connected app is new.
+    ("eca_admin_approval_logs_out_all_users", "sixsense_new_customer"): _NEW,
+    ("eca_admin_approval_logs_out_all_users", "sixsense_existing_customer"): _EXISTING,
     # The migration scenario's connected app is fully configured, as in configured.yml.
     ("connected_app_in_use_eca_absent", "sixsense_new_customer"): [],
     ("connected_app_in_use_eca_absent", "sixsense_existing_customer"): [],

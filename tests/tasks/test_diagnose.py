@@ -434,6 +434,7 @@ EXPECTED_NEXT = {
     "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_policies_deployable": ("sixsense_authorize_setup_user", "never_used"),
+    "eca_admin_approval_logs_out_all_users": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
     # Complete, but the app expires refresh tokens immediately: fixing the policy is next (no task).
     "refresh_token_expires_immediately": (None, "admin_approved"),
@@ -458,6 +459,7 @@ EXPECTED_MODEL = {
     "eca_not_installed": ("neither", "sixsense_eca"),
     "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
     "eca_installed_policies_deployable": ("external_client_app", "sixsense_eca"),
+    "eca_admin_approval_logs_out_all_users": ("external_client_app", "sixsense_eca"),
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
     "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
     "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
