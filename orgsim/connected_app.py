@@ -174,12 +174,15 @@ class ConnectedApps:
             )
             self.store.bump()
 
-    def install(self, app: str | None = None, *, installed_at: str | None = None) -> dict[str, Any]:
+    def install(
+        self, app: str | None = None, *, installed_at: str | None = None, by: str | None = None
+    ) -> dict[str, Any]:
         """Install on Connected Apps OAuth Usage (facts §7.1). Only an app listed there can be installed
         (seed troubleshooting: "If you don't see the Install button, repeat Step 1"). Creates the
         ConnectedApplication row (``OptionsAllowAdminApprovedUsersOnly`` false: after Install the default is
         "All users may self-authorize", facts §7.1, §3) and an AppMenuItem (``Type`` ConnectedApplication,
-        ``ApplicationId``, facts §4.2); the app's existing tokens gain that ``AppMenuItemId`` (facts §4.1)."""
+        ``ApplicationId``, facts §4.2); the app's existing tokens gain that ``AppMenuItemId`` (facts §4.1).
+        Its SetupAuditTrail entry (:meth:`audit`) is by ``by`` (a User Id), else the admin of the human steps."""
         with self.lock:
             state = self.app_state(app)
             if not state["visible"]:
@@ -201,6 +204,8 @@ class ConnectedApps:
                     LastModifiedDate=installed_at,
                     SystemModstamp=installed_at,
                 )
+            if by:
+                ca_values.update(CreatedById=by, LastModifiedById=by)
             ca_values = {
                 k: v
                 for k, v in ca_values.items()
@@ -230,6 +235,7 @@ class ConnectedApps:
                 "connectedAppInstall",
                 f"Installed connected app {state['label']}",
                 at=installed_at,
+                by=by,
             )
             return {"ok": True, "connected_application_id": ca_id}
 
@@ -326,6 +332,7 @@ class ConnectedApps:
                     "OptionsAllowAdminApprovedUsersOnly": flag,
                     "LastModifiedDate": at,
                     "SystemModstamp": at,
+                    **({"LastModifiedById": by} if by else {}),
                 },
             )
             if state["app_menu_item_id"] and "IsUsingAdminAuthorization" in self.store.columns(

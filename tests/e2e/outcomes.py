@@ -101,6 +101,10 @@ EXPECTED_STOPS = {
         _EXISTING[1],
         _EXISTING[2],
     ],
+    # Issue 17 kind 9: another admin installed the app and set Permitted Users before the run (already done,
+    # with her SetupAuditTrail entries as evidence); the integration user never authorized: step 5 remains.
+    ("app_set_up_by_another_admin", "sixsense_new_customer"): [_NEW[3]],
+    ("app_set_up_by_another_admin", "sixsense_existing_customer"): [_EXISTING[2]],
     # Stops for a choice before any write (CHOICE_STOPS): no manual step is reached.
     ("two_candidate_apps", "sixsense_new_customer"): [],
     ("two_candidate_apps", "sixsense_existing_customer"): [],

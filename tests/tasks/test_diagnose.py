@@ -445,6 +445,8 @@ EXPECTED_NEXT = {
     "integration_user_at_token_cap": ("sixsense_verify", "admin_approved"),
     # Installed, self-authorize, the integration user without access: access first, then Permitted Users.
     "permitted_users_revokes_recent_grant": ("sixsense_grant_app_access", "installed"),
+    # Installed and admin approved earlier by another admin, never authorized since: access is next.
+    "app_set_up_by_another_admin": ("sixsense_grant_app_access", "admin_approved"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -467,6 +469,7 @@ EXPECTED_MODEL = {
     "integration_user_at_token_cap": ("connected_app", "sixsense_migrate_to_eca"),
     "admin_approval_logs_out_all_users": ("connected_app", "sixsense_existing_customer"),
     "permitted_users_revokes_recent_grant": ("connected_app", "sixsense_existing_customer"),
+    "app_set_up_by_another_admin": ("connected_app", "sixsense_new_customer"),
 }
 
 
