@@ -44,7 +44,8 @@ def find(
 ) -> Evidence:
     """The newest SetupAuditTrail entry since ``since`` (minus :data:`CLOCK_SKEW`; an aware datetime) whose
     ``Section`` is ``section`` and whose ``Display`` names one of ``app_names`` and holds every one of
-    ``words`` (case-insensitive). One query through ``task._query`` (the wrapper's errors and retries)."""
+    ``words`` (case-insensitive). One query through ``task._read`` (the wrapper's errors and retries), read a
+    page at a time until the first match (:func:`_newest_first`)."""
     start = (since - CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
     names = [n.lower() for n in app_names if n]
     wanted = [w.lower() for w in words]
