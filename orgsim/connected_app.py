@@ -174,12 +174,15 @@ class ConnectedApps:
             )
             self.store.bump()
 
-    def install(self, app: str | None = None, *, installed_at: str | None = None) -> dict[str, Any]:
+    def install(
+        self, app: str | None = None, *, installed_at: str | None = None, by: str | None = None
+    ) -> dict[str, Any]:
         """Install on Connected Apps OAuth Usage (facts §7.1). Only an app listed there can be installed
         (seed troubleshooting: "If you don't see the Install button, repeat Step 1"). Creates the
         ConnectedApplication row (``OptionsAllowAdminApprovedUsersOnly`` false: after Install the default is
         "All users may self-authorize", facts §7.1, §3) and an AppMenuItem (``Type`` ConnectedApplication,
-        ``ApplicationId``, facts §4.2); the app's existing tokens gain that ``AppMenuItemId`` (facts §4.1)."""
+        ``ApplicationId``, facts §4.2); the app's existing tokens gain that ``AppMenuItemId`` (facts §4.1).
+        Its SetupAuditTrail entry (:meth:`audit`) is by ``by`` (a User Id), else the admin of the human steps."""
         with self.lock:
             state = self.app_state(app)
             if not state["visible"]:
@@ -201,6 +204,8 @@ class ConnectedApps:
                     LastModifiedDate=installed_at,
                     SystemModstamp=installed_at,
                 )
+            if by:
+                ca_values.update(CreatedById=by, LastModifiedById=by)
             ca_values = {
                 k: v
                 for k, v in ca_values.items()
@@ -230,6 +235,7 @@ class ConnectedApps:
                 "connectedAppInstall",
                 f"Installed connected app {state['label']}",
                 at=installed_at,
+                by=by,
             )
             return {"ok": True, "connected_application_id": ca_id}
 
@@ -302,9 +308,10 @@ class ConnectedApps:
         ``admin_approved``: ``ConnectedApplication.OptionsAllowAdminApprovedUsersOnly`` true,
         ``AppMenuItem.IsUsingAdminAuthorization`` true, LastModifiedDate now, and the tokens of users who are
         not pre-authorized are revoked ("anyone using the app loses access" unless their profile or permission
-        set authorizes it, facts §7.1); where the scenario sets ``features.admin_approval_revokes: all``, every
-        token of the app is revoked (the vendor article's "the system logs out all users"; facts §10.1: which
-        text holds is UNCERTAIN). ``all_users`` sets both flags back to false. Requires an installed app.
+        set authorizes it, facts §7.1); where the scenario sets ``features.admin_approval_revokes: all``, an
+        actual switch revokes every token of the app (the vendor article's "the system logs out all users";
+        facts §10.1: which text holds is UNCERTAIN). The rule is ``Identity.admin_approval_revokes``, shared
+        with the ECA. ``all_users`` sets both flags back to false. Requires an installed app.
         """
         if permitted_users not in ("admin_approved", "all_users"):
             raise ActionError(
@@ -325,6 +332,7 @@ class ConnectedApps:
                     "OptionsAllowAdminApprovedUsersOnly": flag,
                     "LastModifiedDate": at,
                     "SystemModstamp": at,
+                    **({"LastModifiedById": by} if by else {}),
                 },
             )
             if state["app_menu_item_id"] and "IsUsingAdminAuthorization" in self.store.columns(
@@ -349,8 +357,10 @@ class ConnectedApps:
             revoked = 0
             if flag:
                 for tok in self.store.find("OauthToken", AppName=state["label"]):
-                    everyone = self.admin_approval_revokes_all and not state["admin_approved"]
-                    if everyone or not self.is_pre_authorized(tok["UserId"], state["name"]):
+                    if self.admin_approval_revokes(
+                        switched=not state["admin_approved"],
+                        pre_authorized=self.is_pre_authorized(tok["UserId"], state["name"]),
+                    ):
                         self.revoke_token(tok)
                         revoked += 1
             return {"ok": True, "permitted_users": permitted_users, "revoked_tokens": revoked}

@@ -164,6 +164,7 @@ class EcaOrg(Protocol):
     def put(self, sobject: str, values: dict[str, Any]) -> str: ...
     def revoke_token(self, token_row: dict) -> None: ...
     def grant_token(self, user_id: str, state: dict) -> str: ...
+    def admin_approval_revokes(self, *, switched: bool, pre_authorized: bool) -> bool: ...
 
 
 def _cfg(org) -> dict[str, Any]:
@@ -401,11 +402,11 @@ def _column_value(key: str, value: Any) -> Any:
 
 def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict[str, Any]:
     """Edit Policies on the installed ECA (External Client App Manager, or a policy metadata deploy).
-    ``changes`` uses the scenario keys (:data:`POLICY_FIELDS`). Switching Permitted Users to
-    ``AdminApprovedPreAuthorized`` revokes the tokens of users who are not pre-authorized ("anyone using the
-    app loses access" unless their profile or permission set authorizes it, facts §7.1, VERIFIED for ECAs).
-    Values are checked by :func:`check_policy_value` (the documented picklists, facts §6.3 and §10.2);
-    a bad one raises ``ActionError`` ``invalid_request`` naming the key."""
+    ``changes`` uses the scenario keys (:data:`POLICY_FIELDS`). ``AdminApprovedPreAuthorized`` revokes tokens
+    by the connected app's rule (``Identity.admin_approval_revokes``): non-pre-authorized users' (facts §7.1,
+    VERIFIED for ECAs), and on an actual switch all where ``features.admin_approval_revokes: all`` (facts
+    §10.1). Values are checked by :func:`check_policy_value` (the documented picklists, facts §6.3 and
+    §10.2); a bad one raises ``ActionError`` ``invalid_request`` naming the key."""
     row = policy_row(org)
     if not row:
         raise ActionError(
@@ -426,10 +427,11 @@ def set_policies(org, changes: dict[str, Any], *, at: str | None = None) -> dict
     at = at or org.store.now()
     org.store.update("ExtlClntAppOauthPlcyCnfg", row["Id"], {**values, "LastModifiedDate": at})
     org.store.set_meta(_MD_META, md_only)
-    revoked = 0
+    revoked, switched = 0, row["PermittedUsersPolicyType"] != "AdminApprovedPreAuthorized"
     if values.get("PermittedUsersPolicyType") == "AdminApprovedPreAuthorized":
         for tok in org.store.find("OauthToken", AppName=ECA_LABEL):
-            if not is_pre_authorized(org, tok["UserId"]):
+            pre = is_pre_authorized(org, tok["UserId"])
+            if org.admin_approval_revokes(switched=switched, pre_authorized=pre):
                 org.revoke_token(tok)
                 revoked += 1
     org.store.bump()

@@ -84,6 +84,17 @@ class Identity:
         is UNCERTAIN, so both are modelled and the tool checks by query whose tokens survived."""
         return self.scenario["features"].get("admin_approval_revokes") == "all"
 
+    def admin_approval_revokes(self, *, switched: bool, pre_authorized: bool) -> bool:
+        """Whether setting an app's Permitted Users to admin approved revokes one user's token of it: the one
+        rule for a connected app (``ConnectedApps.set_policy``) and the 6sense ECA (``eca.set_policies``,
+        ``AdminApprovedPreAuthorized``) alike. A user without pre-authorization always loses it ("anyone using
+        the app loses access" unless their profile or permission set authorizes it, facts §7.1, VERIFIED for
+        ECAs); where :attr:`admin_approval_revokes_all`, an actual switch (``switched``: it was
+        self-authorize) revokes every token ("the system logs out all users", the vendor article; facts
+        §10.1: which text holds is UNCERTAIN). Setting it again when already admin approved logs nobody
+        out who is pre-authorized."""
+        return not pre_authorized or (switched and self.admin_approval_revokes_all)
+
     def user(self, user_id: str) -> dict | None:
         return self.store.get("User", user_id)
 

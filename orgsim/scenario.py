@@ -354,6 +354,8 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "access",
             "installed_days_ago",
             "policy_changed_days_ago",
+            "installed_by",
+            "policy_changed_by",
             "oauth_policy",
         },
         "app",
@@ -403,6 +405,8 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
             "app.access", "access can only be granted to an installed app (SetupEntityAccess)"
         )
     a["oauth_policy"] = validate_oauth_policy(app.get("oauth_policy"), "app.oauth_policy")
+    for key, needs in (("installed_by", "installed"), ("policy_changed_by", "admin_approved")):
+        a[key] = _admin_by(app.get(key), f"app.{key}", needs, a[needs], out, profiles)
     out["app"] = a
 
     app_names = [a["name"]]
@@ -497,6 +501,39 @@ def _validate(raw: Any) -> dict[str, Any]:  # noqa: C901 - one linear walk over 
         raise Invalid("autopilot.polls_before_action", "must be at least 1")
     _check_permission_names(out)
     return out
+
+
+#: What a user needs to install a connected app on OAuth Usage (facts §7.1: "Customize Application AND either
+#: Modify All Data OR Manage Connected Apps"; the simulator has no Manage Connected Apps, so Modify All Data),
+#: and, the simulator assumes, to edit its policies (UNCERTAIN: not documented separately).
+INSTALL_PERMISSIONS = ("CustomizeApplication", "ModifyAllData")
+
+
+def _admin_by(value, path: str, needs: str, holds: bool, out: dict, profiles: dict) -> str | None:
+    """``app.installed_by`` / ``app.policy_changed_by``: the username of the admin who did that Setup change
+    before the run (its SetupAuditTrail entry's ``CreatedById``, facts §10.4; default None: the autopilot's
+    setup user, else the connected user). Refused: an unknown user, a change the app does not have (``needs``
+    false), or a user without :data:`INSTALL_PERMISSIONS` through its profile or assigned permission sets."""
+    who = expect(value, str, path)
+    if who is None:
+        return None
+    user = next((u for u in out["users"] if u["username"] == who), None)
+    if user is None:
+        raise Invalid(path, f"unknown user '{who}'")
+    if not holds:
+        raise Invalid(path, f"only an app with app.{needs}: true was changed by someone")
+    held = set(profiles[user["profile"]][1])
+    for ps in out["permission_sets"]:
+        if who in ps["assigned_to"]:
+            held |= set(ps["permissions"])
+    missing = [p for p in INSTALL_PERMISSIONS if p not in held]
+    if missing:
+        raise Invalid(
+            path,
+            f"'{who}' could not have done it: lacks {', '.join(missing)} (installing a connected app "
+            "needs Customize Application and Modify All Data, facts §7.1)",
+        )
+    return who
 
 
 def _check_permission_names(out: dict[str, Any]) -> None:

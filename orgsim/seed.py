@@ -219,8 +219,9 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
     for other in data["other_apps"]:
         if other["installed"]:
             org.install(other["name"], installed_at=installed_at)
+    by = {k: users[app[k]] if app[k] else None for k in ("installed_by", "policy_changed_by")}
     if app["installed"]:
-        org.install(app["name"], installed_at=installed_at)
+        org.install(app["name"], installed_at=installed_at, by=by["installed_by"])
         parents = [permsets[n] for n in app["access"]["permission_sets"]]
         parents += [profile_ps[n] for n in app["access"]["profiles"]]
         org.set_access(app["name"], parents)
@@ -230,6 +231,7 @@ def seed(org, scenario_name: str, data: dict[str, Any]) -> None:
                 "admin_approved",
                 app["name"],
                 at=_days_ago(days if days is not None else app["installed_days_ago"]),
+                by=by["policy_changed_by"],
             )
     states: dict[
         str, dict

@@ -7,7 +7,8 @@ still leaves a complete record of what happened up to there.
 
 Each step entry: task, step number, start/end timestamps, duration, status (ok | failed | manual step pending
 | confirmation required | input error), state before and after, what was changed, what was skipped, what was
-waited for and for how long, and in plan mode what would change and which manual steps remain.
+waited for and for how long, the org's evidence of a manual Setup step (its SetupAuditTrail entry, also for a
+step found already done), and in plan mode what would change and which manual steps remain.
 
 No secrets: the tasks never read token values, and everything written is scrubbed of the org's access and
 refresh tokens as a last line of defence.
@@ -287,6 +288,7 @@ class AuditRun:
             "plan": [],
             "manual_steps_remaining": [],
             "sessions_affected": [],
+            "evidence": None,
             "return_values": {},
             "error": None,
         }
@@ -446,6 +448,8 @@ class AuditRun:
                 out.append(f"- changed: {_inline(c)}")
             for c in s["skipped"]:
                 out.append(f"- skipped: {_inline(c)}")
+            if s.get("evidence") and not s["changed"]:  # a change carries its own evidence
+                out.append(f"- evidence: {s['evidence']}")
             for w in s["waits"]:
                 out.append(
                     f"- waited for {w.get('what')}: {w.get('seconds')} s, {w.get('checks')} checks, "

@@ -71,7 +71,8 @@ class GuidedStep(SixsenseTask):
 
     def _setup_evidence(self) -> setup_audit_trail.Evidence | None:
         """Where the org records this manual step (SetupAuditTrail), the entry that shows who did it and
-        when, read once the step is verified (:mod:`setup_audit_trail`); None where it records nothing."""
+        when, read once the step is verified or found already done (:func:`setup_audit_trail.for_step`);
+        None where it records nothing."""
         return None
 
     def _guide(self):
@@ -204,21 +205,20 @@ class GuidedStep(SixsenseTask):
             [["check", "result"], [self._progress_subject(), f"{status}: {detail}"]],
         )
         self.return_values = {"done": True, "status": status, "detail": detail}
+        evidence = None if status == "deployed" else self._setup_evidence()
+        if evidence is not None:
+            self.logger.info(f"Evidence: {evidence.text}")
+            self.return_values["evidence"] = evidence.text
+            self._audit_note(evidence=evidence.text)
         if status == "already done":
             self._audit_note(before=detail, after=detail, skipped=[f"already done: {detail}"])
         else:
             self._audit_note(after=f"{status}: {detail}")
             if status != "deployed":
-                change = {
-                    "object": self._progress_subject(),
-                    "action": f"manual step done in Setup ({status})",
-                    "what": detail,
-                }
-                evidence = self._setup_evidence()
+                action = f"manual step done in Setup ({status})"
+                change = {"object": self._progress_subject(), "action": action, "what": detail}
                 if evidence is not None:
-                    self.logger.info(f"Evidence: {evidence.text}")
                     change["evidence"] = evidence.text
-                    self.return_values["evidence"] = evidence.text
                 self._audit_note(changed=[change])
 
     # -- shared lookups --------------------------------------------------------------------------------
@@ -397,9 +397,7 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
     def _setup_evidence(self):
         app = getattr(self, "_app", None) or {}
         names = [app["Name"]] if app.get("Name") else self.app_names
-        return setup_audit_trail.find(
-            self, setup_audit_trail.CONNECTED_APPS, names, self._guide_began
-        )
+        return setup_audit_trail.for_step(self, "install", names)
 
     def _instructions(self):
         tokens = self._oauth_tokens(self.app_names)

@@ -357,7 +357,8 @@ def audit_position(data: dict) -> tuple[tuple, dict[str, str], str | None, dict[
 def audit_page(data: dict) -> str:
     """The audit page of a flow run: its steps on the procedure diagram, each step's status, the changes
     made (with their evidence, e.g. the SetupAuditTrail entry of a manual step), who loses sessions
-    (``sessions_affected``), consent, plan. ``data``: ``audit.AuditRun.data``."""
+    (``sessions_affected``), what was skipped (with the evidence of a step found already done), consent,
+    plan. ``data``: ``audit.AuditRun.data``."""
     org = data.get("org") or {}
     steps = data.get("steps") or []
     route, states, current, notes = audit_position(data)
@@ -418,8 +419,10 @@ def audit_page(data: dict) -> str:
             "sessions",
         )
     )
-    skipped = [["step", "task", "skipped"]] + [
-        [s.get("step"), s.get("task"), c] for s in steps for c in s.get("skipped") or []
+    skipped = [["step", "task", "skipped", "evidence"]] + [
+        [s.get("step"), s.get("task"), c, s.get("evidence") or "-"]
+        for s in steps
+        for c in s.get("skipped") or []
     ]
     if len(skipped) > 1:
         body.append(section("Skipped", table(skipped), "skipped"))

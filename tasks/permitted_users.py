@@ -150,9 +150,7 @@ detail, method (etl | guided | none).
 
     def _setup_evidence(self):
         names = [self.app["Name"]] if self.app else self.app_names
-        return setup_audit_trail.find(
-            self, setup_audit_trail.CONNECTED_APPS, names, self._guide_began
-        )
+        return setup_audit_trail.for_step(self, "permitted_users", names)
 
     def _run_task(self):
         if self._already_done():

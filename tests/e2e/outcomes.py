@@ -81,6 +81,9 @@ EXPECTED_STOPS = {
     ("eca_installed_default_policies", "sixsense_existing_customer"): _EXISTING,
     ("eca_installed_policies_deployable", "sixsense_new_customer"): _NEW,
     ("eca_installed_policies_deployable", "sixsense_existing_customer"): _EXISTING,
+    # The ECA's Permitted Users switch logs out all users (tests/e2e/test_eca.py); the connected app is new.
+    ("eca_admin_approval_logs_out_all_users", "sixsense_new_customer"): _NEW,
+    ("eca_admin_approval_logs_out_all_users", "sixsense_existing_customer"): _EXISTING,
     # The migration scenario's connected app is fully configured, as in configured.yml.
     ("connected_app_in_use_eca_absent", "sixsense_new_customer"): [],
     ("connected_app_in_use_eca_absent", "sixsense_existing_customer"): [],
@@ -98,6 +101,10 @@ EXPECTED_STOPS = {
         _EXISTING[1],
         _EXISTING[2],
     ],
+    # Issue 17 kind 9: another admin installed the app and set Permitted Users before the run (already done,
+    # with her SetupAuditTrail entries as evidence); the integration user never authorized: step 5 remains.
+    ("app_set_up_by_another_admin", "sixsense_new_customer"): [_NEW[3]],
+    ("app_set_up_by_another_admin", "sixsense_existing_customer"): [_EXISTING[2]],
     # Stops for a choice before any write (CHOICE_STOPS): no manual step is reached.
     ("two_candidate_apps", "sixsense_new_customer"): [],
     ("two_candidate_apps", "sixsense_existing_customer"): [],

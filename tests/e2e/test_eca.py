@@ -37,6 +37,8 @@ ECA_STOPS = {
     ("eca_not_installed", "sixsense_eca"): ["sixsense_authorize_eca"],
     # The policy file's name is generated per org: found with listMetadata, then deployed (issue 17 kind 10).
     ("eca_installed_policies_deployable", "sixsense_eca"): ["sixsense_authorize_eca"],
+    # Its Permitted Users switch would log out all users; the flow sets self-authorize, so nothing is revoked.
+    ("eca_admin_approval_logs_out_all_users", "sixsense_eca"): ["sixsense_authorize_eca"],
     ("eca_installed_default_policies", "sixsense_eca"): [
         "sixsense_set_eca_policies",
         "sixsense_authorize_eca",
@@ -269,3 +271,59 @@ def test_eca_flow_through_the_real_cci(start_sim, cci, tmp_path):
     result = cci(sim, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     assert writes_since(sim, mark) == []
+
+
+def _eca_grants(sim) -> list[tuple[str, str]]:
+    """The integration user's grants of the ECA, read in the simulator, as (CreatedDate, DeleteToken):
+    OauthToken.Id is always null (facts §4.1), so a row's identity here is its DeleteToken."""
+    state = sim.state()
+    held = rows(state, "OauthToken", UserId=user_id(state, INTEGRATION_USER), AppName=ECA_LABEL)
+    return sorted((t["CreatedDate"], t["DeleteToken"]) for t in held)
+
+
+def test_where_the_eca_switch_logs_out_everyone_the_flow_asks_for_the_authorization_again(
+    start_sim, run_flow_inprocess, tmp_path
+):
+    """Issue 17 kind 2 on the ECA (facts §10.1, §7.1). The integration user authorized the ECA; an admin then
+    switched its Permitted Users to admin approved, the integration user pre-authorized by its profile in the
+    policy. In this org the switch logs out all users (``features.admin_approval_revokes: all``, the same rule
+    as the connected app's), so the token is gone, and ``sixsense_eca`` stops at the authorization, before
+    its verification; once the integration user authorizes again, the flow verifies."""
+    from tests.e2e.test_flows import failed_step
+
+    sim = start_sim("eca_admin_approval_logs_out_all_users")
+    assert sim.action("authorize", username=INTEGRATION_USER, app=ECA_LABEL)["ok"]
+    before = _eca_grants(sim)
+    assert len(before) == 1
+    switched = sim.action("eca_policy", permitted_users="AdminApprovedPreAuthorized")
+    assert switched["revoked_tokens"] == 1, switched
+    assert _eca_grants(sim) == []
+    report = tmp_path / "verification-eca.json"
+
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        "sixsense_eca",
+        task_options=_options(tmp_path),
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
+    )
+    assert type(error).__name__ == "ManualStepPending", f"{error!r}\n{output}"
+    assert failed_step(coordinator) == "sixsense_authorize_eca"
+    assert "sixsense_verify_eca" not in [r.task_name for r in coordinator.results]
+    assert not report.exists()
+
+    do_eca_step(sim, "sixsense_authorize_eca")
+    _, error, output = run_flow_inprocess(
+        sim,
+        "sixsense_eca",
+        task_options=_options(tmp_path),
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
+    )
+    assert error is None, f"{error}\n{output}"
+    after = _eca_grants(sim)
+    assert len(after) == 1 and not set(after) & set(before), (before, after)
+    assert_eca_complete(sim.state())
+    assert json.loads(report.read_text())["passed"] is True

@@ -232,3 +232,48 @@ def test_the_pre_authorized_lists_let_their_users_authorize(make_sim, tmp_path):
     assert sim.action("authorize", username=ADMIN, app="eca")["ok"]
     refused = sim.action("authorize", username=OTHER, app="eca")
     assert refused.get("error") == "invalid_app_access", refused
+
+
+def _eca_token_holders(sim) -> list[str]:
+    """Usernames holding a token of the 6sense ECA, by query (OauthToken, facts §4.1)."""
+    rows = sf_for(sim).query(
+        f"SELECT User.Username FROM OauthToken WHERE AppName = '{eca.ECA_LABEL}'"
+    )["records"]
+    return sorted(r["User"]["Username"] for r in rows)
+
+
+@pytest.mark.parametrize("revokes,survivors", [("not_pre_authorized", [INTEGRATION]), ("all", [])])
+def test_the_eca_switch_to_admin_approved_follows_the_connected_apps_rule(
+    make_sim, tmp_path, revokes, survivors
+):
+    """The ECA's Permitted Users switch revokes what the connected app's does (facts §7.1, §10.1; scenario
+    ``features.admin_approval_revokes``): a user without pre-authorization always loses the token; a
+    pre-authorized one keeps it by Salesforce's warning and loses it where the switch logs out all users.
+    Setting it again once admin approved revokes no pre-authorized user's token."""
+    data = yaml.safe_load(open(write(tmp_path, {"comma_separated_permission_set": ["Eca_Users"]})))
+    data["features"]["admin_approval_revokes"] = revokes
+    path = tmp_path / f"eca_revokes_{revokes}.yml"
+    path.write_text(yaml.safe_dump(data))
+    sim = make_sim(str(path))
+    for user in (INTEGRATION, OTHER):
+        assert sim.action("authorize", username=user, app="eca")["ok"]
+    switched = sim.action("eca_policy", permitted_users="AdminApprovedPreAuthorized")
+    assert switched["revoked_tokens"] == 2 - len(survivors)
+    assert _eca_token_holders(sim) == survivors
+    if not survivors:
+        assert sim.action("authorize", username=INTEGRATION, app="eca")["ok"]
+    again = sim.action("eca_policy", permitted_users="AdminApprovedPreAuthorized")
+    assert again["revoked_tokens"] == 0
+    assert _eca_token_holders(sim) == [INTEGRATION]
+
+
+def test_the_bundled_eca_scenario_where_the_switch_logs_out_all_users(make_sim):
+    """``eca_admin_approval_logs_out_all_users``: the integration user, pre-authorized by its profile in the
+    policy, loses its ECA token at the switch (the vendor article's text, facts §10.1)."""
+    sim = make_sim("eca_admin_approval_logs_out_all_users")
+    assert sim.action("authorize", username=INTEGRATION, app="eca")["ok"]
+    assert _eca_token_holders(sim) == [INTEGRATION]
+    switched = sim.action("eca_policy", permitted_users="AdminApprovedPreAuthorized")
+    assert switched["revoked_tokens"] == 1 and _eca_token_holders(sim) == []
+    # Still pre-authorized: it may authorize again.
+    assert sim.action("authorize", username=INTEGRATION, app="eca")["ok"]

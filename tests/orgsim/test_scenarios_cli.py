@@ -106,6 +106,22 @@ def test_configured_scenario_is_fully_set_up(make_sim):
             "features: {admin_approval_revokes: everyone}\n",
             "features.admin_approval_revokes: must be one of not_pre_authorized, all",
         ),
+        (
+            "users:\n  - {username: a@b.c, profile: System Administrator}\n"
+            "app: {visible: true, installed: true, installed_by: nobody@b.c}\n",
+            "app.installed_by: unknown user 'nobody@b.c'",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: System Administrator}\n"
+            "app: {visible: true, installed: true, policy_changed_by: a@b.c}\n",
+            "app.policy_changed_by: only an app with app.admin_approved: true was changed by someone",
+        ),
+        (
+            "users:\n  - {username: a@b.c, profile: System Administrator}\n"
+            "  - {username: u@b.c, profile: Standard User}\n"
+            "app: {visible: true, installed: true, installed_by: u@b.c}\n",
+            "app.installed_by: 'u@b.c' could not have done it: lacks CustomizeApplication, ModifyAllData",
+        ),
     ],
 )
 def test_malformed_scenarios_name_file_field_and_problem(tmp_path, text, message):
@@ -335,3 +351,27 @@ def test_a_failed_seed_leaves_no_state_file(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="half way"):
         server.start("new_customer", state_file=state)
     assert not state.exists()
+
+
+def test_an_earlier_install_and_policy_change_by_another_admin_are_theirs_in_setup_audit_trail(
+    make_sim,
+):
+    """``app.installed_by`` / ``app.policy_changed_by`` (issue 17 kind 9): the seeded SetupAuditTrail entries
+    (facts §10.4) and the ConnectedApplication's creator are that admin, not the connected user."""
+    sim = make_sim("app_set_up_by_another_admin")
+    rows = sf_for(sim).query(
+        "SELECT Display, CreatedBy.Username FROM SetupAuditTrail ORDER BY CreatedDate"
+    )["records"]
+    mine = [(r["Display"], r["CreatedBy"]["Username"]) for r in rows if "6sense" in r["Display"]]
+    assert mine == [
+        ("Installed connected app sfdc_6sense_oauth_app", "grace.it@example.com"),
+        (
+            "Changed Permitted Users for connected app sfdc_6sense_oauth_app to Admin approved users "
+            "are pre-authorized",
+            "grace.it@example.com",
+        ),
+    ]
+    [app] = sf_for(sim).query(
+        "SELECT CreatedBy.Username FROM ConnectedApplication WHERE Name = 'sfdc_6sense_oauth_app'"
+    )["records"]
+    assert app["CreatedBy"]["Username"] == "grace.it@example.com"

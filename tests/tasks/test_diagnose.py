@@ -434,6 +434,7 @@ EXPECTED_NEXT = {
     "eca_not_installed": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_default_policies": ("sixsense_authorize_setup_user", "never_used"),
     "eca_installed_policies_deployable": ("sixsense_authorize_setup_user", "never_used"),
+    "eca_admin_approval_logs_out_all_users": ("sixsense_authorize_setup_user", "never_used"),
     "connected_app_in_use_eca_absent": ("sixsense_verify", "admin_approved"),
     # Complete, but the app expires refresh tokens immediately: fixing the policy is next (no task).
     "refresh_token_expires_immediately": (None, "admin_approved"),
@@ -444,6 +445,8 @@ EXPECTED_NEXT = {
     "integration_user_at_token_cap": ("sixsense_verify", "admin_approved"),
     # Installed, self-authorize, the integration user without access: access first, then Permitted Users.
     "permitted_users_revokes_recent_grant": ("sixsense_grant_app_access", "installed"),
+    # Installed and admin approved earlier by another admin, never authorized since: access is next.
+    "app_set_up_by_another_admin": ("sixsense_grant_app_access", "admin_approved"),
 }
 
 #: The model each bundled scenario is on and the flow diagnose recommends.
@@ -458,6 +461,7 @@ EXPECTED_MODEL = {
     "eca_not_installed": ("neither", "sixsense_eca"),
     "eca_installed_default_policies": ("external_client_app", "sixsense_eca"),
     "eca_installed_policies_deployable": ("external_client_app", "sixsense_eca"),
+    "eca_admin_approval_logs_out_all_users": ("external_client_app", "sixsense_eca"),
     "connected_app_in_use_eca_absent": ("connected_app", "sixsense_migrate_to_eca"),
     "refresh_token_expires_immediately": ("connected_app", "sixsense_migrate_to_eca"),
     "two_candidate_apps": ("connected_app", "sixsense_migrate_to_eca"),
@@ -465,6 +469,7 @@ EXPECTED_MODEL = {
     "integration_user_at_token_cap": ("connected_app", "sixsense_migrate_to_eca"),
     "admin_approval_logs_out_all_users": ("connected_app", "sixsense_existing_customer"),
     "permitted_users_revokes_recent_grant": ("connected_app", "sixsense_existing_customer"),
+    "app_set_up_by_another_admin": ("connected_app", "sixsense_new_customer"),
 }
 
 
