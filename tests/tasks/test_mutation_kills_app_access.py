@@ -93,3 +93,27 @@ def test_the_assignments_are_read_once_then_once_more_to_verify_the_insert(make_
     reads = [q for q in org.soql if q == mine]
     assert len(reads) == 2, org.soql
     assert org.writes().count("POST /services/data/v65.0/composite/sobjects") == 1, org.writes()
+
+
+def test_every_missing_permission_set_of_the_policy_is_named(
+    make_task, org, errors, tasks_module, monkeypatch, runtime
+):
+    """A policy naming two permission sets the org lacks: the stop names both, comma-separated, and says
+    how to deploy them; nothing is written."""
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_USER
+
+    app_access = tasks_module("app_access")
+    policy = app_access.read_policy_template(runtime.project_config.repo_root)
+    policy = {**policy, "permission_sets": ["Sixsense_One", "Sixsense_Two"], "profiles": []}
+    monkeypatch.setattr(app_access, "read_policy_template", lambda root: policy)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        make_task(
+            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+        )()
+    assert str(raised.value) == (
+        "Permission set(s) Sixsense_One, Sixsense_Two of the app policy not found in the org: deploy them "
+        "first (cci task run sixsense_deploy_access)."
+    )
+    assert org.writes() == []
