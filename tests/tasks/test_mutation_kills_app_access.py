@@ -117,3 +117,74 @@ def test_every_missing_permission_set_of_the_policy_is_named(
         "first (cci task run sixsense_deploy_access)."
     )
     assert org.writes() == []
+
+
+def _policy_with_profiles(tasks_module, monkeypatch, runtime, profiles):
+    app_access = tasks_module("app_access")
+    policy = app_access.read_policy_template(runtime.project_config.repo_root)
+    policy = {**policy, "profiles": list(profiles)}
+    monkeypatch.setattr(app_access, "read_policy_template", lambda root: policy)
+
+
+def test_a_profile_of_the_policy_gets_access_through_its_own_permission_set(
+    make_task, org, tasks_module, monkeypatch, runtime
+):
+    """A ``<profileName>`` in the app's policy: that profile's own permission set gets the access row."""
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_PS, INTEGRATION_USER
+
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["Sales Ops Integration"])
+    profile_ps = {
+        "Id": "0PS00000000000QAAA",
+        "ProfileId": "00e000000000009AAA",
+        "Profile": {"Name": "Sales Ops Integration"},
+    }
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on(
+        "IsOwnedByProfile = true AND Profile.Name IN ('Sales Ops Integration')",
+        records=[profile_ps],
+    )
+    access = [{"Id": "0J0x", "ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]}]
+    org.on("FROM SetupEntityAccess", records=lambda: access)
+    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
+    org.on_insert = lambda sobject, body: access.append(dict(body))
+    result = make_task(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )()
+    assert result["setup_entity_access_created"] == [
+        "profile Sales Ops Integration -> sfdc_6sense_oauth_app"
+    ]
+    assert org.inserted == [
+        ("SetupEntityAccess", {"ParentId": profile_ps["Id"], "SetupEntityId": APP_ROW["Id"]})
+    ]
+
+
+def test_a_profile_of_the_policy_missing_from_the_org_is_refused_before_any_write(
+    make_task, org, errors, tasks_module, monkeypatch, runtime
+):
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_PS, INTEGRATION_USER
+
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["Sales Ops Integration", "Gone"])
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on(
+        "IsOwnedByProfile = true",
+        records=[
+            {
+                "Id": "0PS00000000000QAAA",
+                "ProfileId": "00e000000000009AAA",
+                "Profile": {"Name": "Sales Ops Integration"},
+            }
+        ],
+    )
+    with pytest.raises(errors.SixsenseInputError) as raised:
+        make_task(
+            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+        )()
+    assert str(raised.value) == (
+        f"Profile(s) Gone named in {tasks_module('metadata_xml').POLICY_TEMPLATE.as_posix()} "
+        "do not exist in this org."
+    )
+    assert org.writes() == []
