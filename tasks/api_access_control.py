@@ -7,6 +7,7 @@ from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
 
 from .base import USE_ANY_API_CLIENT, SixsenseTask
+from .errors import SixsenseOrgError
 from .metadata_xml import MD_NS, package_xml
 from .options import PLAN_OPTION
 
@@ -22,7 +23,8 @@ Detects API Access Control, which decides which permission the setup user needs 
   only after Salesforce Support provisioned the feature).
 - enforcing: a Metadata API retrieve of ``Settings: ConnectedApp`` has ``enableAdminApprovedAppsOnly`` true
   ("For admin-approved users, limit API access to only allowlisted connected apps"). Absent or false means
-  not enforcing.
+  not enforcing. A failed retrieve is not "not enforcing": where the feature is provisioned the step stops
+  with "could not be read" (nothing is written); where it is not, the setting cannot be on.
 
 Read-only (``plan`` is accepted so a flow can pass it to every step; it changes nothing here). Return values: ``provisioned`` (bool), ``enforcing`` (bool), ``signals`` (dict: which signal
 said what).
@@ -38,6 +40,18 @@ said what).
             else "PermissionsUseAnyApiClient absent: not provisioned"
         )
         enforcing, signals["Settings:ConnectedApp"] = self._read_enforcing()
+        if enforcing is None:  # the retrieve failed: "could not read" is never "not enforcing"
+            if provisioned:
+                raise SixsenseOrgError(
+                    "API Access Control is provisioned (PermissionsUseAnyApiClient is in the PermissionSet "
+                    "describe), but whether it is enforcing could not be read: Settings:ConnectedApp "
+                    f"{signals['Settings:ConnectedApp']}. The setup user's authorization step depends on it. "
+                    "Check that the user cci is connected as can retrieve Settings (Modify All Data, or "
+                    "Modify Metadata Through Metadata API Functions), then run again. Nothing was written."
+                )
+            # The setting exists only once Salesforce Support provisioned the feature (facts §2).
+            signals["Settings:ConnectedApp"] += "; not provisioned, so not enforcing"
+            enforcing = False
         if enforcing and not provisioned:
             self.logger.warning(
                 "enableAdminApprovedAppsOnly is true although the describe shows no "
@@ -56,7 +70,8 @@ said what).
         }
 
     def _read_enforcing(self):
-        """(enforcing, signal text) from the ConnectedApp settings retrieve."""
+        """(enforcing, signal text) from the ConnectedApp settings retrieve; enforcing is None when the
+        retrieve failed (the signal then starts with :data:`RETRIEVE_FAILED`)."""
         return self._retrieve_enforcing()
 
     def _retrieve_enforcing(self):
@@ -67,7 +82,7 @@ said what).
                 "Metadata retrieve", ApiRetrieveUnpackaged(self, manifest, api_version)
             )
         except MetadataApiError as e:
-            return False, f"{RETRIEVE_FAILED} ({e}); assuming not enforcing"
+            return None, f"{RETRIEVE_FAILED} ({e})"
         if SETTINGS_FILE not in zip_file.namelist():
             return False, "no ConnectedApp settings returned: not enforcing"
         root = etree.parse(io.BytesIO(zip_file.read(SETTINGS_FILE))).getroot()
