@@ -188,3 +188,58 @@ def test_a_profile_of_the_policy_missing_from_the_org_is_refused_before_any_writ
         "do not exist in this org."
     )
     assert org.writes() == []
+
+
+def test_a_profile_of_the_policy_gets_access_in_the_simulator(
+    sim_task, tasks_module, monkeypatch, runtime
+):
+    """The same against the simulator, whose SOQL parser refuses a malformed query: the profile's own
+    permission set (IsOwnedByProfile) holds the access row afterwards."""
+    profile = "Minimum Access - API Only Integrations"
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, [profile])
+    sim, make = sim_task("configured")
+    result = make(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )()
+    app = sim.org.app_state()
+    assert result["setup_entity_access_created"] == [f"profile {profile} -> {app['name']}"]
+    with sim.org.lock:
+        store = sim.org.store
+        profile_id = store.find_one("Profile", Name=profile)["Id"]
+        own = store.find_one("PermissionSet", ProfileId=profile_id, IsOwnedByProfile=True)
+        rows = store.find(
+            "SetupEntityAccess", ParentId=own["Id"], SetupEntityId=app["connected_application_id"]
+        )
+    assert len(rows) == 1
+
+
+def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
+    make_task, org, errors, tasks_module, monkeypatch, runtime
+):
+    """Both permission sets of a policy acknowledged but never saved (every verification finds them
+    missing): the step gives up naming both, comma-separated, instead of reporting them created."""
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_USER
+
+    app_access = tasks_module("app_access")
+    policy = app_access.read_policy_template(runtime.project_config.repo_root)
+    policy = {**policy, "permission_sets": ["Sixsense_One", "Sixsense_Two"], "profiles": []}
+    monkeypatch.setattr(app_access, "read_policy_template", lambda root: policy)
+    sets = [
+        {"Id": "0PS000000000011AAA", "Name": "Sixsense_One", "Label": "One"},
+        {"Id": "0PS000000000012AAA", "Name": "Sixsense_Two", "Label": "Two"},
+    ]
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    org.on("FROM PermissionSet WHERE Name IN", records=sets)
+    org.on(
+        "FROM SetupEntityAccess",
+        records=[{"ParentId": s["Id"], "SetupEntityId": APP_ROW["Id"]} for s in sets],
+    )
+    org.on("FROM PermissionSetAssignment", records=[])  # the inserts are never saved
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        make_task(
+            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+        )()
+    assert str(raised.value).startswith(
+        f"Sixsense_One, Sixsense_Two is still not assigned to {INTEGRATION} ("
+    ), raised.value
