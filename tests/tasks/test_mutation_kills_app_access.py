@@ -165,7 +165,7 @@ def test_a_profile_of_the_policy_missing_from_the_org_is_refused_before_any_writ
 ):
     from tests.tasks.conftest import APP_ROW, INTEGRATION_PS, INTEGRATION_USER
 
-    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["Sales Ops Integration", "Gone"])
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["Sales Ops Integration", "Gone", "Old"])
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
@@ -184,7 +184,7 @@ def test_a_profile_of_the_policy_missing_from_the_org_is_refused_before_any_writ
             "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
         )()
     assert str(raised.value) == (
-        f"Profile(s) Gone named in {tasks_module('metadata_xml').POLICY_TEMPLATE.as_posix()} "
+        f"Profile(s) Gone, Old named in {tasks_module('metadata_xml').POLICY_TEMPLATE.as_posix()} "
         "do not exist in this org."
     )
     assert org.writes() == []
