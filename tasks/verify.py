@@ -218,7 +218,8 @@ unreadable and no skip matters. Which skips matter:
   prevents new ones (Metadata API Developer Guide: "BlacklistedConsumer"), so that token shows the app is not blocked. Otherwise it
   matters (and the token check fails anyway).
 - "refresh token policy" and "IP relaxation" SKIPPED (the org does not list the installed app as ConnectedApp
-  metadata, the only place Salesforce keeps them) do not matter for ``passed``,
+  metadata, the only place Salesforce keeps them; for the refresh-token policy, also ConnectedApplication's
+  validity fields cannot tell: FAIL on a fixed lifetime they show, UNREADABLE when refused) do not matter for ``passed``,
   but the log names them and the report lists them under ``not_checked``: check them on Manage App
   Policies. Where the metadata is listed they are read and FAIL on "expire refresh token immediately", any
   absolute lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP
@@ -415,11 +416,24 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             if isinstance(read, Unreadable):
                 self._add_unreadable(check, expected, read)
             elif read is None:
+                # The refresh-token policy: what ConnectedApplication's validity fields establish (§3).
+                ok, why = (None, "") if key != "refresh_token_policy" else self._validity(app)
+                if isinstance(why, Unreadable):
+                    self._add_unreadable(check, expected, why)
+                    continue
+                if ok is not None:
+                    self._add(check, expected, f"ConnectedApplication {why}", ok, fix)
+                    continue
                 self._add(
                     check,
                     expected,
                     f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
-                    "only place this policy is kept (the ConnectedApplication object does not hold it)",
+                    "only place this policy is kept"
+                    + (
+                        f"; ConnectedApplication {why}"
+                        if why
+                        else " (ConnectedApplication has no IP relaxation)"
+                    ),
                     False,
                     f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
                     "SKIPPED",
@@ -431,6 +445,13 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 if key == "refresh_token_policy" and ok:
                     why += f" (metadata; {app_policy.EFFECTIVE_POLICY_NOTE})"
                 self._add(check, expected, f"{read[key]}: {why}", ok, fix)
+
+    def _validity(self, app):
+        """``app_policy.assess_validity`` of the app's row, or (None, :class:`Unreadable`) when refused."""
+        validity = self._read_fact(app_policy.read_validity, self, app["Id"])
+        if validity is None or isinstance(validity, Unreadable):
+            return None, validity or Unreadable("the app's ConnectedApplication row is gone")
+        return app_policy.assess_validity(validity)
 
     def _check_access(self, policy, integration, app):
         """Step 4: a SetupEntityAccess row from each policy entry (permission set, or profile through its
