@@ -22,6 +22,7 @@ import io
 from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from lxml import etree
 
+from .errors import SixsenseOrgError
 from .metadata_xml import MD_NS, package_xml
 from .queries import soql_quote
 from .vendor import VENDOR
@@ -253,3 +254,29 @@ def assess_validity(validity: dict) -> tuple[bool | None, str]:
         f"ConnectedApplication gives no unit): shorter than {MIN_IDLE_HOURS // 24} days unless the unit is "
         f"{'months' if period < MIN_IDLE_HOURS // 24 else 'days or months'}"
     )
+
+
+def connected_application_facts(task, app_id: str) -> dict:
+    """Diagnose's read of the validity fields: ``{"connected_application": describe_validity text, or "could
+    not read: why", "validity_ok": bool | None, "validity_why": "ConnectedApplication ..." | None}``
+    (:func:`read_validity`, :func:`assess_validity`); a refused read is never a value."""
+    try:
+        validity = read_validity(task, app_id)
+    except SixsenseOrgError as e:
+        return {
+            "connected_application": f"could not read: {e}",
+            "validity_ok": None,
+            "validity_why": None,
+        }
+    if validity is None:
+        return {
+            "connected_application": "could not read: the app's ConnectedApplication row is gone",
+            "validity_ok": None,
+            "validity_why": None,
+        }
+    ok, why = assess_validity(validity)
+    return {
+        "connected_application": describe_validity(validity),
+        "validity_ok": ok,
+        "validity_why": f"ConnectedApplication {why}",
+    }

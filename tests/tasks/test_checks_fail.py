@@ -923,6 +923,34 @@ def test_verify_judges_refresh_token_lifetimes(sim_task, tmp_path, policy, ok):
     assert report["passed"] is ok
 
 
+@pytest.mark.parametrize(
+    "scenario, policy, shown",
+    [
+        ("refresh_token_expires_immediately", "infinite", True),
+        ("refresh_token_expires_immediately", "zero", False),
+        ("configured", "infinite", False),
+    ],
+)
+def test_verify_says_the_effective_policy_can_differ_only_on_a_metadata_pass(
+    sim_task, tmp_path, scenario, policy, shown
+):
+    """facts §10.1: a PASS read from the metadata says the effective policy can be stricter; a FAIL, or a
+    policy that was not read as metadata, does not carry the note."""
+    from tasks.app_policy import EFFECTIVE_POLICY_NOTE
+
+    app = yaml.safe_load((SCENARIO_DIR / f"{scenario}.yml").read_text())["app"]
+    app = {**app, "oauth_policy": {"ip_relaxation": "ENFORCE", "refresh_token_policy": policy}}
+    sim, make = sim_task(scenario_file(tmp_path, scenario, app=app))
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "refresh token policy")
+    assert check["result"] == ("PASS" if shown else check["result"]), check
+    assert (EFFECTIVE_POLICY_NOTE in check["actual"]) is shown, check
+    if shown:
+        assert check["actual"].startswith(
+            "infinite: Refresh token is valid until revoked, as the desired policy (metadata; "
+        )
+
+
 def test_verify_fails_ip_relaxation_stricter_than_the_desired_policy(
     sim_task, tmp_path, monkeypatch
 ):
