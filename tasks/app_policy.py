@@ -256,10 +256,46 @@ def assess_validity(validity: dict) -> tuple[bool | None, str]:
     )
 
 
+#: ConnectedApplication's session fields (Field Reference v67, facts §3): read and reported, never judged.
+SESSION_FIELDS = ("OptionsHasSessionLevelPolicy", "MobileSessionTimeout")
+
+
+def session_policy_text(task, app_id: str) -> str:
+    """The app's session fields as information: "OptionsHasSessionLevelPolicy true, MobileSessionTimeout
+    null: ...", or "could not read: why". The facts give these fields no effect on an API integration's
+    token refresh (§3 lists them, §10 does not say a session-level policy stops a sync), so this is never
+    a verdict or a warning."""
+    try:
+        rows = task._query(
+            f"SELECT {', '.join(SESSION_FIELDS)} FROM ConnectedApplication WHERE Id = {soql_quote(app_id)}"
+        )
+    except SixsenseOrgError as e:
+        return f"could not read: {e}"
+    if not rows:
+        return "could not read: the app's ConnectedApplication row is gone"
+    level = bool(rows[0].get("OptionsHasSessionLevelPolicy"))
+    timeout = rows[0].get("MobileSessionTimeout")
+    return (
+        f"OptionsHasSessionLevelPolicy {str(level).lower()}, MobileSessionTimeout "
+        f"{timeout if timeout not in (None, '') else 'null'}"
+        + (
+            f": the app has a session-level policy (see {FIX_PAGE}); reported as information, the facts "
+            "do not establish that it stops an API integration's sync"
+            if level
+            else ""
+        )
+    )
+
+
 def connected_application_facts(task, app_id: str) -> dict:
-    """Diagnose's read of the validity fields: ``{"connected_application": describe_validity text, or "could
-    not read: why", "validity_ok": bool | None, "validity_why": "ConnectedApplication ..." | None}``
-    (:func:`read_validity`, :func:`assess_validity`); a refused read is never a value."""
+    """Diagnose's read of ConnectedApplication: ``{"connected_application": describe_validity text, or
+    "could not read: why", "validity_ok": bool | None, "validity_why": "ConnectedApplication ..." | None,
+    "session_policy": session_policy_text}`` (:func:`read_validity`, :func:`assess_validity`,
+    :func:`session_policy_text`); a refused read is never a value."""
+    return {**_validity_facts(task, app_id), "session_policy": session_policy_text(task, app_id)}
+
+
+def _validity_facts(task, app_id: str) -> dict:
     try:
         validity = read_validity(task, app_id)
     except SixsenseOrgError as e:

@@ -239,7 +239,8 @@ class AppFacts:
         """The installed app's OAuth policies and whether they break the sync (``app_policy``): ``{"read":
         "ConnectedApp metadata" | "not readable: why" | "app not installed", "refresh_token_policy",
         "ip_relaxation", "refresh_ok", "refresh_why", "ip_ok", "ip_why", "effective_note",
-        "connected_application", "validity_ok", "validity_why"}`` (values None when not read: never
+        "connected_application", "validity_ok", "validity_why", "session_policy" (information only)}``
+        (values None when not read: never
         "enforced" or "valid until revoked" by default). Where the metadata is not read, the refresh-token
         verdict is what ConnectedApplication's validity fields establish (``app_policy.assess_validity``).
         ``effective_note`` (facts §10.1) only where a policy read keeps the sync. A policy that breaks the

@@ -107,6 +107,13 @@ def sections(d: dict) -> list[tuple[str, list[list]]]:
                         _yes_no(pol.get("validity_ok")),
                     ],
                 ]
+                + [
+                    [
+                        "session policy (information)",
+                        pol.get("session_policy") or "could not read",
+                        "",
+                    ]
+                ]
                 + (
                     [["effective policy", pol["effective_note"], ""]]
                     if pol.get("effective_note")

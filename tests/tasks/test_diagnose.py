@@ -764,6 +764,34 @@ def test_diagnose_has_no_effective_policy_note_where_no_policy_was_read(sim_diag
     assert EFFECTIVE_POLICY_NOTE not in (tmp_path / "d.md").read_text()
 
 
+def test_diagnose_reports_a_session_level_policy_as_information(sim_diagnose, tmp_path):
+    """ConnectedApplication.OptionsHasSessionLevelPolicy (facts §3) is read and shown, never a warning or a
+    next step: the facts do not say it stops an API integration's sync."""
+    sim, run = sim_diagnose("configured")
+    sim.org.store.conn.execute(
+        'UPDATE "ConnectedApplication" SET OptionsHasSessionLevelPolicy = 1, MobileSessionTimeout = ?',
+        ("5",),
+    )
+    result = run(integration_username=INTEGRATION)
+    session = result["app"]["policies"]["session_policy"]
+    assert session.startswith("OptionsHasSessionLevelPolicy true, MobileSessionTimeout 5: "), (
+        session
+    )
+    assert "reported as information" in session
+    assert not [w for w in result["warnings"] if "session" in w.lower()]
+    assert result["next_step"]["task"] == EXPECTED_NEXT["configured"][0]
+    assert "session policy (information)" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_session_policy_could_not_be_read(sim_diagnose):
+    sim, run = sim_diagnose("configured")
+    sim.observer.set_faults("match=OptionsHasSessionLevelPolicy:kind=503")
+    result = run(integration_username=INTEGRATION)
+    session = result["app"]["policies"]["session_policy"]
+    assert session.startswith("could not read: "), session
+    assert "OptionsHasSessionLevelPolicy false" not in json.dumps(result)
+
+
 # -- issue 17 kind 3: which app is the vendor's ---------------------------------------------------------------
 
 
