@@ -256,6 +256,16 @@ def assess_validity(validity: dict) -> tuple[bool | None, str]:
     )
 
 
+def validity_verdict(task, app_id: str) -> tuple[bool | None, str]:
+    """:func:`assess_validity` of the app's row, ``why`` prefixed "ConnectedApplication". Raises
+    ``SixsenseOrgError`` when the read is refused or the row is gone (the caller: "could not check")."""
+    validity = read_validity(task, app_id)
+    if validity is None:
+        raise SixsenseOrgError("the app's ConnectedApplication row is gone")
+    ok, why = assess_validity(validity)
+    return ok, f"ConnectedApplication {why}"
+
+
 #: ConnectedApplication's session fields (Field Reference v67, facts §3): read and reported, never judged.
 SESSION_FIELDS = ("OptionsHasSessionLevelPolicy", "MobileSessionTimeout")
 

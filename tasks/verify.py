@@ -387,8 +387,9 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         """The app's refresh-token policy and IP relaxation, read from its ConnectedApp metadata (the only
         place Salesforce keeps IP relaxation, facts §10.4) and compared with the desired policy
         (``policy``: :func:`metadata_xml.read_policy_template`; ``app_policy.assess_*``). Not listed as
-        metadata: SKIPPED (the org offers no way to read them; does not matter, see the task's doc); the
-        list or retrieve failed: UNREADABLE; never PASS on a policy that was not read."""
+        metadata: the refresh-token policy is what ConnectedApplication's validity fields establish
+        (``app_policy.assess_validity``), else SKIPPED like IP relaxation (does not matter, see the task's
+        doc); a failed read: UNREADABLE; never PASS on a policy that was not read."""
         checks = (
             ("refresh token policy", "refresh_token_policy", app_policy.assess_refresh),
             ("IP relaxation", "ip_relaxation", app_policy.assess_ip),
@@ -417,23 +418,22 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 self._add_unreadable(check, expected, read)
             elif read is None:
                 # The refresh-token policy: what ConnectedApplication's validity fields establish (§3).
-                ok, why = (None, "") if key != "refresh_token_policy" else self._validity(app)
-                if isinstance(why, Unreadable):
-                    self._add_unreadable(check, expected, why)
+                verdict = (None, "")
+                if key == "refresh_token_policy":
+                    verdict = self._read_fact(app_policy.validity_verdict, self, app["Id"])
+                if isinstance(verdict, Unreadable):
+                    self._add_unreadable(check, expected, verdict)
                     continue
+                ok, why = verdict
                 if ok is not None:
-                    self._add(check, expected, f"ConnectedApplication {why}", ok, fix)
+                    self._add(check, expected, why, ok, fix)
                     continue
                 self._add(
                     check,
                     expected,
                     f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
                     "only place this policy is kept"
-                    + (
-                        f"; ConnectedApplication {why}"
-                        if why
-                        else " (ConnectedApplication has no IP relaxation)"
-                    ),
+                    + (f"; {why}" if why else " (ConnectedApplication has no IP relaxation)"),
                     False,
                     f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
                     "SKIPPED",
@@ -445,13 +445,6 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 if key == "refresh_token_policy" and ok:
                     why += f" (metadata; {app_policy.EFFECTIVE_POLICY_NOTE})"
                 self._add(check, expected, f"{read[key]}: {why}", ok, fix)
-
-    def _validity(self, app):
-        """``app_policy.assess_validity`` of the app's row, or (None, :class:`Unreadable`) when refused."""
-        validity = self._read_fact(app_policy.read_validity, self, app["Id"])
-        if validity is None or isinstance(validity, Unreadable):
-            return None, validity or Unreadable("the app's ConnectedApplication row is gone")
-        return app_policy.assess_validity(validity)
 
     def _check_access(self, policy, integration, app):
         """Step 4: a SetupEntityAccess row from each policy entry (permission set, or profile through its
