@@ -2,10 +2,14 @@
 
 Where each policy lives (salesforce-facts.md §6.1, §10.4): the refresh-token policy and IP relaxation are
 ``oauthPolicy/refreshTokenPolicy`` and ``oauthPolicy/ipRelaxation`` of the app's ConnectedApp metadata;
-``ConnectedApplication`` has no IP relaxation field, and the meaning of its ``RefreshTokenValidityPeriod`` /
-``OptionsRefreshTokenValidityMetric`` fields is not documented, so they are reported, never judged. Where the
+``ConnectedApplication`` has no IP relaxation field, but it holds the refresh-token validity (§3, §10.4):
+``RefreshTokenValidityPeriod`` (int, no unit on the object) and ``OptionsRefreshTokenValidityMetric`` (true:
+counted from the token's last use, Object Reference "ConnectedApplication", as ``orgsim/schema.py`` models
+it). :func:`read_validity` reads them and :func:`assess_validity` judges only what they establish: a fixed
+lifetime breaks the sync; no period cannot tell "valid until revoked" from "expire immediately". Where the
 org does not list the app as ConnectedApp metadata (the usual case for an app installed from OAuth Usage),
-both policies are "could not read": never "enforced", "relaxed" or "valid until revoked".
+IP relaxation is "could not read" (never "enforced" or "relaxed"), and the refresh-token policy is what
+ConnectedApplication establishes, else "could not read".
 
 The effective policy can differ from the metadata: when the app's developer turns on the 30-day idle limit, a
 subscriber's "valid until revoked" behaves as 30 days of inactivity without the metadata changing (§10.1).
@@ -18,7 +22,9 @@ import io
 from cumulusci.salesforce_api.metadata import ApiListMetadata, ApiRetrieveUnpackaged
 from lxml import etree
 
+from .errors import SixsenseOrgError
 from .metadata_xml import MD_NS, package_xml
+from .queries import soql_quote
 from .vendor import VENDOR
 
 #: ``refreshTokenPolicy`` values (facts §6.1) in the words of Setup's Manage App Policies page.
@@ -187,3 +193,136 @@ def eca_ip_value(value) -> str | None:
     facts §10.2) in the ConnectedApp form :func:`assess_ip` reads (``ENFORCE_RELAXREFRESH``). The four values
     differ from the connected app's only in case. None when ``value`` is empty."""
     return str(value).strip().upper() or None if value else None
+
+
+#: ConnectedApplication's refresh-token validity fields (Field Reference v67, facts §3).
+VALIDITY_FIELDS = ("RefreshTokenValidityPeriod", "OptionsRefreshTokenValidityMetric")
+
+
+def read_validity(task, app_id: str) -> dict | None:
+    """The refresh-token validity of the installed app ``app_id`` (a ConnectedApplication Id):
+    ``{"period": int | None, "idle": bool}`` (``idle``: counted from the last use), or None when the row is
+    gone. Raises ``SixsenseOrgError`` when the org refuses the query or a field (``INVALID_FIELD``): the
+    caller says "could not read", never a default."""
+    rows = task._query(
+        f"SELECT {', '.join(VALIDITY_FIELDS)} FROM ConnectedApplication WHERE Id = {soql_quote(app_id)}"
+    )
+    if not rows:
+        return None
+    period = rows[0].get("RefreshTokenValidityPeriod")
+    return {
+        "period": None if period in (None, "") else int(float(period)),
+        "idle": bool(rows[0].get("OptionsRefreshTokenValidityMetric")),
+    }
+
+
+def describe_validity(validity: dict) -> str:
+    """``{"period": 12, "idle": False}`` -> "RefreshTokenValidityPeriod 12, OptionsRefreshTokenValidityMetric
+    false" (as ConnectedApplication gives them)."""
+    return (
+        f"RefreshTokenValidityPeriod {validity['period'] if validity['period'] is not None else 'null'}, "
+        f"OptionsRefreshTokenValidityMetric {str(validity['idle']).lower()}"
+    )
+
+
+def assess_validity(validity: dict) -> tuple[bool | None, str]:
+    """What ConnectedApplication's validity fields establish about the sync: (ok, why), ``ok`` None when
+    they cannot tell. The object gives no unit (hours, days or months): a period with the metric false is a
+    fixed lifetime (breaks the sync, as ``specific_lifetime`` in :func:`assess_refresh`); with the metric true
+    it is an idle limit, enough whatever the unit from ``MIN_IDLE_HOURS`` up, 0 breaks it, else undecided.
+    No period: "valid until revoked" or "expire refresh token immediately", undecided."""
+    period, words = validity["period"], describe_validity(validity)
+    if period is None:
+        return None, (
+            f"{words}: 'valid until revoked' or 'Expire refresh token immediately' (ConnectedApplication "
+            "does not say which)"
+        )
+    if not validity["idle"]:
+        return False, (
+            f"{words}: {REFRESH_WORDS['specific_lifetime']} ({period} hours, days or months): "
+            f"{VENDOR.label}'s sync stops that long after each authorization, however often it runs"
+        )
+    if period >= MIN_IDLE_HOURS:
+        return (
+            True,
+            f"{words}: {REFRESH_WORDS['specific_inactivity']}, at least {MIN_IDLE_HOURS // 24} days",
+        )
+    if period <= 0:
+        return False, f"{words}: refresh tokens expire as soon as they are unused"
+    return None, (
+        f"{words}: {REFRESH_WORDS['specific_inactivity']} ({period} hours, days or months; "
+        f"ConnectedApplication gives no unit): shorter than {MIN_IDLE_HOURS // 24} days unless the unit is "
+        f"{'months' if period < MIN_IDLE_HOURS // 24 else 'days or months'}"
+    )
+
+
+def validity_verdict(task, app_id: str) -> tuple[bool | None, str]:
+    """:func:`assess_validity` of the app's row, ``why`` prefixed "ConnectedApplication". Raises
+    ``SixsenseOrgError`` when the read is refused or the row is gone (the caller: "could not check")."""
+    validity = read_validity(task, app_id)
+    if validity is None:
+        raise SixsenseOrgError("the app's ConnectedApplication row is gone")
+    ok, why = assess_validity(validity)
+    return ok, f"ConnectedApplication {why}"
+
+
+#: ConnectedApplication's session fields (Field Reference v67, facts §3): read and reported, never judged.
+SESSION_FIELDS = ("OptionsHasSessionLevelPolicy", "MobileSessionTimeout")
+
+
+def session_policy_text(task, app_id: str) -> str:
+    """The app's session fields as information: "OptionsHasSessionLevelPolicy true, MobileSessionTimeout
+    null: ...", or "could not read: why". The facts give these fields no effect on an API integration's
+    token refresh (§3 lists them, §10 does not say a session-level policy stops a sync), so this is never
+    a verdict or a warning."""
+    try:
+        rows = task._query(
+            f"SELECT {', '.join(SESSION_FIELDS)} FROM ConnectedApplication WHERE Id = {soql_quote(app_id)}"
+        )
+    except SixsenseOrgError as e:
+        return f"could not read: {e}"
+    if not rows:
+        return "could not read: the app's ConnectedApplication row is gone"
+    level = bool(rows[0].get("OptionsHasSessionLevelPolicy"))
+    timeout = rows[0].get("MobileSessionTimeout")
+    return (
+        f"OptionsHasSessionLevelPolicy {str(level).lower()}, MobileSessionTimeout "
+        f"{timeout if timeout not in (None, '') else 'null'}"
+        + (
+            f": the app has a session-level policy (see {FIX_PAGE}); reported as information, the facts "
+            "do not establish that it stops an API integration's sync"
+            if level
+            else ""
+        )
+    )
+
+
+def connected_application_facts(task, app_id: str) -> dict:
+    """Diagnose's read of ConnectedApplication: ``{"connected_application": describe_validity text, or
+    "could not read: why", "validity_ok": bool | None, "validity_why": "ConnectedApplication ..." | None,
+    "session_policy": session_policy_text}`` (:func:`read_validity`, :func:`assess_validity`,
+    :func:`session_policy_text`); a refused read is never a value."""
+    return {**_validity_facts(task, app_id), "session_policy": session_policy_text(task, app_id)}
+
+
+def _validity_facts(task, app_id: str) -> dict:
+    try:
+        validity = read_validity(task, app_id)
+    except SixsenseOrgError as e:
+        return {
+            "connected_application": f"could not read: {e}",
+            "validity_ok": None,
+            "validity_why": None,
+        }
+    if validity is None:
+        return {
+            "connected_application": "could not read: the app's ConnectedApplication row is gone",
+            "validity_ok": None,
+            "validity_why": None,
+        }
+    ok, why = assess_validity(validity)
+    return {
+        "connected_application": describe_validity(validity),
+        "validity_ok": ok,
+        "validity_why": f"ConnectedApplication {why}",
+    }

@@ -218,7 +218,8 @@ unreadable and no skip matters. Which skips matter:
   prevents new ones (Metadata API Developer Guide: "BlacklistedConsumer"), so that token shows the app is not blocked. Otherwise it
   matters (and the token check fails anyway).
 - "refresh token policy" and "IP relaxation" SKIPPED (the org does not list the installed app as ConnectedApp
-  metadata, the only place Salesforce keeps them) do not matter for ``passed``,
+  metadata, the only place Salesforce keeps them; for the refresh-token policy, also ConnectedApplication's
+  validity fields cannot tell: FAIL on a fixed lifetime they show, UNREADABLE when refused) do not matter for ``passed``,
   but the log names them and the report lists them under ``not_checked``: check them on Manage App
   Policies. Where the metadata is listed they are read and FAIL on "expire refresh token immediately", any
   absolute lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP
@@ -386,8 +387,9 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         """The app's refresh-token policy and IP relaxation, read from its ConnectedApp metadata (the only
         place Salesforce keeps IP relaxation, facts §10.4) and compared with the desired policy
         (``policy``: :func:`metadata_xml.read_policy_template`; ``app_policy.assess_*``). Not listed as
-        metadata: SKIPPED (the org offers no way to read them; does not matter, see the task's doc); the
-        list or retrieve failed: UNREADABLE; never PASS on a policy that was not read."""
+        metadata: the refresh-token policy is what ConnectedApplication's validity fields establish
+        (``app_policy.assess_validity``), else SKIPPED like IP relaxation (does not matter, see the task's
+        doc); a failed read: UNREADABLE; never PASS on a policy that was not read."""
         checks = (
             ("refresh token policy", "refresh_token_policy", app_policy.assess_refresh),
             ("IP relaxation", "ip_relaxation", app_policy.assess_ip),
@@ -415,11 +417,23 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             if isinstance(read, Unreadable):
                 self._add_unreadable(check, expected, read)
             elif read is None:
+                # The refresh-token policy: what ConnectedApplication's validity fields establish (§3).
+                verdict = (None, "")
+                if key == "refresh_token_policy":
+                    verdict = self._read_fact(app_policy.validity_verdict, self, app["Id"])
+                if isinstance(verdict, Unreadable):
+                    self._add_unreadable(check, expected, verdict)
+                    continue
+                ok, why = verdict
+                if ok is not None:
+                    self._add(check, expected, why, ok, fix)
+                    continue
                 self._add(
                     check,
                     expected,
                     f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
-                    "only place this policy is kept (the ConnectedApplication object does not hold it)",
+                    "only place this policy is kept"
+                    + (f"; {why}" if why else " (ConnectedApplication has no IP relaxation)"),
                     False,
                     f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
                     "SKIPPED",

@@ -238,9 +238,13 @@ class AppFacts:
     def _policy_facts(self, candidate: dict | None) -> dict:
         """The installed app's OAuth policies and whether they break the sync (``app_policy``): ``{"read":
         "ConnectedApp metadata" | "not readable: why" | "app not installed", "refresh_token_policy",
-        "ip_relaxation", "refresh_ok", "refresh_why", "ip_ok", "ip_why", "effective_note"}`` (values None
-        when not read: never "enforced" or "valid until revoked" by default). A policy that breaks the sync,
-        or one that could not be read, adds a warning with the fix."""
+        "ip_relaxation", "refresh_ok", "refresh_why", "ip_ok", "ip_why", "effective_note",
+        "connected_application", "validity_ok", "validity_why", "session_policy" (information only)}``
+        (values None when not read: never
+        "enforced" or "valid until revoked" by default). Where the metadata is not read, the refresh-token
+        verdict is what ConnectedApplication's validity fields establish (``app_policy.assess_validity``).
+        ``effective_note`` (facts §10.1) only where a policy read keeps the sync. A policy that breaks the
+        sync, or one that could not be read, adds a warning with the fix."""
         out = {
             "read": "app not installed",
             "refresh_token_policy": None,
@@ -249,11 +253,14 @@ class AppFacts:
             "refresh_why": None,
             "ip_ok": None,
             "ip_why": None,
-            "effective_note": app_policy.EFFECTIVE_POLICY_NOTE,
+            "effective_note": None,
         }
         if candidate is None:
             return out
         name = candidate["name"]
+        out.update(
+            app_policy.connected_application_facts(self, candidate["connected_application_id"])
+        )
         try:
             read = app_policy.read_oauth_policy(self, name)
         except (SixsenseOrgError, MetadataApiError) as e:
@@ -264,7 +271,7 @@ class AppFacts:
             if read is None:
                 out["read"] = (
                     f"not readable: this org does not list {name} as ConnectedApp metadata, the only place "
-                    "its refresh-token policy and IP relaxation are kept (the ConnectedApplication object has neither)"
+                    "its IP relaxation and refresh-token policy are kept (ConnectedApplication: validity only)"
                 )
             else:
                 out["read"] = "ConnectedApp metadata"
@@ -279,12 +286,14 @@ class AppFacts:
                 )
         fix = f"fix on {app_policy.FIX_PAGE} of {name}"
         if out["read"] != "ConnectedApp metadata":
+            out["refresh_ok"], out["refresh_why"] = out["validity_ok"], out["validity_why"]
             self.warnings.append(
-                f"{name}'s refresh-token policy and IP relaxation: could not read ({out['read']}); check them "
+                f"{name}'s refresh-token policy and IP relaxation: could not read ({out['read']}; "
+                f"{out['validity_why'] or 'ConnectedApplication ' + out['connected_application']}); check them "
                 f"on {app_policy.FIX_PAGE}: 'Expire refresh token immediately', a fixed lifetime or enforced IP "
                 f"restrictions stop {VENDOR.label}'s sync."
             )
-            return out
+        out["effective_note"] = app_policy.EFFECTIVE_POLICY_NOTE if out["refresh_ok"] else None
         if out["refresh_ok"] is False:
             self.warnings.append(
                 f"{name}'s refresh-token policy breaks the sync: {out['refresh_why']}; {fix} (the desired "

@@ -101,7 +101,24 @@ def sections(d: dict) -> list[tuple[str, list[list]]]:
                         pol.get("ip_why") or "could not read",
                         _yes_no(pol.get("ip_ok")),
                     ],
-                ],
+                    [
+                        "ConnectedApplication validity fields",
+                        pol.get("connected_application") or "could not read",
+                        _yes_no(pol.get("validity_ok")),
+                    ],
+                ]
+                + [
+                    [
+                        "session policy (information)",
+                        pol.get("session_policy") or "could not read",
+                        "",
+                    ]
+                ]
+                + (
+                    [["effective policy", pol["effective_note"], ""]]
+                    if pol.get("effective_note")
+                    else []
+                ),
             )
         )
     iu = (d.get("tokens") or {}).get("integration_user")

@@ -47,8 +47,10 @@ Reports:
   an installed candidate is not the one in use, ``app.choice_required`` says so and how to pin the name
   (``tasks/app_resolution.py``); apps whose name merely contains "{VENDOR.label}" are listed apart as
   ``app.not_matched`` and never used;
-- the installed app's refresh-token policy and IP relaxation (``app.policies``, from ConnectedApp metadata
-  only: "not readable" where the org does not list it) and whether they break the sync;
+- the installed app's refresh-token policy and IP relaxation (``app.policies``, from ConnectedApp metadata:
+  "not readable" where the org does not list it; then the refresh-token verdict is what ConnectedApplication's
+  validity fields establish, ``connected_application``) and whether they break the sync; its session fields
+  (``session_policy``) as information;
 - the next step and the flow or task that does it.
 
 Writes a JSON, a Markdown and a self-contained HTML report (no token values; the page draws the procedure

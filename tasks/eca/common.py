@@ -24,6 +24,7 @@ POLICY_COLUMNS = {
     "refreshTokenValidityPeriod": "RefreshTokenValidityPeriod",
     "refreshTokenValidityUnit": "RefreshTokenValidityUnit",
     "startUrl": "StartUrl",
+    "ipRelaxationPolicyType": "IpRelaxationPolicyType",
 }
 POLICY_LABELS = {
     "permittedUsersPolicyType": "Permitted Users",
@@ -31,6 +32,7 @@ POLICY_LABELS = {
     "refreshTokenValidityPeriod": "Refresh token validity period",
     "refreshTokenValidityUnit": "Refresh token validity unit",
     "startUrl": "Start Page",
+    "ipRelaxationPolicyType": "IP Relaxation",
 }
 MD_TYPE = "ExtlClntAppOauthConfigurablePolicies"
 MD_FOLDER = "extlClntAppOauthPolicies"

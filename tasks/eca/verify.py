@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import app_policy
 from ..base import SixsenseTask
 from ..options import NO_WAIT_OPTIONS
 from ..vendor import VENDOR
@@ -22,7 +23,9 @@ class VerifyEca(EcaMixin, CheckReport, SixsenseTask):
 Verify the ECA route by query: the {VENDOR.label} package installed (Tooling InstalledSubscriberPackage, this version
 or newer), the ECA present (ExternalClientApplication; a Local one, created in this org, FAILs), each policy
 {VENDOR.label} asks for (ExtlClntAppOauthPlcyCnfg; no policy row FAILs them all; a field the org does not expose is
-SKIPPED), and a token of the integration user for the ECA. A check whose read was refused or failed is
+SKIPPED), IP relaxation judged as the connected app's (an empty or unknown value FAILs, Enforce passes and says
+refreshes must come from the integration user's profile login IP ranges; not exposed to SOQL: UNREADABLE),
+and a token of the integration user for the ECA. A check whose read was refused or failed is
 UNREADABLE ("could not check"), never PASS. ``passed`` is True only when nothing FAILs, nothing is UNREADABLE
 and no skip matters: only Start Page's skip does not (``SKIPPABLE_POLICIES``: the integration does not use
 the page shown after authorizing); Permitted Users and the refresh-token policy decide whether {VENDOR.label} can
@@ -101,7 +104,7 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
         policies = None
         if isinstance(eca, dict):
             policies = self._read_fact(self._eca_policies, eca)
-        for key, wanted in DESIRED_POLICIES.items():
+        for key, wanted in DESIRED_POLICIES.items():  # IP relaxation: _check_ip_relaxation
             check, expected = f"policy: {POLICY_LABELS[key]}", wanted or "None"
             fix = "sixsense_set_eca_policies"
             unreadable = next((f for f in (eca, policies) if isinstance(f, Unreadable)), None)
@@ -126,6 +129,39 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
             else:
                 actual = policies[key]
                 self._add(check, expected, actual or "None", actual == wanted, fix)
+        self._check_ip_relaxation(eca, policies)
+
+    def _check_ip_relaxation(self, eca, policies):
+        """IP relaxation (``ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType``, facts §10.2), judged as the
+        connected app's (``app_policy.assess_ip`` against the default, Enforce): an empty or unknown value
+        FAILs; Enforce passes, saying that refreshes must then come from the integration user's profile login
+        IP ranges. A refused read, or a field the org does not expose to SOQL: UNREADABLE, never PASS."""
+        check, fix = (
+            "policy: IP Relaxation",
+            f"External Client App Manager > Edit Policies ({self._eca_manager_url()})",
+        )
+        expected = "Enforce or relaxed (as the connected app's)"
+        unreadable = next((f for f in (eca, policies) if isinstance(f, Unreadable)), None)
+        if unreadable:
+            self._add_unreadable(check, expected, unreadable)
+        elif not eca:
+            self._add(check, expected, "ECA not installed", False, "sixsense_set_eca_policies")
+        elif policies is None:
+            self._add(
+                check,
+                expected,
+                "no OAuth policy row for the ECA",
+                False,
+                "sixsense_set_eca_policies",
+            )
+        elif "ipRelaxationPolicyType" not in policies:
+            self._add_unreadable(
+                check, expected, "ExtlClntAppOauthPlcyCnfg has no IpRelaxationPolicyType field here"
+            )
+        else:
+            value = policies["ipRelaxationPolicyType"]
+            ok, why = app_policy.assess_ip(app_policy.eca_ip_value(value), None)
+            self._add(check, expected, f"{value or 'None'}: {why}", ok, fix)
 
     def _check_token(self, eca, integration):
         check = "integration user authorized"

@@ -923,6 +923,34 @@ def test_verify_judges_refresh_token_lifetimes(sim_task, tmp_path, policy, ok):
     assert report["passed"] is ok
 
 
+@pytest.mark.parametrize(
+    "scenario, policy, shown",
+    [
+        ("refresh_token_expires_immediately", "infinite", True),
+        ("refresh_token_expires_immediately", "zero", False),
+        ("configured", "infinite", False),
+    ],
+)
+def test_verify_says_the_effective_policy_can_differ_only_on_a_metadata_pass(
+    sim_task, tmp_path, scenario, policy, shown
+):
+    """facts §10.1: a PASS read from the metadata says the effective policy can be stricter; a FAIL, or a
+    policy that was not read as metadata, does not carry the note."""
+    from tasks.app_policy import EFFECTIVE_POLICY_NOTE
+
+    app = yaml.safe_load((SCENARIO_DIR / f"{scenario}.yml").read_text())["app"]
+    app = {**app, "oauth_policy": {"ip_relaxation": "ENFORCE", "refresh_token_policy": policy}}
+    sim, make = sim_task(scenario_file(tmp_path, scenario, app=app))
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "refresh token policy")
+    assert check["result"] == ("PASS" if shown else check["result"]), check
+    assert (EFFECTIVE_POLICY_NOTE in check["actual"]) is shown, check
+    if shown:
+        assert check["actual"].startswith(
+            "infinite: Refresh token is valid until revoked, as the desired policy (metadata; "
+        )
+
+
 def test_verify_fails_ip_relaxation_stricter_than_the_desired_policy(
     sim_task, tmp_path, monkeypatch
 ):
@@ -974,12 +1002,99 @@ def test_verify_says_the_policies_were_not_read_where_the_app_is_not_listed(
     assert "refresh token policy skipped" in caplog.text
 
 
+def configured_with_policy(tmp_path, refresh_token_policy: str) -> str:
+    """configured (the app is not ConnectedApp metadata there), its refresh-token policy changed."""
+    app = yaml.safe_load((SCENARIO_DIR / "configured.yml").read_text())["app"]
+    policy = {"ip_relaxation": "ENFORCE", "refresh_token_policy": refresh_token_policy}
+    return scenario_file(tmp_path, "configured", app={**app, "oauth_policy": policy})
+
+
+@pytest.mark.parametrize(
+    "policy, outcome, actual",
+    [
+        (
+            "specific_lifetime:12:HOURS",
+            "FAIL",
+            "RefreshTokenValidityPeriod 12, OptionsRefreshTokenValidityMetric false",
+        ),
+        ("specific_inactivity:3:MONTHS", "SKIPPED", "ConnectedApplication gives no unit"),
+        ("specific_inactivity:720:HOURS", "PASS", "at least 30 days"),
+        ("infinite", "SKIPPED", "does not say which"),
+    ],
+)
+def test_verify_reads_refresh_token_validity_from_connected_application(
+    sim_task, tmp_path, policy, outcome, actual
+):
+    """Not ConnectedApp metadata: ConnectedApplication's validity fields (facts §3, §10.4) decide what they can."""
+    sim, make = sim_task(configured_with_policy(tmp_path, policy))
+    report, error, _ = verify(make, tmp_path)
+    check = result(report, "refresh token policy")
+    assert check["result"] == outcome, check
+    assert "ConnectedApplication RefreshTokenValidityPeriod" in check["actual"], check
+    assert actual in check["actual"], check
+    if outcome == "FAIL":
+        assert report["passed"] is False and "Manage App Policies" in check["fix"], check
+        assert "stops that long after each authorization" in check["actual"], check
+    assert result(report, "IP relaxation")["result"] == "SKIPPED"
+
+
+def test_verify_refresh_token_validity_could_not_check_where_the_field_is_refused(
+    sim_task, tmp_path, monkeypatch
+):
+    """The org refuses RefreshTokenValidityPeriod (INVALID_FIELD): "could not check", never a default."""
+    from tasks.errors import SixsenseOrgError
+
+    policy_module = importlib.import_module("tasks.app_policy")
+
+    def refused(task, app_id):
+        raise SixsenseOrgError("INVALID_FIELD: No such column 'RefreshTokenValidityPeriod'")
+
+    monkeypatch.setattr(policy_module, "read_validity", refused)
+    sim, make = sim_task(configured_with_policy(tmp_path, "specific_lifetime:12:HOURS"))
+    report, error, _ = verify(make, tmp_path)
+    assert_unreadable(report, error, "refresh token policy")
+    assert "INVALID_FIELD" in result(report, "refresh token policy")["actual"]
+
+
 def test_verify_eca_fails_a_policy_that_expires_refresh_tokens_immediately(sim_task, tmp_path):
     sim, make = sim_task(eca_scenario(tmp_path, {**ECA_WANTED, "refresh_token_policy": "Zero"}))
     report, error, _ = verify_eca(make, tmp_path)
     check = result(report, "policy: Refresh Token Policy")
     assert check["result"] == "FAIL" and check["actual"] == "Zero", check
     assert report["passed"] is False
+
+
+@pytest.mark.parametrize(
+    "value, outcome",
+    [
+        ("Enforce", "PASS"),
+        ("Bypass", "PASS"),
+        (None, "FAIL"),
+        ("Enforce_sometimes", "FAIL"),
+    ],
+)
+def test_verify_eca_judges_ip_relaxation_as_the_connected_apps(sim_task, tmp_path, value, outcome):
+    """ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType (facts §10.2), judged by app_policy.assess_ip."""
+    sim, make = eca_complete(sim_task, tmp_path)
+    sim.org.store.conn.execute(
+        'UPDATE "ExtlClntAppOauthPlcyCnfg" SET IpRelaxationPolicyType = ?', (value,)
+    )
+    report, error, _ = verify_eca(make, tmp_path)
+    check = result(report, "policy: IP Relaxation")
+    assert check["result"] == outcome, check
+    assert check["actual"].startswith(f"{value or 'None'}: "), check
+    assert report["passed"] is (outcome == "PASS")
+    if value == "Enforce":
+        assert "login IP ranges" in check["actual"], check
+    if outcome == "FAIL":
+        assert "External Client App Manager > Edit Policies" in check["fix"], check
+
+
+def test_verify_eca_ip_relaxation_could_not_check_where_soql_does_not_expose_it(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, prepare=without_fields("IpRelaxationPolicyType"))
+    assert_unreadable(report, error, "policy: IP Relaxation")
+    assert "IpRelaxationPolicyType" in result(report, "policy: IP Relaxation")["actual"]
 
 
 def test_verify_names_the_app_choice_instead_of_checking_an_app(sim_task, tmp_path):

@@ -11,6 +11,7 @@ import json
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import USER_REFUSED_SCENARIOS, connectable_scenarios
 from tests.tasks.conftest import (
@@ -683,6 +684,112 @@ def test_diagnose_says_the_app_policies_could_not_be_read(sim_diagnose):
     assert policies["read"].startswith("not readable")
     assert policies["refresh_ok"] is None and policies["ip_relaxation"] is None
     assert any("could not read" in w and "refresh-token policy" in w for w in result["warnings"])
+
+
+def with_policy(tmp_path, base: str, refresh_token_policy: str) -> str:
+    """A bundled scenario with the app's refresh-token policy changed, written under ``tmp_path``."""
+    from orgsim.scenario import SCENARIO_DIR
+
+    data = yaml.safe_load((SCENARIO_DIR / f"{base}.yml").read_text())
+    policy = {"ip_relaxation": "ENFORCE", "refresh_token_policy": refresh_token_policy}
+    data["app"] = {**data["app"], "oauth_policy": policy}
+    path = tmp_path / f"{base}_policy.yml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_diagnose_reads_refresh_token_validity_from_connected_application(sim_diagnose, tmp_path):
+    """configured is not ConnectedApp metadata: a fixed lifetime shows in ConnectedApplication (facts §3)."""
+    sim, run = sim_diagnose(with_policy(tmp_path, "configured", "specific_lifetime:12:HOURS"))
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["read"].startswith("not readable")
+    assert policies["connected_application"] == (
+        "RefreshTokenValidityPeriod 12, OptionsRefreshTokenValidityMetric false"
+    )
+    assert policies["refresh_ok"] is False and policies["validity_ok"] is False
+    assert "stops that long after each authorization" in policies["refresh_why"]
+    assert policies["ip_relaxation"] is None and policies["ip_ok"] is None
+    assert policies["effective_note"] is None
+    assert any(
+        "refresh-token policy breaks the sync" in w and "Manage App Policies" in w
+        for w in result["warnings"]
+    )
+    assert result["next_step"]["title"] == "Fix the 6sense app's OAuth policies"
+    assert "ConnectedApplication validity fields" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_connected_application_validity_could_not_be_read(
+    sim_diagnose, tmp_path, monkeypatch
+):
+    """The org refuses the validity fields: "could not read", no verdict, never a default."""
+    from tasks import app_policy
+    from tasks.errors import SixsenseOrgError
+
+    def refused(task, app_id):
+        raise SixsenseOrgError("INVALID_FIELD: No such column 'RefreshTokenValidityPeriod'")
+
+    monkeypatch.setattr(app_policy, "read_validity", refused)
+    sim, run = sim_diagnose(with_policy(tmp_path, "configured", "specific_lifetime:12:HOURS"))
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["connected_application"].startswith("could not read: INVALID_FIELD")
+    assert policies["refresh_ok"] is None and policies["validity_ok"] is None
+    assert any("could not read" in w and "INVALID_FIELD" in w for w in result["warnings"])
+    assert result["next_step"]["title"] != "Fix the 6sense app's OAuth policies"
+
+
+@pytest.mark.parametrize("policy, shown", [("infinite", True), ("zero", False)])
+def test_diagnose_says_the_effective_policy_can_differ_only_where_a_policy_keeps_the_sync(
+    sim_diagnose, tmp_path, policy, shown
+):
+    """facts §10.1: the note goes with a read policy that keeps the sync, never with one that breaks it."""
+    from tasks.app_policy import EFFECTIVE_POLICY_NOTE
+
+    sim, run = sim_diagnose(with_policy(tmp_path, "refresh_token_expires_immediately", policy))
+    result = run(integration_username=INTEGRATION)
+    policies = result["app"]["policies"]
+    assert policies["read"] == "ConnectedApp metadata"
+    assert policies["refresh_ok"] is shown
+    assert policies["effective_note"] == (EFFECTIVE_POLICY_NOTE if shown else None)
+    assert (EFFECTIVE_POLICY_NOTE in (tmp_path / "d.md").read_text()) is shown
+
+
+def test_diagnose_has_no_effective_policy_note_where_no_policy_was_read(sim_diagnose, tmp_path):
+    from tasks.app_policy import EFFECTIVE_POLICY_NOTE
+
+    sim, run = sim_diagnose("configured")
+    result = run(integration_username=INTEGRATION)
+    assert result["app"]["policies"]["effective_note"] is None
+    assert EFFECTIVE_POLICY_NOTE not in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_reports_a_session_level_policy_as_information(sim_diagnose, tmp_path):
+    """ConnectedApplication.OptionsHasSessionLevelPolicy (facts §3) is read and shown, never a warning or a
+    next step: the facts do not say it stops an API integration's sync."""
+    sim, run = sim_diagnose("configured")
+    sim.org.store.conn.execute(
+        'UPDATE "ConnectedApplication" SET OptionsHasSessionLevelPolicy = 1, MobileSessionTimeout = ?',
+        ("5",),
+    )
+    result = run(integration_username=INTEGRATION)
+    session = result["app"]["policies"]["session_policy"]
+    assert session.startswith("OptionsHasSessionLevelPolicy true, MobileSessionTimeout 5: "), (
+        session
+    )
+    assert "reported as information" in session
+    assert not [w for w in result["warnings"] if "session" in w.lower()]
+    assert result["next_step"]["task"] == EXPECTED_NEXT["configured"][0]
+    assert "session policy (information)" in (tmp_path / "d.md").read_text()
+
+
+def test_diagnose_session_policy_could_not_be_read(sim_diagnose):
+    sim, run = sim_diagnose("configured")
+    sim.observer.set_faults("match=OptionsHasSessionLevelPolicy:kind=503")
+    result = run(integration_username=INTEGRATION)
+    session = result["app"]["policies"]["session_policy"]
+    assert session.startswith("could not read: "), session
+    assert "OptionsHasSessionLevelPolicy false" not in json.dumps(result)
 
 
 # -- issue 17 kind 3: which app is the vendor's ---------------------------------------------------------------

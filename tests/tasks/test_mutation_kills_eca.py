@@ -25,6 +25,7 @@ from tests.tasks.test_checks_fail import (
 NAMES = "Sixsense_External_Client_App or 6sense External Client App"
 V10, V11 = VERSIONS["1.0"]["Id"], VERSIONS["1.1"]["Id"]
 MANAGER_PATH = "/lightning/setup/ManageExternalClientApplication/home"
+IP_EXPECTED = "Enforce or relaxed (as the connected app's)"
 
 
 def rows(report) -> dict[str, tuple[str, str, str, str]]:
@@ -54,6 +55,13 @@ def test_the_complete_orgs_report_names_what_each_check_expected_and_found(sim_t
         "policy: Refresh token validity period": ("30", "30", "PASS", ""),
         "policy: Refresh token validity unit": ("Days", "Days", "PASS", ""),
         "policy: Start Page": ("None", "None", "PASS", ""),
+        "policy: IP Relaxation": (
+            IP_EXPECTED,
+            "Enforce: Enforce IP restrictions: 6sense's refreshes must come from the integration user's "
+            "profile login IP ranges, if it has any",
+            "PASS",
+            "",
+        ),
         "integration user authorized": (
             f"{INTEGRATION} holds a token for the ECA",
             f"1 token(s), newest created {created}",
@@ -61,7 +69,7 @@ def test_the_complete_orgs_report_names_what_each_check_expected_and_found(sim_t
             "",
         ),
     }
-    assert [c["check"] for c in report["checks"]] == list(rows(report))[:8]
+    assert [c["check"] for c in report["checks"]] == list(rows(report))[:9]
     assert report["model"] == "external_client_app"
     assert report["integration_username"] == INTEGRATION
     assert report["eca_names"] == ["Sixsense_External_Client_App", "6sense External Client App"]
@@ -91,6 +99,7 @@ def test_an_org_without_the_package_fails_every_check_with_its_step(sim_task, tm
         "policy: Refresh token validity period": ("30", "ECA not installed", "FAIL", policies),
         "policy: Refresh token validity unit": ("Days", "ECA not installed", "FAIL", policies),
         "policy: Start Page": ("None", "ECA not installed", "FAIL", policies),
+        "policy: IP Relaxation": (IP_EXPECTED, "ECA not installed", "FAIL", policies),
         "integration user authorized": (
             f"{INTEGRATION} holds a token for the ECA",
             "ECA not installed",
@@ -99,7 +108,7 @@ def test_an_org_without_the_package_fails_every_check_with_its_step(sim_task, tm
         ),
     }
     assert task.return_values["passed"] is False
-    assert len(task.return_values["failed"]) == 8
+    assert len(task.return_values["failed"]) == 9
     assert type(error).__name__ == "VerificationFailed"
 
 
@@ -421,6 +430,7 @@ def test_without_a_policy_row_each_policy_fails_saying_what_it_expected(sim_task
             ("Refresh token validity period", "30"),
             ("Refresh token validity unit", "Days"),
             ("Start Page", "None"),
+            ("IP Relaxation", IP_EXPECTED),
         )
     }
 
