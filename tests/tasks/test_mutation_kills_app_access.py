@@ -165,7 +165,9 @@ def test_a_profile_of_the_policy_missing_from_the_org_is_refused_before_any_writ
 ):
     from tests.tasks.conftest import APP_ROW, INTEGRATION_PS, INTEGRATION_USER
 
-    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["Sales Ops Integration", "Gone", "Old"])
+    _policy_with_profiles(
+        tasks_module, monkeypatch, runtime, ["Sales Ops Integration", "Gone", "Old"]
+    )
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
@@ -243,3 +245,54 @@ def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
     assert str(raised.value).startswith(
         f"Sixsense_One, Sixsense_Two is still not assigned to {INTEGRATION} ("
     ), raised.value
+
+
+def _profile_access(sim, profile: str) -> int:
+    """How many access rows to the app the profile's own permission set holds."""
+    with sim.org.lock:
+        store = sim.org.store
+        profile_id = store.find_one("Profile", Name=profile)["Id"]
+        own = store.find_one("PermissionSet", ProfileId=profile_id, IsOwnedByProfile=True)
+        app_id = sim.org.app_state()["connected_application_id"]
+        return len(store.find("SetupEntityAccess", ParentId=own["Id"], SetupEntityId=app_id))
+
+
+@pytest.mark.parametrize("policy_profiles", [[], ["System Administrator"]])
+def test_include_integration_profile_adds_its_profile_to_the_policys(
+    sim_task, tasks_module, monkeypatch, runtime, policy_profiles
+):
+    """``include_integration_profile True``: the integration user's profile gets access too, next to the
+    profiles the policy names (none, or one other)."""
+    integration_profile = "Minimum Access - API Only Integrations"
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, policy_profiles)
+    sim, make = sim_task("configured")
+    result = make(
+        "sixsense_grant_app_access",
+        integration_username=INTEGRATION,
+        include_integration_profile="True",
+        confirm_production="True",
+    )()
+    app = sim.org.app_state()["name"]
+    assert sorted(result["setup_entity_access_created"]) == sorted(
+        f"profile {p} -> {app}" for p in [*policy_profiles, integration_profile]
+    )
+    for profile in [*policy_profiles, integration_profile]:
+        assert _profile_access(sim, profile) == 1, profile
+
+
+def test_the_integration_users_profile_named_by_the_policy_too_gets_one_access_row(
+    sim_task, tasks_module, monkeypatch, runtime
+):
+    integration_profile = "Minimum Access - API Only Integrations"
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, [integration_profile])
+    sim, make = sim_task("configured")
+    result = make(
+        "sixsense_grant_app_access",
+        integration_username=INTEGRATION,
+        include_integration_profile="True",
+        confirm_production="True",
+    )()
+    assert result["setup_entity_access_created"] == [
+        f"profile {integration_profile} -> {sim.org.app_state()['name']}"
+    ]
+    assert _profile_access(sim, integration_profile) == 1
