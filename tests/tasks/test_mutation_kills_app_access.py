@@ -296,3 +296,25 @@ def test_the_integration_users_profile_named_by_the_policy_too_gets_one_access_r
         f"profile {integration_profile} -> {sim.org.app_state()['name']}"
     ]
     assert _profile_access(sim, integration_profile) == 1
+
+
+def test_a_policy_profile_and_a_missing_assignment_are_both_written(
+    sim_task, tasks_module, monkeypatch, runtime
+):
+    """The policy names a profile, and the integration user lacks the permission set's assignment: one run
+    gives the profile access and assigns the permission set."""
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["System Administrator"])
+    sim, make, user_id = _without_assignment(sim_task)
+    result = make(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )()
+    assert result["assignments_created"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
+    assert result["setup_entity_access_created"] == [
+        f"profile System Administrator -> {sim.org.app_state()['name']}"
+    ]
+    assert _profile_access(sim, "System Administrator") == 1
+    with sim.org.lock:
+        pset = sim.org.store.find_one("PermissionSet", Name=ACCESS_SET)
+        assert sim.org.store.find(
+            "PermissionSetAssignment", AssigneeId=user_id, PermissionSetId=pset["Id"]
+        )
