@@ -318,16 +318,3 @@ def test_a_policy_profile_and_a_missing_assignment_are_both_written(
         assert sim.org.store.find(
             "PermissionSetAssignment", AssigneeId=user_id, PermissionSetId=pset["Id"]
         )
-
-
-def test_the_policy_is_read_from_the_project_whatever_the_working_folder(
-    sim_task, runtime, monkeypatch
-):
-    """cci run from a sub-folder of the project: the app policy is still the project's file."""
-    root = runtime.project_config.repo_root
-    sim, make, _ = _without_assignment(sim_task)
-    monkeypatch.chdir(f"{root}/tasks")  # cci finds the project from the working folder, upwards
-    result = make(
-        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-    )()
-    assert result["assignments_created"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
