@@ -421,20 +421,10 @@ class AppFacts:
         return info, app_tokens
 
     def _others_tokens_hidden(self) -> str | None:
-        """Why other users' OauthToken rows are hidden from the connected user, or None. They are visible
-        with Manage Users or Customize Application (facts §10.1: older docs say the one, v67 the other);
-        ``connected_user.check_connected_user`` reads them (read-only). A check that could not be read is a
-        reason too: never taken as "visible"."""
-        try:
-            for key in ("manage_users", "customize_application"):
-                if connected_user.check_connected_user(self, [key])[1] is None:
-                    return None
-        except SixsenseOrgError as e:
-            return f"the connected user's rights could not be read: {str(e).splitlines()[0][:200]}"
-        return (
-            "the user cci is connected as holds neither Manage Users nor Customize Application, and "
-            "Salesforce then shows it only its own OAuth tokens"
-        )
+        """Why other users' OauthToken rows may be hidden from the connected user, or None
+        (``connected_user.others_tokens_hidden``: visible only with both Manage Users and Customize
+        Application, facts §10.1)."""
+        return connected_user.others_tokens_hidden(self)
 
     @staticmethod
     def _summarize(rows: list[dict]) -> dict:
