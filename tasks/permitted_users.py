@@ -116,7 +116,8 @@ detail, method (etl | guided | none).
     task_options = {
         **SixsenseTask.task_options,
         "confirm_logout": bool_option(
-            "True: you accept that switching Permitted Users logs out the users of the app (needed, "
+            "True: you accept that switching Permitted Users revokes the tokens of the app's users without "
+            "pre-authorization and, per the vendor article, may log out all its users (needed, "
             "when not confirming at a terminal, for the Metadata ETL write, and for the guided step where "
             "a grant it revokes was used in the last 7 days). Default: False."
         ),
@@ -285,23 +286,31 @@ detail, method (etl | guided | none).
             if recent
             else ""
         )
+        # What the step knows (facts §10.1): users without pre-authorization lose their tokens; the vendor
+        # article says all users may be logged out. The grants at stake are the ones _warn_logout listed.
+        effect = (
+            "revoking the tokens of its users without pre-authorization (the vendor article says it may "
+            "log out all users of the app; the grants listed above are the ones at stake)"
+        )
         if self.options["confirm_logout"]:
             self._logout_confirmed = True
             return
         if self.options["interactive"] and stdin_is_tty():
             if click.confirm(
-                f"Switch {self.app['Name']} to admin approved users now, logging out all its users{used}?",
+                f"Switch {self.app['Name']} to admin approved users now, {effect}{used}?",
                 default=False,
             ):
                 self._record_confirmation(
-                    f"switch {self.app['Name']} to admin approved users, logging out all its users{used}"
+                    f"switch {self.app['Name']} to admin approved users, {effect}{used}"
                 )
                 self._logout_confirmed = True
                 return
         raise ConfirmationRequired(
-            f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' logs "
-            f"out all users of the app{used}. Confirm with -o sixsense_set_permitted_users__confirm_logout "
-            "True (or run interactively), then run the flow again. Nothing was written or instructed."
+            f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' revokes "
+            "the tokens of users without pre-authorization, and the vendor article says it may log out all "
+            f"users of the app; the grants listed above are the ones at stake{used}. Confirm with "
+            "-o sixsense_set_permitted_users__confirm_logout True (or run interactively), then run the flow "
+            "again. Nothing was written or instructed."
         )
 
     def _run_etl(self, member):
@@ -323,5 +332,6 @@ detail, method (etl | guided | none).
             f"Locate {(self.app or {}).get('Name') or ' or '.join(self.app_names)} and select Manage App "
             "Policies, then Edit Policies.",
             "Under OAuth Policies, set Permitted Users to 'Admin approved users are pre-authorized'.",
-            "Select OK to confirm (Salesforce logs out all users of the app), then Save.",
+            "Select OK to confirm (Salesforce revokes the tokens of users without pre-authorization; the "
+            "vendor article says it may log out all users of the app), then Save.",
         ]
