@@ -9,7 +9,7 @@ from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
 from cumulusci.utils.xml.metadata_tree import MetadataElement
 
-from . import audit, procedure, setup_audit_trail, token_loss
+from . import audit, connected_user, procedure, setup_audit_trail, token_loss
 from .base import SixsenseTask
 from .errors import ConfirmationRequired
 from .formatting import parse_sf_datetime
@@ -226,7 +226,15 @@ detail, method (etl | guided | none).
             self._log_table(
                 "Grants the Permitted Users change revokes", token_loss.table(self._losses)
             )
-        else:
+        # Other users' tokens may be hidden from cci's user (facts §10.1): an empty list is then not "none".
+        self._tokens_hidden = connected_user.others_tokens_hidden(self)
+        if self._tokens_hidden:
+            self._audit_note(sessions_unreadable=self._tokens_hidden)
+            self.logger.warning(
+                f"Could not read other users' OAuth tokens ({self._tokens_hidden}): which grants the change "
+                "revokes is unknown, not none. Review them on Setup > Connected Apps OAuth Usage."
+            )
+        elif not self._losses:
             self.logger.info("Nobody holds a token for the app now: no grant is lost.")
 
     def _recent_losses(self) -> list[dict]:
@@ -248,14 +256,18 @@ detail, method (etl | guided | none).
         """Guided path: a lost grant used recently may be the live sync, so consent comes before the
         instructions (plan mode records the need and asks nothing)."""
         recent = self._recent_losses()
-        if not recent or getattr(self, "_logout_confirmed", False):
+        hidden = getattr(self, "_tokens_hidden", None)
+        if not (recent or hidden) or getattr(self, "_logout_confirmed", False):
             return
         if self.plan:
             if not self.options["confirm_logout"]:
-                self._plan_would(
-                    f"need confirm_logout True (the change revokes {token_loss.describe(recent)}, used in "
-                    f"the last {token_loss.RECENT_USE_DAYS} days)"
+                why = (
+                    f"the change revokes {token_loss.describe(recent)}, used in the last "
+                    f"{token_loss.RECENT_USE_DAYS} days"
+                    if recent
+                    else "the grants it revokes could not be read"
                 )
+                self._plan_would(f"need confirm_logout True ({why})")
             return
         self._confirm_logout()
 
@@ -286,6 +298,8 @@ detail, method (etl | guided | none).
             if recent
             else ""
         )
+        if getattr(self, "_tokens_hidden", None):
+            used += f"; which grants it revokes could not be read ({self._tokens_hidden})"
         # What the step knows (facts §10.1): users without pre-authorization lose their tokens; the vendor
         # article says all users may be logged out. The grants at stake are the ones _warn_logout listed.
         effect = (

@@ -357,7 +357,7 @@ class AppFacts:
             "integration_user": None,
             "setup_user": None,
         }
-        hidden = self._others_tokens_hidden()
+        hidden = connected_user.others_tokens_hidden(self)  # the one rule (facts §10.1)
         if hidden:
             # Salesforce shows such a user only its own tokens: an empty read would pass for "never used".
             self._not_readable(
@@ -419,12 +419,6 @@ class AppFacts:
             result = self._safe("OauthToken (setup user)", lambda: user_tokens(setup, False), None)
             info["setup_user"] = {"app": result["app"]} if result else None
         return info, app_tokens
-
-    def _others_tokens_hidden(self) -> str | None:
-        """Why other users' OauthToken rows may be hidden from the connected user, or None
-        (``connected_user.others_tokens_hidden``: visible only with both Manage Users and Customize
-        Application, facts §10.1)."""
-        return connected_user.others_tokens_hidden(self)
 
     @staticmethod
     def _summarize(rows: list[dict]) -> dict:
