@@ -181,3 +181,43 @@ def check_connected_user(
         "admin). Then run it again."
     )
     return table, "\n".join(lines)
+
+
+#: The rights under which other users' OauthToken rows are visible: the Object Reference v67 says Customize
+#: Application, older documentation Manage Users (facts §10.1). Only a user holding both sees them under either
+#: reading; holding one is "in doubt", and the facts say to report "could not see other users' tokens" then.
+OTHERS_TOKENS_NEED = ("manage_users", "customize_application")
+
+
+def others_tokens_hidden(task) -> str | None:
+    """Why other users' OauthToken rows may be hidden from the connected user (a sentence for "could not
+    read: ..."), or ``None`` when it holds both :data:`OTHERS_TOKENS_NEED` rights. Read-only
+    (:func:`check_connected_user`; not again where ``task._checked_rights()``, this flow run's or task's
+    checks, has both). Rights that could not be read are a reason too: an empty OauthToken read is then
+    never "no tokens". (Where this org's describe has neither permission field, nothing can be checked and,
+    as in :func:`check_connected_user`, nothing is concluded: ``None``.)"""
+    checked = task._checked_rights()
+    if set(OTHERS_TOKENS_NEED) <= checked:
+        return None
+    try:
+        rows, problem = check_connected_user(task, OTHERS_TOKENS_NEED)
+    except SixsenseOrgError as error:
+        return f"the connected user's rights could not be read: {str(error).splitlines()[0][:200]}"
+    if problem is None:
+        checked.update(OTHERS_TOKENS_NEED)
+        return None
+    results = {row[0]: row[2] for row in rows}
+    labels = [BY_KEY[key].label for key in OTHERS_TOKENS_NEED]
+    held = [label for label in labels if results.get(f"connected user: {label}") == "ok"]
+    if not held:
+        return (
+            "the user cci is connected as holds neither Manage Users nor Customize Application, and "
+            "Salesforce then shows it only its own OAuth tokens"
+        )
+    lacking = [label for label in labels if label not in held]
+    return (
+        f"the user cci is connected as holds {held[0]} but not {lacking[0]}; Salesforce documents either one "
+        "as the right that shows other users' OAuth tokens (the current Object Reference says Customize "
+        "Application, older documentation Manage Users), so an empty read may be only its own tokens. "
+        "Give it both to read them"
+    )

@@ -9,7 +9,7 @@ from cumulusci.salesforce_api.metadata import ApiListMetadata
 from cumulusci.tasks.metadata_etl.base import MetadataSingleEntityTransformTask
 from cumulusci.utils.xml.metadata_tree import MetadataElement
 
-from . import audit, procedure, setup_audit_trail, token_loss
+from . import audit, connected_user, procedure, setup_audit_trail, token_loss
 from .base import SixsenseTask
 from .errors import ConfirmationRequired
 from .formatting import parse_sf_datetime
@@ -116,7 +116,8 @@ detail, method (etl | guided | none).
     task_options = {
         **SixsenseTask.task_options,
         "confirm_logout": bool_option(
-            "True: you accept that switching Permitted Users logs out the users of the app (needed, "
+            "True: you accept that switching Permitted Users revokes the tokens of the app's users without "
+            "pre-authorization and, per the vendor article, may log out all its users (needed, "
             "when not confirming at a terminal, for the Metadata ETL write, and for the guided step where "
             "a grant it revokes was used in the last 7 days). Default: False."
         ),
@@ -225,7 +226,15 @@ detail, method (etl | guided | none).
             self._log_table(
                 "Grants the Permitted Users change revokes", token_loss.table(self._losses)
             )
-        else:
+        # Other users' tokens may be hidden from cci's user (facts §10.1): an empty list is then not "none".
+        self._tokens_hidden = connected_user.others_tokens_hidden(self)
+        if self._tokens_hidden:
+            self._audit_note(sessions_unreadable=self._tokens_hidden)
+            self.logger.warning(
+                f"Could not read other users' OAuth tokens ({self._tokens_hidden}): which grants the change "
+                "revokes is unknown, not none. Review them on Setup > Connected Apps OAuth Usage."
+            )
+        elif not self._losses:
             self.logger.info("Nobody holds a token for the app now: no grant is lost.")
 
     def _recent_losses(self) -> list[dict]:
@@ -247,14 +256,18 @@ detail, method (etl | guided | none).
         """Guided path: a lost grant used recently may be the live sync, so consent comes before the
         instructions (plan mode records the need and asks nothing)."""
         recent = self._recent_losses()
-        if not recent or getattr(self, "_logout_confirmed", False):
+        hidden = getattr(self, "_tokens_hidden", None)
+        if not (recent or hidden) or getattr(self, "_logout_confirmed", False):
             return
         if self.plan:
             if not self.options["confirm_logout"]:
-                self._plan_would(
-                    f"need confirm_logout True (the change revokes {token_loss.describe(recent)}, used in "
-                    f"the last {token_loss.RECENT_USE_DAYS} days)"
+                why = (
+                    f"the change revokes {token_loss.describe(recent)}, used in the last "
+                    f"{token_loss.RECENT_USE_DAYS} days"
+                    if recent
+                    else "the grants it revokes could not be read"
                 )
+                self._plan_would(f"need confirm_logout True ({why})")
             return
         self._confirm_logout()
 
@@ -285,23 +298,33 @@ detail, method (etl | guided | none).
             if recent
             else ""
         )
+        if getattr(self, "_tokens_hidden", None):
+            used += f"; which grants it revokes could not be read ({self._tokens_hidden})"
+        # What the step knows (facts §10.1): users without pre-authorization lose their tokens; the vendor
+        # article says all users may be logged out. The grants at stake are the ones _warn_logout listed.
+        effect = (
+            "revoking the tokens of its users without pre-authorization (the vendor article says it may "
+            "log out all users of the app; the grants listed above are the ones at stake)"
+        )
         if self.options["confirm_logout"]:
             self._logout_confirmed = True
             return
         if self.options["interactive"] and stdin_is_tty():
             if click.confirm(
-                f"Switch {self.app['Name']} to admin approved users now, logging out all its users{used}?",
+                f"Switch {self.app['Name']} to admin approved users now, {effect}{used}?",
                 default=False,
             ):
                 self._record_confirmation(
-                    f"switch {self.app['Name']} to admin approved users, logging out all its users{used}"
+                    f"switch {self.app['Name']} to admin approved users, {effect}{used}"
                 )
                 self._logout_confirmed = True
                 return
         raise ConfirmationRequired(
-            f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' logs "
-            f"out all users of the app{used}. Confirm with -o sixsense_set_permitted_users__confirm_logout "
-            "True (or run interactively), then run the flow again. Nothing was written or instructed."
+            f"Not changed: switching {self.app['Name']} to 'Admin approved users are pre-authorized' revokes "
+            "the tokens of users without pre-authorization, and the vendor article says it may log out all "
+            f"users of the app; the grants listed above are the ones at stake{used}. Confirm with "
+            "-o sixsense_set_permitted_users__confirm_logout True (or run interactively), then run the flow "
+            "again. Nothing was written or instructed."
         )
 
     def _run_etl(self, member):
@@ -323,5 +346,6 @@ detail, method (etl | guided | none).
             f"Locate {(self.app or {}).get('Name') or ' or '.join(self.app_names)} and select Manage App "
             "Policies, then Edit Policies.",
             "Under OAuth Policies, set Permitted Users to 'Admin approved users are pre-authorized'.",
-            "Select OK to confirm (Salesforce logs out all users of the app), then Save.",
+            "Select OK to confirm (Salesforce revokes the tokens of users without pre-authorization; the "
+            "vendor article says it may log out all users of the app), then Save.",
         ]

@@ -225,8 +225,9 @@ unreadable and no skip matters. Which skips matter:
   absolute lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP
   relaxation stricter than the desired policy. The metadata is not always the effective policy (facts
   §10.1: the developer's 30-day idle limit); the report says which it read.
-- "setup user access" SKIPPED (the org's PermissionSet has no ``Permissions{APPROVE_UNINSTALLED}`` field, so
-  SOQL cannot tell) matters; it is only checked while the app is not installed.
+- "setup user access" is checked only while the app is not installed; SKIPPED because the org's PermissionSet
+  has no ``Permissions{APPROVE_UNINSTALLED}`` field (SOQL cannot tell) matters; SKIPPED because the app is
+  installed (the permission is needed only to install it) does not.
 
 Fails (non-zero exit) unless ``passed``, naming the step to run for each failed check, the read to retry for
 each unreadable one, and what to check by hand for each skip that matters; when it passes with skips, the
@@ -307,24 +308,27 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
 
     def _check_setup_access(self, setup_user, app):
         """Setup access: the setup user holds Approve Uninstalled Connected Apps, needed only until the app
-        is installed (``app``: the ConnectedApplication row, None, or :class:`Unreadable`)."""
+        is installed (``app``: the ConnectedApplication row, None, or :class:`Unreadable`): once it is, the
+        check is SKIPPED and does not matter (not PASS: nothing was checked)."""
         check, fix = "setup user access", "sixsense_assign_setup_access"
+        if isinstance(app, dict):
+            self._add(
+                check,
+                f"{self.setup_username} holds {APPROVE_UNINSTALLED} until the app is installed",
+                f"not checked: {app['Name']} is installed",
+                False,
+                "",
+                "SKIPPED",
+                matters=False,
+                note="the permission is needed only to install the app",
+            )
+            return
         if isinstance(setup_user, Unreadable):
             sources = setup_user
         elif setup_user is None:
             sources = []
         else:
             sources = self._read_fact(self._permission_sources, setup_user, APPROVE_UNINSTALLED)
-        if isinstance(app, dict):
-            held = ", ".join(sources) if isinstance(sources, list) and sources else ""
-            self._add(
-                check,
-                "Approve Uninstalled Connected Apps, or app installed",
-                "app installed; " + (held or "permission no longer needed"),
-                True,
-                "",
-            )
-            return
         expected = f"{self.setup_username} holds {APPROVE_UNINSTALLED}"
         if isinstance(sources, list) and sources:
             self._add(check, expected, ", ".join(sources), True, "")

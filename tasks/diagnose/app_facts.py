@@ -366,7 +366,7 @@ class AppFacts:
             "integration_user": None,
             "setup_user": None,
         }
-        hidden = self._others_tokens_hidden()
+        hidden = connected_user.others_tokens_hidden(self)  # the one rule (facts §10.1)
         if hidden:
             # Salesforce shows such a user only its own tokens: an empty read would pass for "never used".
             self._not_readable(
@@ -428,22 +428,6 @@ class AppFacts:
             result = self._safe("OauthToken (setup user)", lambda: user_tokens(setup, False), None)
             info["setup_user"] = {"app": result["app"]} if result else None
         return info, app_tokens
-
-    def _others_tokens_hidden(self) -> str | None:
-        """Why other users' OauthToken rows are hidden from the connected user, or None. They are visible
-        with Manage Users or Customize Application (facts §10.1: older docs say the one, v67 the other);
-        ``connected_user.check_connected_user`` reads them (read-only). A check that could not be read is a
-        reason too: never taken as "visible"."""
-        try:
-            for key in ("manage_users", "customize_application"):
-                if connected_user.check_connected_user(self, [key])[1] is None:
-                    return None
-        except SixsenseOrgError as e:
-            return f"the connected user's rights could not be read: {str(e).splitlines()[0][:200]}"
-        return (
-            "the user cci is connected as holds neither Manage Users nor Customize Application, and "
-            "Salesforce then shows it only its own OAuth tokens"
-        )
 
     @staticmethod
     def _summarize(rows: list[dict]) -> dict:

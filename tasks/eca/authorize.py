@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import procedure
+from .. import procedure, user_checks
 from ..base import SixsenseTask
 from ..guided import GuidedStep
 from ..vendor import VENDOR
@@ -35,7 +35,11 @@ Return values: done, status (already done | verified | manual step remains), det
         return f"OauthToken for {label} by {self.integration_username}"
 
     def _prepare(self):
-        self.integration_user = self._get_user(self.integration_username, "integration user")
+        # The same refusal as the other tasks that take the integration user (tasks/user_checks.py): frozen,
+        # locked out, inactive, without API access, or the user cci is connected as; before any instruction.
+        self.integration_user = self._require_users(user_checks.INTEGRATION)[
+            user_checks.INTEGRATION
+        ]
         self.eca = self._installed_eca()
 
     def _check(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import token_loss
+from .. import connected_user, token_loss
 from ..base import SixsenseTask
 from ..errors import SixsenseOrgError
 from ..options import COMMON_OPTIONS, NO_WAIT_OPTIONS, PRODUCTION_OPTION, bool_option, stdin_is_tty
@@ -33,11 +33,10 @@ integration user holds no ECA token.
 Return values: ``would_remove`` / ``removed`` (lists of descriptions), ``status``.
     """
     #: Deleting SetupEntityAccess and an assignment, and first reading the integration user's tokens, which
-    #: another user's token needs (facts §10.1: Manage Users or Customize Application, both readings).
+    #: another user's token needs (facts §10.1: both rights, ``connected_user.OTHERS_TOKENS_NEED``).
     connected_user_needs = (
         "view_setup",
-        "manage_users",
-        "customize_application",
+        *connected_user.OTHERS_TOKENS_NEED,
         "manage_profiles_permission_sets",
     )
     requires_integration_user = True

@@ -187,9 +187,17 @@ def test_verify_configured_org_passes_every_check(sim_task, tmp_path, caplog):
     sim, make = sim_task(scenario)  # the app's policies are readable only as ConnectedApp metadata
     report, error, task = verify(make, tmp_path)
     assert error is None
-    assert report["passed"] is True and report["not_checked"] == []
-    assert {c["result"] for c in report["checks"]} == {"PASS"}
-    assert "All checks passed" in caplog.text
+    assert report["passed"] is True and task.return_values["not_checked"] == []
+    # The app is installed: the setup user's permission is no longer needed, so that check is SKIPPED (it
+    # checked nothing, so it is not PASS) and does not matter; every other check passes.
+    setup = result(report, "setup user access")
+    assert setup["result"] == "SKIPPED" and "is installed" in setup["actual"]
+    assert {c["result"] for c in report["checks"] if c is not setup} == {"PASS"}
+    assert [(c["check"], c["matters"]) for c in report["not_checked"]] == [
+        ("setup user access", False)
+    ]
+    assert "Verification passed; not every check ran: setup user access skipped" in caplog.text
+    assert "needed only to install the app" in caplog.text
 
 
 def test_verify_app_access_fails_when_only_pardot_is_granted(sim_task, tmp_path):
@@ -536,6 +544,7 @@ def test_verify_skipped_block_check_is_reported_not_all_checks_passed(
     assert skipped["matters"] is False
     # configured's app is not ConnectedApp metadata: its policies are the other skips (none matters)
     assert {c["check"] for c in report["not_checked"]} == {
+        "setup user access",
         "app not blocked",
         "refresh token policy",
         "IP relaxation",

@@ -27,6 +27,7 @@ from tests.tasks.conftest import (
     token,
     user,
 )
+from tests.tasks.test_production_guard_alone import scenario_variant
 
 SECRETS = ("AccessToken", "DeleteToken", "RequestToken")
 READ_SOAP_ACTIONS = {"retrieve", "checkStatus", "checkRetrieveStatus", "listMetadata"}
@@ -644,6 +645,58 @@ def test_tokens_hidden_from_the_connected_user_are_could_not_read_never_never_us
     )
     assert "never been used" not in json.dumps(result)
     assert not [r for r in sim.requests() if r["action"] == "OauthToken"]
+
+
+def _connected_as_holding(permission: str, reading: str | None):
+    """configured, with cci connected as a user whose profile holds ``permission`` (one of the two rights
+    facts §10.1 names for seeing other users' tokens) and the simulator's ``oauth_token_visibility``."""
+
+    def edit(data):
+        data.setdefault("profiles", []).append(
+            {
+                "name": "Half Admin",
+                "license": "Salesforce",
+                "permissions": ["ApiEnabled", "ViewSetup", permission],
+            }
+        )
+        data["users"].append(
+            {
+                "username": "half.admin@example.com",
+                "name": "Half Admin",
+                "alias": "hadmin",
+                "profile": "Half Admin",
+            }
+        )
+        data["connected_user"] = "half.admin@example.com"
+        if reading:
+            data["features"]["oauth_token_visibility"] = reading
+
+    return edit
+
+
+@pytest.mark.parametrize("permission", ["ManageUsers", "CustomizeApplication"])
+@pytest.mark.parametrize("reading", [None, "matching"])
+def test_tokens_with_only_one_of_the_two_rights_are_could_not_read(
+    sim_diagnose, tmp_path, permission, reading
+):
+    """Holding Manage Users or Customize Application, not both, is "in doubt" (facts §10.1: older docs say
+    the one, v67 the other): OauthToken is could-not-read, never "never used", whichever reading the org
+    follows (the simulator's default needs both; "matching" is the reading under which this right suffices)."""
+    sim_reading = {"ManageUsers": "manage_users", "CustomizeApplication": "customize_application"}
+    edit = _connected_as_holding(permission, sim_reading[permission] if reading else None)
+    sim, run = sim_diagnose(scenario_variant(tmp_path, "configured", edit))
+    result = run(integration_username=INTEGRATION)
+    assert "OauthToken" in result["unreadable"]
+    assert result["tokens"]["integration_user"] is None
+    label = {"ManageUsers": "Manage Users", "CustomizeApplication": "Customize Application"}[
+        permission
+    ]
+    assert any(
+        "could not read other users' tokens" in w and f"holds {label} but not" in w
+        for w in result["warnings"]
+    ), result["warnings"]
+    assert "never been used" not in json.dumps(result)
+    assert [r for r in sim.requests() if r["kind"] == "write"] == []
 
 
 def test_tokens_visible_to_an_admin_are_read(sim_diagnose):

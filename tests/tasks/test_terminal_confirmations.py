@@ -293,10 +293,15 @@ def test_permitted_users_logout_no_and_enter_change_nothing(
     sim, run = _permitted_users(sim_task, tmp_path)
     mark = last_seq(sim)
     terminal(answer)
-    with pytest.raises(errors.ConfirmationRequired, match="Not changed: switching"):
+    with pytest.raises(errors.ConfirmationRequired, match="Not changed: switching") as refused:
         run()
     [question] = terminal.questions()
-    assert "logging out all its users" in question
+    # What the step knows (facts §10.1, the vendor article), not "logs out all users" as a certainty.
+    for text in (question, str(refused.value)):
+        assert "tokens of" in text and "without pre-authorization" in text, text
+        assert "may log out all users of the app" in text, text
+        assert "grants listed above are the ones at stake" in text, text
+        assert "logging out all its users" not in text and "logs out all users" not in text, text
     assert writes_since(sim, mark) == []
     assert not sim.state()["apps"][0]["admin_approved"]
 
@@ -323,7 +328,7 @@ def test_permitted_users_logout_yes_then_production_enter_writes_nothing(
     with pytest.raises(errors.ConfirmationRequired, match="confirm_production"):
         run()
     logout, production = terminal.questions()
-    assert "logging out all its users" in logout and "is a production org" in production
+    assert "may log out all users of the app" in logout and "is a production org" in production
     assert writes_since(sim, mark) == []
 
 

@@ -156,6 +156,47 @@ def test_permitted_users_lists_a_pre_authorized_users_grant_as_may_be_lost(
     assert (lost["user"], lost["effect"]) == (SALES_OPS, MAY_BE_LOST)
 
 
+def _connected_as_user_manager(data):
+    """cci connected as a user with Manage Users but not Customize Application: whether it sees other users'
+    tokens is in doubt (facts §10.1; the simulator's default reading needs both, so it sees only its own)."""
+    data.setdefault("profiles", []).append(
+        {
+            "name": "User Manager",
+            "license": "Salesforce",
+            "permissions": ["ApiEnabled", "ViewSetup", "ModifyMetadata", "ManageUsers"],
+        }
+    )
+    data["users"].append(
+        {
+            "username": "usermgr@example.com",
+            "name": "Una Mgr",
+            "alias": "umgr",
+            "profile": "User Manager",
+        }
+    )
+    data["connected_user"] = "usermgr@example.com"
+
+
+def test_permitted_users_with_other_users_tokens_hidden_does_not_say_no_grant_is_lost(
+    sim_task, errors, tmp_path, caplog
+):
+    """The sales-ops grant is there but hidden from cci's user: the step says it could not read the grants,
+    never "Nobody holds a token", and asks consent as for a recent grant (it may be the live sync)."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(_variant(tmp_path, PERMITTED, _connected_as_user_manager))
+    mark = last_seq(sim)
+    task = make("sixsense_set_permitted_users", interactive="False")
+    with pytest.raises(errors.ConfirmationRequired) as err:
+        task()
+    assert "which grants it revokes could not be read" in str(err.value)
+    assert "holds Manage Users but not Customize Application" in str(err.value)
+    assert "Nobody holds a token" not in caplog.text
+    assert "Could not read other users' OAuth tokens" in caplog.text
+    assert PERMITTED_INSTRUCTION not in caplog.text
+    assert writes_since(sim, mark) == []
+    assert not app_state(sim.state())["admin_approved"]
+
+
 # -- no list cut by the 2,500-row cap (facts §4.1) --------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import INTEGRATION_USER, SETUP_USER, last_seq, writes_since
-from tests.e2e.test_users_who_cannot_authorize import _integration, _other_admin
+from tests.e2e.test_users_who_cannot_authorize import NEEDLES, _integration, _other_admin
 from tests.tasks.test_production_guard_alone import scenario_variant
 
 
@@ -71,6 +71,26 @@ ALONE = {
         ["setup user other.admin@example.com", "is frozen"],
     ),
 }
+
+#: sixsense_authorize_eca run alone: without the check it printed the instructions to a user who cannot
+#: authorize and waited (it looked the user up with ``_get_user``: missing or inactive only).
+_ECA_ALONE = {"integration_username": INTEGRATION_USER, "interactive": "True", "wait_timeout": "3"}
+ALONE.update(
+    {
+        f"authorize_eca: {scenario}": (
+            "sixsense_authorize_eca",
+            scenario,
+            None,
+            _ECA_ALONE,
+            NEEDLES[scenario],
+        )
+        for scenario in (
+            "integration_user_frozen",
+            "integration_user_without_api_licence",
+            "integration_user_is_connected_user",
+        )
+    }
+)
 
 
 @pytest.mark.parametrize("task, base, edit, options, needles", ALONE.values(), ids=list(ALONE))

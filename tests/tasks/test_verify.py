@@ -67,10 +67,12 @@ def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
         "app not blocked",
         "integration user authorized",
     ]
-    # The app is not listed as ConnectedApp metadata here: its policies are SKIPPED, not PASS (facts §10.4).
-    policies = ("refresh token policy", "IP relaxation")
-    assert all(c["result"] == "PASS" for c in data["checks"] if c["check"] not in policies)
-    assert [c["result"] for c in data["checks"] if c["check"] in policies] == ["SKIPPED", "SKIPPED"]
+    # The app is not listed as ConnectedApp metadata here: its policies are SKIPPED, not PASS (facts §10.4);
+    # the app is installed, so the setup user's permission is not checked (SKIPPED, not PASS).
+    skipped = ("setup user access", "refresh token policy", "IP relaxation")
+    assert all(c["result"] == "PASS" for c in data["checks"] if c["check"] not in skipped)
+    assert [c["result"] for c in data["checks"] if c["check"] in skipped] == ["SKIPPED"] * 3
+    assert [c["matters"] for c in data["not_checked"]] == [False] * 3
     for text in (report.read_text(), report.with_suffix(".html").read_text()):
         assert "AccessToken" not in text and "00D000000000001!SESSION" not in text
     assert org.writes() == []
