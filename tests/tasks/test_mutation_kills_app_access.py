@@ -318,3 +318,49 @@ def test_a_policy_profile_and_a_missing_assignment_are_both_written(
         assert sim.org.store.find(
             "PermissionSetAssignment", AssigneeId=user_id, PermissionSetId=pset["Id"]
         )
+
+
+APPS = "sfdc_6sense_oauth_app,sfdc_6sense_integration_connected_app"
+
+
+def test_plan_mode_before_the_install_names_the_first_app_name(make_task, org, caplog):
+    """Plan mode, the app not installed yet (an earlier manual step): the access row it would create names
+    the first of ``connected_app_names``, marked "(once installed)"; nothing is written."""
+    from tests.tasks.conftest import INTEGRATION_PS, INTEGRATION_USER
+
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
+    result = make_task(
+        "sixsense_grant_app_access",
+        integration_username=INTEGRATION,
+        connected_app_names=APPS,
+        plan="True",
+    )()
+    assert result["would_create"] == 1
+    assert (
+        f"PLAN: would create SetupEntityAccess permission set {ACCESS_SET} -> "
+        "sfdc_6sense_oauth_app (once installed)"
+    ) in caplog.messages
+    assert org.writes() == []
+
+
+def test_not_installed_names_every_candidate_app_name(make_task, org, errors):
+    from tests.tasks.conftest import INTEGRATION_USER
+
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        make_task(
+            "sixsense_grant_app_access",
+            integration_username=INTEGRATION,
+            connected_app_names=APPS,
+            confirm_production="True",
+        )()
+    assert str(raised.value).startswith(
+        "The 6sense connected app (sfdc_6sense_oauth_app or sfdc_6sense_integration_connected_app) is "
+        "not installed: install it first"
+    ), raised.value
+    assert org.writes() == []
