@@ -11,6 +11,7 @@ import logging
 import pytest
 
 from tests.conftest import INTEGRATION_USER as INTEGRATION
+from tests.conftest import last_seq, writes_since
 
 ACCESS_SET = "Sixsense_Integration_Access"
 ASSIGNMENT_INSERT = "/composite/sobjects"  # cci's AssignPermissionSets: sObject Collections insert
@@ -364,3 +365,15 @@ def test_not_installed_names_every_candidate_app_name(make_task, org, errors):
         "not installed: install it first"
     ), raised.value
     assert org.writes() == []
+
+
+def test_plan_mode_with_the_permission_set_deployed_and_the_app_not_installed(sim_task):
+    """New customer, plan mode after the permission set is deployed and before the app is installed: the
+    step lists what it would create without asking the org about access to an app it cannot name yet."""
+    sim, make = sim_task("new_customer")
+    make("sixsense_deploy_access", confirm_production="True")()
+    mark = last_seq(sim)
+    result = make("sixsense_grant_app_access", integration_username=INTEGRATION, plan="True")()
+    assert result["would_create"] >= 1
+    assert result["created"] == 0
+    assert writes_since(sim, mark) == []
