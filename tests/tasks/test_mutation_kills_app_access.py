@@ -377,3 +377,17 @@ def test_plan_mode_with_the_permission_set_deployed_and_the_app_not_installed(si
     assert result["would_create"] >= 1
     assert result["created"] == 0
     assert writes_since(sim, mark) == []
+
+
+def test_the_audit_records_what_was_there_before_and_after(sim_task):
+    """The audit report's before/after of this step: the access row that was there stays listed, the
+    assignment it made appears only after."""
+    sim, make, _ = _without_assignment(sim_task)
+    task = make(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )
+    task()
+    access = [f"permission set {ACCESS_SET} -> {sim.org.app_state()['name']}"]
+    assignment = [f"{ACCESS_SET} -> {INTEGRATION}"]
+    assert task.audit_notes["before"] == {"setup_entity_access": access, "assignments": []}
+    assert task.audit_notes["after"] == {"setup_entity_access": access, "assignments": assignment}
