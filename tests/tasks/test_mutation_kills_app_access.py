@@ -391,3 +391,9 @@ def test_the_audit_records_what_was_there_before_and_after(sim_task):
     assignment = [f"{ACCESS_SET} -> {INTEGRATION}"]
     assert task.audit_notes["before"] == {"setup_entity_access": access, "assignments": []}
     assert task.audit_notes["after"] == {"setup_entity_access": access, "assignments": assignment}
+    again = make(
+        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+    )
+    again()  # all in place: its before is the first run's after, and nothing changes
+    assert again.audit_notes["before"] == task.audit_notes["after"]
+    assert again.audit_notes["after"] == task.audit_notes["after"]
