@@ -191,20 +191,15 @@ OTHERS_TOKENS_NEED = ("manage_users", "customize_application")
 
 def others_tokens_hidden(task) -> str | None:
     """Why other users' OauthToken rows may be hidden from the connected user (a sentence for "could not
-    read: ..."), or ``None`` when it holds both :data:`OTHERS_TOKENS_NEED` rights. Read-only
-    (:func:`check_connected_user`; not again where ``task._checked_rights()``, this flow run's or task's
-    checks, has both). Rights that could not be read are a reason too: an empty OauthToken read is then
+    read: ..."), or ``None`` when it holds both :data:`OTHERS_TOKENS_NEED` rights, read now
+    (:func:`check_connected_user`, read-only). Rights that could not be read are a reason too: an empty OauthToken read is then
     never "no tokens". (Where this org's describe has neither permission field, nothing can be checked and,
     as in :func:`check_connected_user`, nothing is concluded: ``None``.)"""
-    checked = task._checked_rights()
-    if set(OTHERS_TOKENS_NEED) <= checked:
-        return None
     try:
         rows, problem = check_connected_user(task, OTHERS_TOKENS_NEED)
     except SixsenseOrgError as error:
         return f"the connected user's rights could not be read: {str(error).splitlines()[0][:200]}"
     if problem is None:
-        checked.update(OTHERS_TOKENS_NEED)
         return None
     results = {row[0]: row[2] for row in rows}
     labels = [BY_KEY[key].label for key in OTHERS_TOKENS_NEED]
