@@ -38,9 +38,13 @@ def _without_assignment(sim_task):
     return sim, make, user["Id"]
 
 
-def _grant(make):
+def _grant(make, **options):
+    """Run sixsense_grant_app_access (``make``: sim_task's or make_task's) with consent; its return values."""
     return make(
-        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+        "sixsense_grant_app_access",
+        integration_username=INTEGRATION,
+        confirm_production="True",
+        **options,
     )()
 
 
@@ -86,9 +90,7 @@ def test_the_assignments_are_read_once_then_once_more_to_verify_the_insert(make_
     org.on_insert = lambda sobject, body: assigned.append(
         {"PermissionSetId": body["PermissionSetId"]}
     )
-    result = make_task(
-        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-    )()
+    result = _grant(make_task)
     assert result["assignments_created"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
     mine = f"SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = '{INTEGRATION_USER['Id']}'"
     reads = [q for q in org.soql if q == mine]
@@ -110,9 +112,7 @@ def test_every_missing_permission_set_of_the_policy_is_named(
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     with pytest.raises(errors.SixsenseOrgError) as raised:
-        make_task(
-            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-        )()
+        _grant(make_task)
     assert str(raised.value) == (
         "Permission set(s) Sixsense_One, Sixsense_Two of the app policy not found in the org: deploy them "
         "first (cci task run sixsense_deploy_access)."
@@ -150,9 +150,7 @@ def test_a_profile_of_the_policy_gets_access_through_its_own_permission_set(
     org.on("FROM SetupEntityAccess", records=lambda: access)
     org.on("FROM PermissionSetAssignment", records=[{"PermissionSetId": INTEGRATION_PS["Id"]}])
     org.on_insert = lambda sobject, body: access.append(dict(body))
-    result = make_task(
-        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-    )()
+    result = _grant(make_task)
     assert result["setup_entity_access_created"] == [
         "profile Sales Ops Integration -> sfdc_6sense_oauth_app"
     ]
@@ -183,9 +181,7 @@ def test_a_profile_of_the_policy_missing_from_the_org_is_refused_before_any_writ
         ],
     )
     with pytest.raises(errors.SixsenseInputError) as raised:
-        make_task(
-            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-        )()
+        _grant(make_task)
     assert str(raised.value) == (
         f"Profile(s) Gone, Old named in {tasks_module('metadata_xml').POLICY_TEMPLATE.as_posix()} "
         "do not exist in this org."
@@ -201,9 +197,7 @@ def test_a_profile_of_the_policy_gets_access_in_the_simulator(
     profile = "Minimum Access - API Only Integrations"
     _policy_with_profiles(tasks_module, monkeypatch, runtime, [profile])
     sim, make = sim_task("configured")
-    result = make(
-        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-    )()
+    result = _grant(make)
     app = sim.org.app_state()
     assert result["setup_entity_access_created"] == [f"profile {profile} -> {app['name']}"]
     with sim.org.lock:
@@ -240,9 +234,7 @@ def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
     )
     org.on("FROM PermissionSetAssignment", records=[])  # the inserts are never saved
     with pytest.raises(errors.SixsenseOrgError) as raised:
-        make_task(
-            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-        )()
+        _grant(make_task)
     assert str(raised.value).startswith(
         f"Sixsense_One, Sixsense_Two is still not assigned to {INTEGRATION} ("
     ), raised.value
@@ -267,12 +259,7 @@ def test_include_integration_profile_adds_its_profile_to_the_policys(
     integration_profile = "Minimum Access - API Only Integrations"
     _policy_with_profiles(tasks_module, monkeypatch, runtime, policy_profiles)
     sim, make = sim_task("configured")
-    result = make(
-        "sixsense_grant_app_access",
-        integration_username=INTEGRATION,
-        include_integration_profile="True",
-        confirm_production="True",
-    )()
+    result = _grant(make, include_integration_profile="True")
     app = sim.org.app_state()["name"]
     assert sorted(result["setup_entity_access_created"]) == sorted(
         f"profile {p} -> {app}" for p in [*policy_profiles, integration_profile]
@@ -287,12 +274,7 @@ def test_the_integration_users_profile_named_by_the_policy_too_gets_one_access_r
     integration_profile = "Minimum Access - API Only Integrations"
     _policy_with_profiles(tasks_module, monkeypatch, runtime, [integration_profile])
     sim, make = sim_task("configured")
-    result = make(
-        "sixsense_grant_app_access",
-        integration_username=INTEGRATION,
-        include_integration_profile="True",
-        confirm_production="True",
-    )()
+    result = _grant(make, include_integration_profile="True")
     assert result["setup_entity_access_created"] == [
         f"profile {integration_profile} -> {sim.org.app_state()['name']}"
     ]
@@ -306,9 +288,7 @@ def test_a_policy_profile_and_a_missing_assignment_are_both_written(
     gives the profile access and assigns the permission set."""
     _policy_with_profiles(tasks_module, monkeypatch, runtime, ["System Administrator"])
     sim, make, user_id = _without_assignment(sim_task)
-    result = make(
-        "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
-    )()
+    result = _grant(make)
     assert result["assignments_created"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
     assert result["setup_entity_access_created"] == [
         f"profile System Administrator -> {sim.org.app_state()['name']}"
@@ -354,12 +334,7 @@ def test_not_installed_names_every_candidate_app_name(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[])
     with pytest.raises(errors.SixsenseOrgError) as raised:
-        make_task(
-            "sixsense_grant_app_access",
-            integration_username=INTEGRATION,
-            connected_app_names=APPS,
-            confirm_production="True",
-        )()
+        _grant(make_task, connected_app_names=APPS)
     assert str(raised.value).startswith(
         "The 6sense connected app (sfdc_6sense_oauth_app or sfdc_6sense_integration_connected_app) is "
         "not installed: install it first"
