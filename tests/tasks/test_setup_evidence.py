@@ -158,18 +158,13 @@ def test_a_refused_read_is_could_not_read_not_none_found(trail_module, errors):
     assert found.text.startswith("could not read SetupAuditTrail: INSUFFICIENT_ACCESS")
 
 
-def test_a_flow_records_the_audit_trail_entries_of_its_manual_steps(
-    start_sim, run_flow_inprocess, tmp_path
-):
-    """new_customer with the simulated operator: the install and the Permitted Users change are done in
-    Setup during the run; the audit report's changes carry the org's entries, by the admin who did them."""
-    from tests.e2e.outcomes import confirmations
-
-    sim = start_sim("new_customer", autopilot=True)
+def _audit_report_of_a_run(run_flow_inprocess, sim, flow, tmp_path, task_options):
+    """Run ``flow`` in-process against ``sim`` (its operator playing the manual steps) with the reports in
+    ``tmp_path``; the run's audit report (JSON path). Fails on a flow error."""
     coordinator, error, output = run_flow_inprocess(
         sim,
-        "sixsense_new_customer",
-        task_options=confirmations("new_customer"),
+        flow,
+        task_options=task_options,
         confirm_production="True",
         interactive="True",
         poll_interval="1",
@@ -180,8 +175,22 @@ def test_a_flow_records_the_audit_trail_entries_of_its_manual_steps(
     [report] = [
         p
         for p in (tmp_path / "audit").glob("*.json")
-        if re.search(r"-sixsense_new_customer-[0-9a-f]{8}\.json$", p.name)
+        if re.search(rf"-{flow}-[0-9a-f]{{8}}\.json$", p.name)
     ]
+    return report
+
+
+def test_a_flow_records_the_audit_trail_entries_of_its_manual_steps(
+    start_sim, run_flow_inprocess, tmp_path
+):
+    """new_customer with the simulated operator: the install and the Permitted Users change are done in
+    Setup during the run; the audit report's changes carry the org's entries, by the admin who did them."""
+    from tests.e2e.outcomes import confirmations
+
+    sim = start_sim("new_customer", autopilot=True)
+    report = _audit_report_of_a_run(
+        run_flow_inprocess, sim, "sixsense_new_customer", tmp_path, confirmations("new_customer")
+    )
     steps = {s["task"]: s for s in json.loads(report.read_text())["steps"]}
     for task, words in (
         ("sixsense_install_connected_app", "Installed connected app"),
@@ -212,25 +221,16 @@ def test_steps_another_admin_did_before_the_run_carry_that_admins_entries(
         for r in sim.state()["objects"]["SetupAuditTrail"]
         if APP in r["Display"]
     }
-    coordinator, error, output = run_flow_inprocess(
+    report = _audit_report_of_a_run(
+        run_flow_inprocess,
         sim,
         flow,
-        task_options={
+        tmp_path,
+        {
             **confirmations("app_set_up_by_another_admin", flow),
             "sixsense_verify": {"report_path": str(tmp_path / "verification.json")},
         },
-        confirm_production="True",
-        interactive="True",
-        poll_interval="1",
-        wait_timeout="60",
-        audit_dir=str(tmp_path / "audit"),
     )
-    assert error is None, f"{error}\n{output}"
-    [report] = [
-        p
-        for p in (tmp_path / "audit").glob("*.json")
-        if re.search(rf"-{flow}-[0-9a-f]{{8}}\.json$", p.name)
-    ]
     steps = {s["task"]: s for s in json.loads(report.read_text())["steps"]}
     markdown = report.with_suffix(".md").read_text()
     page = report.with_suffix(".html").read_text()
