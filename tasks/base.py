@@ -276,21 +276,19 @@ class SixsenseOrgMixin(SalesforceCalls):
 
     def _require_connected_user_rights(self) -> None:
         """Stop with ``SixsenseInputError`` naming each missing permission unless the connected user holds
-        the rights this step needs (:attr:`connected_user_needs`), each read once per flow run (where
-        ``sixsense_validate_inputs`` checks them all) or task run (:meth:`_checked_rights`). Read-only. Called
-        by :meth:`_before_first_write`, and first by a step whose reads need the rights (a Metadata retrieve)."""
-        checked = self._checked_rights()
+        the rights this step needs (:attr:`connected_user_needs`). Each need is read once per flow run
+        (``sixsense_validate_inputs`` checks all of them at the start of the flows) or, run alone, once per
+        task run. Read-only. Called by :meth:`_before_first_write`, and first thing by a step whose reads
+        already need the rights (a Metadata API retrieve)."""
+        flow = getattr(self, "flow", None)
+        if flow is not None:
+            checked = audit.flow_run(flow).rights_checked
+        else:
+            checked = self.__dict__.setdefault("_rights_checked", set())
         needs = [key for key in self.connected_user_needs if key not in checked]
         if needs:
             self._check_connected_user(needs)
             checked.update(needs)
-
-    def _checked_rights(self) -> set[str]:
-        """The ``connected_user`` requirement keys already checked: in this flow run, or this task run."""
-        flow = getattr(self, "flow", None)
-        if flow is not None:
-            return audit.flow_run(flow).rights_checked
-        return self.__dict__.setdefault("_rights_checked", set())
 
     def _check_connected_user(self, needs: Sequence[str] | None = None) -> list[list[str]]:
         """``connected_user.check_connected_user`` for ``needs`` (None: every requirement): its table rows
