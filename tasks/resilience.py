@@ -115,15 +115,67 @@ def is_transient(error: BaseException) -> bool:
 #: Salesforce's answer to every REST call of a session whose connected app API Access Control does not
 #: allow (salesforce-facts.md §10.1): 401 INVALID_SESSION_ID with this message.
 CLIENT_NOT_ALLOWLISTED_TEXT = "This session is not valid for use with the REST API"
-CLIENT_NOT_ALLOWLISTED_MESSAGE = (
-    f'Salesforce refused the session cci connected with: "{CLIENT_NOT_ALLOWLISTED_TEXT}" '
-    "(INVALID_SESSION_ID). API Access Control is enforcing in this org and the connected app cci logs in "
-    "through (CumulusCI's built-in app, or the Salesforce CLI's if you connected with sf) is not "
-    "allowlisted for your user. Nothing was changed. An admin must, in Setup > Connected Apps OAuth Usage, "
-    'Install that app, set its Permitted Users to "Admin approved users are pre-authorized" and give your '
-    "profile or a permission set access to it (or give you the Use Any API Client permission); then "
-    f"{RUN_AGAIN}."
-)
+#: The Salesforce CLI's own connected app (``clientId`` of ``DEFAULT_CONNECTED_APP_INFO`` in @salesforce/core's
+#: ``org/authInfo.js``), which ``sf org login web`` uses unless given ``--client-id``.
+SF_CLI_CLIENT_ID = "PlatformCLI"
+
+
+def refused_client(org_config) -> str:
+    """The connected app cci's session for ``org_config`` came through, as a phrase for the message: the sf
+    CLI's app for an org cci reads from sf (``SfdxOrgConfig``), the client id stored with the org, or the cci
+    ``connected_app`` service the org uses (its own, else the keychain's default; CumulusCI's built-in one
+    when none is named), with its client id where the keychain has it. Never a secret: a client id is public
+    (it is the consumer key Setup shows on the app's page)."""
+    from cumulusci.core.config.sfdx_org_config import SfdxOrgConfig
+    from cumulusci.core.keychain.base_project_keychain import (
+        DEFAULT_CONNECTED_APP,
+        DEFAULT_CONNECTED_APP_NAME,
+    )
+
+    if isinstance(org_config, SfdxOrgConfig):
+        return (
+            "the connected app the Salesforce CLI logged in through (cci reads this org's session from sf: "
+            f"the sf CLI's own app, client id {SF_CLI_CLIENT_ID}, unless you logged in with "
+            "sf org login web --client-id)"
+        )
+    config = getattr(org_config, "config", None) or {}
+    if config.get("client_id"):
+        return f"the connected app with client id {config['client_id']}, stored with this org in cci's keychain"
+    keychain = getattr(org_config, "keychain", None)
+    alias = config.get("connected_app")
+    if not alias and keychain is not None:
+        try:
+            alias = keychain.get_default_service_name("connected_app")
+        except Exception:  # noqa: BLE001 - only for the wording; the built-in app is cci's default
+            alias = None
+    alias = alias or DEFAULT_CONNECTED_APP_NAME
+    if alias == DEFAULT_CONNECTED_APP_NAME:
+        return (
+            "CumulusCI's built-in connected app (cci's connected_app service 'built-in', client id "
+            f"{DEFAULT_CONNECTED_APP.client_id})"
+        )
+    client_id = None
+    if keychain is not None:
+        try:
+            client_id = keychain.get_service("connected_app", alias).client_id
+        except Exception:  # noqa: BLE001 - only for the wording
+            client_id = None
+    return f"the connected app of cci's connected_app service '{alias}'" + (
+        f" (client id {client_id})" if client_id else ""
+    )
+
+
+def client_not_allowlisted_message(org_config) -> str:
+    """What to do when API Access Control refuses the connected app cci logs in through, naming that app
+    (:func:`refused_client`). Nothing has been changed when this is raised."""
+    return (
+        f'Salesforce refused the session cci connected with: "{CLIENT_NOT_ALLOWLISTED_TEXT}" '
+        "(INVALID_SESSION_ID). API Access Control is enforcing in this org and the connected app cci logs in "
+        f"through, {refused_client(org_config)}, is not allowlisted for your user. Nothing was changed. An "
+        "admin must, in Setup > Connected Apps OAuth Usage, Install that app, set its Permitted Users to "
+        '"Admin approved users are pre-authorized" and give your profile or a permission set access to it '
+        f"(or give you the Use Any API Client permission); then {RUN_AGAIN}."
+    )
 
 
 def client_not_allowlisted(error: BaseException) -> bool:
@@ -264,7 +316,7 @@ class SalesforceCalls:
       ``self.tooling``);
     * ``_update_credentials``: cci's token refresh at the task's start, retried on a transient failure;
       ``invalid_grant`` -> ``SixsenseOrgError`` naming ``cci org connect``; the REST refusal of a client
-      API Access Control does not allow -> ``CLIENT_NOT_ALLOWLISTED_MESSAGE`` at once (no retry);
+      API Access Control does not allow -> :func:`client_not_allowlisted_message` at once (no retry);
     * ``_call(what, fn, ...)``: ``fn(...)``; a ``SalesforceError`` or a lost connection ->
       ``SixsenseOrgError`` (one line: what, Salesforce's code and message, what to do). Retries nothing:
       writes retry through :func:`converge`, which queries first;
@@ -292,7 +344,9 @@ class SalesforceCalls:
             except Exception as error:
                 text = str(error)
                 if client_not_allowlisted(error):  # cci's refresh reads Organization over REST
-                    raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
+                    raise SixsenseOrgError(
+                        client_not_allowlisted_message(self.org_config)
+                    ) from None
                 if "invalid_grant" in text:
                     raise SixsenseOrgError(
                         "cci could not refresh the Salesforce session: the org refused the stored refresh "
@@ -312,7 +366,7 @@ class SalesforceCalls:
             return fn(*args, **kwargs)
         except SalesforceError as e:
             if client_not_allowlisted(e):
-                raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
+                raise SixsenseOrgError(client_not_allowlisted_message(self.org_config)) from None
             if is_expired_session(e):
                 raise SixsenseOrgError(expired_session_message(what)) from None
             hint = (
@@ -383,7 +437,7 @@ def explain_refused_client_at_connect() -> None:
     (``FlowCoordinator._init_org`` -> ``OrgConfig.refresh_oauth_token`` -> ``_load_orginfo``), so that read is
     the first call Salesforce refuses with "This session is not valid for use with the REST API", and no
     sixsense step has run yet. This wraps ``OrgConfig._load_orginfo`` (once, when cci loads the sixsense
-    tasks) so that exactly that refusal becomes ``SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE)``; every
+    tasks) so that exactly that refusal becomes ``SixsenseOrgError(client_not_allowlisted_message(org_config))``; every
     other outcome is cci's, unchanged. Nothing has been written at that point. The project's one patch of
     CumulusCI, kept on purpose: docs/salesforce-oauth-metadata.md §3 says why."""
     from cumulusci.core.config.org_config import OrgConfig
@@ -398,7 +452,7 @@ def explain_refused_client_at_connect() -> None:
             return original(self)
         except SalesforceError as error:
             if client_not_allowlisted(error):
-                raise SixsenseOrgError(CLIENT_NOT_ALLOWLISTED_MESSAGE) from None
+                raise SixsenseOrgError(client_not_allowlisted_message(self)) from None
             raise
 
     _load_orginfo.sixsense_wrapped = True
