@@ -491,11 +491,13 @@ class SixsenseOrgMixin(SalesforceCalls):
     def _oauth_tokens(
         self, names: Sequence[str] | None = None, user_id: str | None = None
     ) -> list[dict]:
-        """Every OauthToken row for the app names and/or one user, never cut by the 2,500-row cap
-        (``token_loss.read_tokens``: counts first, then reads by chunks of users; ``TokensUnreadable``
-        "could not read all N tokens" rather than a short list). Never selects AccessToken, DeleteToken or
-        RequestToken. Needs Customize Application to see other users' tokens."""
-        return token_loss.read_tokens(self, names, user_id)
+        """Every OauthToken row for the app names and/or one user, read whole (``token_loss.read_tokens``,
+        never a token value): ``TokensUnreadable`` rather than a short list, or than none where another
+        user's tokens may be hidden from the connected user (``connected_user.others_tokens_hidden``)."""
+        rows = token_loss.read_tokens(self, names, user_id)
+        if user_id and not rows and user_id != self.org_config.user_id:
+            token_loss.refuse_hidden(user_id, connected_user.others_tokens_hidden(self))
+        return rows
 
     def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
         """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist (one query)."""

@@ -56,6 +56,14 @@ class TokensUnreadable(SixsenseOrgError):
     """Not every OauthToken row could be read: the message says "could not read all N tokens" and why."""
 
 
+def refuse_hidden(user_id: str, hidden: str | None) -> None:
+    """``TokensUnreadable`` when ``hidden`` says why other users' tokens may be hidden from the connected user
+    (``connected_user.others_tokens_hidden``): an empty read of user ``user_id``'s tokens is then not "no
+    token" (issue 17 kind 8, facts §10.1)."""
+    if hidden:
+        raise TokensUnreadable(f"could not read the OAuth tokens of user {user_id}: {hidden}")
+
+
 def _chunks(values: Sequence[str], size: int):
     for i in range(0, len(values), size):
         yield list(values[i : i + size])

@@ -46,7 +46,11 @@ def pytest_collection_modifyitems(config, items):
 #: Bundled scenarios where cci is connected as a user WITHOUT the admin rights the procedure needs: every
 #: flow must stop in sixsense_validate_inputs before any write (tests/e2e/test_connected_user_rights.py), so
 #: they are not in the matrix of scenarios the flows finish on.
-NON_ADMIN_SCENARIOS = ("connected_user_api_only", "connected_user_view_setup_only")
+NON_ADMIN_SCENARIOS = (
+    "connected_user_api_only",
+    "connected_user_view_setup_only",
+    "connected_user_cannot_see_tokens",
+)
 #: Bundled scenarios whose integration user cannot authorize (frozen, no API licence, the connected user):
 #: every flow must stop in sixsense_validate_inputs before any write (issue 17 kind 6,
 #: tests/e2e/test_users_who_cannot_authorize.py), so they are not in the matrix either.

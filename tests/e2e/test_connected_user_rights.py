@@ -27,6 +27,8 @@ ALL_LABELS = {
 MISSING = {
     "connected_user_api_only": ALL_LABELS,
     "connected_user_view_setup_only": ALL_LABELS - {"View Setup and Configuration"},
+    # A delegated admin with every right but Manage Users: other users' OAuth tokens are hidden from it.
+    "connected_user_cannot_see_tokens": {"Manage Users"},
 }
 
 

@@ -1,0 +1,80 @@
+"""Issue 17 kind 8, "unreadable is not absent", on a scenario of its own: ``connected_user_cannot_see_tokens``
+is the configured org with cci connected as a delegated admin who lacks Manage Users, so Salesforce shows it
+only its own OAuth tokens (facts §10.1; the simulator's conservative ``oauth_token_visibility: both``). The
+integration user's token exists. No task may read the empty answer as "no token": verify says it could not
+check (never PASS, never "reauthorize"), the reauthorization step stops before any instruction instead of
+waiting for a token it could never see, and diagnose lists the tokens as unreadable. The flows stop earlier,
+in sixsense_validate_inputs, naming Manage Users (tests/e2e/test_connected_user_rights.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import INTEGRATION_USER, last_seq, writes_since
+
+SCENARIO = "connected_user_cannot_see_tokens"
+CHECK = "integration user authorized"
+
+
+def _the_token_exists(sim) -> None:
+    """The scenario's premise, read from the simulator's own rows (not through the connected user)."""
+    with sim.org.lock:
+        user = sim.org.user_by_username(INTEGRATION_USER)
+        mine = sim.org.store.find("OauthToken", UserId=user["Id"])
+    assert mine, "the scenario must give the integration user a token the connected user cannot see"
+
+
+def test_verify_says_it_could_not_check_the_token(sim_task, tmp_path):
+    sim, make = sim_task(SCENARIO)
+    _the_token_exists(sim)
+    path = tmp_path / "verify.json"
+    with pytest.raises(Exception) as raised:
+        make("sixsense_verify", integration_username=INTEGRATION_USER, report_path=str(path))()
+    assert type(raised.value).__name__ == "VerificationFailed", raised.value
+    report = json.loads(path.read_text())
+    assert report["passed"] is False
+    token = next(c for c in report["checks"] if c["check"] == CHECK)
+    assert token["result"] == "UNREADABLE", token
+    assert token["actual"].startswith("could not check:"), token
+    assert "Manage Users" in token["actual"], token
+    assert "no token" not in token["actual"]
+    assert "sixsense_reauthorize_integration_user" not in token["fix"]
+    # Every other check passes: the token is the one thing verify could not tell.
+    others = [c for c in report["checks"] if c["check"] != CHECK and c["result"] == "FAIL"]
+    assert others == []
+    assert CHECK in str(raised.value) and "could not check" in str(raised.value)
+
+
+def test_the_reauthorization_step_stops_before_any_instruction(sim_task, errors, caplog):
+    sim, make = sim_task(SCENARIO)
+    mark = last_seq(sim)
+    step = make(
+        "sixsense_reauthorize_integration_user",
+        integration_username=INTEGRATION_USER,
+        interactive="False",
+        wait_timeout="5",
+        poll_interval="1",
+    )
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        step()
+    message = str(raised.value)
+    assert type(raised.value).__name__ == "TokensUnreadable", message
+    assert "could not read the OAuth tokens" in message and "Manage Users" in message
+    assert (
+        "To do" not in caplog.text
+        and "Sign in with a different Salesforce account" not in caplog.text
+    )
+    assert writes_since(sim, mark) == []
+
+
+def test_diagnose_lists_the_tokens_as_unreadable(sim_task, tmp_path):
+    _, make = sim_task(SCENARIO)
+    path = tmp_path / "diagnose.json"
+    make("sixsense_diagnose", integration_username=INTEGRATION_USER, json_path=str(path))()
+    result = json.loads(path.read_text())
+    assert "OauthToken" in result["unreadable"], result["unreadable"]
+    assert result["tokens"]["integration_user"] is None  # unknown, not zero
+    assert result["next_step"]["done"] is False
+    assert "could not be read" in result["next_step"]["why"]
