@@ -377,3 +377,37 @@ def test_the_evidence_is_read_for_the_installed_app_only(make_task, org, monkeyp
     step()
     assert asked == [[APP]], asked
     assert ADMIN and ADMIN_USER  # the fake org's connected user
+
+
+def test_plan_before_the_install_names_every_candidate_in_the_instructions(make_task, org, caplog):
+    """Plan mode while the app is not installed yet (an earlier manual step): the instructions name each
+    candidate name, joined by "or"."""
+    caplog.set_level(logging.INFO)
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    step = make_task("sixsense_set_permitted_users", interactive="False", plan="True")
+    step()
+    names = " or ".join(step.app_names)
+    assert len(step.app_names) > 1
+    assert any(
+        f"Locate {names} and select Manage App Policies, then Edit Policies." in m
+        for m in caplog.messages
+    ), caplog.messages
+
+
+def test_a_retried_listmetadata_is_named(sim_task, caplog, errors):
+    """listMetadata, which decides between the ETL and the guided step, failing once: the retry's warning
+    names that read."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task("permitted_users_revokes_recent_grant")
+    sim.observer.set_faults("match=listMetadata:kind=503:times=1")
+    with pytest.raises(errors.ManualStepPending):  # not retrievable here: the guided step
+        make(
+            "sixsense_set_permitted_users",
+            interactive="False",
+            confirm_logout="True",
+            confirm_production="True",
+        )()
+    assert [m for m in caplog.messages if m.startswith("listMetadata: ") and "retrying (1/" in m], [
+        m for m in caplog.messages if "retrying" in m
+    ]
