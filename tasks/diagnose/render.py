@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import token_loss
 from ..vendor import VENDOR
 
 
@@ -129,6 +130,12 @@ def sections(d: dict) -> list[tuple[str, list[list]]]:
             [f"{VENDOR.label} app", a["count"], _day(a["first_created"]), _day(a["last_used"])],
         ] + [[o["app"], o["count"], "", _day(o["last_used"])] for o in iu["other_apps"]]
         sections.append((f"Tokens of {d['users']['integration']['username']}", token_rows))
+    revokes = d.get("switch_revokes")
+    title = "Grants the Permitted Users switch will revoke (still ahead)"
+    if isinstance(revokes, str):
+        sections.append((title, [["grants"], [revokes]]))
+    elif revokes:
+        sections.append((title, token_loss.table(revokes)))
     return sections
 
 

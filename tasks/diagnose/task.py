@@ -11,11 +11,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import html_report
+from .. import html_report, token_loss
 from ..app_resolution import AppChoiceRequired
 from ..base import (
     SixsenseTask,
 )
+from ..errors import SixsenseOrgError
 from ..formatting import format_table
 from ..vendor import VENDOR
 from . import render
@@ -60,7 +61,9 @@ both), the reports default to ``<audit_dir>/<run>-diagnosis.json|md|html`` next 
 
 Return values (dict): ``org``, ``api_access_control`` {{provisioned, enforcing, signals}}, ``users``
 {{setup, integration}}, ``app`` {{state, names, candidates, installed, admin_approved, blocked, used, access}},
-``tokens`` {{app_total, integration_user {{app, other_apps}}, setup_user {{app}}}}, ``next_step`` {{step, number,
+``tokens`` {{app_total, integration_user {{app, other_apps}}, setup_user {{app}}}}, ``switch_revokes`` (the
+grants the Permitted Users switch, while still ahead, will revoke: [{{user, app, created, last_used, use_count,
+effect, recently_used}}], or "could not read: why"), ``next_step`` {{step, number,
 task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``markdown_path``, ``html_path``.
     """
     task_options = {
@@ -160,8 +163,34 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
         diagnosis["unreadable"] = self.unreadable
         self._add_warnings(diagnosis)
         diagnosis["next_step"] = next_step(diagnosis)
+        diagnosis["switch_revokes"] = self._grants_the_switch_revokes(diagnosis)
         diagnosis["recommendation"] = recommend_model(diagnosis)
         return diagnosis
+
+    def _grants_the_switch_revokes(self, d: dict) -> list[dict] | str:
+        """The grants the Permitted Users switch, still ahead, will revoke (issue 17 kind 1), as
+        ``token_loss.loss`` rows (user, app, created, last used, use count, effect): users without
+        pre-authorization lose theirs, pre-authorized users' "may be lost" (facts §10.1). The integration user
+        counts as pre-authorized: the procedure gives it access before the switch. ``[]`` once the app is
+        admin approved (no switch ahead); ``"could not read: why"`` when the grants cannot be read. Read whole
+        with ``token_loss``, as the step itself reads them."""
+        if d["app"]["admin_approved"]:
+            return []
+        if "OauthToken" in d["unreadable"]:
+            return "could not read: other users' OAuth tokens (see unreadable)"
+        installed = [c for c in d["app"]["candidates"] if c.get("installed")]
+        names = [c["name"] for c in installed] or list(self.app_names)
+        integration = (d["users"].get("integration") or {}).get("id")
+        try:
+            tokens = self._oauth_tokens(names)
+            pre = token_loss.pre_authorized_users(
+                self,
+                [c["connected_application_id"] for c in installed],
+                [t["UserId"] for t in tokens],
+            )
+        except SixsenseOrgError as error:
+            return f"could not read: {str(error).splitlines()[0][:200]}"
+        return token_loss.lost_to_admin_approval(tokens, pre | {integration} - {None})
 
     # -- output ----------------------------------------------------------------------------------------
 

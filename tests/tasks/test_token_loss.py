@@ -312,3 +312,47 @@ def test_a_grant_made_in_this_run_needs_no_consent(start_sim, run_flow_inprocess
     assert error is None, f"{error}\n{output}"
     assert "Grants the Permitted Users change revokes" in output
     assert coordinator.results[-1].task_name == "sixsense_verify"
+
+
+# -- diagnose: the grants the Permitted Users switch, still ahead, will revoke ---------------------------------
+
+
+def _diagnosis(make, tmp_path) -> dict:
+    import json
+
+    path = tmp_path / "diagnosis.json"
+    make("sixsense_diagnose", integration_username=INTEGRATION_USER, json_path=str(path))()
+    return json.loads(path.read_text())
+
+
+def test_diagnose_lists_the_grants_the_switch_will_revoke(sim_task, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    _, make = sim_task("permitted_users_revokes_recent_grant")
+    [grant] = _diagnosis(make, tmp_path)["switch_revokes"]
+    assert grant["user"] == "sales.ops@example.com" and grant["app"] == APP
+    assert grant["effect"].startswith("no pre-authorization") and grant["recently_used"] is True
+    assert grant["use_count"] == 900 and grant["created"] and grant["last_used"]
+    assert "Grants the Permitted Users switch will revoke (still ahead)" in caplog.messages
+    assert "- sales.ops@example.com" in caplog.messages
+
+
+def test_diagnose_counts_the_integration_user_as_pre_authorized_before_the_switch(sim_task, tmp_path):
+    """existing_customer: the integration user's grant is the only one, and the procedure gives it access
+    before the switch, so it "may be lost" (the texts differ), never "lost: no pre-authorization"."""
+    _, make = sim_task("existing_customer")
+    [grant] = _diagnosis(make, tmp_path)["switch_revokes"]
+    assert grant["user"] == INTEGRATION_USER and grant["effect"].startswith("may be lost"), grant
+
+
+def test_diagnose_lists_none_once_the_app_is_admin_approved(sim_task, tmp_path):
+    _, make = sim_task("configured")
+    assert _diagnosis(make, tmp_path)["switch_revokes"] == []
+
+
+def test_diagnose_says_when_the_grants_could_not_be_read(sim_task, tmp_path, monkeypatch, tasks_module):
+    monkeypatch.setattr(
+        tasks_module("connected_user"), "others_tokens_hidden", lambda task: "it lacks Manage Users"
+    )
+    _, make = sim_task("permitted_users_revokes_recent_grant")
+    revokes = _diagnosis(make, tmp_path)["switch_revokes"]
+    assert isinstance(revokes, str) and revokes.startswith("could not read"), revokes
