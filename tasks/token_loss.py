@@ -246,8 +246,9 @@ def integration_user_token(
     ``tokens``: OauthToken rows (``UserId``, ``AppName``, ``CreatedDate``); only those of ``user_id`` whose
     ``AppName`` is one of ``app_names`` (case-insensitive) count, whatever else the caller read. Facts are
     judged in procedure order and the first failing one names its step; a reauthorization fixes only "no
-    token". Passing, ``actual`` says whether the token predates the app's ``LastModifiedDate`` (it survived the
-    switch) or was created after it. No I/O."""
+    token". Passing, ``actual`` says whether the token predates the app's ``LastModifiedDate`` (its last
+    change: the switch or a later edit, named as that proxy; the switch's own date and author are the
+    Permitted Users step's SetupAuditTrail evidence) or was created after it. No I/O."""
     wanted = {n.lower() for n in app_names}
     mine = [
         t
@@ -273,11 +274,15 @@ def integration_user_token(
             "no token (never authorized, or the Permitted Users change revoked it)",
             "reauthorize",
         )
-    if min(t.get("CreatedDate") or "" for t in mine) <= (app.get("LastModifiedDate") or ""):
+    changed = app.get("LastModifiedDate") or ""
+    if min(t.get("CreatedDate") or "" for t in mine) <= changed:
+        # LastModifiedDate is the app's last change, the switch or a later edit: a proxy, said as one. When
+        # the switch itself happened is the Permitted Users step's SetupAuditTrail evidence (audit report).
         return TokenVerdict(
             True,
-            f"{username}'s token survived the switch: pre-authorized before it; no reauthorization needed "
-            f"({held}; admin approved)",
+            f"{username}'s token predates the app's last change (ConnectedApplication.LastModifiedDate "
+            f"{changed}), so it survived the switch: pre-authorized; no reauthorization needed ({held}; "
+            "admin approved)",
         )
     return TokenVerdict(
         True,

@@ -394,7 +394,10 @@ def test_verify_token_passes_when_it_predates_the_switch_and_survived_it(sim_tas
     report, error, _ = verify(make, tmp_path)
     check = result(report, "integration user authorized")
     assert check["result"] == "PASS", check
-    assert check["actual"].startswith(f"{INTEGRATION}'s token survived the switch"), check
+    assert check["actual"].startswith(
+        f"{INTEGRATION}'s token predates the app's last change (ConnectedApplication.LastModifiedDate "
+    ), check
+    assert "so it survived the switch: pre-authorized; no reauthorization needed" in check["actual"]
     assert check["actual"].endswith("; admin approved)"), check
 
 
@@ -828,8 +831,9 @@ def test_reauthorize_step_done_without_asking_when_the_token_survived_the_switch
     switch_again(sim)
     result = reauthorize(make)()
     assert result["status"] == "already done"
-    assert result["detail"].startswith(
-        f"{INTEGRATION}'s token survived the switch: pre-authorized before it; no reauthorization needed"
+    assert result["detail"].startswith(f"{INTEGRATION}'s token predates the app's last change")
+    assert (
+        "so it survived the switch: pre-authorized; no reauthorization needed" in result["detail"]
     )
 
 

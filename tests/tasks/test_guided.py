@@ -207,8 +207,10 @@ def test_reauthorize_already_done_when_the_token_survived_the_switch(make_task, 
         interactive="True",
     )()
     assert result["status"] == "already done"
+    # The app's LastModifiedDate is a proxy for the switch, and the text says so, with the date it read.
     assert result["detail"].startswith(
-        f"{INTEGRATION}'s token survived the switch: pre-authorized before it; no reauthorization needed"
+        f"{INTEGRATION}'s token predates the app's last change (ConnectedApplication.LastModifiedDate "
+        "2025-10-02T10:00:00.000+0000), so it survived the switch: pre-authorized; no reauthorization needed"
     )
     assert org.writes() == []
 

@@ -336,7 +336,9 @@ def test_diagnose_lists_the_grants_the_switch_will_revoke(sim_task, tmp_path, ca
     assert "- sales.ops@example.com" in caplog.messages
 
 
-def test_diagnose_counts_the_integration_user_as_pre_authorized_before_the_switch(sim_task, tmp_path):
+def test_diagnose_counts_the_integration_user_as_pre_authorized_before_the_switch(
+    sim_task, tmp_path
+):
     """existing_customer: the integration user's grant is the only one, and the procedure gives it access
     before the switch, so it "may be lost" (the texts differ), never "lost: no pre-authorization"."""
     _, make = sim_task("existing_customer")
@@ -349,7 +351,9 @@ def test_diagnose_lists_none_once_the_app_is_admin_approved(sim_task, tmp_path):
     assert _diagnosis(make, tmp_path)["switch_revokes"] == []
 
 
-def test_diagnose_says_when_the_grants_could_not_be_read(sim_task, tmp_path, monkeypatch, tasks_module):
+def test_diagnose_says_when_the_grants_could_not_be_read(
+    sim_task, tmp_path, monkeypatch, tasks_module
+):
     monkeypatch.setattr(
         tasks_module("connected_user"), "others_tokens_hidden", lambda task: "it lacks Manage Users"
     )

@@ -125,8 +125,9 @@ def test_a_token_that_predates_the_switch_survived_it(rule):
     verdict = rule(app=app_row(), tokens=[token(created=BEFORE), token(created=AFTER)])
     assert (verdict.ok, verdict.step, verdict.fix) == (True, None, "")
     assert verdict.actual == (
-        f"{USER}'s token survived the switch: pre-authorized before it; no reauthorization needed "
-        f"(2 token(s), newest created {AFTER}; admin approved)"
+        f"{USER}'s token predates the app's last change (ConnectedApplication.LastModifiedDate "
+        f"{app_row()['LastModifiedDate']}), so it survived the switch: pre-authorized; no reauthorization "
+        f"needed (2 token(s), newest created {AFTER}; admin approved)"
     )
 
 
