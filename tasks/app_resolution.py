@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import connected_user
 from .errors import SixsenseInputError
 from .queries import (
     OAUTH_TOKEN_ROW_CAP,
@@ -87,9 +88,25 @@ def choice(names: Sequence[str], rows: list[dict], counts: dict[str, int]) -> st
     )
 
 
+def hidden_choice(names: Sequence[str], rows: list[dict], hidden: str) -> str:
+    """Why the vendor's app cannot be told apart when other users' OAuth tokens are hidden from the connected
+    user (``hidden``, from ``connected_user.others_tokens_hidden``): which candidate is in use is then unknown,
+    not "none" (issue 17 kinds 3 and 8). Pure; ``rows``: the installed candidates."""
+    installed = {r["Name"].lower() for r in rows}
+    lines = [f"{n}: {'installed' if n.lower() in installed else 'not installed'}" for n in names]
+    return (
+        f"Cannot tell which connected app is {VENDOR.label}'s: which candidate is in use could not be read "
+        f"(other users' OAuth tokens may be hidden: {hidden}). Candidates: "
+        + "; ".join(lines)
+        + f". Pin the app {VENDOR.label} uses: {PIN_FLOW} (flow) or {PIN_TASK} (this task alone), or "
+        "connect cci as an admin with Manage Users and Customize Application. Nothing was written."
+    )
+
+
 def resolve(task, names: Sequence[str]) -> list[dict]:
     """The vendor's installed app among ``names``: ``[]`` (none installed) or ``[ConnectedApplication row]``.
-    ``AppChoiceRequired`` when more than one could be it, or an installed one is not the one in use. Once
+    ``AppChoiceRequired`` when more than one could be it, an installed one is not the one in use, or which is
+    in use cannot be read (other users' tokens hidden from the connected user, :func:`hidden_choice`). Once
     resolved, later calls of the same task read only that name's row (a guided step's poll stays one query).
     ``task``: a SixsenseOrgMixin task."""
     names = list(names)
@@ -102,6 +119,13 @@ def resolve(task, names: Sequence[str]) -> list[dict]:
         if len(rows) == 1:
             cache[key] = rows[0]["Name"]
         return rows
+    hidden = connected_user.others_tokens_hidden(task)
+    if hidden:
+        # A step whose own rights are missing says so first: that is the fix to make before any choice.
+        require_rights = getattr(task, "_require_connected_user_rights", None)
+        if require_rights is not None:
+            require_rights()
+        raise AppChoiceRequired(hidden_choice(names, rows, hidden))
     why = choice(names, rows, tokens_by_name(task, names))
     if why:
         raise AppChoiceRequired(why)

@@ -195,6 +195,11 @@ class AppFacts:
         app["choice_required"] = (
             app_resolution.choice(names, installed_rows, counts) if len(names) > 1 else None
         )
+        hidden = len(names) > 1 and installed_rows and connected_user.others_tokens_hidden(self)
+        if (
+            hidden
+        ):  # which candidate is in use is unknown, not "none" (app_resolution.resolve alike)
+            app["choice_required"] = app_resolution.hidden_choice(names, installed_rows, hidden)
         if app["choice_required"]:
             self.warnings.append(app["choice_required"])
         for entry in self._look_alikes(lower_names):

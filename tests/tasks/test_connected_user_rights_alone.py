@@ -27,7 +27,9 @@ MISSING = {
     "sixsense_deploy_access": {METADATA},
     "sixsense_assign_setup_access": {MANAGE_USERS},
     "sixsense_grant_app_access": {MANAGE_USERS, PROFILES},
-    "sixsense_set_permitted_users": None,
+    # Other users' tokens are hidden from the auditor, so which candidate app is 6sense's cannot be read: the
+    # step resolves the app only after its own rights (the ETL path's Metadata API) are checked.
+    "sixsense_set_permitted_users": {METADATA},
     "sixsense_install_eca_package": {CUSTOMIZE},
     "sixsense_set_eca_policies": None,
     # It reads the integration user's tokens first: another user's tokens need these too (facts §10.1).

@@ -1,10 +1,12 @@
 """Issue 17 kind 8, "unreadable is not absent", on a scenario of its own: ``connected_user_cannot_see_tokens``
 is the configured org with cci connected as a delegated admin who lacks Manage Users, so Salesforce shows it
 only its own OAuth tokens (facts §10.1; the simulator's conservative ``oauth_token_visibility: both``). The
-integration user's token exists. No task may read the empty answer as "no token": verify says it could not
-check (never PASS, never "reauthorize"), the reauthorization step stops before any instruction instead of
-waiting for a token it could never see, and diagnose lists the tokens as unreadable. The flows stop earlier,
-in sixsense_validate_inputs, naming Manage Users (tests/e2e/test_connected_user_rights.py)."""
+integration user's token exists. No task may read the empty answer as "no token" or "not in use": which
+candidate app is 6sense's cannot be told from tokens it cannot see, so each task stops for the app to be pinned
+(or diagnose names that choice); with the app pinned, verify says it could not check the token (never PASS,
+never "reauthorize"), and the reauthorization step stops before any instruction instead of waiting for a
+token it could never see. The flows stop earlier, in sixsense_validate_inputs, naming Manage Users
+(tests/e2e/test_connected_user_rights.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from tests.conftest import INTEGRATION_USER, last_seq, writes_since
 
 SCENARIO = "connected_user_cannot_see_tokens"
 CHECK = "integration user authorized"
+APP = "sfdc_6sense_oauth_app"
+HIDDEN = "which candidate is in use could not be read (other users' OAuth tokens may be hidden: "
 
 
 def _the_token_exists(sim) -> None:
@@ -31,7 +35,12 @@ def test_verify_says_it_could_not_check_the_token(sim_task, tmp_path):
     _the_token_exists(sim)
     path = tmp_path / "verify.json"
     with pytest.raises(Exception) as raised:
-        make("sixsense_verify", integration_username=INTEGRATION_USER, report_path=str(path))()
+        make(
+            "sixsense_verify",
+            integration_username=INTEGRATION_USER,
+            connected_app_names=APP,
+            report_path=str(path),
+        )()
     assert type(raised.value).__name__ == "VerificationFailed", raised.value
     report = json.loads(path.read_text())
     assert report["passed"] is False
@@ -53,6 +62,7 @@ def test_the_reauthorization_step_stops_before_any_instruction(sim_task, errors,
     step = make(
         "sixsense_reauthorize_integration_user",
         integration_username=INTEGRATION_USER,
+        connected_app_names=APP,
         interactive="False",
         wait_timeout="5",
         poll_interval="1",
@@ -69,12 +79,48 @@ def test_the_reauthorization_step_stops_before_any_instruction(sim_task, errors,
     assert writes_since(sim, mark) == []
 
 
-def test_diagnose_lists_the_tokens_as_unreadable(sim_task, tmp_path):
+def test_diagnose_lists_the_tokens_as_unreadable_and_asks_for_the_app(sim_task, tmp_path):
     _, make = sim_task(SCENARIO)
     path = tmp_path / "diagnose.json"
     make("sixsense_diagnose", integration_username=INTEGRATION_USER, json_path=str(path))()
     result = json.loads(path.read_text())
     assert "OauthToken" in result["unreadable"], result["unreadable"]
     assert result["tokens"]["integration_user"] is None  # unknown, not zero
+    assert HIDDEN in result["app"]["choice_required"], result["app"]["choice_required"]
+    assert "-o connected_app_names <name>" in result["app"]["choice_required"]
     assert result["next_step"]["done"] is False
-    assert "could not be read" in result["next_step"]["why"]
+    assert "connected_app_names" in result["next_step"]["text"], result["next_step"]
+
+
+@pytest.mark.parametrize("task", ["sixsense_verify", "sixsense_set_permitted_users"])
+def test_an_unpinned_task_stops_for_the_app_choice_writing_nothing(sim_task, tmp_path, task):
+    """Two candidate names, one installed, tokens hidden: the other name may be the one 6sense uses, so no
+    task picks the installed one on a guess (issue 17 kind 3: never configure the wrong app)."""
+    sim, make = sim_task(SCENARIO)
+    mark = last_seq(sim)
+    options = (
+        {"report_path": str(tmp_path / "v.json")}
+        if task == "sixsense_verify"
+        else {"interactive": "False", "confirm_logout": "True"}
+    )
+    with pytest.raises(Exception) as raised:
+        make(task, integration_username=INTEGRATION_USER, confirm_production="True", **options)()
+    assert HIDDEN in str(raised.value), raised.value
+    assert "connected_app_names" in str(raised.value)
+    assert writes_since(sim, mark) == []
+
+
+def test_a_task_missing_its_own_rights_says_that_first(sim_task, errors):
+    """sixsense_grant_app_access needs Manage Users itself: that refusal comes before the app choice, as it is
+    the fix to make first (the choice would stop it next)."""
+    sim, make = sim_task(SCENARIO)
+    mark = last_seq(sim)
+    with pytest.raises(errors.SixsenseInputError) as refused:
+        make(
+            "sixsense_grant_app_access",
+            integration_username=INTEGRATION_USER,
+            confirm_production="True",
+        )()
+    assert "Manage Users" in str(refused.value) and "nothing was written" in str(refused.value)
+    assert HIDDEN not in str(refused.value)
+    assert writes_since(sim, mark) == []
