@@ -547,3 +547,31 @@ def test_in_a_flow_the_consent_names_a_grant_older_than_the_run(start_sim, run_f
     )
     assert type(error).__name__ == "ConfirmationRequired", f"{error!r}\n{output[-2000:]}"
     assert f"it revokes sales.ops@example.com's {APP} grant (last used " in str(error), error
+
+
+def test_plan_on_an_installed_app_names_it_and_why_it_is_not_done(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
+    not_approved(org)
+    step = make_task("sixsense_set_permitted_users", interactive="False", plan="True")
+    result = step()
+    assert result["done"] is False and result["detail"] == "all users may self-authorize", result
+    assert any(f"Locate {APP} and select Manage App Policies" in m for m in caplog.messages)
+    assert "the app is not installed yet" not in caplog.text
+
+
+def test_plan_of_the_etl_reports_the_method_and_the_state_before(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
+    _etl(org, {f"connectedApps/{APP}.connectedApp": RETRIEVED})
+    step = make_task("sixsense_set_permitted_users", interactive="False", plan="True")
+    result = step()
+    assert (result["status"], result["method"]) == ("would deploy", "etl"), result
+    assert result["detail"] == "all users may self-authorize"
+    assert step.audit_notes["before"] == "all users may self-authorize"
+    assert org.writes() == []
+
+
+def test_plan_before_the_install_says_the_app_comes_first(make_task, org):
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    result = make_task("sixsense_set_permitted_users", interactive="False", plan="True")()
+    assert result["detail"] == "the app is not installed yet (an earlier step)", result
