@@ -147,6 +147,11 @@ def _etl(org, files: dict[str, str], approve_on_deploy=True):
     return state
 
 
+def _waiting_step(make_task, **options):
+    """sixsense_set_permitted_users as a step that gives up waiting after a second (it ends pending)."""
+    return make_task("sixsense_set_permitted_users", wait_timeout="1", poll_interval="1", **options)
+
+
 def _retrieve_bodies(org) -> list[str]:
     return [
         c.request.body.decode() if isinstance(c.request.body, bytes) else c.request.body
@@ -189,13 +194,8 @@ def test_a_retrieved_app_that_already_matches_is_not_deployed(make_task, org, ca
     write), said in the log; the step then guides the operator, as the org still disagrees."""
     caplog.set_level(logging.INFO)
     _etl(org, {f"connectedApps/{APP}.connectedApp": MATCHING}, approve_on_deploy=False)
-    step = make_task(
-        "sixsense_set_permitted_users",
-        interactive="False",
-        confirm_logout="True",
-        confirm_production="True",
-        wait_timeout="1",
-        poll_interval="1",
+    step = _waiting_step(
+        make_task, interactive="False", confirm_logout="True", confirm_production="True"
     )
     with pytest.raises(errors.ManualStepPending):
         step()
@@ -301,13 +301,7 @@ def test_one_consent_is_asked_once_when_the_etl_falls_back_to_the_guided_step(
     _recent_grant(org)
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr("sys.stdin", Terminal("y\n"))
-    step = make_task(
-        "sixsense_set_permitted_users",
-        interactive="True",
-        confirm_production="True",
-        wait_timeout="1",
-        poll_interval="1",
-    )
+    step = _waiting_step(make_task, interactive="True", confirm_production="True")
     with pytest.raises(errors.ManualStepPending):
         step()
     assert capsys.readouterr().out.count("[y/N]") == 1
@@ -492,12 +486,7 @@ def test_the_wait_names_the_field_it_polls(make_task, org, errors, caplog, monke
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr("sys.stdin", Terminal(""))
     with pytest.raises(errors.ManualStepPending):  # the wait times out: the step is still to do
-        make_task(
-            "sixsense_set_permitted_users",
-            interactive="True",
-            wait_timeout="1",
-            poll_interval="1",
-        )()
+        _waiting_step(make_task, interactive="True")()
     subject = f"ConnectedApplication.OptionsAllowAdminApprovedUsersOnly of {APP}"
     assert any(subject in m for m in caplog.messages), [
         m for m in caplog.messages if "Waiting" in m
