@@ -556,6 +556,23 @@ def test_plan_of_the_etl_reports_the_method_and_the_state_before(make_task, org,
     assert (result["status"], result["method"]) == ("would deploy", "etl"), result
     assert result["detail"] == "all users may self-authorize"
     assert step.audit_notes["before"] == "all users may self-authorize"
+    assert (
+        f"PLAN: would set Permitted Users of {APP} to 'Admin approved users are pre-authorized' (Metadata "
+        f"ETL of ConnectedApp {APP}; needs confirm_logout True)"
+    ) in caplog.messages
+    assert org.writes() == []
+
+
+def test_plan_of_the_etl_with_consent_needs_nothing_more(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
+    _etl(org, {f"connectedApps/{APP}.connectedApp": RETRIEVED})
+    make_task(
+        "sixsense_set_permitted_users", interactive="False", plan="True", confirm_logout="True"
+    )()
+    assert (
+        f"PLAN: would set Permitted Users of {APP} to 'Admin approved users are pre-authorized' (Metadata "
+        f"ETL of ConnectedApp {APP})"
+    ) in caplog.messages
     assert org.writes() == []
 
 
