@@ -187,6 +187,20 @@ def test_the_etl_retrieves_and_deploys_only_the_vendors_app(make_task, org, capl
     assert f"{APP}: oauthConfig/isAdminApproved: 'false' -> 'true'" in caplog.messages
     assert step._etl_changes == _module().merge_policy(_tree(RETRIEVED), step.policy)
     assert "The retrieved ConnectedApp already matches the policy template." not in caplog.messages
+    assert step.audit_notes["before"] == "all users may self-authorize"
+
+
+def test_the_production_guard_names_the_etl_write(make_task, org, errors, monkeypatch, capsys):
+    """Consent to the logout given, not to writing to production: the question at the terminal names the
+    deploy; "n" writes nothing."""
+    _etl(org, {f"connectedApps/{APP}.connectedApp": RETRIEVED})
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    with pytest.raises(errors.ConfirmationRequired):
+        make_task("sixsense_set_permitted_users", interactive="True", confirm_logout="True")()
+    question = capsys.readouterr().out
+    assert f"Write to it (deploy the Permitted Users change of {APP})" in question, question
+    assert org.writes() == []
 
 
 def test_a_retrieved_app_that_already_matches_is_not_deployed(make_task, org, caplog, errors):
@@ -553,7 +567,7 @@ def test_plan_of_the_etl_reports_the_method_and_the_state_before(make_task, org,
     _etl(org, {f"connectedApps/{APP}.connectedApp": RETRIEVED})
     step = make_task("sixsense_set_permitted_users", interactive="False", plan="True")
     result = step()
-    assert (result["status"], result["method"]) == ("would deploy", "etl"), result
+    assert (result["status"], result["method"], result["done"]) == ("would deploy", "etl", False)
     assert result["detail"] == "all users may self-authorize"
     assert step.audit_notes["before"] == "all users may self-authorize"
     assert (
