@@ -188,6 +188,15 @@ def test_the_etl_retrieves_and_deploys_only_the_vendors_app(make_task, org, capl
     assert step._etl_changes == _module().merge_policy(_tree(RETRIEVED), step.policy)
     assert "The retrieved ConnectedApp already matches the policy template." not in caplog.messages
     assert step.audit_notes["before"] == "all users may self-authorize"
+    assert step.audit_notes["changed"] == [
+        {
+            "object": "ConnectedApp",
+            "action": "deployed",
+            "what": f"{APP}: Permitted Users admin approved",
+            "details": step._etl_changes,
+        }
+    ]
+    assert result["detail"] == f"{APP} is admin approved (Metadata ETL, verified by query)"
 
 
 def test_the_production_guard_names_the_etl_write(make_task, org, errors, monkeypatch, capsys):
@@ -215,6 +224,11 @@ def test_a_retrieved_app_that_already_matches_is_not_deployed(make_task, org, ca
         step()
     assert "The retrieved ConnectedApp already matches the policy template." in caplog.messages
     assert step._etl_changes == []
+    assert (
+        "The ConnectedApp deploy succeeded but the org does not report the app as admin approved; "
+        "set it by hand:"
+    ) in caplog.messages
+    assert step.method == "guided"  # what the step reports as its method (return value ``method``)
     # cci deploys the package without the unchanged app (its package.xml drops it): no ConnectedApp written.
     deployed = zipfile.ZipFile(io.BytesIO(base64.b64decode(org.deployed_zip.group(1))))
     assert [n for n in deployed.namelist() if n.startswith("connectedApps/")] == []
