@@ -259,6 +259,15 @@ def _recent_grant(org):
     )
 
 
+def _hide_other_users_tokens(monkeypatch) -> None:
+    """The connected user may not see other users' OAuth tokens ("it lacks Manage Users")."""
+    monkeypatch.setattr(
+        importlib.import_module("tasks.connected_user"),
+        "others_tokens_hidden",
+        lambda task: "it lacks Manage Users",
+    )
+
+
 def _consent_message(used: str = "") -> str:
     return (
         f"Not changed: switching {APP} to 'Admin approved users are pre-authorized' revokes "
@@ -283,11 +292,7 @@ def test_the_consent_names_the_recent_grant_and_the_unreadable_ones(
     """A recent grant the connected user sees, while other users' tokens are hidden from it: both are said."""
     _etl(org, {f"connectedApps/{APP}.connectedApp": RETRIEVED})
     _recent_grant(org)
-    monkeypatch.setattr(
-        importlib.import_module("tasks.connected_user"),
-        "others_tokens_hidden",
-        lambda task: "it lacks Manage Users",
-    )
+    _hide_other_users_tokens(monkeypatch)
     with pytest.raises(errors.ConfirmationRequired) as refused:
         make_task("sixsense_set_permitted_users", interactive="False", connected_app_names=APP)()
     message = str(refused.value)
@@ -355,11 +360,7 @@ def test_plan_says_when_the_grants_could_not_be_read(make_task, org, caplog, mon
     caplog.set_level(logging.INFO)
     not_approved(org)
     org.on("FROM OauthToken", records=[])
-    monkeypatch.setattr(
-        importlib.import_module("tasks.connected_user"),
-        "others_tokens_hidden",
-        lambda task: "it lacks Manage Users",
-    )
+    _hide_other_users_tokens(monkeypatch)
     make_task(
         "sixsense_set_permitted_users", interactive="False", plan="True", connected_app_names=APP
     )()
@@ -484,11 +485,7 @@ def test_hidden_grants_are_said_and_recorded(make_task, org, caplog, errors, mon
     caplog.set_level(logging.INFO)
     not_approved(org)
     org.on("FROM OauthToken", records=[])
-    monkeypatch.setattr(
-        importlib.import_module("tasks.connected_user"),
-        "others_tokens_hidden",
-        lambda task: "it lacks Manage Users",
-    )
+    _hide_other_users_tokens(monkeypatch)
     step = make_task("sixsense_set_permitted_users", interactive="False", connected_app_names=APP)
     with pytest.raises(errors.ConfirmationRequired):
         step()
