@@ -494,10 +494,7 @@ class SixsenseOrgMixin(SalesforceCalls):
         """Every OauthToken row for the app names and/or one user, read whole (``token_loss.read_tokens``,
         never a token value): ``TokensUnreadable`` rather than a short list, or than none where another
         user's tokens may be hidden from the connected user (``connected_user.others_tokens_hidden``)."""
-        rows = token_loss.read_tokens(self, names, user_id)
-        if user_id and not rows and user_id != self.org_config.user_id:
-            token_loss.refuse_hidden(user_id, connected_user.others_tokens_hidden(self))
-        return rows
+        return token_loss.read_tokens(self, names, user_id)
 
     def _permission_sets_by_name(self, names: Sequence[str]) -> dict[str, dict]:
         """``{Name: {Id, Name, Label}}`` of the permission sets among ``names`` that exist (one query)."""

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from . import procedure
+from . import connected_user, procedure
 from .errors import SixsenseOrgError
 from .formatting import parse_sf_datetime
 from .queries import (
@@ -56,10 +56,21 @@ class TokensUnreadable(SixsenseOrgError):
     """Not every OauthToken row could be read: the message says "could not read all N tokens" and why."""
 
 
-def refuse_hidden(user_id: str, hidden: str | None) -> None:
-    """``TokensUnreadable`` when ``hidden`` says why other users' tokens may be hidden from the connected user
-    (``connected_user.others_tokens_hidden``): an empty read of user ``user_id``'s tokens is then not "no
-    token" (issue 17 kind 8, facts §10.1)."""
+def _connected_user_id(org_config) -> str | None:
+    """The Id of the user cci is connected as, from the org config (``user_id``, or the end of the identity
+    URL ``id``), or None when the config has neither."""
+    config = getattr(org_config, "config", None) or {}
+    return config.get("user_id") or (config.get("id") or "").rsplit("/", 1)[-1] or None
+
+
+def _refuse_if_hidden(task, user_id: str) -> None:
+    """After an empty read of user ``user_id``'s tokens: ``TokensUnreadable`` when that is another user (or the
+    connected user's Id is unknown) and other users' tokens may be hidden from the connected user
+    (``connected_user.others_tokens_hidden``, read now): the empty answer is then not "no token" (issue 17
+    kind 8, facts §10.1)."""
+    if user_id == _connected_user_id(task.org_config):
+        return
+    hidden = connected_user.others_tokens_hidden(task)
     if hidden:
         raise TokensUnreadable(f"could not read the OAuth tokens of user {user_id}: {hidden}")
 
@@ -75,11 +86,14 @@ def read_tokens(task, names: Sequence[str] | None = None, user_id: str | None = 
 
     Across users: ``SELECT COUNT()`` first; within 2,500 one query, past it one query per chunk of users
     (``SELECT Id FROM User``; a chunk still past the cap is split in two). One user's tokens (the guided
-    steps' polls, one request each) are read in one query and counted only when it returned the cap.
+    steps' polls, one request each) are read in one query and counted only when it returned the cap; an
+    empty answer about another user is :func:`_refuse_if_hidden`'s to judge.
     Raises :class:`TokensUnreadable` when the rows read fall short of the count (one user past the cap, or
     tokens of users the User query does not list)."""
     if user_id:
         rows = task._query(oauth_tokens_soql(names, user_id))
+        if not rows:
+            _refuse_if_hidden(task, user_id)
         if len(rows) < OAUTH_TOKEN_ROW_CAP:
             return rows  # the cap cuts at 2,500 rows exactly: a shorter answer is whole
         count = task._total(oauth_tokens_count_soql(names, user_id))

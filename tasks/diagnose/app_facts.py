@@ -196,9 +196,8 @@ class AppFacts:
             app_resolution.choice(names, installed_rows, counts) if len(names) > 1 else None
         )
         hidden = len(names) > 1 and installed_rows and connected_user.others_tokens_hidden(self)
-        if (
-            hidden
-        ):  # which candidate is in use is unknown, not "none" (app_resolution.resolve alike)
+        # Which candidate is in use is then unknown, not "none" (as in app_resolution.resolve).
+        if hidden:
             app["choice_required"] = app_resolution.hidden_choice(names, installed_rows, hidden)
         if app["choice_required"]:
             self.warnings.append(app["choice_required"])

@@ -124,3 +124,25 @@ def test_a_task_missing_its_own_rights_says_that_first(sim_task, errors):
     assert "Manage Users" in str(refused.value) and "nothing was written" in str(refused.value)
     assert HIDDEN not in str(refused.value)
     assert writes_since(sim, mark) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"id": "https://login.salesforce.com/id/00D000000000001/005000000000001AAA"},
+            "005000000000001AAA",
+        ),
+        (
+            {"user_id": "005000000000002AAA", "id": "https://x/id/00D/005000000000001AAA"},
+            "005000000000002AAA",
+        ),
+        # No identity in the config (cci's own code guards this too): unknown, so an empty read of any user's
+        # tokens is judged as another user's (the rights are read), never taken as "no token".
+        ({}, None),
+    ],
+)
+def test_the_connected_users_id_comes_from_the_org_config(tasks_module, config, expected):
+    from cumulusci.core.config import OrgConfig
+
+    assert tasks_module("token_loss")._connected_user_id(OrgConfig(config, "prod")) == expected
