@@ -259,11 +259,16 @@ def assess_validity(validity: dict) -> tuple[bool | None, str]:
 def validity_verdict(task, app_id: str) -> tuple[bool | None, str]:
     """:func:`assess_validity` of the app's row, ``why`` prefixed "ConnectedApplication". Raises
     ``SixsenseOrgError`` when the read is refused or the row is gone (the caller: "could not check")."""
+    ok, why = assess_validity(_existing_validity(task, app_id))
+    return ok, f"ConnectedApplication {why}"
+
+
+def _existing_validity(task, app_id: str) -> dict:
+    """:func:`read_validity`, with a gone row as ``SixsenseOrgError`` (a read that gives nothing)."""
     validity = read_validity(task, app_id)
     if validity is None:
         raise SixsenseOrgError("the app's ConnectedApplication row is gone")
-    ok, why = assess_validity(validity)
-    return ok, f"ConnectedApplication {why}"
+    return validity
 
 
 #: ConnectedApplication's session fields (Field Reference v67, facts §3): read and reported, never judged.
@@ -307,16 +312,10 @@ def connected_application_facts(task, app_id: str) -> dict:
 
 def _validity_facts(task, app_id: str) -> dict:
     try:
-        validity = read_validity(task, app_id)
+        validity = _existing_validity(task, app_id)
     except SixsenseOrgError as e:
         return {
             "connected_application": f"could not read: {e}",
-            "validity_ok": None,
-            "validity_why": None,
-        }
-    if validity is None:
-        return {
-            "connected_application": "could not read: the app's ConnectedApplication row is gone",
             "validity_ok": None,
             "validity_why": None,
         }
