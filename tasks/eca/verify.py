@@ -107,14 +107,9 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
         for key, wanted in DESIRED_POLICIES.items():  # IP relaxation: _check_ip_relaxation
             check, expected = f"policy: {POLICY_LABELS[key]}", wanted or "None"
             fix = "sixsense_set_eca_policies"
-            unreadable = next((f for f in (eca, policies) if isinstance(f, Unreadable)), None)
-            if unreadable:
-                self._add_unreadable(check, expected, unreadable)
-            elif not eca:
-                self._add(check, expected, "ECA not installed", False, fix)
-            elif policies is None:
-                self._add(check, expected, "no OAuth policy row for the ECA", False, fix)
-            elif key not in policies:
+            if self._policy_row_missing(check, expected, eca, policies):
+                continue
+            if key not in policies:
                 self._add(
                     check,
                     expected,
@@ -131,16 +126,10 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
                 self._add(check, expected, actual or "None", actual == wanted, fix)
         self._check_ip_relaxation(eca, policies)
 
-    def _check_ip_relaxation(self, eca, policies):
-        """IP relaxation (``ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType``, facts §10.2), judged as the
-        connected app's (``app_policy.assess_ip`` against the default, Enforce): an empty or unknown value
-        FAILs; Enforce passes, saying that refreshes must then come from the integration user's profile login
-        IP ranges. A refused read, or a field the org does not expose to SOQL: UNREADABLE, never PASS."""
-        check, fix = (
-            "policy: IP Relaxation",
-            f"External Client App Manager > Edit Policies ({self._eca_manager_url()})",
-        )
-        expected = "Enforce or relaxed (as the connected app's)"
+    def _policy_row_missing(self, check, expected, eca, policies) -> bool:
+        """Record ``check`` when there is no policy row to judge it on, and say so: UNREADABLE when the ECA
+        or its policy row could not be read, FAIL when the ECA is not installed or has no OAuth policy row
+        (fix: ``sixsense_set_eca_policies``)."""
         unreadable = next((f for f in (eca, policies) if isinstance(f, Unreadable)), None)
         if unreadable:
             self._add_unreadable(check, expected, unreadable)
@@ -154,7 +143,23 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
                 False,
                 "sixsense_set_eca_policies",
             )
-        elif "ipRelaxationPolicyType" not in policies:
+        else:
+            return False
+        return True
+
+    def _check_ip_relaxation(self, eca, policies):
+        """IP relaxation (``ExtlClntAppOauthPlcyCnfg.IpRelaxationPolicyType``, facts §10.2), judged as the
+        connected app's (``app_policy.assess_ip`` against the default, Enforce): an empty or unknown value
+        FAILs; Enforce passes, saying that refreshes must then come from the integration user's profile login
+        IP ranges. A refused read, or a field the org does not expose to SOQL: UNREADABLE, never PASS."""
+        check, fix = (
+            "policy: IP Relaxation",
+            f"External Client App Manager > Edit Policies ({self._eca_manager_url()})",
+        )
+        expected = "Enforce or relaxed (as the connected app's)"
+        if self._policy_row_missing(check, expected, eca, policies):
+            return
+        if "ipRelaxationPolicyType" not in policies:
             self._add_unreadable(
                 check, expected, "ExtlClntAppOauthPlcyCnfg has no IpRelaxationPolicyType field here"
             )
