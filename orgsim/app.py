@@ -47,8 +47,10 @@ from flask import Flask, Response, g, request
 from orgsim import eca, oauth, rest, setup_pages, soap
 from orgsim.autopilot import Autopilot, run_action
 from orgsim.errors import ActionError
-from orgsim.observe import Observer
+from orgsim.observe import Observer, soql_object
+from orgsim.permissions import METADATA_MESSAGE, MetadataAccessError
 from orgsim.platform import Org
+from orgsim.soql_scope import unsupported_object_message
 
 UNLOGGED = ("/_sim/requests", "/_sim/state")
 #: WSGI environ key of a REST Composite subrequest (set by ``rest.composite`` only): the list the subrequest's
@@ -149,6 +151,17 @@ def _fault_response(kind: str, path: str) -> Response:
         if is_soap:
             return soap.fault("sf:UNABLE_TO_LOCK_ROW", f"UNABLE_TO_LOCK_ROW: {message}")
         return _json([{"message": message, "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}], 400)
+    if (
+        kind == "refused"
+    ):  # the user's access refuses the call (docs/salesforce-permissions.md R1, R2)
+        if is_soap:
+            return soap.fault(MetadataAccessError.faultcode, METADATA_MESSAGE)
+        sobject = soql_object(request.args.get("q", "")) if "/query" in path else None
+        if sobject:
+            message = unsupported_object_message(sobject)
+            return _json([{"message": message, "errorCode": "INVALID_TYPE"}], 400)
+        message = "insufficient access rights on object id"
+        return _json([{"message": message, "errorCode": "INSUFFICIENT_ACCESS"}], 403)
     # INVALID_SESSION_ID
     if is_soap:
         return soap.fault(

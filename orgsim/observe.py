@@ -21,7 +21,7 @@ Fault spec grammar (``--fault SPEC`` and ``POST /_sim/faults {"spec": SPEC}``)::
     FAULT := PAIR (":" PAIR)*
     PAIR  := "nth=" N        the N-th API request counted from when the spec was set (1-based)
            | "match=" TEXT   requests whose path+query or SOAP operation contains TEXT
-           | "kind=" KIND    503 | UNABLE_TO_LOCK_ROW | reset | INVALID_SESSION_ID
+           | "kind=" KIND    503 | UNABLE_TO_LOCK_ROW | reset | INVALID_SESSION_ID | refused
                              | lost_write | reset_after                                    (required)
            | "times=" N      how many times the fault fires (default 1 with nth, unlimited without)
 
@@ -32,7 +32,11 @@ counted and faulted as a whole; its ``match`` target is the composite's URL).
 Kinds: ``503`` (HTTP 503, Salesforce's "service unavailable" body), ``UNABLE_TO_LOCK_ROW`` (REST 400
 ``[{"errorCode": "UNABLE_TO_LOCK_ROW", ...}]``, SOAP fault ``sf:UNABLE_TO_LOCK_ROW``), ``reset`` (the
 connection is closed without a response, before the request is processed), ``INVALID_SESSION_ID`` (REST 401 /
-SOAP fault, as for an expired session).
+SOAP fault, as for an expired session), ``refused`` (the org refuses the call for the connected user's
+access, in the shape docs/salesforce-permissions.md gives each API: a SOQL query 400 ``INVALID_TYPE``
+"sObject type 'X' is not supported..." (R2), a Metadata API call SOAP fault ``sf:INSUFFICIENT_ACCESS``
+(R1), any other REST call 403 ``INSUFFICIENT_ACCESS`` "insufficient access rights on object id"; it is
+answered at once, so a client's retries do not hide it).
 
 Two kinds model a write whose outcome the client cannot trust; they fire only on REST writes (``POST``,
 ``PATCH``, ``DELETE`` under ``/services/data/``: sObject, sObject Collections, Composite, Tooling) and
@@ -64,6 +68,7 @@ FAULT_KINDS = (
     "UNABLE_TO_LOCK_ROW",
     "reset",
     "INVALID_SESSION_ID",
+    "refused",
     "lost_write",
     "reset_after",
 )

@@ -171,11 +171,14 @@ def resolve_object(ctx: Ctx, token: Token) -> schema.SObject:
         and obj.name not in ctx.hidden
     )
     if not served:
-        raise ctx.error(
-            "INVALID_TYPE",
-            token,
-            f"sObject type '{token}' is not supported. If you are attempting to use a custom object, "
-            "be sure to append the '__c' after the entity name. Please reference your WSDL or the "
-            "describe call for the appropriate names.",
-        )
+        raise ctx.error("INVALID_TYPE", token, unsupported_object_message(str(token)))
     return obj
+
+
+def unsupported_object_message(name: str) -> str:
+    """SOQL's ``INVALID_TYPE`` text for an object the user cannot query or that does not exist."""
+    return (
+        f"sObject type '{name}' is not supported. If you are attempting to use a custom object, "
+        "be sure to append the '__c' after the entity name. Please reference your WSDL or the "
+        "describe call for the appropriate names."
+    )
