@@ -529,7 +529,10 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 ),
             )
         except MetadataApiError as e:
-            self._add(
+            if "INVALID_TYPE" not in str(e):  # refused (e.g. INSUFFICIENT_ACCESS): could not read
+                self._add_unreadable(check, "not on the blocked list", e)
+                return
+            self._add(  # this org's Metadata API does not offer the type
                 check,
                 "not on the blocked list",
                 f"not detectable ({e})",

@@ -502,8 +502,22 @@ def test_verify_profile_policy_passes_with_the_profiles_access(sim_task, tmp_pat
             [f"assignment: {INTEGRATION_SET}", "integration user authorized"],
         ),
         ("match=retrieve:kind=503", ["app not blocked"]),
+        # a refusal for the user's access is "could not read", not "the org does not offer the type"
+        ("match=retrieve:kind=refused", ["app not blocked"]),
+        (
+            "match=SetupEntityAccess:kind=refused",
+            [f"app access: permission set {INTEGRATION_SET}", "integration user authorized"],
+        ),
     ],
-    ids=["access-rows", "tokens", "app-row", "assignments", "blocked-list"],
+    ids=[
+        "access-rows",
+        "tokens",
+        "app-row",
+        "assignments",
+        "blocked-list",
+        "blocked-list-refused",
+        "access-rows-refused",
+    ],
 )
 def test_verify_check_could_not_check_when_its_query_is_refused(sim_task, tmp_path, fault, checks):
     sim, make = sim_task("configured")
