@@ -22,6 +22,10 @@ RULED_OUT = "Not the cause here now: "
 
 def _setup_access_fact(d: dict) -> tuple[list[str], list[str]]:
     setup = d["users"].get("setup") or {}
+    if setup.get("provided") and setup.get("found") is None:
+        return [
+            f"The setup user {setup.get('username')} could not be read (the User query failed), so its permissions are unknown."
+        ], []
     if not setup.get("found"):
         return [f"The setup user {setup.get('username') or '(unknown)'} was not found."], []
     sources = setup.get("approve_uninstalled_sources")
@@ -142,6 +146,8 @@ def _integration_access_fact(d: dict) -> tuple[list[str], list[str]]:
         facts.append(
             "Pass -o integration_username <user> to check whether the integration user has access."
         )
+    elif integration.get("found") is None:
+        facts.append(f"The integration user {integration.get('username')} could not be read.")
     elif not integration.get("found"):
         facts.append(f"The integration user {integration.get('username')} was not found.")
     elif integration.get("has_app_access"):

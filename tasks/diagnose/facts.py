@@ -59,9 +59,10 @@ class OrgUserFacts:
         that can break the sync as ``app_policy`` judges the connected app's: the refresh-token policy
         (``refresh_ok``/``refresh_why``) and IP relaxation (``ip_relaxation`` as SOQL gives it,
         ``ip_ok``/``ip_why``; Enforce adds a warning, as for the connected app). A column the org's describe
-        does not list is "could not read", never a value. An org whose API does not know these objects
-        (``INVALID_TYPE``) reports ``readable`` false with no warning (older orgs lack them); any other refusal
-        also gives ``readable`` false, and "External Client App" in the ``unreadable`` list."""
+        does not list is "could not read", never a value. A refused or failed read gives ``readable`` false
+        and "External Client App" in the ``unreadable`` list, ``INVALID_TYPE`` included: the objects exist
+        from API 60.0 (facts §3) and this project calls 65.0, so the org hides them from the connected user
+        (docs/salesforce-permissions.md R6); it never means "no ECA"."""
         try:
             rows = self._query(eca_soql(VENDOR.eca_names))
             if not rows:
@@ -81,11 +82,15 @@ class OrgUserFacts:
                     f"AppName = {soql_quote(eca['MasterLabel'])} AND UserId = {soql_quote(integration['id'])}"
                 )
         except SixsenseOrgError as error:
-            if "INVALID_TYPE" not in str(error):
-                # Refused or failed, not an org that lacks the objects: say so (could not read is not absent).
-                self._not_readable(
-                    "External Client App", f"External Client App: not readable ({error})"
-                )
+            # Could not read is not absent: INVALID_TYPE too (the object is hidden from this user).
+            hint = (
+                " (the connected user is not shown the object: it needs View Setup and Configuration)"
+                if "INVALID_TYPE" in str(error)
+                else ""
+            )
+            self._not_readable(
+                "External Client App", f"External Client App: not readable ({error}){hint}"
+            )
             return {"readable": False, "installed": False}
         row = policy[0] if policy else {}
         out = {
@@ -223,7 +228,8 @@ class OrgUserFacts:
         setup_username = self._resolve_setup_username()
         integration_username = self.integration_username
         wanted = [u for u in (setup_username, integration_username) if u]
-        found = self._safe("User", lambda: self._get_users(wanted), {}) if wanted else {}
+        # None: the User query was refused or failed, so whether the users exist is unknown (not "absent").
+        found = self._safe("User", lambda: self._get_users(wanted), None) if wanted else {}
         users = {
             "setup": self._describe_user(setup_username, found, "setup user"),
             "integration": self._describe_user(integration_username, found, "integration user"),
@@ -276,9 +282,13 @@ class OrgUserFacts:
             self._assignments_by_user = self._assignments([r["Id"] for r in found.values()])
         return self._assignments_by_user
 
-    def _describe_user(self, username: str | None, found: dict, role: str) -> dict:
+    def _describe_user(self, username: str | None, found: dict | None, role: str) -> dict:
+        """``found``: the users read by username, or None when the read failed (then ``"found"`` is None:
+        unknown, never "does not exist")."""
         if not username:
             return {"provided": False, "username": None, "found": False}
+        if found is None:
+            return {"provided": True, "username": username, "found": None}
         row = found.get(username.lower())
         if not row:
             self.warnings.append(f"The {role} {username} does not exist in this org.")

@@ -22,7 +22,18 @@ def recommend_model(diagnosis: dict) -> dict:
     The connected app counts when it is installed or has tokens; the 6sense ECA when its packaged
     ExternalClientApplication row exists (facts §6.3). 6sense supports only the ECA now (facts §0): orgs with
     neither start there; connected-app orgs finish the seed's procedure first if it is incomplete (their
-    integration keeps running), then migrate; orgs with both finish the migration."""
+    integration keeps running), then migrate; orgs with both finish the migration. When a section could
+    not be read, ``why`` says the recommendation is provisional and names it."""
+    model = _recommend_model(diagnosis)
+    unreadable = diagnosis.get("unreadable") or []
+    if unreadable:
+        model["why"] += (
+            f" Provisional: {', '.join(unreadable)} could not be read, and may change this."
+        )
+    return model
+
+
+def _recommend_model(diagnosis: dict) -> dict:
     app = diagnosis.get("app") or {}
     eca = diagnosis.get("eca") or {}
     on_ca = bool(app.get("installed") or app.get("used"))
@@ -67,51 +78,78 @@ def next_step(diagnosis: dict) -> dict:
 
     Returns ``{"step": "Install the app (article step 2)", "number": 2 | "Prerequisite" | None, "title": str,
     "task": "sixsense_install_connected_app" | None, "flow": "sixsense_new_customer" |
-    "sixsense_existing_customer" | None, "command": "cci flow run ..." | "cci task run ..." | "",
-    "task_command": "cci task run <task>" | "", "why": str, "text": str, "done": bool}``.
+    "sixsense_existing_customer" | None, "command": "cci flow run ..." | "cci task run ...", "task_command":
+    "cci task run <task>" | "", "why": str, "text": str, "done": bool}``, plus ``"provisional"`` (the text
+    of the step what was read points to) when a section could not be read.
 
     Order and names follow the procedure table (``tasks/procedure.py``): setup access, then article steps 1
-    to 6. A blocked app comes first (seed FAQ, OAUTH_APP_BLOCKED; field-cases C07).
+    to 6. Users who cannot authorize, a choice of app to pin and a blocked app come first (seed FAQ,
+    OAUTH_APP_BLOCKED; field-cases C07): each rests on a fact that was read. Any other step rests on facts
+    that may be among the diagnosis's ``unreadable`` sections (a refused or failed read): then the next
+    step is to read them, never a step chosen as if what could not be read were absent (issue 17, kind 8).
     """
-    app = diagnosis["app"]
-    users = diagnosis["users"]
-    acc = diagnosis["api_access_control"]
-    setup = users.get("setup") or {}
-    integration = users.get("integration") or {}
-    tokens = diagnosis.get("tokens") or {}
-    flow = EXISTING_FLOW if app.get("used_by_others") else NEW_FLOW
+    flow = EXISTING_FLOW if diagnosis["app"].get("used_by_others") else NEW_FLOW
 
     def step(key, why, flow_name=flow, title=None):
-        entry = procedure.step(key) if key else None
-        task = entry.task if entry else None
-        number = (entry.article_step or "Prerequisite") if entry else None
-        title = entry.title if entry else title
-        label = entry.name if entry else title
-        done = key == "verify" and "complete" in why
-        if done:
-            flow_name = None
-        if task and flow_name:
-            command = f"cci flow run {flow_name}"
-            text = f"{label} — run `cci flow run {flow_name}` (step {task})"
-        elif task:
-            command = f"cci task run {task}"
-            text = f"{label} — run `cci task run {task}`"
-        else:
-            command = ""
-            text = f"{label} — manual: {why}"
-        return {
-            "step": label,
-            "number": number,
-            "title": title,
-            "task": task,
-            "flow": flow_name if task else None,
-            "command": command,
-            "task_command": f"cci task run {task}" if task else "",
-            "why": why,
-            "text": text,
-            "done": done,
-        }
+        return _step(key, why, flow_name, title)
 
+    stop = _stop(diagnosis, step)
+    if stop:
+        return stop
+    found = _procedure_step(diagnosis, step)
+    unreadable = diagnosis.get("unreadable") or []
+    if not unreadable:
+        return found
+    out = step(
+        None,
+        f"could not read {', '.join(unreadable)} (see the warnings), so the next step cannot be told from "
+        f"this org: what was read points to '{found['step']}', which may rest on what could not be read. "
+        "Give the connected user the rights the warnings name (or run again after a transient fault), "
+        "then diagnose again.",
+        None,
+        title="Read what could not be read",
+    )
+    out["provisional"] = found["text"]
+    return out
+
+
+def _step(key, why, flow_name, title=None) -> dict:
+    """One ``next_step`` result: the procedure step ``key`` (None: a manual step named ``title``)."""
+    entry = procedure.step(key) if key else None
+    task = entry.task if entry else None
+    number = (entry.article_step or "Prerequisite") if entry else None
+    title = entry.title if entry else title
+    label = entry.name if entry else title
+    done = key == "verify" and "complete" in why
+    if done:
+        flow_name = None
+    if task and flow_name:
+        command = f"cci flow run {flow_name}"
+        text = f"{label} — run `cci flow run {flow_name}` (step {task})"
+    elif task:
+        command = f"cci task run {task}"
+        text = f"{label} — run `cci task run {task}`"
+    else:
+        command = ""
+        text = f"{label} — manual: {why}"
+    return {
+        "step": label,
+        "number": number,
+        "title": title,
+        "task": task,
+        "flow": flow_name if task else None,
+        "command": command,
+        "task_command": f"cci task run {task}" if task else "",
+        "why": why,
+        "text": text,
+        "done": done,
+    }
+
+
+def _stop(diagnosis: dict, step) -> dict | None:
+    """Users who cannot authorize, an app to pin, a blocked app: each read, and each first (None: none)."""
+    app = diagnosis["app"]
+    users = diagnosis["users"]
     if users.get("problems"):
         return step(
             None,
@@ -143,6 +181,17 @@ def next_step(diagnosis: dict) -> dict:
             None, why, None, title=f"Unblock the {VENDOR.label} app on Connected Apps OAuth Usage"
         )
 
+    return None
+
+
+def _procedure_step(diagnosis: dict, step) -> dict:
+    """The procedure's next step from the facts read (``next_step`` checks what could not be read)."""
+    app = diagnosis["app"]
+    users = diagnosis["users"]
+    acc = diagnosis["api_access_control"]
+    setup = users.get("setup") or {}
+    integration = users.get("integration") or {}
+    tokens = diagnosis.get("tokens") or {}
     if not app.get("installed"):
         if not app.get("used"):
             sources = setup.get("approve_uninstalled_sources")
@@ -178,7 +227,7 @@ def next_step(diagnosis: dict) -> dict:
     # Access before Permitted Users (the procedure's order): the switch to admin approved revokes the tokens
     # of users who are not pre-authorized (facts §10.1), so the integration user is given access first.
     provided, found = integration.get("provided"), integration.get("found")
-    if provided and not found:
+    if provided and found is False:
         return step(
             None,
             f"no user {integration.get('username')} in this org; check integration_username.",

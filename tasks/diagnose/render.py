@@ -45,6 +45,8 @@ def sections(d: dict) -> list[tuple[str, list[list]]]:
         u = d["users"].get(role) or {}
         if not u.get("provided"):
             user_rows.append([role, "(not given)", "", "", "", "", ""])
+        elif u.get("found") is None:
+            user_rows.append([role, u.get("username"), "COULD NOT READ", "", "", "", ""])
         elif not u.get("found"):
             user_rows.append([role, u.get("username"), "NOT FOUND", "", "", "", ""])
         else:
