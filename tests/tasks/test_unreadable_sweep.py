@@ -1,9 +1,12 @@
 """Issue 17, kind 8, "unreadable is not absent", as a sweep: every read that sixsense_verify,
-sixsense_verify_eca and sixsense_diagnose make on a configured org is refused in turn (the simulator answers it 503 every time, so the
-wrapper's retries run out), and neither task may then conclude from what it could not read. verify never
-passes; diagnose either stops with one line or names what it could not read in its ``unreadable`` list, and
-never sends the operator on as if the setup were done. The reads are taken from a clean run's request log,
-so a read added later is swept too."""
+sixsense_verify_eca and sixsense_diagnose make on a configured org fails in turn, every time, in each of
+three ways (:data:`KINDS`): 503 (the wrapper's retries run out), a refusal for the connected user's access
+(``refused``: SOQL ``INVALID_TYPE``, Metadata API ``sf:INSUFFICIENT_ACCESS``, REST 403, as
+docs/salesforce-permissions.md gives them), and a 401 that a renewed session does not cure. No task may
+then conclude from what it could not read. verify never passes; diagnose either stops with one line or
+names what it could not read in its ``unreadable`` list, sends the operator to read it (never to a
+procedure step chosen as if it were absent) and never says a user does not exist. The reads are taken
+from a clean run's request log, so a read added later is swept too."""
 
 from __future__ import annotations
 
@@ -60,16 +63,19 @@ def _points(sim_task, name, options):
 
 #: Each sweep runs in SHARDS tests (every SHARDS-th read point), so the suite's workers share it.
 SHARDS = 3
+#: How each read fails (orgsim/observe.py fault kinds): transient, refused for access, session refused.
+KINDS = ("503", "refused", "INVALID_SESSION_ID")
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("shard", range(SHARDS))
-def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, errors, shard):
+def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, errors, shard, kind):
     points = _points(sim_task, "sixsense_verify", {"report_path": str(tmp_path / "clean.json")})
     assert len(points) >= 5, points
     passed_anyway = []
     for i, match in list(enumerate(points))[shard::SHARDS]:
         sim, make = sim_task(SCENARIO)
-        sim.observer.set_faults(f"match={match}:kind=503")
+        sim.observer.set_faults(f"match={match}:kind={kind}")
         path = tmp_path / f"v{i}.json"
         _, error = _run(make, "sixsense_verify", tmp_path, report_path=str(path))
         report = json.loads(path.read_text()) if path.exists() else None
@@ -83,26 +89,31 @@ def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, err
     assert set(VERIFY_NOT_NEEDED) <= set(points), "an allowed read is no longer made: drop it"
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("shard", range(SHARDS))
-def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_path, shard):
+def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_path, shard, kind):
     points = _points(sim_task, "sixsense_diagnose", {"json_path": str(tmp_path / "clean.json")})
     assert len(points) >= 5, points
     silent = []
     for i, match in list(enumerate(points))[shard::SHARDS]:
         sim, make = sim_task(SCENARIO)
-        sim.observer.set_faults(f"match={match}:kind=503")
+        sim.observer.set_faults(f"match={match}:kind={kind}")
         result, error = _run(
             make, "sixsense_diagnose", tmp_path, json_path=str(tmp_path / f"d{i}.json")
         )
         if error is not None:
             assert "Traceback" not in str(error) and len(str(error).splitlines()) <= 3, error
             continue
-        if not result.get("unreadable"):
-            silent.append((match, result["next_step"]["text"][:80]))
+        step = result["next_step"]
+        if not result.get("unreadable") or step["task"] or step["done"]:
+            silent.append((match, step["text"][:80]))
+        absent = [w for w in result["warnings"] if "does not exist" in w]
+        assert absent == [], (match, absent)
     assert silent == []
 
 
-def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path):
+@pytest.mark.parametrize("kind", KINDS)
+def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, kind):
     """The same sweep over sixsense_verify_eca, on an org whose ECA route is complete."""
     from tests.conftest import last_seq
     from tests.tasks.test_checks_fail import eca_complete, verify_eca
@@ -118,7 +129,7 @@ def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path)
     passed_anyway = []
     for i, match in enumerate(points):
         sim, make = eca_complete(sim_task, tmp_path / f"e{i}")
-        sim.observer.set_faults(f"match={match}:kind=503")
+        sim.observer.set_faults(f"match={match}:kind={kind}")
         path = tmp_path / f"e{i}" / "v.json"
         _, error = _run(make, "sixsense_verify_eca", tmp_path, report_path=str(path))
         report = json.loads(path.read_text()) if path.exists() else None
