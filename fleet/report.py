@@ -137,12 +137,34 @@ def _token_risks(d: dict) -> list[str]:
             f"the integration user holds {other.get('count')} token(s) of {other.get('app')}: "
             "reauthorizing may log it out"
         )
+    out += _switch_risks(d.get("switch_revokes"))
     for w in d.get("warnings") or []:
         # Policy warnings are drift (their token effect is the structured line above); the other-apps
         # warning is the structured line of each other app.
         if _TOKEN_RE.search(w) and not _POLICY_RE.search(w) and not w.startswith("Reauthorizing"):
             out.append(w)
     return out
+
+
+def _switch_risks(revokes) -> list[str]:
+    """The grants the Permitted Users switch, still ahead, will revoke (the diagnosis's ``switch_revokes``:
+    ``token_loss.loss`` rows, or "could not read: why"), as one line; the recently used ones by name, since
+    one of them may be the live sync (issue 17 kind 1)."""
+    if isinstance(revokes, str):
+        return [
+            f"the Permitted Users switch ahead may revoke grants this run could not list ({revokes})"
+        ]
+    if not revokes:
+        return []
+    users = len({x.get("user") for x in revokes})
+    line = f"the Permitted Users switch ahead revokes {len(revokes)} grant(s) of {users} user(s)"
+    recent = [x for x in revokes if x.get("recently_used")]
+    if recent:
+        named = ", ".join(
+            f"{x.get('user')} ({x.get('app')}, last used {x.get('last_used')})" for x in recent
+        )
+        line += f"; used recently, and may be the live sync: {named}"
+    return [line]
 
 
 def row_from_diagnosis(base: dict, d: dict, path: str | None) -> dict:

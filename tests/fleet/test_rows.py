@@ -95,6 +95,48 @@ def test_below_the_token_cap_is_no_risk():
     assert report.row_from_diagnosis(BASE, d, None)["token_risks"] == []
 
 
+def _lost(user, recently_used, app="sfdc_6sense_oauth_app"):
+    return {
+        "user": user,
+        "app": app,
+        "created": "2026-01-05T10:00:00.000+0000",
+        "last_used": "2026-12-01T08:00:00.000+0000" if recently_used else None,
+        "use_count": 40 if recently_used else 0,
+        "effect": "no pre-authorization: admin approved revokes it",
+        "recently_used": recently_used,
+    }
+
+
+def test_grants_the_permitted_users_switch_revokes_are_a_token_risk_recent_ones_by_name():
+    d = _diagnosis(
+        switch_revokes=[
+            _lost("ops@x.com", True),
+            _lost("ops@x.com", False),
+            _lost("b@x.com", False),
+        ]
+    )
+    (risk,) = report.row_from_diagnosis(BASE, d, None)["token_risks"]
+    assert risk.startswith("the Permitted Users switch ahead revokes 3 grant(s) of 2 user(s)"), risk
+    assert "may be the live sync: ops@x.com (sfdc_6sense_oauth_app, last used 2026-12-01" in risk
+    assert "b@x.com" not in risk
+
+
+def test_grants_the_switch_revokes_none_recent_are_counted_only():
+    (risk,) = report.row_from_diagnosis(
+        BASE, _diagnosis(switch_revokes=[_lost("b@x.com", False)]), None
+    )["token_risks"]
+    assert risk == "the Permitted Users switch ahead revokes 1 grant(s) of 1 user(s)"
+
+
+def test_grants_the_switch_revokes_that_could_not_be_read_are_a_risk_never_none():
+    why = "could not read: other users' OAuth tokens (see unreadable)"
+    (risk,) = report.row_from_diagnosis(BASE, _diagnosis(switch_revokes=why), None)["token_risks"]
+    assert "could not list" in risk and why in risk
+    for nothing in ([], None):
+        d = _diagnosis(switch_revokes=nothing)
+        assert report.row_from_diagnosis(BASE, d, None)["token_risks"] == []
+
+
 def test_an_unnumbered_step_reads_waiting_at_its_title():
     d = _diagnosis(next_step={"done": False, "number": None, "title": "Pin the app"})
     row = report.row_from_diagnosis(BASE, d, None)
