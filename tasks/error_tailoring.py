@@ -47,7 +47,8 @@ def _setup_access_fact(d: dict) -> tuple[list[str], list[str]]:
         ],
         [
             "Give the setup user the permission: cci task run sixsense_assign_setup_access "
-            f"-o setup_username {setup['username']}."
+            f"-o setup_username {setup['username']} -o integration_username "
+            f"{(d['users'].get('integration') or {}).get('username') or '<integration username>'}."
         ],
     )
 

@@ -274,7 +274,8 @@ class AuthorizeSetupUser(GuidedStep):
 Guided, article step 1: the setup user authorizes the {VENDOR.label} app once, from {VENDOR.label}, so that Salesforce lists
 the app on Connected Apps OAuth Usage. Done when an OauthToken exists for the setup user and one of the app
 names, or the app is already installed (a ConnectedApplication row exists). Refuses, before any request, a
-setup user (``setup_username``, default the user cci is connected as) who is the integration user.
+setup user (``setup_username``, default the user cci is connected as) who is the integration user
+(``integration_username``, required for that reason).
 
 Where API Access Control is enforcing, Salesforce denies the attempt and leaves no token; the attempt
 still makes the app appear on OAuth Usage. Then pass ``authorization_attempted True`` after making the
@@ -283,6 +284,8 @@ attempt (or confirm at the terminal); the step is reported "confirmed by operato
 Return values: done, status (already done | verified | confirmed by operator), detail.
     """
     step_title = procedure.step("authorize_setup_user").name
+    # Required, so that the integration user given as setup_username is refused (issue 17 kind 6).
+    requires_integration_user = True
     task_options = {
         **SixsenseTask.task_options,
         "authorization_attempted": bool_option(
@@ -410,7 +413,8 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
         if not tokens:
             steps.append(
                 "If the app is not listed or has no Install button, it was never used in this org: repeat "
-                f"'{procedure.step('authorize_setup_user').name}' (cci task run sixsense_authorize_setup_user) "
+                f"'{procedure.step('authorize_setup_user').name}' (cci task run sixsense_authorize_setup_user "
+                f"-o integration_username {self.integration_username or '<integration username>'}) "
                 "to make it visible, then install."
             )
         else:

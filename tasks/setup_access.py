@@ -53,13 +53,17 @@ Gives the setup user the ``{VENDOR.setup_permission_set}`` permission set (Appro
 API Enabled; with API Access Control also Use Any API Client), which the one-time authorization of the
 uninstalled app needs (vendor prerequisite). Skipped, and reported, when the user already holds
 Approve Uninstalled Connected Apps through its profile (the standard System Administrator profile has it)
-or another permission set. Users are matched by Username. Idempotent: an existing assignment is
+or another permission set. Users are matched by Username. ``integration_username`` is required, so that the
+integration user given as ``setup_username`` is refused before any write. Idempotent: an existing assignment is
 "already done". In plan mode, reports the assignment it would create and writes nothing.
 
 Return values: ``assigned`` (bool: this run created the assignment), ``held_through`` (where the user gets
 the permission from, e.g. "profile System Administrator" or "permission set {VENDOR.setup_permission_set}").
     """
     connected_user_needs = ("view_setup", "manage_users")
+    # Required, so that the integration user given as setup_username is refused before any write (issue 17
+    # kind 6): without it, this task alone cannot tell the integration user from an admin.
+    requires_integration_user = True
     task_options = {
         "setup_username": SixsenseTask.task_options["setup_username"],
         "integration_username": SixsenseTask.task_options["integration_username"],

@@ -781,7 +781,9 @@ def test_authorize_step_not_done_when_the_setup_users_token_is_for_pardot(sim_ta
     add_token(sim, ADMIN, app="Pardot")
     assert_not_done(
         errors,
-        make("sixsense_authorize_setup_user", interactive="False"),
+        make(
+            "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+        ),
         step_name("authorize_setup_user"),
     )
 
@@ -789,7 +791,9 @@ def test_authorize_step_not_done_when_the_setup_users_token_is_for_pardot(sim_ta
 def test_authorize_step_could_not_check_when_tokens_are_refused(sim_task, errors):
     sim, make = sim_task("new_customer")
     add_token(sim, ADMIN)
-    task = make("sixsense_authorize_setup_user", interactive="False")
+    task = make(
+        "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+    )
     assert_could_not_check(errors, task, sim, "match=FROM+OauthToken:kind=503")
 
 

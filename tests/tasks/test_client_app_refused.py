@@ -20,7 +20,11 @@ BUILT_IN_ID = DEFAULT_CONNECTED_APP.client_id
         ("sixsense_validate_inputs", {"integration_username": INTEGRATION_USER}),
         (
             "sixsense_assign_setup_access",
-            {"setup_username": "admin@example.com", "confirm_production": "True"},
+            {
+                "setup_username": "admin@example.com",
+                "integration_username": INTEGRATION_USER,
+                "confirm_production": "True",
+            },
         ),
     ],
 )

@@ -14,6 +14,20 @@ import pytest
 
 from tests.tasks.conftest import ADMIN, INTEGRATION, SETUP_PS, user
 
+
+@pytest.fixture
+def make_task(make_task):
+    """As the flows run them: the setup-user tasks with the integration user named, which they require so
+    as to refuse it as the setup user (issue 17 kind 6)."""
+
+    def make(name, **options):
+        if name in ("sixsense_assign_setup_access", "sixsense_authorize_setup_user"):
+            options.setdefault("integration_username", "sixsense.integration@example.com")
+        return make_task(name, **options)
+
+    return make
+
+
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 
 
@@ -245,7 +259,15 @@ def test_the_setup_user_gate_names_the_step_and_both_ways_to_pass_another_user(
     assert org.soql == [] and org.writes() == []
 
 
-def test_without_an_integration_user_the_setup_user_gate_lets_the_task_go_on(make_task, org):
-    """Step 1 alone needs no integration username: the gate has nothing to compare and the task runs."""
+@pytest.mark.parametrize("name", ["sixsense_assign_setup_access", "sixsense_authorize_setup_user"])
+def test_without_an_integration_user_a_setup_user_task_alone_is_refused_before_any_read(
+    make_task, org, errors, name
+):
+    """Without the integration username the task cannot tell whether the setup user given is the
+    integration user (issue 17 kind 6): it refuses, reading and writing nothing."""
     _setup_access_to_assign(org, {"Name": "UAT", "IsSandbox": True})
-    assert make_task("sixsense_assign_setup_access")()["assigned"] is True
+    with pytest.raises(errors.SixsenseInputError) as refused:
+        make_task(name, integration_username="")()
+    assert str(refused.value).startswith("integration_username is required.")
+    assert "-o integration_username <username>" in str(refused.value)
+    assert org.soql == [] and org.writes() == []

@@ -13,7 +13,7 @@ import pytest
 from cumulusci.core.config import TaskConfig
 
 from tests.tasks import test_terminal_confirmations
-from tests.tasks.conftest import ADMIN, SETUP_PS, user
+from tests.tasks.conftest import ADMIN, INTEGRATION, SETUP_PS, user
 from tests.tasks.test_write_faults import (
     SETUP_SET,
     _ids,
@@ -21,6 +21,20 @@ from tests.tasks.test_write_faults import (
     _run,
     _without_profile_permission,
 )
+
+
+@pytest.fixture
+def make_task(make_task):
+    """As the flows run them: the setup-user tasks with the integration user named, which they require so
+    as to refuse it as the setup user (issue 17 kind 6)."""
+
+    def make(name, **options):
+        if name in ("sixsense_assign_setup_access", "sixsense_authorize_setup_user"):
+            options.setdefault("integration_username", "sixsense.integration@example.com")
+        return make_task(name, **options)
+
+    return make
+
 
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 OTHER_PS = {"Id": "0PS000000000009AAA", "Name": "Approver_Set", "Label": "Approver"}
@@ -267,9 +281,20 @@ def test_api_names_given_as_a_keyword_argument_are_kept(tasks_module, runtime, o
     """A Python caller may pass options as keyword arguments (cci's BaseTask merges them): a given
     api_names is not replaced by the default."""
     klass = tasks_module("setup_access").AssignSetupAccess
-    task = klass(runtime.project_config, TaskConfig({}), org_config, api_names="Other_Set")
+    task = klass(
+        runtime.project_config,
+        TaskConfig({}),
+        org_config,
+        api_names="Other_Set",
+        integration_username=INTEGRATION,
+    )
     assert task.options["api_names"] == ["Other_Set"]
-    default = klass(runtime.project_config, TaskConfig({"options": None}), org_config)
+    default = klass(
+        runtime.project_config,
+        TaskConfig({"options": None}),
+        org_config,
+        integration_username=INTEGRATION,
+    )
     assert default.options["api_names"] == ["Sixsense_Setup_Access"]
 
 
@@ -373,7 +398,7 @@ def test_an_assignment_refused_for_an_expired_session_names_the_write_and_the_wa
     _without_profile_permission(sim, ids["setup"])
     _remove(sim, "PermissionSetAssignment", AssigneeId=ids["setup"], PermissionSetId=ids[SETUP_SET])
     sim.observer.set_faults("match=/composite/sobjects:kind=INVALID_SESSION_ID")
-    result, error = _run(make, "sixsense_assign_setup_access")
+    result, error = _run(make, "sixsense_assign_setup_access", integration_username=INTEGRATION)
     assert result is None
     assert str(error).startswith(
         "Permission set assignment failed: INVALID_SESSION_ID: the Salesforce session expired during "
@@ -388,7 +413,7 @@ def test_an_assignment_retried_after_a_transient_fault_says_what_it_retries(sim_
     _without_profile_permission(sim, ids["setup"])
     _remove(sim, "PermissionSetAssignment", AssigneeId=ids["setup"], PermissionSetId=ids[SETUP_SET])
     sim.observer.set_faults("match=/composite/sobjects:kind=UNABLE_TO_LOCK_ROW:times=1")
-    result, error = _run(make, "sixsense_assign_setup_access")
+    result, error = _run(make, "sixsense_assign_setup_access", integration_username=INTEGRATION)
     assert error is None, error
     assert result["assigned"] is True
     retries = [

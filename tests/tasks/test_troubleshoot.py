@@ -305,7 +305,7 @@ def test_approval_error_when_the_setup_user_lacks_the_permission(troubleshoot, o
     assert "Custom Admin" in result["cause"]
     assert result["fix_steps"][0] == (
         "Give the setup user the permission: cci task run sixsense_assign_setup_access "
-        "-o setup_username admin@example.com."
+        f"-o setup_username admin@example.com -o integration_username {INTEGRATION}."
     )
 
 
