@@ -24,6 +24,7 @@ from .common import (
     MD_SUFFIX,
     MD_TYPE,
     POLICY_LABELS,
+    SKIPPABLE_POLICIES,
     EcaMixin,
 )
 
@@ -39,8 +40,12 @@ fields and deploys it (whether a subscriber org may do that for a packaged ECA i
 otherwise a guided step in External Client App Manager. None of these changes logs anybody out (switching
 *to* self-authorize revokes nothing). Fails with "install first" when the ECA is not installed (plan: reported).
 
-Return values: done, status (already done | deployed | verified | would deploy | manual step remains),
-detail, method (metadata | guided | none).
+A policy that decides the sync (all but Start Page) and that SOQL does not show here is never taken as set:
+the step is then not done (``done`` False, ``unverified`` names them, a warning says where to check them by
+hand); where it can deploy, it deploys the policies again, since it cannot tell.
+
+Return values: done, status (already done | deployed | verified | not verified | would deploy | manual step
+remains), detail, method (metadata | guided | none), unverified (list of policy labels, when any).
     """
     connected_user_needs = ("view_setup", "metadata_api")
     step_title = procedure.step("eca_policies").name
@@ -58,6 +63,9 @@ detail, method (metadata | guided | none).
         self.eca = self._installed_eca()
 
     def _check(self):
+        """(done, detail): done when every policy SOQL shows is as the vendor asks. Sets ``unverified``: the
+        policies that decide the sync (all but ``SKIPPABLE_POLICIES``) that SOQL does not show here."""
+        self.unverified = []
         if self.eca is None:
             return False, "the ECA is not installed yet (an earlier step)"
         self.policies = self._eca_policies(self.eca)
@@ -68,15 +76,34 @@ detail, method (metadata | guided | none).
             return False, "; ".join(
                 f"{POLICY_LABELS[k]} is {a or 'none'!s}" for k, (a, _) in diff.items()
             )
-        unchecked = [POLICY_LABELS[k] for k in DESIRED_POLICIES if k not in self.policies]
+        unchecked = [k for k in DESIRED_POLICIES if k not in self.policies]
+        self.unverified = [POLICY_LABELS[k] for k in unchecked if k not in SKIPPABLE_POLICIES]
         return True, f"as {VENDOR.label} asks" + (
-            f" ({', '.join(unchecked)} not readable by SOQL)" if unchecked else ""
+            f" ({', '.join(POLICY_LABELS[k] for k in unchecked)} not readable by SOQL)"
+            if unchecked
+            else ""
         )
+
+    def _already_done(self) -> bool:
+        """As a guided step's, but never "already done" while a policy that decides the sync could not be
+        read (``unverified``): that is not a pass (issue 12, issue 17 kind 8); the step sets it again."""
+        self._prepare()
+        done, detail = self._check()
+        self._last_detail = detail
+        if done and not self.unverified:
+            self.logger.info(f"{self.step_title}: already done ({detail}).")
+            self._finish("already done", detail)
+            return True
+        return False
 
     def _run_task(self):
         if self._already_done():
             return
         detail = self._last_detail
+        if self.unverified:
+            detail = self._last_detail = (
+                f"{', '.join(self.unverified)} not readable by SOQL: not verified"
+            )
         member = self._member() if self.eca else None
         if member and self.plan:
             self.method = "metadata"
@@ -105,17 +132,46 @@ detail, method (metadata | guided | none).
                         }
                     ],
                 )
-                self._finish("deployed", f"{detail} (metadata deploy, verified by query)")
+                verified = "verified by query" + (
+                    f" but for {', '.join(self.unverified)}" if self.unverified else ""
+                )
+                self._finish("deployed", f"{detail} (metadata deploy, {verified})")
                 return
             self.logger.warning(
                 "The policy deploy succeeded but the org does not show the policies; set them by hand:"
             )
         self.method = "guided"
+        if self.unverified and not self.plan:
+            # What SOQL shows is as asked and nothing here can show the rest: no wait, the instructions
+            # to check it by hand, and the step is not done (nothing was changed, so no audit change).
+            for line in self._format_instructions().splitlines():
+                self.logger.info(line)
+            self._log_table(
+                self.step_title,
+                [["check", "result"], [self._progress_subject(), f"not verified: {detail}"]],
+            )
+            self._audit_note(before=self._last_detail, after=f"not verified: {detail}")
+            self.return_values = {"status": "not verified", "detail": detail, "method": self.method}
+            self._not_verified()
+            return
         self._guide()
 
     def _finish(self, status, detail):
         super()._finish(status, detail)
         self.return_values["method"] = self.method
+        if self.unverified:
+            self._not_verified()
+
+    def _not_verified(self):
+        """Never a pass on a policy that was not read: the step is not done, and says what to check."""
+        label = (self.eca or {}).get("MasterLabel") or " or ".join(self.eca_names)
+        self.logger.warning(
+            f"{', '.join(self.unverified)}: not readable by SOQL in this org, so not verified by query. "
+            f"Check them in External Client App Manager > {label} > Edit Policies "
+            f"({self._eca_manager_url()}); sixsense_verify_eca reports them as not checked."
+        )
+        self.return_values["done"] = False
+        self.return_values["unverified"] = list(self.unverified)
 
     def _member(self) -> str | None:
         """The full name of this ECA's ``ExtlClntAppOauthConfigurablePolicies`` file, from the org: the install

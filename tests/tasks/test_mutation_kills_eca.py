@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from orgsim.eca import ECA_DEVELOPER_NAME, VERSIONS
+from tests.conftest import last_seq, writes_since
 from tests.tasks.test_checks_fail import (
     ECA_LABEL,
     ECA_WANTED,
@@ -260,16 +261,75 @@ def test_policies_step_names_each_policy_that_differs(sim_task, tmp_path):
 
 
 def test_policies_step_done_says_which_policies_it_could_not_read(sim_task, tmp_path):
+    """Start Page does not decide the sync: unread, it is named and the step is still done."""
+    sim, make = eca_complete(sim_task, tmp_path)
+    values = plan(make, "sixsense_set_eca_policies", prepare=without_fields("StartUrl"))
+    assert (values["done"], values["status"]) == (True, "already done")
+    assert values["detail"] == "as 6sense asks (Start Page not readable by SOQL)"
+
+
+def test_policies_step_is_not_done_on_a_refresh_policy_it_could_not_read(sim_task, tmp_path):
+    """Never a pass on a fact that was not read (issue 12; issue 17 kind 8): the refresh-token policy
+    decides whether 6sense keeps syncing, so when SOQL does not show it the step is not done."""
     sim, make = eca_complete(sim_task, tmp_path)
     values = plan(
         make,
         "sixsense_set_eca_policies",
         prepare=without_fields("StartUrl", "RefreshTokenValidityUnit"),
     )
-    assert values["status"] == "already done"
-    assert values["detail"] == (
-        "as 6sense asks (Refresh token validity unit, Start Page not readable by SOQL)"
+    assert values["done"] is False
+    assert values["status"] in ("manual step remains", "would deploy")
+    assert values["detail"] == "Refresh token validity unit not readable by SOQL: not verified"
+
+
+def test_policies_step_unread_refresh_policy_guided_says_to_check_it_and_is_not_done(
+    sim_task, tmp_path, caplog
+):
+    """Where the policies cannot be deployed: the instructions to check them by hand, no wait (nothing
+    here could show them), not done, nothing written."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    sim, make = eca_complete(sim_task, tmp_path)
+    mark = last_seq(sim)
+    task = make(
+        "sixsense_set_eca_policies",
+        interactive="True",
+        integration_username=INTEGRATION,
+        confirm_production="True",
     )
+    without_fields("RefreshTokenPolicyType")(task)
+    task()
+    values = task.return_values
+    assert (values["done"], values["status"], values["method"]) == (
+        False,
+        "not verified",
+        "guided",
+    )
+    assert values["unverified"] == ["Refresh Token Policy"]
+    warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert warning.startswith("Refresh Token Policy: not readable by SOQL in this org")
+    assert "Edit Policies" in warning and MANAGER_PATH in warning
+    assert any("Select Save." in r.getMessage() for r in caplog.records)
+    assert not any("checking ExtlClntAppOauthPlcyCnfg" in r.getMessage() for r in caplog.records)
+    assert writes_since(sim, mark) == []
+
+
+def test_policies_step_unread_refresh_policy_is_deployed_again_and_still_not_done(sim_task):
+    """Where the policies can be deployed: the step cannot tell whether the unread policy is set, so it
+    deploys them (the deploy sets it) and still says it is not verified."""
+    sim, make = sim_task("eca_installed_policies_deployable")
+    task = make("sixsense_set_eca_policies", interactive="False", integration_username=INTEGRATION)
+    without_fields("RefreshTokenPolicyType")(task)
+    task()
+    values = task.return_values
+    assert (values["done"], values["status"], values["method"]) == (False, "deployed", "metadata")
+    assert values["unverified"] == ["Refresh Token Policy"]
+    assert values["detail"].endswith(
+        "(metadata deploy, verified by query but for Refresh Token Policy)"
+    )
+    [policy] = sim.org.store.find("ExtlClntAppOauthPlcyCnfg")
+    assert policy["RefreshTokenPolicyType"] == "SpecificInactivity"
 
 
 def test_policies_step_done_when_every_policy_reads_as_asked(sim_task, tmp_path):
