@@ -238,19 +238,24 @@ detail, method (etl | guided | none).
             self.logger.info("Nobody holds a token for the app now: no grant is lost.")
 
     def _recent_losses(self) -> list[dict]:
-        """The lost grants used recently (``token_loss.recent``) that this flow run did not create: a grant
-        made during the run (the setup user's one-time authorization of article step 1, minutes earlier,
-        which article step 5 replaces) is part of the procedure, not a live sync, and needs no consent."""
+        """The lost grants used recently (``token_loss.recent``), but the setup user's grants made during
+        this flow run: its one-time authorization of article step 1, minutes earlier, which article step 5
+        replaces, is part of the procedure, not a live sync, and needs no consent. Anyone else's grant made
+        during a run (a long wait, for instance) may be a live sync and still needs it."""
         recent = token_loss.recent(getattr(self, "_losses", []))
         run = audit.run_for(self, create=False)
         began = datetime.fromisoformat(run.data["started_at"]) if run else None
         if began is None:
             return recent
-        return [
-            x
-            for x in recent
-            if (created := parse_sf_datetime(x.get("created"))) is None or created < began
-        ]
+        setup = self.setup_username.lower()
+
+        def procedures_own(x: dict) -> bool:
+            created = parse_sf_datetime(x.get("created"))
+            return (
+                created is not None and created >= began and (x.get("user") or "").lower() == setup
+            )
+
+        return [x for x in recent if not procedures_own(x)]
 
     def _before_wait(self):
         """Guided path: a lost grant used recently may be the live sync, so consent comes before the

@@ -130,6 +130,28 @@ def test_permitted_users_lists_a_recent_grant_without_pre_authorization_and_stop
     assert not app_state(sim.state())["admin_approved"]
 
 
+def test_another_users_grant_made_during_the_run_still_needs_consent(
+    sim_task, errors, monkeypatch, tasks_module
+):
+    """Only the setup user's grant made during the flow run (article step 1's) is the procedure's own;
+    another user's grant made while the run waited may be a live sync: consent, nothing written."""
+    from types import SimpleNamespace
+
+    sim, make = sim_task(PERMITTED)
+    [grant] = _tokens(sim, SALES_OPS)
+    assert grant["CreatedDate"] > "2000"  # the run began before it was made
+    run = SimpleNamespace(data={"started_at": "2000-01-01T00:00:00+00:00"})
+    # The step's view of its flow run only (the audit itself keeps its own run).
+    audit_view = SimpleNamespace(run_for=lambda task, create=True: run)
+    monkeypatch.setattr(tasks_module("permitted_users"), "audit", audit_view)
+    mark = last_seq(sim)
+    with pytest.raises(errors.ConfirmationRequired) as err:
+        make("sixsense_set_permitted_users", interactive="False")()
+    assert SALES_OPS in str(err.value)
+    assert writes_since(sim, mark) == []
+    # The setup user's own grant made in the run is exempt (test_a_grant_made_in_this_run_needs_no_consent).
+
+
 def test_permitted_users_with_consent_instructs_the_guided_step(sim_task, errors):
     sim, make = sim_task(PERMITTED)
     with pytest.raises(errors.ManualStepPending) as err:
