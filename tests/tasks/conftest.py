@@ -77,10 +77,14 @@ def org_config():
 
 @pytest.fixture
 def make_task(runtime, org_config, tmp_path):
-    """``make_task("sixsense_verify", integration_username=...)`` -> a task instance (not yet run)."""
+    """``make_task("sixsense_verify", integration_username=...)`` -> a task instance (not yet run). The
+    setup-user tasks get the integration user by default, as the flows give it (they require it, to refuse
+    it as the setup user: issue 17 kind 6); ``integration_username=""`` leaves it out."""
     from cumulusci.core.config import TaskConfig
 
     def _make(name, org=org_config, **options):
+        if name in ("sixsense_assign_setup_access", "sixsense_authorize_setup_user"):
+            options.setdefault("integration_username", INTEGRATION)
         base = runtime.project_config.get_task(name)
         config = {**base.config, "options": {**(base.config.get("options") or {}), **options}}
         return base.get_class()(runtime.project_config, TaskConfig(config), org_config=org)

@@ -16,20 +16,6 @@ from tests.tasks.conftest import (
     token,
 )
 
-
-@pytest.fixture
-def make_task(make_task):
-    """As the flows run them: the setup-user tasks with the integration user named, which they require so
-    as to refuse it as the setup user (issue 17 kind 6)."""
-
-    def make(name, **options):
-        if name in ("sixsense_assign_setup_access", "sixsense_authorize_setup_user"):
-            options.setdefault("integration_username", "sixsense.integration@example.com")
-        return make_task(name, **options)
-
-    return make
-
-
 DEEP_LINK = f"{INSTANCE}/lightning/setup/ConnectedAppsUsage/home"
 
 

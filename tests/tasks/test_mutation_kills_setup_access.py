@@ -22,20 +22,6 @@ from tests.tasks.test_write_faults import (
     _without_profile_permission,
 )
 
-
-@pytest.fixture
-def make_task(make_task):
-    """As the flows run them: the setup-user tasks with the integration user named, which they require so
-    as to refuse it as the setup user (issue 17 kind 6)."""
-
-    def make(name, **options):
-        if name in ("sixsense_assign_setup_access", "sixsense_authorize_setup_user"):
-            options.setdefault("integration_username", "sixsense.integration@example.com")
-        return make_task(name, **options)
-
-    return make
-
-
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 OTHER_PS = {"Id": "0PS000000000009AAA", "Name": "Approver_Set", "Label": "Approver"}
 SANDBOX = {"Name": "UAT", "IsSandbox": True}

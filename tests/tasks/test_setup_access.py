@@ -5,19 +5,6 @@ import pytest
 from tests.tasks.conftest import ADMIN, ADMIN_USER, SETUP_PS, user
 
 
-@pytest.fixture
-def make_task(make_task):
-    """As the flows run them: the setup-user tasks with the integration user named, which they require so
-    as to refuse it as the setup user (issue 17 kind 6)."""
-
-    def make(name, **options):
-        if name in ("sixsense_assign_setup_access", "sixsense_authorize_setup_user"):
-            options.setdefault("integration_username", "sixsense.integration@example.com")
-        return make_task(name, **options)
-
-    return make
-
-
 def test_system_administrator_profile_already_holds_it(make_task, org):
     org.on("FROM User", records=[ADMIN_USER])
     org.on("FROM PermissionSet WHERE Name IN", records=[SETUP_PS])
