@@ -19,7 +19,8 @@ OauthToken", "a ConnectedApplication row"):
   approved, unless the ConnectedApp metadata is retrievable (the tool then sets it by Metadata ETL).
 - **step 5** (reauthorize) polls ``OauthToken`` filtered on ``UserId`` = the integration user only, sent
   alone. The operator authorizes as the integration user when the app is admin approved, the user
-  pre-authorized and holding no token created after the ConnectedApplication's LastModifiedDate.
+  pre-authorized and holding no token for the app (the switch deletes the tokens it revokes, facts §10.1;
+  a surviving one keeps working, so the tool asks for none then).
 - **ECA policies** (6sense's ECA article, facts §0) polls ``ExtlClntAppOauthPlcyCnfg`` filtered on
   ``ExternalClientApplicationId`` = the ECA, sent alone: Edit Policies (Start Page None, all users
   self-authorize, refresh token expires after 30 days unused) when they differ and the policy metadata is
