@@ -79,7 +79,11 @@ class CheckReport:
                 "fix": "" if result == "PASS" else fix,
             }
         )
-        self.__dict__.setdefault("_skip_notes", {})[check] = (matters, note)
+        self._skip_notes()[check] = (matters, note)
+
+    def _skip_notes(self) -> dict[str, tuple[bool, str]]:
+        """check -> (matters, note) of every check recorded (a mixin has no ``__init__``: made on first use)."""
+        return self.__dict__.setdefault("_skip_notes_by_check", {})
 
     def _add_unreadable(self, check, expected, error):
         """Record a check whose facts the org did not give (``error``: an :class:`Unreadable` or text)."""
@@ -93,19 +97,19 @@ class CheckReport:
         except SixsenseOrgError as error:
             return Unreadable(error)
 
-    def _set_matters(self, check: str, matters: bool, note: str = "") -> None:
+    def _set_matters(self, check: str, matters: bool, note: str) -> None:
         """Decide, once the other checks are known, whether a SKIPPED ``check`` matters (``note``: why not)."""
-        self.__dict__.setdefault("_skip_notes", {})[check] = (matters, note)
+        self._skip_notes()[check] = (matters, note)
 
     def _matters(self, check: dict) -> bool:
         """Whether a check that is not PASS or FAIL keeps ``passed`` from being True."""
         if check["result"] == "UNREADABLE":
             return True
-        return self.__dict__.get("_skip_notes", {}).get(check["check"], (True, ""))[0]
+        return self._skip_notes()[check["check"]][0]
 
     def _note(self, check: dict) -> str:
         """Why a SKIPPED check does not matter ("" when it does)."""
-        return self.__dict__.get("_skip_notes", {}).get(check["check"], (True, ""))[1]
+        return self._skip_notes()[check["check"]][1]
 
     def _finish(self, report_fields: dict) -> None:
         """End the task: table, audit note, return values; then the report and the verdict."""
