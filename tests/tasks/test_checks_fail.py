@@ -897,6 +897,42 @@ def test_authorize_eca_step_not_done_when_only_another_user_authorized(sim_task,
     assert_not_done(errors, task, step_name("eca_authorize"))
 
 
+def test_authorize_eca_step_could_not_check_when_tokens_are_refused(sim_task, errors, tmp_path):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    assert sim.action("authorize", username=INTEGRATION, app=ECA_LABEL).get("ok")
+    task = make("sixsense_authorize_eca", interactive="False", integration_username=INTEGRATION)
+    assert_could_not_check(errors, task, sim, "match=FROM+OauthToken:kind=503")
+
+
+def test_set_eca_policies_step_could_not_check_when_the_policy_query_is_refused(
+    sim_task, errors, tmp_path
+):
+    sim, make = sim_task(eca_scenario(tmp_path))
+    task = make("sixsense_set_eca_policies", interactive="False")
+    assert_could_not_check(errors, task, sim, "match=FROM+ExtlClntAppOauthPlcyCnfg:kind=503")
+
+
+def test_reauthorize_step_stops_naming_the_access_when_the_set_is_not_assigned(sim_task, errors):
+    """The integration user's permission set holds the access but is assigned to another user: the
+    user is not pre-authorized, so no reauthorization can help; the step names the access step."""
+    sim, make = sim_task("configured")
+    assignment = one(
+        sim,
+        "PermissionSetAssignment",
+        AssigneeId=user_id(sim, INTEGRATION),
+        PermissionSetId=set_id(sim, INTEGRATION_SET),
+    )
+    sim.org.store.update(
+        "PermissionSetAssignment", assignment["Id"], {"AssigneeId": user_id(sim, ADMIN)}
+    )
+    drop_tokens(sim, INTEGRATION)
+    task = reauthorize(make)
+    with pytest.raises(errors.SixsenseOrgError) as err:
+        task()
+    assert f"{INTEGRATION} is not pre-authorized" in str(err.value)
+    assert STEP_4 in str(err.value) and "Manual step pending" not in str(err.value)
+
+
 def test_set_eca_policies_step_not_done_with_the_default_policies(sim_task, errors):
     sim, make = sim_task("eca_installed_default_policies")
     task = make("sixsense_set_eca_policies", interactive="False")
