@@ -180,6 +180,34 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
     assert org.writes() == []
 
 
+def test_reauthorize_consent_words_for_word_and_in_plan_mode(make_task, org, errors, caplog):
+    """The refusal names both ways to consent and that nothing was written; plan mode records the need."""
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
+    with pytest.raises(errors.ConfirmationRequired) as err:
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+        )()
+    assert str(err.value) == (
+        f"Not started: reauthorizing as {INTEGRATION} in 6sense may log it out of Pardot. Confirm with "
+        "-o sixsense_validate_inputs__confirm_reauthorization True (flow) or -o confirm_reauthorization "
+        "True (this task alone), or run interactively at a terminal, then run again. Nothing was written."
+    )
+    task = make_task(
+        "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
+    )
+    task()
+    need = f"need confirm_reauthorization True (reauthorizing as {INTEGRATION} may log it out of Pardot)"
+    assert f"PLAN: would {need}" in caplog.messages
+    assert need in task.audit_notes["plan"]
+    assert org.writes() == []
+
+
 def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, org, errors):
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
