@@ -8,7 +8,13 @@ import json
 
 import pytest
 
-from tests.conftest import flow_options, last_seq, production_consent, writes_since
+from tests.conftest import (
+    SCENARIO_DIR,
+    flow_options,
+    last_seq,
+    production_consent,
+    writes_since,
+)
 from tests.e2e.autopilot_order import (
     assert_actions_follow_instructions,
     assert_autopilot_did,
@@ -48,6 +54,15 @@ ECA_STOPS = {
         "sixsense_authorize_eca",
     ],
 }
+
+
+def test_every_eca_scenario_runs_the_eca_flow():
+    """A bundled ECA scenario (``eca_*``) without an entry above would get no ECA flow run: it fails here
+    instead of being skipped silently (issue 12 item 3)."""
+    eca_scenarios = {p.stem for p in SCENARIO_DIR.glob("eca_*.yml")}
+    assert eca_scenarios, SCENARIO_DIR
+    covered = {scenario for scenario, flow in ECA_STOPS if flow == "sixsense_eca"}
+    assert eca_scenarios - covered == set(), "add each to ECA_STOPS with its expected manual steps"
 
 
 def _options(tmp_path, extra: dict | None = None) -> dict:
