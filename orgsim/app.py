@@ -52,6 +52,8 @@ from orgsim.permissions import METADATA_MESSAGE, MetadataAccessError
 from orgsim.platform import Org
 from orgsim.soql_scope import unsupported_object_message
 
+#: The admin's reads of the log and the state, kept out of the log they read (each read would add to it);
+#: a refused call to them (no or the wrong admin token) is logged.
 UNLOGGED = ("/_sim/requests", "/_sim/state")
 #: WSGI environ key of a REST Composite subrequest (set by ``rest.composite`` only): the list the subrequest's
 #: log entry goes into, recorded after the composite's own entry with its ``seq`` as ``parent``.
@@ -238,8 +240,8 @@ def create_app(ctx: SimContext) -> Flask:
 
     @app.after_request
     def _after(response: Response):
-        if request.path in UNLOGGED:
-            return response
+        if request.path in UNLOGGED and response.status_code < 400:
+            return response  # the log's own reads; a refused call to them is logged like any other
         started = request.environ.get("orgsim.started", time.perf_counter())
         sublog = request.environ.get(SUBREQUEST_ENVIRON)
         if sublog is not None:  # a composite subrequest: logged with its parent (below)

@@ -48,6 +48,9 @@ def test_anonymous_and_wrong_token_calls_are_refused(sim, method, path):
         assert "objects" not in refused.text and sim.admin_token not in refused.text
     assert sim.org.app_state()["visible"] is False, "a refused authorize changed nothing"
     assert sim.org.store.find("OauthToken", AppName="sfdc_6sense_oauth_app") == []
+    # Every refused call is in the log, the log's own paths included.
+    refused = [r for r in sim.requests() if r["path"] == path and r["status"] in (401, 403)]
+    assert [r["status"] for r in refused] == [401, 403, 403], refused
 
 
 def test_form_posts_and_cross_origin_calls_change_nothing(sim):
