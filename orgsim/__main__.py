@@ -11,8 +11,8 @@ line on stderr, exit status 2, nothing written.
 prints the JSON answer and exits 0 on ``ok``, 1 otherwise, 2 when it cannot ask (no URL or token, simulator
 unreachable, token refused). ``--url`` defaults to ``$ORGSIM_URL`` and ``--token`` to ``$ORGSIM_ADMIN_TOKEN``,
 both among the ``serve`` exports, so a second shell that sourced them (or ``--env-file``) needs neither. TLS
-is verified against ``$REQUESTS_CA_BUNDLE`` when set (also exported); otherwise the local simulator's
-certificate is not verified.
+is verified against ``$REQUESTS_CA_BUNDLE`` (also exported): without it the command refuses (exit 2) rather
+than send the admin token unverified.
 """
 
 from __future__ import annotations
@@ -110,7 +110,6 @@ def serve(args) -> int:
 
 def action(args) -> int:
     import requests
-    import urllib3
 
     params = {"app": args.app}
     if args.name == "authorize":
@@ -132,9 +131,14 @@ def action(args) -> int:
             file=sys.stderr,
         )
         return 2
-    verify = os.environ.get("REQUESTS_CA_BUNDLE") or False
-    if verify is False:
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    verify = os.environ.get("REQUESTS_CA_BUNDLE")
+    if not verify:
+        print(
+            "orgsim: action needs REQUESTS_CA_BUNDLE (among the export lines `python -m orgsim serve` "
+            "printed) to verify the simulator's certificate before sending it the admin token",
+            file=sys.stderr,
+        )
+        return 2
     try:
         resp = requests.post(
             f"{url.rstrip('/')}/_sim/actions/{args.name}",

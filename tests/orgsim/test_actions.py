@@ -225,6 +225,17 @@ def test_sim_actions_over_http_and_cli(sim):
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout)["ok"] is True
     assert sim.org.app_state()["installed"] is True
+    # Without the CA bundle it refuses rather than send the admin token unverified.
+    unverified = subprocess.run(
+        [sys.executable, "-m", "orgsim", "action", "block", "--url", sim.url, "--token=x"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in env.items() if k != "REQUESTS_CA_BUNDLE"},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert unverified.returncode == 2 and "needs REQUESTS_CA_BUNDLE" in unverified.stderr
+    assert sim.org.app_state()["blocked"] is False
     assert [r["kind"] for r in sim.requests() if r["path"].startswith("/_sim/actions")] == [
         "sim"
     ] * 3
