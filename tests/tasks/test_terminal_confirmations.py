@@ -411,4 +411,35 @@ def test_attempt_question_yes_is_confirmed_by_operator(sim_task, terminal, log_l
     assert len(terminal.questions()) == 1
     assert result["status"] == "confirmed by operator"
     assert result["detail"] == "not verifiable by API"
-    assert any(line.startswith("Confirmed at the terminal:") for line in log_lines())
+    assert (
+        f"Confirmed at the terminal: {SETUP_USER} made the authorization attempt in 6sense."
+        in log_lines()
+    )
+    assert (
+        "API Access Control is enforcing: Salesforce will deny this attempt and keep no token, but the "
+        "attempt makes the app appear on Connected Apps OAuth Usage, which is what 'Install the app "
+        "(article step 2)' needs."
+    ) in log_lines()
+
+
+def test_attempt_question_yes_with_a_token_shown_by_then_is_verified(
+    sim_task, terminal, monkeypatch
+):
+    """What the org shows wins over the operator's word: the setup user holds a token by the time of the
+    answer (it holds Use Any API Client, so API Access Control let it through): verified, not "confirmed"."""
+    import click
+
+    from tests.tasks.test_checks_fail import add_token
+
+    sim, run = _attempt(sim_task)
+    terminal("y")
+    confirm = click.confirm
+
+    def answer_after_the_authorization(*args, **kwargs):
+        add_token(sim, SETUP_USER)
+        return confirm(*args, **kwargs)
+
+    monkeypatch.setattr(click, "confirm", answer_after_the_authorization)
+    result = run()
+    assert result["status"] == "verified", result
+    assert result["detail"].startswith(f"{SETUP_USER} holds a token for "), result
