@@ -25,7 +25,7 @@ def test_the_scenario_is_the_unconnectable_one():
     assert SCENARIO in UNCONNECTABLE_SCENARIOS
 
 
-@pytest.mark.parametrize("flow", FLOWS)
+@pytest.mark.parametrize("flow", (*FLOWS, "sixsense_eca", "sixsense_migrate_to_eca"))
 def test_every_flow_stops_before_any_step_and_writes_nothing(flow, start_sim, run_flow_inprocess):
     """cci itself refreshes the token and reads Organization over REST before the flow's first step, so
     the refusal surfaces there: the sixsense tasks make it the one message naming what to allowlist
