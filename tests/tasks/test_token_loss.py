@@ -338,6 +338,28 @@ def test_a_grant_made_in_this_run_needs_no_consent(start_sim, run_flow_inprocess
     assert coordinator.results[-1].task_name == "sixsense_verify"
 
 
+@pytest.mark.parametrize("flow", ["sixsense_new_customer", "sixsense_existing_customer"])
+def test_a_flow_without_consent_stops_before_the_switch_that_revokes_a_recent_grant(
+    flow, start_sim, run_flow_inprocess
+):
+    """The flows as an unattended run calls them (no terminal, no confirm_logout): the switch would revoke
+    sales.ops's grant, used today (it may be the live sync), so the flow stops at that step, before it."""
+    sim = start_sim(PERMITTED, autopilot=True)
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        flow,
+        interactive="True",
+        confirm_production="True",
+        poll_interval="1",
+        wait_timeout="60",
+    )
+    assert type(error).__name__ == "ConfirmationRequired", f"{error}\n{output}"
+    assert "confirm_logout True" in str(error) and SALES_OPS in str(error)
+    assert coordinator.results[-1].task_name != "sixsense_verify"
+    assert not app_state(sim.state())["admin_approved"]
+    assert [t["UserId"] for t in _tokens(sim, SALES_OPS)], "the grant is still there"
+
+
 # -- diagnose: the grants the Permitted Users switch, still ahead, will revoke ---------------------------------
 
 
