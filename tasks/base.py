@@ -404,12 +404,9 @@ class SixsenseOrgMixin(SalesforceCalls):
         ] + perm_fields
         return f"SELECT {', '.join(fields)} FROM User WHERE Username IN {soql_in(usernames)}"
 
-    def _get_user(self, username: str, role: str, users: dict[str, dict] | None = None) -> dict:
-        """One active user by Username, or ``SixsenseInputError`` naming the role and the fix. ``users``:
-        rows of :meth:`_get_users` that were read with ``username`` (else one query)."""
-        if users is None:
-            users = self._get_users([username])
-        user = users.get(username.lower())
+    def _get_user(self, username: str, role: str) -> dict:
+        """One active user by Username (one query), or ``SixsenseInputError`` naming the role and the fix."""
+        user = self._get_users([username]).get(username.lower())
         if not user:
             raise SixsenseInputError(user_checks.missing_user(role, username))
         if not user.get("IsActive"):

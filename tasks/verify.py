@@ -259,10 +259,9 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
     def _run_task(self):
         self.checks = []
         policy = read_policy_template(self.project_config.repo_root)
-        # Both users in one query; a refused read stops the step (the integration user is required).
-        users = self._get_users([self.integration_username, self.setup_username])
-        integration = self._get_user(self.integration_username, "integration user", users)
-        setup_user = users.get(self.setup_username.lower())
+        # A refused read stops the step: the integration user is required.
+        integration = self._get_user(self.integration_username, "integration user")
+        setup_user = self._get_users([self.setup_username]).get(self.setup_username.lower())
         try:
             apps = self._read_fact(self._connected_apps, self.app_names)
         except AppChoiceRequired as choice:
