@@ -360,7 +360,7 @@ Return values: done, status (already done | verified | confirmed by operator), d
         steps = self._vendor_instructions(
             "authorize_setup_user",
             setup_username=self.setup_username,
-            integration_username=self.integration_username or "(not given)",
+            integration_username=self.integration_username,  # required (requires_integration_user)
             apps=self._apps_text(),
         )
         if self.options["api_access_control_enforcing"]:

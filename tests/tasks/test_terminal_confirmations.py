@@ -401,6 +401,16 @@ def test_attempt_question_no_and_enter_leave_the_step_pending(answer, sim_task, 
     [question] = terminal.questions()
     assert f"Did you make the authorization attempt in 6sense as {SETUP_USER}?" in question
     assert "authorization_attempted True" in str(pending.value)
+    assert (
+        "API Access Control is enforcing, so Salesforce denies this attempt (OAUTH_APP_BLOCKED) and keeps "
+        "no token. Once you made the attempt, confirm it: "
+        "-o sixsense_authorize_setup_user__authorization_attempted True"
+    ) in str(pending.value)
+    # The instructions name the app that then appears on OAuth Usage.
+    assert (
+        "The app (sfdc_6sense_oauth_app or sfdc_6sense_integration_connected_app) then appears"
+        in str(pending.value)
+    )
     assert writes_since(sim, mark) == []
 
 
