@@ -89,9 +89,10 @@ def next_step(diagnosis: dict) -> dict:
     step is to read them, never a step chosen as if what could not be read were absent (issue 17, kind 8).
     """
     flow = EXISTING_FLOW if diagnosis["app"].get("used_by_others") else NEW_FLOW
+    integration = (diagnosis["users"].get("integration") or {}).get("username")
 
     def step(key, why, flow_name=flow, title=None):
-        return _step(key, why, flow_name, title)
+        return _step(key, why, flow_name, title, integration)
 
     stop = _stop(diagnosis, step)
     if stop:
@@ -113,9 +114,13 @@ def next_step(diagnosis: dict) -> dict:
     return out
 
 
-def _step(key, why, flow_name, title=None) -> dict:
-    """One ``next_step`` result: the procedure step ``key`` (None: a manual step named ``title``)."""
+def _step(key, why, flow_name, title=None, integration=None) -> dict:
+    """One ``next_step`` result: the procedure step ``key`` (None: a manual step named ``title``); a task
+    command names ``integration`` (the integration username, when given), which the steps require."""
     entry = procedure.step(key) if key else None
+    task_command = f"cci task run {entry.task}" if entry and entry.task else ""
+    if task_command and integration:
+        task_command += f" -o integration_username {integration}"
     task = entry.task if entry else None
     number = (entry.article_step or "Prerequisite") if entry else None
     title = entry.title if entry else title
@@ -127,8 +132,8 @@ def _step(key, why, flow_name, title=None) -> dict:
         command = f"cci flow run {flow_name}"
         text = f"{label} — run `cci flow run {flow_name}` (step {task})"
     elif task:
-        command = f"cci task run {task}"
-        text = f"{label} — run `cci task run {task}`"
+        command = task_command
+        text = f"{label} — run `{task_command}`"
     else:
         command = ""
         text = f"{label} — manual: {why}"
@@ -139,7 +144,7 @@ def _step(key, why, flow_name, title=None) -> dict:
         "task": task,
         "flow": flow_name if task else None,
         "command": command,
-        "task_command": f"cci task run {task}" if task else "",
+        "task_command": task_command,
         "why": why,
         "text": text,
         "done": done,

@@ -285,7 +285,9 @@ def test_complete_setup_next_step_is_verify_and_done(make_class_task, org):
     step = result["next_step"]
     assert step["done"] is True
     assert step["task"] == "sixsense_verify"
-    assert step["flow"] is None and step["command"] == "cci task run sixsense_verify"
+    assert step["flow"] is None
+    assert step["command"] == f"cci task run sixsense_verify -o integration_username {INTEGRATION}"
+    assert step["task_command"] == step["command"]
     assert_read_only(org)
 
 
