@@ -47,8 +47,11 @@ def test_install_pending_non_interactive_says_what_to_do_and_how_to_resume(
     assert DEEP_LINK in message
     assert "  4. Select Install next to the app name" in message
     assert (
-        "repeat 'Authorize the 6sense app once as the setup user (article step 1)'" in message
-    )  # no token and no row: the app is not listed yet
+        "If the app is not listed or has no Install button, it was never used in this org: repeat "
+        "'Authorize the 6sense app once as the setup user (article step 1)' (cci task run "
+        "sixsense_authorize_setup_user -o integration_username <integration username>) to make it "
+        "visible, then install."
+    ) in message  # no token and no row: the app is not listed yet
     assert "run the flow again after this step" in message
     assert org.writes() == [] and not no_sleep.called
 
@@ -113,7 +116,8 @@ def test_authorize_pending_lists_the_seed_steps_for_the_setup_user(make_task, or
     assert f"Do not use the integration user {INTEGRATION}" in message
 
 
-def test_authorize_confirmed_by_operator_where_api_access_control_denies(make_task, org):
+def test_authorize_confirmed_by_operator_where_api_access_control_denies(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
     org.on("FROM User", records=[ADMIN_USER])
     org.on("FROM ConnectedApplication", records=[])
     org.on("FROM OauthToken", records=[])
@@ -128,7 +132,37 @@ def test_authorize_confirmed_by_operator_where_api_access_control_denies(make_ta
         "status": "confirmed by operator",
         "detail": "not verifiable by API",
     }
+    assert (
+        "No token for the setup user, but the operator confirmed the authorization attempt "
+        "(authorization_attempted True)."
+    ) in caplog.messages
     assert org.writes() == []
+
+
+def test_authorize_plan_without_a_token_is_not_yet(make_task, org):
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    result = make_task("sixsense_authorize_setup_user", plan="True")()
+    assert (result["done"], result["status"], result["detail"]) == (
+        False,
+        "manual step remains",
+        "not yet",
+    )
+
+
+def test_install_instructions_name_who_holds_tokens_by_username_or_id(make_task, org, errors):
+    """The app is listed because it is in use: the instructions say by whom (a token whose user the org
+    does not name is given by its UserId)."""
+    org.on("FROM ConnectedApplication", records=[])
+    unnamed = {**token(INTEGRATION, "005000000000009AAA"), "User": None}
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"]), unnamed])
+    with pytest.raises(errors.ManualStepPending) as err:
+        make_task("sixsense_install_connected_app", interactive="False")()
+    assert (
+        "The app is in use here (tokens held by 005000000000009AAA, admin@example.com), so it is "
+        "listed on the page."
+    ) in str(err.value)
 
 
 def test_reauthorize_asks_where_the_integration_user_holds_no_token_for_the_app(
