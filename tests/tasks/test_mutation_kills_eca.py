@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from orgsim.eca import ECA_DEVELOPER_NAME, VERSIONS
+from orgsim.eca import ECA_DEVELOPER_NAME, ECA_LABEL, VERSIONS
 from tests.conftest import last_seq, writes_since
 from tests.tasks.test_checks_fail import (
-    ECA_LABEL,
     ECA_WANTED,
     INTEGRATION,
     add_token,
-    eca_complete,
-    eca_scenario,
     result,
     scenario_file,
-    verify_eca,
-    without_fields,
 )
+from tests.tasks.test_checks_fail_eca import eca_complete, eca_scenario, verify_eca, without_fields
 
 NAMES = "Sixsense_External_Client_App or 6sense External Client App"
 V10, V11 = VERSIONS["1.0"]["Id"], VERSIONS["1.1"]["Id"]

@@ -116,7 +116,7 @@ def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_pa
 def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, kind):
     """The same sweep over sixsense_verify_eca, on an org whose ECA route is complete."""
     from tests.conftest import last_seq
-    from tests.tasks.test_checks_fail import eca_complete, verify_eca
+    from tests.tasks.test_checks_fail_eca import eca_complete, verify_eca
 
     for sub in ("clean", *(f"e{i}" for i in range(40))):
         (tmp_path / sub).mkdir()
