@@ -201,6 +201,7 @@ def test_verify_names_the_app_choice_instead_of_checking_an_app(sim_task, tmp_pa
     report, error, _ = verify(make, tmp_path)
     check = result(report, "which app is the vendor's")
     assert check["result"] == "FAIL", check
+    assert check["expected"] == "one installed candidate, the one in use", check
     assert "sixsense_validate_inputs__connected_app_names" in check["fix"]
     assert result(report, "app installed")["result"] == "UNREADABLE"
     assert report["passed"] is False

@@ -182,6 +182,8 @@ def test_reauthorize_asks_where_the_integration_user_holds_no_token_for_the_app(
             confirm_reauthorization="True",  # it holds a Pardot token
         )()
     assert "Sign in with a different Salesforce account" in str(err.value)
+    # The installed app by name (not the list of candidate names), where the user will then appear.
+    assert f"Check: the integration user appears under Users for {APP} on " in str(err.value)
     assert "Pardot and Sales Engagement" in caplog.text
     # The other apps' sessions it may touch; none of the app's own grants is listed as lost or "replaced".
     assert any(m.startswith("Pardot ") and "may be logged out" in m for m in caplog.messages)
