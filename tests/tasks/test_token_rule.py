@@ -140,6 +140,24 @@ def test_a_token_newer_than_the_switch_passes_and_says_so(rule):
     )
 
 
+@pytest.mark.parametrize("pre_authorized, approved", [(True, True), (False, True), (True, False)])
+def test_a_token_created_at_the_very_instant_of_the_switch(rule, pre_authorized, approved):
+    """Created at the app's LastModifiedDate itself: the time never decides whether it holds (the facts
+    read now do: admin approved, pre-authorized, a token of the user for the app); it is worded as one that
+    predates the change (``<=``), and fails like any other token when a fact fails."""
+    verdict = rule(
+        app=app_row(approved=approved),
+        tokens=[token(created=SWITCHED)],
+        pre=(USER_ID,) if pre_authorized else (),
+    )
+    if pre_authorized and approved:
+        assert (verdict.ok, verdict.fix) == (True, "")
+        assert verdict.actual.startswith(f"{USER}'s token predates the app's last change"), verdict
+    else:
+        assert verdict.ok is False
+        assert verdict.step == ("app_access" if approved else "permitted_users"), verdict
+
+
 def test_app_names_match_case_insensitively_and_only_the_users_tokens_count(rule):
     tokens = [token(app=NAMES[1].upper()), token(user_id=OTHER_ID), token(app="Pardot")]
     verdict = rule(app=app_row(), tokens=tokens)
