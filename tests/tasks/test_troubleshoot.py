@@ -22,8 +22,8 @@ from tests.tasks.test_diagnose import (
     assert_read_only,
     base_org,
     class_task_factory,
-    sim_factory,
 )
+from tests.tasks.test_diagnose_sim import sim_factory
 
 TROUBLESHOOT = "tasks.troubleshoot.Troubleshoot"
 #: What CumulusCI 4.10.1 prints when the org refuses its session's client (cci org info, cci org connect, a
