@@ -277,7 +277,7 @@ def _result_class(header, value):
 def verification_page(report: dict, title: str) -> str:
     """The verification page: the verdict and each check (expected, actual, the fix) with its result
     (PASS | FAIL | UNREADABLE | SKIPPED), then the checks that did not run and why. ``report``: the JSON
-    report of ``verify.CheckReport``."""
+    report of ``check_report.CheckReport``."""
     passed = report.get("passed")
     checks = report.get("checks") or []
     rows = [["check", "expected", "actual (evidence)", "result", "fix"]] + [

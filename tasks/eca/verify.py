@@ -6,7 +6,7 @@ from .. import app_policy
 from ..base import SixsenseTask
 from ..options import NO_WAIT_OPTIONS
 from ..vendor import VENDOR
-from ..verify import CheckReport, Unreadable
+from ..check_report import CheckReport, Unreadable
 from .common import (
     DESIRED_POLICIES,
     ECA_OPTIONS,
