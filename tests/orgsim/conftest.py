@@ -29,3 +29,11 @@ def make_sim(monkeypatch):
 @pytest.fixture
 def sim(make_sim):
     return make_sim("new_customer")
+
+
+@pytest.fixture
+def conn():
+    """The small SQLite org of the SOQL tests (tests/orgsim/soql_org.py)."""
+    from tests.orgsim.soql_org import build_org
+
+    return build_org()

@@ -4,128 +4,25 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import UTC, datetime
 
 import pytest
 
 from orgsim import schema, soql
-
-NOW = datetime(2026, 3, 15, 12, 0, 0, tzinfo=UTC)
-
-LICENSE = "100000000000001AAA"
-ADMIN_PROFILE = "00e000000000001AAA"
-MIN_PROFILE = "00e000000000002AAA"
-ADMIN = "005000000000001AAA"
-INTEGRATION = "005000000000002AAA"
-ORPHAN = "005000000000003AAA"
-ADMIN_PS = schema.to_18("0PS000000000001")
-SOME_SET = schema.to_18("0PS000000000002")
-SIX_SET = schema.to_18("0PS000000000003")
-APP = schema.to_18("0H4000000000001")  # "...CAA": real ids carry the checksum
-
-
-def _insert(conn: sqlite3.Connection, table: str, **values: object) -> None:
-    cols = ", ".join(f'"{c}"' for c in values)
-    marks = ", ".join("?" for _ in values)
-    conn.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({marks})', list(values.values()))
-
-
-@pytest.fixture
-def conn() -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
-    schema.create_tables(db)
-    _insert(db, "UserLicense", Id=LICENSE, Name="Salesforce", Status="Active")
-    _insert(
-        db,
-        "Profile",
-        Id=ADMIN_PROFILE,
-        Name="System Administrator",
-        UserLicenseId=LICENSE,
-        PermissionsApiEnabled=1,
-        PermissionsCanApproveUninstalledApps=1,
-    )
-    _insert(db, "Profile", Id=MIN_PROFILE, Name="Minimum Access - API Only Integrations")
-    users = [
-        (ADMIN, "admin@example.com", "Ada Admin", "aadmin", ADMIN_PROFILE, 1, "2025-01-10T08:00:00.000+0000"),
-        (INTEGRATION, "sixsense.integration@example.com", "6sense Integration", "sixint", MIN_PROFILE, 1, "2026-03-14T23:59:59.000+0000"),
-        (ORPHAN, "orphan@example.com", "O'Brien", "orph", None, 0, None),
-    ]  # fmt: skip
-    for uid, username, name, alias, profile, active, created in users:
-        _insert(
-            db,
-            "User",
-            Id=uid,
-            Username=username,
-            Name=name,
-            Alias=alias,
-            ProfileId=profile,
-            IsActive=active,
-            CreatedDate=created,
-        )
-    _insert(
-        db,
-        "PermissionSet",
-        Id=ADMIN_PS,
-        Name="X00e000000000001",
-        Label="System Administrator",
-        IsOwnedByProfile=1,
-        ProfileId=ADMIN_PROFILE,
-        PermissionsApiEnabled=1,
-    )
-    _insert(db, "PermissionSet", Id=SOME_SET, Name="Some_Set", Label="Some Set", IsOwnedByProfile=0)
-    _insert(
-        db,
-        "PermissionSet",
-        Id=SIX_SET,
-        Name="Sixsense_Integration",
-        Label="6sense Integration",
-        IsOwnedByProfile=0,
-        PermissionsUseAnyApiClient=1,
-    )
-    _insert(
-        db,
-        "PermissionSetAssignment",
-        Id="0Pa000000000001AAA",
-        AssigneeId=ADMIN,
-        PermissionSetId=ADMIN_PS,
-    )
-    _insert(
-        db,
-        "PermissionSetAssignment",
-        Id="0Pa000000000002AAA",
-        AssigneeId=INTEGRATION,
-        PermissionSetId=SOME_SET,
-    )
-    _insert(db, "ConnectedApplication", Id=APP, Name="sfdc_6sense_oauth_app")
-    _insert(
-        db,
-        "SetupEntityAccess",
-        Id="0J0000000000001AAA",
-        ParentId=ADMIN_PS,
-        SetupEntityId=APP,
-        SetupEntityType="ConnectedApplication",
-    )
-    for user, count in ((ADMIN, 3), (INTEGRATION, 512)):
-        _insert(
-            db, "OauthToken", Id=None, AppName="sfdc_6sense_oauth_app", UserId=user, UseCount=count
-        )
-    return db
-
-
-def run(conn: sqlite3.Connection, query: str, **kw) -> soql.QueryResult:
-    kw.setdefault("now", NOW)
-    return soql.execute(conn, query, **kw)
-
-
-def ids(result: soql.QueryResult) -> list[str]:
-    return [r["Id"] for r in result.records]
-
-
-def error(conn: sqlite3.Connection, query: str, **kw) -> soql.SoqlError:
-    with pytest.raises(soql.SoqlError) as info:
-        run(conn, query, **kw)
-    return info.value
-
+from tests.orgsim.soql_org import (
+    ADMIN,
+    ADMIN_PROFILE,
+    ADMIN_PS,
+    APP,
+    INTEGRATION,
+    LICENSE,
+    ORPHAN,
+    SIX_SET,
+    SOME_SET,
+    _insert,
+    error,
+    ids,
+    run,
+)
 
 # -- the queries CumulusCI and our tasks send --------------------------------------------------------------
 
@@ -399,125 +296,6 @@ def test_count_mixed_with_fields_is_rejected(conn):
     err = error(conn, "SELECT Id, COUNT(Id) FROM User")
     assert err.error_code == "MALFORMED_QUERY"
     assert err.message.endswith("Field must be grouped or aggregated: Id")
-
-
-# -- errors ---------------------------------------------------------------------------------------------------
-
-
-def test_unknown_object_is_invalid_type(conn):
-    err = error(conn, "SELECT Id FROM Foo")
-    assert err.error_code == "INVALID_TYPE"
-    assert err.message == (
-        "\nSELECT Id FROM Foo\n               ^\nERROR at Row:1:Column:16\nsObject type 'Foo' is not "
-        "supported. If you are attempting to use a custom object, be sure to append the '__c' after "
-        "the entity name. Please reference your WSDL or the describe call for the appropriate names."
-    )
-
-
-def test_unknown_field_is_invalid_field(conn):
-    err = error(conn, "SELECT Id, Bogus FROM User")
-    assert err.error_code == "INVALID_FIELD"
-    assert err.message == (
-        "\nSELECT Id, Bogus FROM User\n           ^\nERROR at Row:1:Column:12\nNo such column 'Bogus' "
-        "on entity 'User'. If you are attempting to use a custom field, be sure to append the '__c' "
-        "after the custom field name. Please reference your WSDL or the describe call for the "
-        "appropriate names."
-    )
-
-
-def test_unknown_field_in_where_and_on_parent(conn):
-    assert (
-        "No such column 'Nope' on entity 'User'"
-        in error(conn, "SELECT Id FROM User WHERE Nope = 'x'").message
-    )
-    err = error(conn, "SELECT Profile.Nope FROM User")
-    assert err.error_code == "INVALID_FIELD"
-    assert "No such column 'Nope' on entity 'Profile'" in err.message
-
-
-def test_unknown_relationship(conn):
-    err = error(conn, "SELECT Manager.Name FROM User")
-    assert err.error_code == "INVALID_FIELD"
-    assert "Didn't understand relationship 'Manager' in field path" in err.message
-    child = error(conn, "SELECT Id, (SELECT Id FROM Contacts) FROM User")
-    assert child.error_code == "INVALID_TYPE"
-    assert "Didn't understand relationship 'Contacts' in FROM part of query call" in child.message
-
-
-@pytest.mark.parametrize(
-    ("query", "token"),
-    [
-        ("SELECT Id FRM User", "FRM"),
-        ("SELECT Id FROM User WHERE", "<EOF>"),
-        ("SELECT Id FROM User GROUP BY Name", "GROUP"),
-        ('SELECT Id FROM User WHERE Alias = "x"', '"x"'),
-        ("SELECT Id FROM User WHERE Alias = 'a' AND Alias = 'b' OR Alias = 'c'", "OR"),
-        ("DELETE FROM User", "DELETE"),
-    ],
-)
-def test_syntax_errors_are_malformed_query(conn, query, token):
-    err = error(conn, query)
-    assert err.error_code == "MALFORMED_QUERY"
-    assert err.message.endswith(f"unexpected token: {token}")
-    assert "ERROR at Row:1:Column:" in err.message
-
-
-def test_syntax_error_position(conn):
-    err = error(conn, "SELECT Id\nFROM User\nWHERE Alias == 'x'")
-    assert (
-        err.message
-        == "\nWHERE Alias == 'x'\n             ^\nERROR at Row:3:Column:14\nunexpected token: ="
-    )
-
-
-@pytest.mark.parametrize(
-    ("where", "kind"),
-    [
-        ("IsActive = 'true'", "must be of type boolean and should not be enclosed in quotes"),
-        ("Alias = 5", "must be of type string and should be enclosed in quotes"),
-        (
-            "CreatedDate > '2025-01-01'",
-            "must be of type dateTime and should not be enclosed in quotes",
-        ),
-        (
-            "CreatedDate > 2025-01-01",
-            "must be of type dateTime and should not be enclosed in quotes",
-        ),
-    ],
-)
-def test_literal_type_errors(conn, where, kind):
-    err = error(conn, f"SELECT Id FROM User WHERE {where}")
-    assert err.error_code == "INVALID_FIELD"
-    assert kind in err.message
-
-
-def test_invalid_id_literal(conn):
-    err = error(conn, "SELECT Id FROM User WHERE Id = 'abc'")
-    assert (err.error_code, err.message) == (
-        "INVALID_QUERY_FILTER_OPERATOR",
-        "invalid ID field: abc",
-    )
-
-
-def test_offset_limit(conn):
-    err = error(conn, "SELECT Id FROM User LIMIT 10 OFFSET 2001")
-    assert err.error_code == "NUMBER_OUTSIDE_VALID_RANGE"
-
-
-def test_nested_child_subquery_is_rejected(conn):
-    err = error(
-        conn,
-        "SELECT Id, (SELECT Id, (SELECT Id FROM SetupEntityAccessItems) FROM PermissionSetAssignments) FROM User",
-    )
-    assert err.error_code == "MALFORMED_QUERY"
-
-
-def test_duplicate_field_is_rejected(conn):
-    err = error(conn, "SELECT Id, id FROM User")
-    assert (err.error_code, err.message.splitlines()[-1]) == (
-        "MALFORMED_QUERY",
-        "duplicate field selected: Id",
-    )
 
 
 # -- features, row filters, ids, injection --------------------------------------------------------------------
