@@ -25,7 +25,8 @@ demo: setup
 	    -o sixsense_validate_inputs__integration_username $(INTEGRATION_USER) \
 	    -o sixsense_validate_inputs__interactive True \
 	    -o sixsense_validate_inputs__confirm_production True \
-	    -o sixsense_validate_inputs__poll_interval 1
+	    -o sixsense_validate_inputs__poll_interval 1 \
+	    -o sixsense_verify__refresh_token_policy_checked True
 
 ## The fleet demo: diagnose every bundled scenario as a simulated org, all at once, on Prefect's local mode
 ## (no server; PREFECT_HOME is .sixsense/fleet/prefect). Prints the summary and the report paths (README: Fleet).

@@ -82,7 +82,10 @@ def run_flow(
                 "wait_timeout": "120",
                 **production_consent(sim),
             },
-            "sixsense_verify": {"report_path": str(home / "verification.json")},
+            "sixsense_verify": {
+                "report_path": str(home / "verification.json"),
+                "refresh_token_policy_checked": "True",  # the page, looked at (not readable by API)
+            },
             "sixsense_set_permitted_users": {"confirm_logout": "True"},
             "sixsense_reauthorize_integration_user": {"confirm_reauthorization": "True"},
         }

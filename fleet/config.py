@@ -46,7 +46,12 @@ ORG_OPTIONS = {
     "confirm_reauthorization": bool,
     "wait_timeout": int,
     "poll_interval": int,
+    "refresh_token_policy_checked": bool,
 }
+#: Per-org options of a later step, not of the first one: option -> the step (task) that takes it. The flow
+#: must have that step. ``refresh_token_policy_checked``: the operator looked at the connected app's policy
+#: page, where the org cannot show its refresh-token policy by API (README: real orgs).
+STEP_OPTIONS = {"refresh_token_policy_checked": "sixsense_verify"}
 #: Keys that would put a secret in the file: refused with how to do it instead.
 SECRET_HINT = (
     "secrets never go in the fleet file: log the org in with cci (`cci org connect`, or the sf CLI's "
@@ -92,10 +97,14 @@ class Fleet:
     orgs: list[Org]
 
 
-def project_flows(project_root: Path) -> set[str]:
-    """The project's sixsense_* flows, from ``cumulusci.yml`` (``flows:`` keys)."""
+def project_flows(project_root: Path) -> dict[str, set[str]]:
+    """The project's sixsense_* flows, from ``cumulusci.yml``: flow -> the tasks of its steps."""
     data = yaml.safe_load((project_root / "cumulusci.yml").read_text(encoding="utf-8")) or {}
-    return {name for name in (data.get("flows") or {}) if name.startswith("sixsense_")}
+    return {
+        name: {(s or {}).get("task") for s in ((flow or {}).get("steps") or {}).values()}
+        for name, flow in (data.get("flows") or {}).items()
+        if name.startswith("sixsense_")
+    }
 
 
 def _int(value, where: str, minimum: int) -> int:
@@ -144,7 +153,7 @@ def _options(raw, where: str) -> dict:
     return out
 
 
-def _org(raw, index: int, flows: set[str], environ) -> Org:
+def _org(raw, index: int, flows: dict[str, set[str]], environ) -> Org:
     where = f"orgs[{index}]"
     if not isinstance(raw, dict):
         raise FleetFileError(f"{where}: each org must be a mapping (name, cci_org or env, ...)")
@@ -190,7 +199,13 @@ def _org(raw, index: int, flows: set[str], environ) -> Org:
     flow = raw.get("flow")
     if flow not in flows:
         raise FleetFileError(f"{where}: unknown flow {flow!r}; one of: {', '.join(sorted(flows))}")
-    return Org(name, org_name, env, user, flow, _options(raw.get("options"), where))
+    options = _options(raw.get("options"), where)
+    for key, step in STEP_OPTIONS.items():
+        if key in options and step not in flows[flow]:
+            raise FleetFileError(
+                f"{where}: options.{key} is for {step}, a step {flow} does not have"
+            )
+    return Org(name, org_name, env, user, flow, options)
 
 
 def parse(text: str, path: str, project_root: Path, environ=None) -> Fleet:

@@ -6,7 +6,8 @@
   <run_dir>/<name>-diagnosis.json`` (and the Markdown and HTML paths beside it), then reads that JSON;
 - setup: ``cci flow run <flow> --org <cci_org> -o sixsense_validate_inputs__interactive False -o
   sixsense_validate_inputs__audit_dir <out>/orgs/<name>/audit`` plus the org's options (each as
-  ``sixsense_validate_inputs__<option>``), then reads the run's audit report (JSON) from that folder.
+  ``sixsense_validate_inputs__<option>``, or ``<step>__<option>`` for ``config.STEP_OPTIONS``), then reads
+  the run's audit report (JSON) from that folder.
 
 The process's environment is the caller's without any ``CUMULUSCI_ORG_*`` variable but this org's own (an
 ``env`` org), so one org's credentials never reach another org's process. Its output is scrubbed
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 from . import report
-from .config import ENV_PREFIX
+from .config import ENV_PREFIX, STEP_OPTIONS
 from .scrub import scrub, secrets_of
 
 #: cci output that means the org could not be reached or logged in to (not a task failure).
@@ -82,7 +83,6 @@ def command(org: dict, mode: str, run_dir: Path, out_dir: Path, cci: str) -> lis
         for key, value in opts.items():
             cmd += ["-o", key, str(value)]
         return cmd
-    prefix = "sixsense_validate_inputs__"
     opts = {
         "integration_username": org["integration_username"],
         **org["options"],
@@ -91,7 +91,8 @@ def command(org: dict, mode: str, run_dir: Path, out_dir: Path, cci: str) -> lis
     }
     cmd = [cci, "flow", "run", org["flow"], "--org", org["cci_org"]]
     for key, value in opts.items():
-        cmd += ["-o", prefix + key, str(value)]
+        step = STEP_OPTIONS.get(key, "sixsense_validate_inputs")
+        cmd += ["-o", f"{step}__{key}", str(value)]
     return cmd
 
 

@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import click
 from cumulusci.salesforce_api.exceptions import MetadataApiError
 from cumulusci.salesforce_api.metadata import ApiRetrieveUnpackaged
 from lxml import etree
@@ -13,7 +14,7 @@ from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .check_report import CheckReport, Unreadable
 from .errors import SixsenseOrgError
 from .metadata_xml import MD_NS, POLICY_TEMPLATE, package_xml, read_policy_template
-from .options import NO_WAIT_OPTIONS
+from .options import NO_WAIT_OPTIONS, bool_option, default_interactive
 from .queries import soql_in
 from .token_loss import integration_user_token, pre_authorized_users
 from .vendor import VENDOR
@@ -39,14 +40,20 @@ unreadable and no skip matters. Which skips matter:
   integration user holds a token for the app, read now: blocking an app ends all its sessions and
   prevents new ones (Metadata API Developer Guide: "BlacklistedConsumer"), so that token shows the app is not blocked. Otherwise it
   matters (and the token check fails anyway).
-- "refresh token policy" and "IP relaxation" SKIPPED (the org does not list the installed app as ConnectedApp
-  metadata, the only place Salesforce keeps them; for the refresh-token policy, also ConnectedApplication's
-  validity fields cannot tell: FAIL on a fixed lifetime they show, UNREADABLE when refused) do not matter for ``passed``,
-  but the log names them and the report lists them under ``not_checked``: check them on Manage App
-  Policies. Where the metadata is listed they are read and FAIL on "expire refresh token immediately", any
-  absolute lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP
-  relaxation stricter than the desired policy. The metadata is not always the effective policy (facts
-  §10.1: the developer's 30-day idle limit); the report says which it read.
+- "refresh token policy" SKIPPED (the org does not list the installed app as ConnectedApp metadata, the only
+  place Salesforce keeps it, and ConnectedApplication's validity fields cannot tell "valid until revoked"
+  from "Expire refresh token immediately": FAIL on a fixed lifetime they show, UNREADABLE when refused)
+  matters: an app that expires refresh tokens immediately must not verify. It stops mattering only on the
+  operator's word, ``refresh_token_policy_checked True`` or a yes at a terminal, reported "confirmed by
+  operator, not verifiable by API" (never PASS) and noted in the audit report; a policy the org does show is
+  never overridden by that word.
+- "IP relaxation" SKIPPED (not listed as metadata; ConnectedApplication has no such field) does not matter
+  for ``passed`` (IP restrictions bind only users with login IP ranges or trusted-range enforcement), but the
+  log names it and the report lists it under ``not_checked``: check it on Manage App Policies.
+- Where the metadata is listed both are read and FAIL on "expire refresh token immediately", any absolute
+  lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP relaxation
+  stricter than the desired policy. The metadata is not always the effective policy (Salesforce Help "Limit
+  the Idle Refresh Token TTL": the developer's 30-day idle limit); the report says which it read.
 - "setup user access" is checked only while the app is not installed; SKIPPED because the org's PermissionSet
   has no ``Permissions{APPROVE_UNINSTALLED}`` field (SOQL cannot tell) matters; SKIPPED because the app is
   installed (the permission is needed only to install it) does not.
@@ -66,6 +73,13 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             **SixsenseTask.task_options["integration_username"],
             "required": True,
         },
+        "refresh_token_policy_checked": bool_option(
+            f"True when you have checked, on {app_policy.FIX_PAGE} of the app, that its Refresh Token "
+            "Policy is 'Refresh token is valid until revoked' or 'Expire refresh token if not used for' "
+            f"at least {app_policy.MIN_IDLE_HOURS // 24} days. Counts only where the org cannot show the "
+            "policy by API; a policy the org shows is never overridden. In a flow: "
+            "-o sixsense_verify__refresh_token_policy_checked True. Default: False (asked at a terminal)."
+        ),
         "report_path": {
             "description": "Where to write the JSON report (directories are created). "
             "Default: .sixsense/verification.json",
@@ -253,12 +267,14 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 if ok is not None:
                     self._add(check, expected, why, ok, fix)
                     continue
+                if key == "refresh_token_policy":
+                    self._refresh_policy_by_hand(check, expected, app["Name"], why)
+                    continue
                 self._add(
                     check,
                     expected,
                     f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
-                    "only place this policy is kept"
-                    + (f"; {why}" if why else " (ConnectedApplication has no IP relaxation)"),
+                    "only place this policy is kept (ConnectedApplication has no IP relaxation)",
                     False,
                     f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
                     "SKIPPED",
@@ -270,6 +286,50 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 if key == "refresh_token_policy" and ok:
                     why += f" (metadata; {app_policy.EFFECTIVE_POLICY_NOTE})"
                 self._add(check, expected, f"{read[key]}: {why}", ok, fix)
+
+    def _refresh_policy_by_hand(self, check, expected, app_name, why):
+        """The refresh-token policy the org cannot show (``why``: what ConnectedApplication says): SKIPPED,
+        mattering unless the operator checked it on the policy page (``refresh_token_policy_checked`` True,
+        or yes at a terminal outside CI, default no; noted in the audit report)."""
+        by_hand = f"check it on {app_policy.FIX_PAGE} of {app_name}"
+        unread = f"not readable: this org does not list {app_name} as ConnectedApp metadata; {why}"
+        question = (
+            f"{app_name}'s Refresh Token Policy cannot be read by API. On {app_policy.FIX_PAGE}, is it "
+            "'Refresh token is valid until revoked' or 'Expire refresh token if not used for' at least "
+            f"{app_policy.MIN_IDLE_HOURS // 24} days?"
+        )
+        confirmed = self.options["refresh_token_policy_checked"]
+        if confirmed:
+            self._audit_note(
+                confirmed=[
+                    f"refresh_token_policy_checked True: {app_name}'s Refresh Token Policy keeps tokens"
+                ]
+            )
+        elif not self.plan and default_interactive() and click.confirm(question, default=False):
+            confirmed = True
+            self._record_confirmation(f"{app_name}'s Refresh Token Policy keeps refresh tokens")
+        if not confirmed:
+            self._add(
+                check,
+                expected,
+                unread,
+                False,
+                f"{by_hand} (an app that expires refresh tokens immediately stops {VENDOR.label}'s sync), "
+                "then run again with -o refresh_token_policy_checked True (in a flow: "
+                "-o sixsense_verify__refresh_token_policy_checked True)",
+                "SKIPPED",
+            )
+            return
+        self._add(
+            check,
+            expected,
+            f"confirmed by operator, not verifiable by API ({unread})",
+            False,
+            by_hand,
+            "SKIPPED",
+            matters=False,
+            note="the operator checked it on the policy page (refresh_token_policy_checked)",
+        )
 
     def _check_access(self, policy, integration, app):
         """Step 4: a SetupEntityAccess row from each policy entry (permission set, or profile through its

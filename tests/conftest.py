@@ -206,10 +206,15 @@ def flow_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             options.setdefault(task, {}).update(opts)
         coordinator = runtime.get_flow(flow, options=options)
         if "sixsense_verify" in {s.task_name for s in coordinator.steps}:
-            # This helper's default, only where the flow has the step (a misplaced option is refused).
-            coordinator.runtime_options.setdefault("sixsense_verify", {}).setdefault(
-                "report_path", str(tmp_path / "verification.json")
-            )
+            # This helper's defaults, only where the flow has the step (a misplaced option is refused); the
+            # steps take their options when the flow is built, so it is built again with them.
+            verify_options = options.setdefault("sixsense_verify", {})
+            verify_options.setdefault("report_path", str(tmp_path / "verification.json"))
+            # The operator's word a real run gives after looking at the app's policy page, where the org
+            # cannot show the refresh-token policy by API (the scenarios' apps keep refresh tokens unless the
+            # policy is readable). Without it: tests/e2e/test_refresh_policy_flow.py.
+            verify_options.setdefault("refresh_token_policy_checked", "True")
+            coordinator = runtime.get_flow(flow, options=options)
         records: list[str] = []
 
         class _Capture(logging.Handler):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from .. import app_policy
 from ..base import SixsenseTask
+from ..check_report import CheckReport, Unreadable
 from ..options import NO_WAIT_OPTIONS
 from ..vendor import VENDOR
-from ..check_report import CheckReport, Unreadable
 from .common import (
     DESIRED_POLICIES,
     ECA_OPTIONS,

@@ -146,6 +146,13 @@ STEP_OPTION_ROWS = [
         ["sixsense_assign_setup_access__api_names", "begins with a letter"],
     ),
     (
+        "non-boolean refresh_token_policy_checked in a flow",
+        FLOW,
+        "sixsense_verify",
+        {"refresh_token_policy_checked": "looked"},
+        ["sixsense_verify__refresh_token_policy_checked", "true or false"],
+    ),
+    (
         "verify report_path is a directory",
         FLOW,
         "sixsense_verify",

@@ -240,6 +240,16 @@ TASK_OPTION_ROWS = [
         ["api_access_control_enforcing", "true or false"],
     ),
     (
+        "non-boolean refresh_token_policy_checked",
+        "configured",
+        "sixsense_verify",
+        {
+            "integration_username": "sixsense.integration@example.com",
+            "refresh_token_policy_checked": "looked",
+        },
+        ["refresh_token_policy_checked", "true or false"],
+    ),
+    (
         "grant without integration_username",
         "configured",
         "sixsense_grant_app_access",

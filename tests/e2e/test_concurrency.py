@@ -35,6 +35,11 @@ def test_two_concurrent_runs_end_in_one_correct_state(flow, scenario, start_sim,
             **production_consent(sim),
         )
         args += ["-o", "sixsense_verify__report_path", str(tmp_path / name / "verification.json")]
+        args += [
+            "-o",
+            "sixsense_verify__refresh_token_policy_checked",
+            "True",
+        ]  # the page, looked at
         for task, opts in OPTIONS.items():
             for option, value in opts.items():
                 args += ["-o", f"{task}__{option}", value]

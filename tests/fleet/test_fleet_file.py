@@ -134,6 +134,15 @@ BAD = {
         {},
         ["orgs[0] (acme)", "confirm_production", "true or false"],
     ),
+    "a step's option on a flow without that step": (
+        "orgs:\n" + GOOD_ORG + "    options: {refresh_token_policy_checked: true}\n",
+        {},
+        [
+            "orgs[0] (acme)",
+            "refresh_token_policy_checked is for sixsense_verify",
+            "sixsense_eca does not",
+        ],
+    ),
     "production consent fleet-wide": (
         "confirm_production: true\norgs:\n" + GOOD_ORG,
         {},
@@ -193,6 +202,16 @@ def test_a_good_fleet_file_gives_per_org_entries_and_bounded_retry_delays():
     assert second.options == {}  # consent is per org: the first org's never reaches the second
     assert (second.cci_org, second.env) == ("beta_uat", "CUMULUSCI_ORG_Beta_UAT")
     assert "CUMULUSCI_ORG_Beta_UAT" not in json.dumps(first.to_dict())
+
+
+def test_a_step_option_is_kept_for_a_flow_with_that_step():
+    text = (
+        "orgs:\n"
+        + _org(flow="sixsense_existing_customer")
+        + ("    options: {refresh_token_policy_checked: true}\n")
+    )
+    [org] = config.parse(text, "f.yml", ROOT, {}).orgs
+    assert org.options == {"refresh_token_policy_checked": True}
 
 
 def test_the_example_fleet_file_is_valid():

@@ -56,6 +56,19 @@ def test_bad_credentials_are_could_not_connect_without_the_token(tmp_path):
     assert TOKEN not in json.dumps(row)
 
 
+def test_a_later_steps_option_goes_to_that_step(tmp_path):
+    """refresh_token_policy_checked is sixsense_verify's, not the first step's (config.STEP_OPTIONS)."""
+    org = {
+        **ORG,
+        "flow": "sixsense_new_customer",
+        "options": {"refresh_token_policy_checked": True},
+    }
+    cmd = runner.command(org, "setup", tmp_path, tmp_path, "cci")
+    assert cmd[cmd.index("sixsense_verify__refresh_token_policy_checked") + 1] == "True"
+    assert "sixsense_validate_inputs__refresh_token_policy_checked" not in cmd
+    assert "sixsense_validate_inputs__interactive" in cmd
+
+
 def test_each_process_sees_only_its_own_org_and_the_options_as_names(tmp_path):
     seen = tmp_path / "seen"
     row = _run(tmp_path, _cci(tmp_path, f'env > {seen}; echo "$@" >> {seen}; exit 3'), mode="setup")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import os
 import re
 import zipfile
@@ -435,3 +436,36 @@ def token(username, uid, app=APP, created="2025-10-03T10:00:00.000+0000"):
         "UseCount": 3,
         "AppMenuItemId": None,
     }
+
+
+# -- a terminal: the operator's scripted answers (tests/tasks/test_terminal_confirmations.py) --------------
+
+
+class Terminal(io.StringIO):
+    """Standard input at a terminal, holding what the operator will type."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def terminal(monkeypatch, capsys):
+    """``terminal("y", "")`` -> standard input is a terminal that answers "y", then Enter; ``CI`` is unset.
+    ``terminal.questions()`` -> the questions asked so far (click prints them to standard output)."""
+
+    def _answer(*answers: str):
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.setattr("sys.stdin", Terminal("".join(f"{a}\n" for a in answers)))
+
+    def questions() -> list[str]:
+        out = capsys.readouterr().out
+        return [line for line in out.replace("]: ", "]:\n").splitlines() if "[y/N]" in line]
+
+    _answer.questions = questions
+    return _answer
+
+
+@pytest.fixture
+def log_lines(caplog):
+    caplog.set_level(logging.INFO)
+    return lambda: [r.getMessage() for r in caplog.records]

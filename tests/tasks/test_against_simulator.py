@@ -21,7 +21,10 @@ def test_configured_org_verifies_and_nothing_is_written(sim_task, tmp_path):
     assert make("sixsense_grant_app_access", integration_username=INTEGRATION)()["created"] == 0
     assert make("sixsense_install_connected_app", interactive="False")()["status"] == "already done"
     result = make(
-        "sixsense_verify", integration_username=INTEGRATION, report_path=str(tmp_path / "v.json")
+        "sixsense_verify",
+        integration_username=INTEGRATION,
+        report_path=str(tmp_path / "v.json"),
+        refresh_token_policy_checked="True",  # the policy page, looked at (not readable by API here)
     )()
     assert result["passed"] is True
     assert writes_since(sim, seq) == []
@@ -142,6 +145,7 @@ def test_requests_do_not_grow_with_the_orgs_size(sim_task, tmp_path, task_name):
         options = {"integration_username": INTEGRATION}
         if task_name == "sixsense_verify":
             options["report_path"] = str(tmp_path / f"verify-{n}.json")
+            options["refresh_token_policy_checked"] = "True"
         seq = last_seq(sim)
         result = make(task_name, **options)()
         assert result, result

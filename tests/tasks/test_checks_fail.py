@@ -458,7 +458,7 @@ def test_verify_profile_policy_passes_with_the_profiles_access(sim_task, tmp_pat
     sim.org.set_access(
         APP, [set_id(sim, INTEGRATION_SET), profile_set_id(sim, INTEGRATION_PROFILE)]
     )
-    report, error, _ = verify(make, tmp_path)
+    report, error, _ = verify(make, tmp_path, refresh_token_policy_checked="True")
     assert error is None, error
     assert result(report, f"app access: profile {INTEGRATION_PROFILE}")["result"] == "PASS"
 
@@ -551,13 +551,14 @@ def test_verify_skipped_block_check_is_reported_not_all_checks_passed(
     summary says what was skipped and why."""
     caplog.set_level(logging.INFO)
     sim, make = sim_task("configured")
-    report, error, task = verify(make, tmp_path)
+    report, error, task = verify(make, tmp_path, refresh_token_policy_checked="True")
     assert error is None
     assert result(report, "app not blocked")["result"] == "SKIPPED"
     assert report["passed"] is True
     [skipped] = [c for c in report["not_checked"] if c["check"] == "app not blocked"]
     assert skipped["matters"] is False
-    # configured's app is not ConnectedApp metadata: its policies are the other skips (none matters)
+    # configured's app is not ConnectedApp metadata: its policies are the other skips (none matters, the
+    # refresh-token policy on the operator's word)
     assert {c["check"] for c in report["not_checked"]} == {
         "setup user access",
         "app not blocked",

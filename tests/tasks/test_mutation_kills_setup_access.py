@@ -12,7 +12,6 @@ import re
 import pytest
 from cumulusci.core.config import TaskConfig
 
-from tests.tasks import test_terminal_confirmations
 from tests.tasks.conftest import ADMIN, INTEGRATION, SETUP_PS, user
 from tests.tasks.test_write_faults import (
     SETUP_SET,
@@ -25,8 +24,6 @@ from tests.tasks.test_write_faults import (
 CUSTOM_ADMIN = user(ADMIN, "005000000000001AAA", profile="Custom Admin", approve=False)
 OTHER_PS = {"Id": "0PS000000000009AAA", "Name": "Approver_Set", "Label": "Approver"}
 SANDBOX = {"Name": "UAT", "IsSandbox": True}
-#: Standard input at a terminal, answering as scripted (the fixture of test_terminal_confirmations.py).
-terminal = test_terminal_confirmations.terminal
 
 
 def assignment(ps, approve=True, owned_by_profile=False, profile=None):

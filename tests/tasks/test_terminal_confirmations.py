@@ -15,8 +15,6 @@ The same through a real pseudo-terminal and the real ``cci``: tests/e2e/test_ter
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 
 import pytest
@@ -45,36 +43,6 @@ def _guard_case(case: str, sim_task, tmp_path):
     if before:
         before(sim)
     return sim, make, task_name, options, last_seq(sim)
-
-
-class Terminal(io.StringIO):
-    """Standard input at a terminal, holding what the operator will type."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-@pytest.fixture
-def terminal(monkeypatch, capsys):
-    """``terminal("y", "")`` -> standard input is a terminal that answers "y", then Enter; ``CI`` is unset.
-    ``terminal.questions()`` -> the questions asked so far (click prints them to standard output)."""
-
-    def _answer(*answers: str):
-        monkeypatch.delenv("CI", raising=False)
-        monkeypatch.setattr("sys.stdin", Terminal("".join(f"{a}\n" for a in answers)))
-
-    def questions() -> list[str]:
-        out = capsys.readouterr().out
-        return [line for line in out.replace("]: ", "]:\n").splitlines() if "[y/N]" in line]
-
-    _answer.questions = questions
-    return _answer
-
-
-@pytest.fixture
-def log_lines(caplog):
-    caplog.set_level(logging.INFO)
-    return lambda: [r.getMessage() for r in caplog.records]
 
 
 # -- the production guard ------------------------------------------------------------------------------
@@ -172,7 +140,12 @@ def test_production_guard_yes_once_in_a_flow_covers_its_later_steps(
     # The run's consent record says when and who (issue 18): one entry, for the production write.
     [consent] = saved["consent"]
     assert "production org" in consent["what"] and consent["os_user"] and consent["at"]
-    confirmed = [(s["task"], c) for s in steps for c in s.get("confirmed", [])]
+    confirmed = [
+        (s["task"], c)
+        for s in steps
+        for c in s.get("confirmed", [])
+        if c.startswith("at the terminal")
+    ]
     assert len(confirmed) == 1, confirmed
     task, text = confirmed[0]
     assert task == "sixsense_deploy_access" and "production org" in text, confirmed

@@ -45,7 +45,10 @@ def test_all_checks_pass_and_the_report_has_no_tokens(make_task, org, tmp_path):
     configured(org)
     report = tmp_path / "out" / "verification.json"
     result = make_task(
-        "sixsense_verify", integration_username=INTEGRATION, report_path=str(report)
+        "sixsense_verify",
+        integration_username=INTEGRATION,
+        report_path=str(report),
+        refresh_token_policy_checked="True",  # the policy is not readable by API here
     )()
     assert result == {
         "passed": True,
