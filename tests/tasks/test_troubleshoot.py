@@ -188,6 +188,13 @@ APPENDIX = [
         ["External Client App"],
         ["ECA package"],
     ),
+    (
+        "Verification incomplete:\n  - refresh token policy: not checked (not readable: this org does not "
+        "list sfdc_6sense_oauth_app as ConnectedApp metadata; ...); check it on ...",
+        "REFRESH_TOKEN_POLICY_NOT_CHECKED",
+        ["Expire refresh token immediately", "ConnectedApp metadata"],
+        ["Manage App Policies", "-o refresh_token_policy_checked True"],
+    ),
 ]
 
 
