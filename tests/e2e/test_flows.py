@@ -1,4 +1,6 @@
-"""Both flows, in-process, against every bundled scenario: with the autopilot, and non-interactively.
+"""Both flows, in-process, against every bundled scenario: with the autopilot, and non-interactively. The
+suite runs each (scenario, flow) pair in one of the two modes (:func:`flow_matrix`); ``make sweep`` runs every
+pair in both.
 
 The org's final state is read from the simulator, not from the tasks' own reports.
 """
@@ -30,6 +32,23 @@ from tests.e2e.outcomes import (
 )
 
 FAST = {"poll_interval": "1", "wait_timeout": "60"}
+
+
+def flow_matrix(mode: int) -> list:
+    """``(scenario, flow)`` params of every bundled scenario with every flow. The suite runs a deterministic
+    half: each scenario with one flow here (``mode`` 0, with the autopilot) and the other flow in the other
+    mode (1, non-interactive), so every pair runs once; the other half is marked ``sweep`` (``make sweep``
+    runs the whole matrix)."""
+    return [
+        pytest.param(
+            scenario,
+            flow,
+            id=f"{scenario}-{flow}",
+            marks=() if (i + j + mode) % 2 == 0 else pytest.mark.sweep,
+        )
+        for i, scenario in enumerate(connectable_scenarios())
+        for j, flow in enumerate(FLOWS)
+    ]
 
 
 def _options(tmp_path, extra: dict | None = None, scenario: str = "") -> dict:
@@ -69,8 +88,7 @@ def assert_stops_for_the_app_choice(sim, flow, run_flow_inprocess, tmp_path, sce
     assert writes_since(sim, mark) == []
 
 
-@pytest.mark.parametrize("flow", FLOWS)
-@pytest.mark.parametrize("scenario", connectable_scenarios())
+@pytest.mark.parametrize("scenario, flow", flow_matrix(0))
 def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
@@ -132,8 +150,7 @@ def test_flow_with_autopilot_finishes_and_second_run_writes_nothing(
     )
 
 
-@pytest.mark.parametrize("flow", FLOWS)
-@pytest.mark.parametrize("scenario", connectable_scenarios())
+@pytest.mark.parametrize("scenario, flow", flow_matrix(1))
 def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     scenario, flow, start_sim, run_flow_inprocess, tmp_path
 ):
@@ -173,6 +190,13 @@ def test_non_interactive_flow_stops_at_each_manual_step_and_resumes(
     assert error is None, f"{error}\n{output}"
     assert stops == expected
     assert_setup_complete(sim.state())
+
+
+def test_the_suites_half_of_the_matrix_runs_every_scenario_with_every_flow():
+    """The sample is deterministic and complete over the two modes: each pair exactly once unmarked."""
+    unmarked = [tuple(p.values) for mode in (0, 1) for p in flow_matrix(mode) if not p.marks]
+    pairs = [(scenario, flow) for scenario in connectable_scenarios() for flow in FLOWS]
+    assert sorted(unmarked) == sorted(pairs)
 
 
 def test_every_scenario_and_flow_has_an_expected_outcome():
