@@ -199,6 +199,27 @@ def row_from_diagnosis(base: dict, d: dict, path: str | None) -> dict:
     )
 
 
+#: What the operator does when the only open check of the connected-app verification is the refresh-token
+#: policy the org cannot show by API (sixsense_verify: "refresh token policy" SKIPPED and mattering).
+REFRESH_POLICY_CHECK = (
+    "The org cannot show the app's Refresh Token Policy by API. Open Setup > Connected Apps OAuth Usage > "
+    "Manage App Policies > Edit Policies for the app: it must be 'Refresh token is valid until revoked' or "
+    "'Expire refresh token if not used for' at least 30 days (set it there if not). Then add "
+    "refresh_token_policy_checked: true to this org's options in the fleet file and run fleet setup again."
+)
+
+
+def _only_the_refresh_policy_open(step: dict | None) -> bool:
+    """The stopped step is the connected-app verification with nothing failed and only the refresh-token
+    policy not checked (its return values, kept in the audit report)."""
+    values = (step or {}).get("return_values") or {}
+    return (
+        (step or {}).get("task") == "sixsense_verify"
+        and values.get("failed") == []
+        and values.get("not_checked") == ["refresh token policy"]
+    )
+
+
 _PENDING_RE = re.compile(r"Manual step pending: (.+?)\.\s*\n(.*?)(?:\nTo resume:|\Z)", re.DOTALL)
 
 
@@ -237,6 +258,16 @@ def row_from_setup(base: dict, code: int, audit: dict | None, output: str) -> di
             state_text=f"waiting at step {stopped.get('step')}: {title}",
             reason=status,
             instructions=instructions,
+            **extra,
+        )
+    if _only_the_refresh_policy_open(stopped):
+        return _row(
+            base,
+            state="waiting",
+            step=f"{stopped.get('step')}. {stopped.get('task')}",
+            state_text=f"waiting at step {stopped.get('step')}: check the app's Refresh Token Policy",
+            reason="the operator's check of a policy the org cannot show by API",
+            instructions=REFRESH_POLICY_CHECK,
             **extra,
         )
     from .runner import CONNECT_RE, error_line  # late: runner imports this module

@@ -56,6 +56,14 @@ def test_the_flow_does_not_pass_on_an_unread_refresh_policy(
     # Everything else the flow did is verified: only the policy is open.
     assert {c["check"] for c in report["checks"] if c["result"] == "FAIL"} == set()
     assert [n["check"] for n in report["not_checked"] if n["matters"]] == ["refresh token policy"]
+    # A fleet reads this run's audit report as an org waiting for the operator's check, not a failure.
+    from fleet import report as fleet_report
+
+    [audit] = [p for p in (tmp_path / "audit").glob("*.json") if not p.stem.endswith("-diagnosis")]
+    base = {"name": "acme", "flow": "sixsense_new_customer", "cci_org": "sim", "seconds": 1.0}
+    row = fleet_report.row_from_setup(base, 1, json.loads(audit.read_text()), "")
+    assert row["state"] == "waiting", row
+    assert "refresh_token_policy_checked: true" in row["instructions"]
 
 
 def test_the_flow_passes_on_the_operators_word_and_the_audit_says_whose(

@@ -186,3 +186,34 @@ def test_cci_error_message_is_kept_whole_across_wrapped_lines():
         'Error: Salesforce refused the session cci connected with: "This session is not valid"'
     )
     assert runner.error_line("only\nlast line") == "last line"
+
+
+def _verify_stopped(failed: list, not_checked: list) -> dict:
+    step = {
+        "step": "15",
+        "task": "sixsense_verify",
+        "status": "failed",
+        "error": "VerificationFailed: Verification incomplete: ...",
+        "return_values": {"passed": False, "failed": failed, "not_checked": not_checked},
+    }
+    return {"steps": [{"step": "1", "task": "sixsense_validate_inputs", "status": "ok"}, step]}
+
+
+def test_only_the_refresh_policy_to_check_is_waiting_for_the_operator():
+    """The connected-app verification stops only on the refresh-token policy the org cannot show: the org
+    waits for the operator's look at the policy page and the fleet file's option, it has not failed."""
+    row = report.row_from_setup(BASE, 1, _verify_stopped([], ["refresh token policy"]), "")
+    assert row["state"] == "waiting"
+    assert row["state_text"] == "waiting at step 15: check the app's Refresh Token Policy"
+    assert "refresh_token_policy_checked: true" in row["instructions"]
+    assert "Manage App Policies" in row["instructions"]
+
+
+def test_a_verification_that_failed_or_could_not_read_more_is_failed():
+    for failed, not_checked in (
+        (["app installed"], ["refresh token policy"]),
+        ([], ["refresh token policy", "app not blocked"]),
+        ([], ["IP relaxation"]),
+    ):
+        row = report.row_from_setup(BASE, 1, _verify_stopped(failed, not_checked), "")
+        assert row["state"] == "failed", (failed, not_checked, row)
