@@ -27,3 +27,44 @@ def test_the_log_table_is_titled_with_the_report_title(sim_task, tmp_path, caplo
     verify(make, tmp_path, refresh_token_policy_checked="True")
     lines = [r.getMessage() for r in caplog.records]
     assert "6sense verification" in lines, lines[:5]
+
+
+class _PlanReport:
+    """The smallest task CheckReport needs, in plan mode (table, audit note and return values only)."""
+
+    plan = True
+
+    def __init__(self, runtime_logger):
+        self.checks = []
+        self.logger = runtime_logger
+        self.notes = {}
+
+    def _log_table(self, title, rows):
+        from tasks.formatting import format_table
+
+        for line in format_table(title, rows):
+            self.logger.info(line)
+
+    def _audit_note(self, **fields):
+        self.notes.update(fields)
+
+
+def test_a_narrow_table_has_its_title_and_header_line(runtime, caplog):
+    from tasks.check_report import CheckReport
+
+    class Report(_PlanReport, CheckReport):
+        pass
+
+    caplog.set_level(logging.INFO)
+    report = Report(logging.getLogger("check_report_test"))
+    report._add("a", "b", "c", True, "fix")
+    report._add("d", "e", "f", False, "g", "SKIPPED", matters=False, note="why")
+    report._finish({})
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[:3] == [
+        "6sense verification",
+        "check  expected  actual  result",
+        "-----  --------  ------  -------",
+    ]
+    assert report.return_values["passed"] is True
+    assert report.notes["after"] == {"passed": True, "failed": [], "not_checked": []}
