@@ -14,7 +14,7 @@ from .base import APPROVE_UNINSTALLED, SixsenseTask
 from .check_report import CheckReport, Unreadable
 from .errors import SixsenseOrgError
 from .metadata_xml import MD_NS, POLICY_TEMPLATE, package_xml, read_policy_template
-from .options import NO_WAIT_OPTIONS, bool_option, default_interactive
+from .options import COMMON_OPTIONS, NO_WAIT_OPTIONS, bool_option, stdin_is_tty
 from .queries import soql_in
 from .token_loss import integration_user_token, pre_authorized_users
 from .vendor import VENDOR
@@ -73,12 +73,20 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             **SixsenseTask.task_options["integration_username"],
             "required": True,
         },
+        "interactive": {
+            **COMMON_OPTIONS["interactive"],
+            "description": "True: at a terminal, ask about what the org cannot show by API (the "
+            "refresh-token policy). False: never ask; such a check then holds the verification back until "
+            "refresh_token_policy_checked says it was looked at. Default: True when standard input is a "
+            "terminal and CI is unset.",
+        },
         "refresh_token_policy_checked": bool_option(
             f"True when you have checked, on {app_policy.FIX_PAGE} of the app, that its Refresh Token "
             "Policy is 'Refresh token is valid until revoked' or 'Expire refresh token if not used for' "
             f"at least {app_policy.MIN_IDLE_HOURS // 24} days. Counts only where the org cannot show the "
             "policy by API; a policy the org shows is never overridden. In a flow: "
-            "-o sixsense_verify__refresh_token_policy_checked True. Default: False (asked at a terminal)."
+            "-o sixsense_verify__refresh_token_policy_checked True. Default: False (asked at a terminal "
+            "when interactive)."
         ),
         "report_path": {
             "description": "Where to write the JSON report (directories are created). "
@@ -290,7 +298,7 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
     def _refresh_policy_by_hand(self, check, expected, app_name, why):
         """The refresh-token policy the org cannot show (``why``: what ConnectedApplication says): SKIPPED,
         mattering unless the operator checked it on the policy page (``refresh_token_policy_checked`` True,
-        or yes at a terminal outside CI, default no; noted in the audit report)."""
+        or yes at a terminal when ``interactive``, default no; noted in the audit report)."""
         by_hand = f"check it on {app_policy.FIX_PAGE} of {app_name}"
         unread = f"not readable: this org does not list {app_name} as ConnectedApp metadata; {why}"
         question = (
@@ -305,7 +313,12 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                     f"refresh_token_policy_checked True: {app_name}'s Refresh Token Policy keeps tokens"
                 ]
             )
-        elif not self.plan and default_interactive() and click.confirm(question, default=False):
+        elif (
+            not self.plan
+            and self.options["interactive"]
+            and stdin_is_tty()
+            and click.confirm(question, default=False)
+        ):
             confirmed = True
             self._record_confirmation(f"{app_name}'s Refresh Token Policy keeps refresh tokens")
         if not confirmed:

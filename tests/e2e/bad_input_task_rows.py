@@ -55,6 +55,7 @@ WAITING_TASKS = tuple(
 #: The waiting tasks, and the writing tasks that ask at a terminal.
 INTERACTIVE_TASKS = (
     *WAITING_TASKS,
+    "sixsense_verify",
     "sixsense_grant_app_access",
     "sixsense_remove_connected_app_access",
 )

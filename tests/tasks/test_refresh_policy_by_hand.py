@@ -143,3 +143,12 @@ def test_plan_mode_asks_nothing_and_never_fails(sim_task, tmp_path, terminal):
     assert terminal.questions() == []
     assert task.return_values["passed"] is False
     assert "refresh token policy" in task.return_values["not_checked"]
+
+
+def test_interactive_false_at_a_terminal_asks_nothing(sim_task, tmp_path, terminal):
+    """A flow run with interactive False never asks, even from a terminal: the option is the only word."""
+    sim, make = sim_task("configured")
+    terminal()
+    report, error, _ = verify(make, tmp_path, interactive="False")
+    assert terminal.questions() == []
+    assert report["passed"] is False and FLAG in str(error)
