@@ -153,6 +153,13 @@ STEP_OPTION_ROWS = [
         ["sixsense_verify__refresh_token_policy_checked", "true or false"],
     ),
     (
+        "non-boolean interactive of verify in a flow",
+        FLOW,
+        "sixsense_verify",
+        {"interactive": "sometimes"},
+        ["sixsense_verify__interactive", "true or false"],
+    ),
+    (
         "verify report_path is a directory",
         FLOW,
         "sixsense_verify",
