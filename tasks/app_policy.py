@@ -52,6 +52,12 @@ EFFECTIVE_POLICY_NOTE = (
     "idle refresh-token limit, 'valid until revoked' behaves as 30 days of inactivity (Salesforce Help: 'Limit the Idle Refresh Token TTL')"
 )
 FIX_PAGE = "Setup > Connected Apps OAuth Usage > Manage App Policies > Edit Policies"
+#: The refresh-token policies that keep the sync alive, in the page's words (what an operator checks by hand
+#: where the org cannot show the policy by API).
+KEEPS_TOKENS = (
+    f"'{REFRESH_WORDS['infinite']}' or 'Expire refresh token if not used for' at least "
+    f"{MIN_IDLE_HOURS // 24} days"
+)
 
 
 def read_oauth_policy(task, app_name: str) -> dict | None:

@@ -82,9 +82,8 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         },
         "refresh_token_policy_checked": bool_option(
             f"True when you have checked, on {app_policy.FIX_PAGE} of the app, that its Refresh Token "
-            "Policy is 'Refresh token is valid until revoked' or 'Expire refresh token if not used for' "
-            f"at least {app_policy.MIN_IDLE_HOURS // 24} days. Counts only where the org cannot show the "
-            "policy by API; a policy the org shows is never overridden. In a flow: "
+            f"Policy is {app_policy.KEEPS_TOKENS}. Counts only where the org cannot show the policy by "
+            "API; a policy the org shows is never overridden. In a flow: "
             "-o sixsense_verify__refresh_token_policy_checked True. Default: False (asked at a terminal "
             "when interactive)."
         ),
@@ -303,8 +302,7 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         unread = f"not readable: this org does not list {app_name} as ConnectedApp metadata; {why}"
         question = (
             f"{app_name}'s Refresh Token Policy cannot be read by API. On {app_policy.FIX_PAGE}, is it "
-            "'Refresh token is valid until revoked' or 'Expire refresh token if not used for' at least "
-            f"{app_policy.MIN_IDLE_HOURS // 24} days?"
+            f"{app_policy.KEEPS_TOKENS}?"
         )
         confirmed = self.options["refresh_token_policy_checked"]
         if confirmed:
