@@ -1,8 +1,8 @@
 """Fleet figures (``make bench``): fleet diagnose over simulated orgs at 100 ms injected latency.
 
 One simulator process per org (``fleet.sim``, ``--latency-ms 100``: every API request waits 100 ms, as
-``benchmarks/run.py`` injects it), the bundled scenarios in turn (``client_app_not_allowlisted`` left out: it
-cannot connect, so it costs next to nothing), ``FLEET_BENCH_ORGS`` orgs (default 50). For concurrency 1, 4 and
+``benchmarks/run.py`` injects it), the bundled scenarios in turn (``client_app_not_allowlisted`` and ``client_app_blocked``
+left out: they cannot connect, so they cost next to nothing), ``FLEET_BENCH_ORGS`` orgs (default 50). For concurrency 1, 4 and
 16 it runs ``.venv-fleet/bin/python -m fleet diagnose`` once and prints:
 
 - orgs per minute over the orgs' phase (the fleet JSON's ``elapsed_seconds``: first org started to last
@@ -143,7 +143,8 @@ def run_once(sims: sim.Simulators, env: dict, work: Path, concurrency: int, n: i
 def main() -> None:
     n = int(os.environ.get("FLEET_BENCH_ORGS", "50"))
     cores = os.cpu_count() or 1
-    names = [s for s in sim.bundled_scenarios() if s != "client_app_not_allowlisted"]
+    unconnectable = {"client_app_not_allowlisted", "client_app_blocked"}
+    names = [s for s in sim.bundled_scenarios() if s not in unconnectable]
     orgs = {f"org{i:02d}": scenario for i, scenario in zip(range(n), itertools.cycle(names))}
     print(
         f"\nFleet: fleet diagnose over {n} simulated orgs (one simulator each, {LATENCY_MS} ms injected "

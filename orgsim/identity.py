@@ -242,11 +242,17 @@ class Identity:
           400 body, quoted in omniphx/forrest#184 and restforce/restforce#46);
         - a wrong secret, or none where one is required -> ``invalid_client`` "invalid client credentials"
           (restforce/restforce#338). A public client (no secret) that sends one is refused the same way
-          (UNCERTAIN: when in doubt, refuse).
+          (UNCERTAIN: when in doubt, refuse);
+        - a client whose app is blocked on Connected Apps OAuth Usage (a BlacklistedConsumer) ->
+          ``app_blocked`` "this app is blocked by admin" (facts §6.2: "Blocking ends all sessions and prevents
+          new ones", and that error body). Which Salesforce checks first, the block or the grant (a block also
+          revokes the app's refresh tokens), is not documented: the client is checked before its grant here,
+          as ``invalid_client_id`` is, so a refresh through a blocked app says ``app_blocked``.
         """
         client = self.oauth_client(client_id)
         if client is None:
             raise ActionError("invalid_client_id", "client identifier invalid")
+        self.refuse_blocked_client(client)
         expected = client["secret"]
         if client_secret:
             if expected is None or not hmac.compare_digest(
@@ -256,6 +262,14 @@ class Identity:
         elif expected is not None and secret_required:
             raise ActionError("invalid_client", "invalid client credentials")
         return client
+
+    def refuse_blocked_client(self, client: dict) -> None:
+        """:class:`ActionError` ``app_blocked`` "this app is blocked by admin" when ``client``'s app is
+        blocked on Connected Apps OAuth Usage (facts §6.2); every grant checks it (:meth:`check_client`, the
+        JWT bearer grant)."""
+        app = self.store.sim_rows("app", name=client["name"])
+        if app and app[0]["blocked"]:
+            raise ActionError("app_blocked", "this app is blocked by admin")
 
     def client_allowlisted(self, user_id: str, consumer_key: str) -> bool:
         """Whether API Access Control lets ``user_id`` call the API through this client (facts §2, §1.3):

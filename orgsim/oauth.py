@@ -125,7 +125,8 @@ def _jwt_claims(org, assertion: str) -> tuple[dict, dict]:
     Integration"); an unsigned, malformed or wrongly signed assertion, or a client with no certificate, is
     ``invalid_grant`` "invalid assertion" (the error code per vendor troubleshooting guides, e.g. Striim's
     "Salesforce troubleshooting"; the description UNCERTAIN); an ``exp`` in the past is ``invalid_grant``
-    "expired assertion" (UNCERTAIN wording)."""
+    "expired assertion" (UNCERTAIN wording); a client whose app is blocked on OAuth Usage is ``app_blocked``
+    (``Identity.refuse_blocked_client``)."""
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
@@ -143,6 +144,7 @@ def _jwt_claims(org, assertion: str) -> tuple[dict, dict]:
     client = org.oauth_client(claims.get("iss"))
     if client is None:
         raise ActionError("invalid_client_id", "client identifier invalid")
+    org.refuse_blocked_client(client)
     if header.get("alg") != "RS256" or not client.get("certificate"):
         raise ActionError("invalid_grant", "invalid assertion")
     try:
@@ -201,7 +203,7 @@ def register(app: Flask, ctx) -> None:
     @app.post("/services/oauth2/token")
     def token():
         """The token endpoint: a known client only (``invalid_client_id``), its secret
-        (``invalid_client``), a refresh token of that client, a single-use code for that client and
+        (``invalid_client``), not blocked on OAuth Usage (``app_blocked``), a refresh token of that client, a single-use code for that client and
         redirect URI, or a JWT signed for that client's certificate (``invalid_grant``,
         ``redirect_uri_mismatch``). A code or JWT grant is a new authorization: it creates an OauthToken
         row (``Identity.issue_session``). Errors are 400 ``{"error", "error_description"}``."""

@@ -65,7 +65,7 @@ OAUTH_TOKEN_VISIBILITY = ("both", "customize_application", "manage_users")
 #: or ``all`` (the vendor article: "the system logs out all users").
 ADMIN_APPROVAL_REVOKES = ("not_pre_authorized", "all")
 #: The tool's own connected app (CumulusCI's built-in app) as the org sees it (facts §10.1, §2).
-CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted")
+CLIENT_APP_STATES = ("uninstalled", "installed", "allowlisted", "blocked")
 PERMITTED = ("admin_approved", "all_users")
 #: No org's daily API allowance comes near this (Enterprise Edition: 100,000 plus 1,000 per Salesforce
 #: licence; the REST API guide's example header is ``api-usage=10018/100000``): a larger value is a typo.

@@ -258,9 +258,12 @@ def seed_tool_clients(org, data: dict[str, Any], connected_profile_ps: str | Non
     """Register the tool's own OAuth clients (``identity.TOOL_CLIENTS``: CumulusCI's built-in connected app
     and the sf CLI's) as apps of this org, and put CumulusCI's app in the scenario's ``client_app.state``
     (facts §10.1): ``uninstalled`` (an uninstalled third-party app: the default), ``installed`` (Install on
-    OAuth Usage, all users may self-authorize) or ``allowlisted`` (installed, "Admin approved users are
+    OAuth Usage, all users may self-authorize), ``allowlisted`` (installed, "Admin approved users are
     pre-authorized", and the connected user's profile granted access: what API Access Control allows,
-    facts §2). CumulusCI's app is listed on OAuth Usage, as the connected user has used it."""
+    facts §2) or ``blocked`` (Block on OAuth Usage, a BlacklistedConsumer: no grant through it succeeds and
+    the block ends its sessions, facts §6.2; the server ends cci's stored session when it starts). CumulusCI's
+    app is listed on OAuth Usage, as the connected user has used it."""
+    state = data["client_app"]["state"]
     for name, (key, callbacks) in TOOL_CLIENTS.items():
         org.store.sim_put(
             "app",
@@ -269,12 +272,11 @@ def seed_tool_clients(org, data: dict[str, Any], connected_profile_ps: str | Non
                 "label": name,
                 "consumer_key": key,
                 "visible": name == TOOL_CLIENT,
-                "blocked": False,
+                "blocked": name == TOOL_CLIENT and state == "blocked",
                 "managed": 0,
             },
         )
         org.register_oauth_client(key, name, secret=None, callback_urls=callbacks)
-    state = data["client_app"]["state"]
     if state in ("installed", "allowlisted"):
         org.install(TOOL_CLIENT, installed_at=_days_ago(data["client_app"]["installed_days_ago"]))
     if state == "allowlisted":

@@ -353,4 +353,7 @@ def start(
             client_key=TOOL_CLIENTS[TOOL_CLIENT][0],
             authorization=True,
         )
+        if org.app_state(TOOL_CLIENT)["blocked"]:
+            # cci connected before the app was blocked: "blocking ends all sessions" (facts §6.2).
+            org.block(TOOL_CLIENT)
     return SimServer(httpd, ctx, bundle, cert, session)

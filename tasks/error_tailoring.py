@@ -315,6 +315,19 @@ def tailor_client(d: dict) -> tuple[list[str], list[str]]:
     )
 
 
+def tailor_client_blocked(d: dict) -> tuple[list[str], list[str]]:
+    """The org answered this run, so the app cci logs in through is not blocked now: the blocked client is
+    another one, or it was unblocked since."""
+    return (
+        [
+            "cci's own session reached this org for this report, so the connected app cci logs in through "
+            "is not blocked now: the blocked client is another connected app (the Salesforce CLI's, another "
+            "tool's), or it was unblocked since the error."
+        ],
+        [],
+    )
+
+
 def tailor_permission_gate(d: dict) -> tuple[list[str], list[str]]:
     acc = d["api_access_control"]
     setup = d["users"].get("setup") or {}
@@ -359,6 +372,7 @@ TAILORS = {
     "install": tailor_install,
     "acc": tailor_acc,
     "client": tailor_client,
+    "client_blocked": tailor_client_blocked,
     "permission_gate": tailor_permission_gate,
     "licence": tailor_licence,
     "none": tailor_none,

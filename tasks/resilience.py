@@ -178,6 +178,33 @@ def client_not_allowlisted_message(org_config) -> str:
     )
 
 
+#: Salesforce's OAuth error for a grant through an app blocked on Connected Apps OAuth Usage (a
+#: BlacklistedConsumer; salesforce-facts.md §6.2): ``{"error":"app_blocked","error_description":"this app is
+#: blocked by admin"}``. CumulusCI's refresh puts that body in "OAuth failed\nstatus_code: 400\ncontent: ...".
+CLIENT_BLOCKED_CODE = "app_blocked"
+
+
+def client_blocked_message(org_config) -> str:
+    """What to do when Salesforce refuses cci's token refresh because the connected app cci logs in through
+    (:func:`refused_client`) is blocked on Connected Apps OAuth Usage. Nothing has been changed when this is
+    raised; reconnecting through the same app is refused alike (blocking "prevents new" sessions)."""
+    return (
+        f'Salesforce refused cci\'s token refresh: "{CLIENT_BLOCKED_CODE}: this app is blocked by admin". The '
+        f"connected app cci logs in through, {refused_client(org_config)}, is blocked in this org (blocking "
+        "ends its sessions and prevents new ones: reconnecting through it is refused until it is unblocked). "
+        "Nothing was "
+        "changed. An admin must, in Setup > Connected Apps OAuth Usage, Unblock that app (where API Access "
+        'Control is enforcing, also Install it, set Permitted Users to "Admin approved users are '
+        'pre-authorized" and give your profile or a permission set access to it); then reconnect the org '
+        f"(cci org connect <org>) and {RUN_AGAIN}."
+    )
+
+
+def client_blocked(error: BaseException) -> bool:
+    """cci's token refresh was refused because the app it logs in through is blocked (never transient)."""
+    return CLIENT_BLOCKED_CODE in str(error)
+
+
 def client_not_allowlisted(error: BaseException) -> bool:
     """The session's connected app is not allowlisted under API Access Control (never a session expiry:
     refreshing the token cannot help)."""
@@ -316,7 +343,8 @@ class SalesforceCalls:
       ``self.tooling``);
     * ``_update_credentials``: cci's token refresh at the task's start, retried on a transient failure;
       ``invalid_grant`` -> ``SixsenseOrgError`` naming ``cci org connect``; the REST refusal of a client
-      API Access Control does not allow -> :func:`client_not_allowlisted_message` at once (no retry);
+      API Access Control does not allow -> :func:`client_not_allowlisted_message`, and a refresh through a
+      blocked app -> :func:`client_blocked_message`, at once (no retry);
     * ``_call(what, fn, ...)``: ``fn(...)``; a ``SalesforceError`` or a lost connection ->
       ``SixsenseOrgError`` (one line: what, Salesforce's code and message, what to do). Retries nothing:
       writes retry through :func:`converge`, which queries first;
@@ -347,6 +375,8 @@ class SalesforceCalls:
                     raise SixsenseOrgError(
                         client_not_allowlisted_message(self.org_config)
                     ) from None
+                if client_blocked(error):  # the refresh grant itself, through a blocked app
+                    raise SixsenseOrgError(client_blocked_message(self.org_config)) from None
                 if "invalid_grant" in text:
                     raise SixsenseOrgError(
                         "cci could not refresh the Salesforce session: the org refused the stored refresh "
@@ -431,32 +461,47 @@ class SalesforceCalls:
 
 
 def explain_refused_client_at_connect() -> None:
-    """Make cci's own connection check say what to do when API Access Control refuses cci's connected app.
+    """Make cci's own connection check say what to do when Salesforce refuses cci's connected app.
 
     Before a flow's first step, cci refreshes the token and reads ``Organization`` over REST
-    (``FlowCoordinator._init_org`` -> ``OrgConfig.refresh_oauth_token`` -> ``_load_orginfo``), so that read is
-    the first call Salesforce refuses with "This session is not valid for use with the REST API", and no
-    sixsense step has run yet. This wraps ``OrgConfig._load_orginfo`` (once, when cci loads the sixsense
-    tasks) so that exactly that refusal becomes ``SixsenseOrgError(client_not_allowlisted_message(org_config))``; every
-    other outcome is cci's, unchanged. Nothing has been written at that point. The project's one patch of
-    CumulusCI, kept on purpose: docs/salesforce-oauth-metadata.md §3 says why."""
+    (``FlowCoordinator._init_org`` -> ``OrgConfig.refresh_oauth_token`` -> ``_refresh_token``, then
+    ``_load_orginfo``), and no sixsense step has run yet. Two refusals meet cci there: the refresh grant
+    through an app blocked on OAuth Usage (``app_blocked``, in cci's ``OAuth2Error`` "OAuth failed ...") and
+    the REST read of a session API Access Control does not allow ("This session is not valid for use with the
+    REST API"). This wraps ``OrgConfig._refresh_token`` and ``OrgConfig._load_orginfo`` (once, when cci loads
+    the sixsense tasks) so that exactly those become ``SixsenseOrgError`` with :func:`client_blocked_message`
+    or :func:`client_not_allowlisted_message`; every other outcome is cci's, unchanged. Nothing has been
+    written at that point. The project's one patch of CumulusCI, kept on purpose:
+    docs/salesforce-oauth-metadata.md §3 says why."""
     from cumulusci.core.config.org_config import OrgConfig
+    from cumulusci.oauth.exceptions import OAuth2Error
 
-    original = getattr(OrgConfig, "_load_orginfo", None)
-    if original is None or getattr(original, "sixsense_wrapped", False):
-        # A CumulusCI without that method: cci's own error stands (tests/e2e/test_client_app.py fails).
-        return
+    explained = {
+        "_refresh_token": (OAuth2Error, client_blocked, client_blocked_message),
+        "_load_orginfo": (SalesforceError, client_not_allowlisted, client_not_allowlisted_message),
+    }
+    for name, (error_type, matches, message) in explained.items():
+        original = getattr(OrgConfig, name, None)
+        if original is None or getattr(original, "sixsense_wrapped", False):
+            # A CumulusCI without that method: cci's own error stands (tests/e2e/test_client_app*.py fail).
+            continue
+        setattr(OrgConfig, name, _explaining(original, error_type, matches, message))
 
-    def _load_orginfo(self):
+
+def _explaining(original, error_type, matches, message):
+    """``original`` (an ``OrgConfig`` method), raising ``SixsenseOrgError(message(org_config))`` instead of an
+    ``error_type`` that ``matches``."""
+
+    def wrapped(self, *args, **kwargs):
         try:
-            return original(self)
-        except SalesforceError as error:
-            if client_not_allowlisted(error):
-                raise SixsenseOrgError(client_not_allowlisted_message(self)) from None
+            return original(self, *args, **kwargs)
+        except error_type as error:
+            if matches(error):
+                raise SixsenseOrgError(message(self)) from None
             raise
 
-    _load_orginfo.sixsense_wrapped = True
-    OrgConfig._load_orginfo = _load_orginfo
+    wrapped.sixsense_wrapped = True
+    return wrapped
 
 
 explain_refused_client_at_connect()

@@ -10,7 +10,7 @@ from .diagnose.task import Diagnose
 from .error_codes import CATALOGUE_PATH, ErrorEntry, catalogue, match, parse_error_input
 from .error_tailoring import RULED_OUT, TAILORS, tailor_none
 from .errors import SixsenseInputError, SixsenseOrgError
-from .resilience import client_not_allowlisted
+from .resilience import client_blocked, client_not_allowlisted
 from .vendor import VENDOR
 
 
@@ -21,6 +21,11 @@ def unreachable_facts(reason: str) -> list[str]:
         facts.append(
             "That is this same refusal: API Access Control refuses the connected app cci logs in through, "
             "for this run too."
+        )
+    elif client_blocked(SixsenseOrgError(reason)):
+        facts.append(
+            "That is this same refusal: the connected app cci logs in through is blocked in this org, for "
+            "this run too."
         )
     return facts
 
@@ -170,7 +175,8 @@ Return values: ``code``, ``known`` (bool), ``title``, ``cause``, ``fix`` (number
             )
 
     # -- an org that cannot be reached --------------------------------------------------------------------
-    # The error being explained may be the one that keeps cci out of the org (CLIENT_APP_NOT_ALLOWLISTED):
+    # The error being explained may be the one that keeps cci out of the org (CLIENT_APP_NOT_ALLOWLISTED,
+    # CLIENT_APP_BLOCKED):
     # then cci's token refresh at the task's start, or the diagnosis's first read, fails. Either is
     # recorded and the catalogue's explanation is given without the org's state; nothing is retried.
 

@@ -61,7 +61,7 @@ USER_REFUSED_SCENARIOS = (
 )
 #: Bundled scenarios where cci cannot use the org at all, so every flow stops before its first step with one
 #: message (tests/e2e/test_client_app.py); the flow and plan tables cover every other bundled scenario.
-UNCONNECTABLE_SCENARIOS = frozenset({"client_app_not_allowlisted"})
+UNCONNECTABLE_SCENARIOS = frozenset({"client_app_not_allowlisted", "client_app_blocked"})
 
 
 def bundled_scenarios() -> list[str]:

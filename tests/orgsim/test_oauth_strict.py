@@ -381,6 +381,44 @@ def test_acc_off_lets_an_uninstalled_client_through(sim):
     assert sf_for(sim).query("SELECT Id FROM Organization")["totalSize"] == 1
 
 
+def test_a_blocked_client_is_refused_every_grant_and_its_sessions_end(make_sim):
+    """facts §6.2: "Blocking ends all sessions and prevents new ones"; a grant through a blocked app answers
+    ``{"error":"app_blocked","error_description":"this app is blocked by admin"}``. ``client_app_blocked``:
+    cci's stored session (issued before the block) is ended, its refresh is refused as ``app_blocked`` (the
+    client is checked before the grant), and after Unblock the revoked refresh token stays refused."""
+    sim = make_sim("client_app_blocked")
+    assert sim.org.app_state(TOOL_CLIENT)["blocked"] is True
+    with pytest.raises(SalesforceExpiredSession, match="Session expired or invalid"):
+        sf_for(sim).query("SELECT Id FROM Organization")
+    assert sim.org.store.find("OauthToken", AppName=TOOL_CLIENT) == []
+    refused = _token(
+        sim,
+        grant_type="refresh_token",
+        refresh_token=sim.session["refresh_token"],
+        client_id=CCI_KEY,
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "app_blocked",
+        "error_description": "this app is blocked by admin",
+    }
+    # An unknown refresh token through the blocked client: still the block, not invalid_grant.
+    other = _token(sim, grant_type="refresh_token", refresh_token="nope", client_id=CCI_KEY)
+    assert other.json()["error"] == "app_blocked"
+    # Another client is not affected by CumulusCI's block.
+    assert _token(
+        sim, grant_type="refresh_token", refresh_token="nope", client_id=SF_CLI_KEY
+    ).json() == {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+    sim.org.unblock(TOOL_CLIENT)
+    after = _token(
+        sim,
+        grant_type="refresh_token",
+        refresh_token=sim.session["refresh_token"],
+        client_id=CCI_KEY,
+    )
+    assert after.status_code == 400 and after.json()["error"] == "invalid_grant"
+
+
 def _redirect_query(resp) -> dict:
     assert resp.status_code == 302, resp.text
     return urllib.parse.parse_qs(urllib.parse.urlparse(resp.headers["Location"]).query)

@@ -26,7 +26,12 @@ def test_bundled_scenarios_load_and_serve(make_sim, name):
     sim = make_sim(name)
     soql = "SELECT Id FROM User WHERE Username = 'admin@example.com'"
     if name in UNCONNECTABLE_SCENARIOS:
-        with pytest.raises(SalesforceExpiredSession, match="not valid for use with the REST API"):
+        # Refused by API Access Control, or ended by the block of cci's app (facts §10.1, §6.2).
+        refusal = {
+            "client_app_not_allowlisted": "not valid for use with the REST API",
+            "client_app_blocked": "Session expired or invalid",
+        }[name]
+        with pytest.raises(SalesforceExpiredSession, match=refusal):
             sf_for(sim).query(soql)
         return
     assert sf_for(sim).query(soql)["totalSize"] == 1

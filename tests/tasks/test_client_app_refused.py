@@ -116,3 +116,23 @@ def test_an_org_read_from_sf_names_the_sf_cli_app(tasks_module):
     phrase = resilience.refused_client(org_config)
     assert f"client id {resilience.SF_CLI_CLIENT_ID}" in phrase and "Salesforce CLI" in phrase
     assert "CumulusCI's built-in" not in phrase and BUILT_IN_ID not in phrase
+
+
+def test_a_blocked_client_is_one_message_at_once_and_no_write(sim_task, errors):
+    """``client_app_blocked``: the task's token refresh is refused ``app_blocked`` (facts §6.2). Not a
+    transient fault: one refresh, no retry, and the message names the app and says to unblock it."""
+    sim, make = sim_task("client_app_blocked")
+    resilience = __import__("tasks.resilience", fromlist=["client_blocked_message"])
+    mark = last_seq(sim)
+    step = make("sixsense_validate_inputs", integration_username=INTEGRATION_USER)
+    del (
+        step.org_config.refresh_oauth_token
+    )  # sim_task's stub: the real refresh is the refused grant
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        step()
+    assert str(raised.value) == resilience.client_blocked_message(step.org_config)
+    assert f"client id {BUILT_IN_ID}" in str(raised.value)
+    assert "Unblock that app" in str(raised.value)
+    assert writes_since(sim, mark) == []
+    refreshes = [r for r in sim.requests(since=mark) if r["action"] == "refresh_token"]
+    assert len(refreshes) == 1, "a block is not transient: no retried refresh"

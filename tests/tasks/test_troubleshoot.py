@@ -34,6 +34,13 @@ CCI_REFUSED_TEXT = (
     "UEA4. Response content: [{'message': 'This session is not valid for use with the\n"
     "REST API', 'errorCode': 'INVALID_SESSION_ID'}]"
 )
+#: CumulusCI's text when its token refresh goes through an app blocked on OAuth Usage
+#: (cumulusci/oauth/client.py ``validate_response``; the body: salesforce-facts.md §6.2).
+CCI_BLOCKED_TEXT = (
+    "Error: OAuth failed\n"
+    "status_code: 400\n"
+    """content: b'{"error":"app_blocked","error_description":"this app is blocked by admin"}'"""
+)
 SEED_URL = (
     "https://x.my.salesforce.com/setup/secur/RemoteAccessErrorPage.apexp"
     "?error=invalid_client&error_description=app+must+be+installed+into+org"
@@ -144,6 +151,18 @@ APPENDIX = [
         "CLIENT_APP_NOT_ALLOWLISTED",
         ["CumulusCI", "Expired session for", "did not expire"],
         ["cci org info"],
+    ),
+    (
+        CCI_BLOCKED_TEXT,
+        "CLIENT_APP_BLOCKED",
+        ["CumulusCI", "blocked on Connected Apps OAuth Usage", "prevents new ones"],
+        ["Unblock", "cci org connect"],
+    ),
+    (
+        "OAUTH_APP_BLOCKED: this app is blocked by admin",
+        "OAUTH_APP_BLOCKED",
+        ["blocked"],
+        ["Unblock"],
     ),
     (
         "INVALID_SESSION_ID: Session expired or invalid",

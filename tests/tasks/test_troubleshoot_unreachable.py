@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import last_seq, writes_since
-from tests.tasks.test_troubleshoot import CCI_REFUSED_TEXT
+from tests.tasks.test_troubleshoot import CCI_BLOCKED_TEXT, CCI_REFUSED_TEXT
 
 REST_401_TEXT = "[{'message': 'This session is not valid for use with the REST API', 'errorCode': 'INVALID_SESSION_ID'}]"
 
@@ -30,6 +30,30 @@ def test_the_refused_client_is_explained_when_the_org_refuses_this_run_too(sim_t
     assert "Connected Apps OAuth Usage" in result["fix"]
     assert "Admin approved users are pre-authorized" in result["fix"]
     assert writes_since(sim, mark) == []
+
+
+def test_the_blocked_client_is_explained_when_the_block_refuses_this_run_too(sim_task):
+    sim, make = sim_task("client_app_blocked")
+    mark = last_seq(sim)
+    task = make("sixsense_troubleshoot", error=CCI_BLOCKED_TEXT)
+    del (
+        task.org_config.refresh_oauth_token
+    )  # sim_task's stub: the real refresh is the refused grant
+    result = task()
+    assert result["code"] == "CLIENT_APP_BLOCKED"
+    assert result["org_reached"] is False and result["diagnosis"] is None
+    facts = " ".join(result["org_facts"])
+    assert "could not be reached" in facts and "app_blocked" in facts
+    assert "this same refusal: the connected app cci logs in through is blocked" in facts
+    assert "Unblock" in result["fix"] and "cci org connect" in result["fix"]
+    assert writes_since(sim, mark) == []
+
+
+def test_where_the_org_answers_the_blocked_client_is_another(sim_task):
+    sim, make = sim_task("new_customer")
+    result = make("sixsense_troubleshoot", error=CCI_BLOCKED_TEXT)()
+    assert result["code"] == "CLIENT_APP_BLOCKED" and result["org_reached"] is True
+    assert "is not blocked now" in " ".join(result["org_facts"])
 
 
 def test_with_no_org_the_catalogue_still_answers(make_task, tmp_path):
