@@ -308,6 +308,16 @@ def session_policy_text(task, app_id: str) -> str:
     )
 
 
+#: An ECA's session policies (``requiredSessionLevel``, ``sessionTimeoutInMinutes``) are fields of its policy
+#: file (facts §6.3); the SOQL object the ECA verification reads lists none (facts §10.2): reported as such.
+ECA_SESSION_POLICY = (
+    "not read: ExtlClntAppOauthPlcyCnfg, the policy object read by query, lists no session field (facts "
+    "§10.2); requiredSessionLevel and sessionTimeoutInMinutes are in the policy file, shown on External "
+    "Client App Manager > Policies; reported as information, the facts do not establish that they stop "
+    "an API integration's sync"
+)
+
+
 def connected_application_facts(task, app_id: str) -> dict:
     """Diagnose's read of ConnectedApplication: ``{"connected_application": describe_validity text, or
     "could not read: why", "validity_ok": bool | None, "validity_why": "ConnectedApplication ..." | None,

@@ -54,6 +54,9 @@ unreadable and no skip matters. Which skips matter:
   lifetime, an idle lifetime shorter than the vendor's own External Client App allows, or IP relaxation
   stricter than the desired policy. The metadata is not always the effective policy (Salesforce Help "Limit
   the Idle Refresh Token TTL": the developer's 30-day idle limit); the report says which it read.
+- The app's session fields (ConnectedApplication ``OptionsHasSessionLevelPolicy``, ``MobileSessionTimeout``)
+  are read and reported as information (log line and the report's ``session_policy``), never a check: the
+  facts give them no documented effect on an API integration's sync.
 - "setup user access" is checked only while the app is not installed; SKIPPED because the org's PermissionSet
   has no ``Permissions{APPROVE_UNINSTALLED}`` field (SOQL cannot tell) matters; SKIPPED because the app is
   installed (the permission is needed only to install it) does not.
@@ -137,8 +140,19 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 "integration_username": self.integration_username,
                 "setup_username": self.setup_username,
                 "connected_app_names": self.app_names,
+                "session_policy": self._session_policy(app),
             }
         )
+
+    def _session_policy(self, app) -> str:
+        """The app's session fields, read and reported as information, never a check (``app_policy.
+        session_policy_text``: the facts give them no effect on the sync); logged, and in the report."""
+        if isinstance(app, dict):
+            text = app_policy.session_policy_text(self, app["Id"])
+        else:
+            text = f"not read: {app if isinstance(app, Unreadable) else 'app not installed'}"
+        self.logger.info(f"Session policy (information, not a check): {text}")
+        return text
 
     @staticmethod
     def _access_soql(parent_ids):

@@ -25,7 +25,8 @@ or newer), the ECA present (ExternalClientApplication; a Local one, created in t
 {VENDOR.label} asks for (ExtlClntAppOauthPlcyCnfg; no policy row FAILs them all; a field the org does not expose is
 SKIPPED), IP relaxation judged as the connected app's (an empty or unknown value FAILs, Enforce passes and says
 refreshes must come from the integration user's profile login IP ranges; not exposed to SOQL: UNREADABLE),
-and a token of the integration user for the ECA. A check whose read was refused or failed is
+and a token of the integration user for the ECA. The session policies are not readable by query (the report's
+``session_policy`` says so; information, not a check). A check whose read was refused or failed is
 UNREADABLE ("could not check"), never PASS. ``passed`` is True only when nothing FAILs, nothing is UNREADABLE
 and no skip matters: only Start Page's skip does not (``SKIPPABLE_POLICIES``: the integration does not use
 the page shown after authorizing); Permitted Users and the refresh-token policy decide whether {VENDOR.label} can
@@ -78,6 +79,7 @@ Return values: ``passed``, ``failed`` (FAIL check names), ``not_checked``, ``rep
                 "integration_username": self.integration_username,
                 "eca_names": self.eca_names,
                 "package_version": self.options["package_version"],
+                "session_policy": app_policy.ECA_SESSION_POLICY,
             }
         )
 

@@ -60,6 +60,13 @@ def test_verify_eca_complete_org_passes_every_check(sim_task, tmp_path):
     assert report["passed"] is True
 
 
+def test_verify_eca_says_its_session_policies_are_not_read_by_query(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path)
+    assert report["session_policy"].startswith("not read: ExtlClntAppOauthPlcyCnfg"), report
+    assert not [c for c in report["checks"] if "session" in c["check"]]
+
+
 def test_verify_eca_token_fails_when_only_another_user_authorized(sim_task, tmp_path):
     sim, make = sim_task(eca_scenario(tmp_path))
     assert sim.action("authorize", username=ADMIN, app=ECA_LABEL).get("ok")

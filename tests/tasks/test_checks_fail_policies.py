@@ -206,3 +206,44 @@ def test_verify_names_the_app_choice_instead_of_checking_an_app(sim_task, tmp_pa
     assert "sixsense_validate_inputs__connected_app_names" in check["fix"]
     assert result(report, "app installed")["result"] == "UNREADABLE"
     assert report["passed"] is False
+
+
+# -- session policies: read and reported, never a check (issue 17 kind 5) ----------------------------------
+
+
+def test_verify_reports_the_session_policy_as_information(sim_task, tmp_path, caplog):
+    """ConnectedApplication's session fields are read and put in the report and the log, never a check:
+    a session-level policy neither fails nor passes the verification (the facts give it no effect on the
+    sync)."""
+    sim, make = sim_task("configured")
+    sim.org.store.conn.execute(
+        'UPDATE "ConnectedApplication" SET OptionsHasSessionLevelPolicy = 1, MobileSessionTimeout = ?',
+        ("5",),
+    )
+    with caplog.at_level(logging.INFO):
+        report, error, _ = verify(make, tmp_path, refresh_token_policy_checked="True")
+    assert report["session_policy"].startswith(
+        "OptionsHasSessionLevelPolicy true, MobileSessionTimeout 5: the app has a session-level policy"
+    ), report["session_policy"]
+    assert not [c for c in report["checks"] if "session" in c["check"]]
+    assert error is None and report["passed"] is True
+    assert f"Session policy (information, not a check): {report['session_policy']}" in caplog.text
+
+
+def test_verify_says_when_the_session_policy_could_not_be_read(sim_task, tmp_path):
+    sim, make = sim_task("configured")
+    report, error, _ = verify(
+        make,
+        tmp_path,
+        fault_sim=sim,
+        fault="match=OptionsHasSessionLevelPolicy:kind=503",
+        refresh_token_policy_checked="True",
+    )
+    assert report["session_policy"].startswith("could not read: "), report["session_policy"]
+    assert "OptionsHasSessionLevelPolicy false" not in str(report)
+
+
+def test_verify_without_the_app_reads_no_session_policy(sim_task, tmp_path):
+    sim, make = sim_task("new_customer")
+    report, error, _ = verify(make, tmp_path)
+    assert report["session_policy"] == "not read: app not installed"
