@@ -32,7 +32,7 @@ from .scrub import scrub, secrets_of
 #: cci output that means the org could not be reached or logged in to (not a task failure).
 CONNECT_RE = re.compile(
     r"OrgNotFound|Org named .{0,80}not found|Could not find org|OrgCannotBeLoaded|invalid_grant|"
-    r"expired access/refresh token|authentication failure|INVALID_SESSION_ID|Session expired|"
+    r"expired access/refresh token|authentication failure|INVALID_SESSION_ID|Session expired|app_blocked|"
     r"Connection ?refused|NewConnectionError|Max retries exceeded|Failed to establish|"
     r"Name or service not known|SSLError|CERTIFICATE_VERIFY_FAILED|RemoteDisconnected|"
     r"Connection aborted|Connection reset",

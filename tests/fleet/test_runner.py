@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fleet import runner
 from tests.fleet.helpers import ROOT
 
@@ -54,6 +56,27 @@ def test_bad_credentials_are_could_not_connect_without_the_token(tmp_path):
     assert row["transient"] is False  # credentials do not get better by retrying
     assert "invalid_grant" in row["reason"]
     assert TOKEN not in json.dumps(row)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # the sixsense tasks' message (tasks.resilience.client_blocked_message), and cci's own
+        'Error: Salesforce refused cci\'s token refresh: "app_blocked: this app is blocked by admin". The '
+        "connected app cci logs in through ... is blocked in this org",
+        "Error: OAuth failed\nstatus_code: 400\ncontent: "
+        """b'{"error":"app_blocked","error_description":"this app is blocked by admin"}'""",
+    ],
+    ids=["ours", "cci"],
+)
+def test_a_blocked_client_app_is_could_not_connect(tmp_path, line):
+    """cci's own connected app blocked on OAuth Usage (scenario client_app_blocked): the org cannot be
+    logged in to, which is not a failure of the procedure and not worth a retry."""
+    body = f"cat <<'EOF'\n{line}\nEOF\nexit 1"
+    row = _run(tmp_path, _cci(tmp_path, body))
+    assert row["state"] == "could not connect", row
+    assert row["transient"] is False
+    assert "app_blocked" in row["reason"] or "OAuth failed" in row["reason"]
 
 
 def test_a_later_steps_option_goes_to_that_step(tmp_path):
