@@ -159,6 +159,15 @@ APPENDIX = [
         ["Unblock", "cci org connect"],
     ),
     (
+        # cci org connect through a blocked app: its browser callback gets the authorization's error
+        # (cumulusci/oauth/client.py OAuthCallbackHandler), then validate_response's text
+        "Error: OAuth failed\nstatus_code: 400\ncontent: error: OAUTH_APP_BLOCKED\n"
+        "error description: this app is blocked by admin",
+        "CLIENT_APP_BLOCKED",
+        ["cci org connect"],
+        ["Unblock"],
+    ),
+    (
         "OAUTH_APP_BLOCKED: this app is blocked by admin",
         "OAUTH_APP_BLOCKED",
         ["blocked"],
