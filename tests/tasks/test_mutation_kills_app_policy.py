@@ -1,0 +1,93 @@
+"""The app-policy translations and the lost-grant lists, pinned where ``make mutate`` found them unchecked
+(tasks/app_policy.py ``eca_refresh_value``, tasks/token_loss.py ``lost_to_access_removal``): an ECA's
+refresh-token policy in the form the verdict reads, whatever casing SOQL or the metadata gives (facts §10.2),
+an unknown value kept as it is (so the verdict says "unknown", never "empty"), and a removal's lost grants
+dated against the clock they are given."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tasks import app_policy, token_loss
+
+
+@pytest.mark.parametrize(
+    ("policy_type", "period", "unit", "expected"),
+    [
+        # metadata casing (ExtlClntAppOauthConfigurablePolicies.refreshTokenPolicyType)
+        ("SpecificInactivity", 30, "Days", "specific_inactivity:30:DAYS"),
+        ("SpecificLifetime", "90", "Days", "specific_lifetime:90:DAYS"),
+        ("Infinite", None, None, "infinite"),
+        ("Zero", None, None, "zero"),
+        # SOQL casing with an underscore (as IpRelaxationPolicyType's Enforce_relaxrefresh), and a float
+        ("Specific_inactivity", 2.0, "hours", "specific_inactivity:2:HOURS"),
+        ("Specific_Lifetime", None, "Days", "specific_lifetime:0:DAYS"),
+    ],
+)
+def test_an_eca_refresh_policy_in_the_verdict_s_form(policy_type, period, unit, expected):
+    assert app_policy.eca_refresh_value(policy_type, period, unit) == expected
+
+
+def test_an_unknown_eca_refresh_policy_is_kept_as_it_is_not_dropped():
+    """A value Salesforce adds later must reach the verdict as itself (which FAILs it as unknown), not as
+    None (which reads as "not set")."""
+    assert app_policy.eca_refresh_value("SpecificUsage") == "SpecificUsage"
+    assert app_policy.eca_refresh_value("") is None and app_policy.eca_refresh_value(None) is None
+    ok, why = app_policy.assess_refresh(app_policy.eca_refresh_value("SpecificUsage"), None)
+    assert ok is False, why
+
+
+def test_only_the_two_timed_policies_take_a_period():
+    assert app_policy.eca_refresh_value("Infinite", 30, "Days") == "infinite"
+    assert app_policy.eca_refresh_value("Zero", 30, "Days") == "zero"
+
+
+def test_a_removal_s_lost_grants_are_dated_against_the_clock_given():
+    """``now`` is passed on: a grant used the day before a given ``now`` in 2020 is "recently used" then,
+    whatever today's date."""
+    tokens = [
+        {
+            "UserId": "005B",
+            "User": {"Username": "b@example.com"},
+            "AppName": "sfdc_6sense_oauth_app",
+            "CreatedDate": "2019-06-01T00:00:00.000+0000",
+            "LastUsedDate": "2020-01-01T00:00:00.000+0000",
+            "UseCount": 7,
+        },
+        {
+            "UserId": "005A",
+            "AppName": "sfdc_6sense_oauth_app",
+            "CreatedDate": "2019-01-01T00:00:00.000+0000",
+            "LastUsedDate": "2019-02-01T00:00:00.000+0000",
+            "UseCount": 1,
+        },
+    ]
+    now = datetime(2020, 1, 2, tzinfo=UTC)
+    losses = token_loss.lost_to_access_removal(tokens, now)
+    assert [x["user"] for x in losses] == ["005A", "b@example.com"]  # oldest first
+    assert [x["recently_used"] for x in losses] == [False, True]
+    assert {x["effect"] for x in losses} == {token_loss.ACCESS_REMOVED}
+    assert token_loss.recent(losses) == [losses[1]]
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_a_metadata_without_a_refresh_policy_fails_and_says_so(value):
+    """No ``refreshTokenPolicy`` read is never a pass, whatever the desired policy."""
+    assert app_policy.assess_refresh(value, "infinite") == (
+        False,
+        "no refreshTokenPolicy in the app's metadata",
+    )
+    assert app_policy.assess_refresh(value, None)[0] is False
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_an_empty_eca_ip_relaxation_stays_empty(value):
+    """An empty value is "not set" (None), never a policy named "NONE"."""
+    assert app_policy.eca_ip_value(value) is None
+
+
+def test_an_eca_ip_relaxation_in_the_connected_app_s_form():
+    assert app_policy.eca_ip_value(" Enforce_relaxrefresh ") == "ENFORCE_RELAXREFRESH"
+    assert app_policy.eca_ip_value("Bypass") == "BYPASS"
