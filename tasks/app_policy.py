@@ -311,10 +311,10 @@ def session_policy_text(task, app_id: str) -> str:
 #: An ECA's session policies (``requiredSessionLevel``, ``sessionTimeoutInMinutes``) are fields of its policy
 #: file (facts §6.3); the SOQL object the ECA verification reads lists none (facts §10.2): reported as such.
 ECA_SESSION_POLICY = (
-    "not read: ExtlClntAppOauthPlcyCnfg, the policy object read by query, lists no session field (facts "
-    "§10.2); requiredSessionLevel and sessionTimeoutInMinutes are in the policy file, shown on External "
-    "Client App Manager > Policies; reported as information, the facts do not establish that they stop "
-    "an API integration's sync"
+    "not read: ExtlClntAppOauthPlcyCnfg, the policy object read by query, has no session field; "
+    "requiredSessionLevel and sessionTimeoutInMinutes are in the ECA's OAuth policy metadata "
+    "(ExtlClntAppOauthConfigurablePolicies), shown on External Client App Manager > Policies; reported as "
+    "information: no Salesforce document says they stop an API integration's sync"
 )
 
 

@@ -6,11 +6,18 @@ dated against the clock they are given."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 
 import pytest
 
-from tasks import app_policy, token_loss
+
+@pytest.fixture(autouse=True)
+def _modules(runtime):
+    """The project's modules as cci loads them (its runtime puts tasks/ on the import path)."""
+    global app_policy, token_loss
+    app_policy = importlib.import_module("tasks.app_policy")
+    token_loss = importlib.import_module("tasks.token_loss")
 
 
 @pytest.mark.parametrize(
