@@ -6,7 +6,8 @@ docs/salesforce-permissions.md gives them), and a 401 that a renewed session doe
 then conclude from what it could not read. verify never passes; diagnose either stops with one line or
 names what it could not read in its ``unreadable`` list, sends the operator to read it (never to a
 procedure step chosen as if it were absent) and never says a user does not exist. The reads are taken
-from a clean run's request log, so a read added later is swept too."""
+from a clean run's request log, so a read added later is swept too. The suite runs a deterministic sample
+(every read fails once, the three kinds in turn); ``make sweep`` runs every kind at every read."""
 
 from __future__ import annotations
 
@@ -65,9 +66,39 @@ def _points(sim_task, name, options):
 SHARDS = 3
 #: How each read fails (orgsim/observe.py fault kinds): transient, refused for access, session refused.
 KINDS = ("503", "refused", "INVALID_SESSION_ID")
+#: ``kind`` of each sweep: ``None`` is the suite's deterministic sample (every read fails once, the kinds in
+#: turn: :func:`_cases`); each kind at every read is the exhaustive sweep, run by ``make sweep``.
+SWEEP_KINDS = [
+    pytest.param(None, id="sample"),
+    *(pytest.param(k, marks=pytest.mark.sweep) for k in KINDS),
+]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+def _cases(points: list[str], kind: str | None, shard: int = 0, shards: int = 1):
+    """``(i, match, kind)`` for this shard's read points: with ``kind`` None each point gets the next of
+    :data:`KINDS` in turn, counted within the shard from the shard's own start (so a shard of three points
+    meets every kind, and short shards start on different kinds)."""
+    mine = list(enumerate(points))[shard::shards]
+    return [
+        (i, match, kind or KINDS[(n + shard) % len(KINDS)]) for n, (i, match) in enumerate(mine)
+    ]
+
+
+@pytest.mark.parametrize("count", [4, 8, 9, 20])
+def test_the_sample_fails_every_read_once_and_uses_every_kind(count):
+    points = [f"p{i}" for i in range(count)]
+    cases = [c for shard in range(SHARDS) for c in _cases(points, None, shard, SHARDS)]
+    assert sorted(i for i, _, _ in cases) == list(range(count))
+    assert {k for _, _, k in cases} == set(KINDS)
+    for shard in range(SHARDS):
+        mine = _cases(points, None, shard, SHARDS)
+        if len(mine) >= len(KINDS):
+            assert {k for _, _, k in mine} == set(KINDS)
+    assert {k for _, _, k in _cases(points, "503", 1, SHARDS)} == {"503"}
+    assert [k for _, _, k in _cases(points, None)] == [KINDS[n % 3] for n in range(count)]
+
+
+@pytest.mark.parametrize("kind", SWEEP_KINDS)
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, errors, shard, kind):
     # The operator's word for the refresh-token policy the org cannot show: without it verify never
@@ -78,9 +109,9 @@ def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, err
     )
     assert len(points) >= 5, points
     passed_anyway = []
-    for i, match in list(enumerate(points))[shard::SHARDS]:
+    for i, match, fault in _cases(points, kind, shard, SHARDS):
         sim, make = sim_task(SCENARIO)
-        sim.observer.set_faults(f"match={match}:kind={kind}")
+        sim.observer.set_faults(f"match={match}:kind={fault}")
         path = tmp_path / f"v{i}.json"
         _, error = _run(make, "sixsense_verify", tmp_path, report_path=str(path), **checked)
         report = json.loads(path.read_text()) if path.exists() else None
@@ -94,15 +125,15 @@ def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, err
     assert set(VERIFY_NOT_NEEDED) <= set(points), "an allowed read is no longer made: drop it"
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", SWEEP_KINDS)
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_path, shard, kind):
     points = _points(sim_task, "sixsense_diagnose", {"json_path": str(tmp_path / "clean.json")})
     assert len(points) >= 5, points
     silent = []
-    for i, match in list(enumerate(points))[shard::SHARDS]:
+    for i, match, fault in _cases(points, kind, shard, SHARDS):
         sim, make = sim_task(SCENARIO)
-        sim.observer.set_faults(f"match={match}:kind={kind}")
+        sim.observer.set_faults(f"match={match}:kind={fault}")
         result, error = _run(
             make, "sixsense_diagnose", tmp_path, json_path=str(tmp_path / f"d{i}.json")
         )
@@ -117,7 +148,7 @@ def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_pa
     assert silent == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", SWEEP_KINDS)
 def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, kind):
     """The same sweep over sixsense_verify_eca, on an org whose ECA route is complete."""
     from tests.conftest import last_seq
@@ -132,9 +163,9 @@ def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path,
     points = _reads(sim, mark)
     assert len(points) >= 3, points
     passed_anyway = []
-    for i, match in enumerate(points):
+    for i, match, fault in _cases(points, kind):
         sim, make = eca_complete(sim_task, tmp_path / f"e{i}")
-        sim.observer.set_faults(f"match={match}:kind={kind}")
+        sim.observer.set_faults(f"match={match}:kind={fault}")
         path = tmp_path / f"e{i}" / "v.json"
         _, error = _run(make, "sixsense_verify_eca", tmp_path, report_path=str(path))
         report = json.loads(path.read_text()) if path.exists() else None
