@@ -98,3 +98,33 @@ def test_an_empty_eca_ip_relaxation_stays_empty(value):
 def test_an_eca_ip_relaxation_in_the_connected_app_s_form():
     assert app_policy.eca_ip_value(" Enforce_relaxrefresh ") == "ENFORCE_RELAXREFRESH"
     assert app_policy.eca_ip_value("Bypass") == "BYPASS"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("infinite", (True, "Refresh token is valid until revoked")),
+        (
+            "specific_lifetime:90:DAYS",
+            (
+                False,
+                "Expire refresh token after a specific time (90 days): 6sense's sync stops that long "
+                "after each authorization, however often it runs",
+            ),
+        ),
+        ("SPECIFIC_LIFETIME:1:HOURS", (False, None)),
+        (
+            "specific_inactivity:30:DAYS:x",
+            (False, "unrecognised refreshTokenPolicy 'specific_inactivity:30:DAYS:x'"),
+        ),
+    ],
+)
+def test_each_refresh_policy_is_judged_and_described(value, expected):
+    """The verdict's words, not only its truth: a fixed lifetime is named as such (not "unrecognised"), and
+    the policy read is the one described."""
+    ok, why = app_policy.assess_refresh(value, None)
+    assert ok is expected[0], why
+    if expected[1] is not None:
+        assert why == expected[1]
+    else:
+        assert why.startswith("Expire refresh token after a specific time (1 hours): "), why
