@@ -30,6 +30,7 @@ import ipaddress
 import json
 import os
 import secrets
+import socket
 import ssl
 import tempfile
 import threading
@@ -62,6 +63,14 @@ class StartError(Exception):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    def setup(self):
+        # TCP_NODELAY: werkzeug writes a response's headers and body apart and closes every connection, and
+        # Nagle's algorithm then holds the body until the client acknowledges the headers: about 12 ms added
+        # to each request on loopback (18.8 -> 6.8 ms a query, measured). Salesforce's answers carry no such
+        # wait; the simulator's latency is the one asked for (``--latency-ms``).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
     def log_request(self, *args, **kwargs):  # the request log replaces werkzeug's access log
         pass
 
