@@ -6,6 +6,8 @@ article numbers come from the procedure table (``tasks/procedure.py``).
 
 from __future__ import annotations
 
+import shlex
+
 from .. import app_policy, procedure
 from ..vendor import VENDOR
 
@@ -89,10 +91,12 @@ def next_step(diagnosis: dict) -> dict:
     step is to read them, never a step chosen as if what could not be read were absent (issue 17, kind 8).
     """
     flow = EXISTING_FLOW if diagnosis["app"].get("used_by_others") else NEW_FLOW
-    integration = (diagnosis["users"].get("integration") or {}).get("username")
+    inputs = diagnosis.get("inputs") or {
+        "integration_username": (diagnosis["users"].get("integration") or {}).get("username")
+    }
 
     def step(key, why, flow_name=flow, title=None):
-        return _step(key, why, flow_name, title, integration)
+        return _step(key, why, flow_name, title, inputs)
 
     stop = _stop(diagnosis, step)
     if stop:
@@ -114,13 +118,31 @@ def next_step(diagnosis: dict) -> dict:
     return out
 
 
-def _step(key, why, flow_name, title=None, integration=None) -> dict:
-    """One ``next_step`` result: the procedure step ``key`` (None: a manual step named ``title``); a task
-    command names ``integration`` (the integration username, when given), which the steps require."""
+#: The diagnosis's inputs a follow-up command repeats (``Diagnose._inputs``), in this order.
+REPEATED_INPUTS = ("integration_username", "setup_username", "connected_app_names")
+
+
+def command_options(inputs: dict | None, prefix: str = "") -> str:
+    """`` -o <prefix><name> <value>`` for each of :data:`REPEATED_INPUTS` given in ``inputs`` (a list value
+    comma-joined), shell-quoted; ``prefix`` ``sixsense_validate_inputs__`` for a flow, which hands them to
+    its steps. ``""`` when none is given."""
+    out = ""
+    for name in REPEATED_INPUTS:
+        value = (inputs or {}).get(name)
+        if value:
+            value = ",".join(value) if isinstance(value, list | tuple) else str(value)
+            out += f" -o {prefix}{name} {shlex.quote(value)}"
+    return out
+
+
+def _step(key, why, flow_name, title=None, inputs=None) -> dict:
+    """One ``next_step`` result: the procedure step ``key`` (None: a manual step named ``title``). Its
+    commands repeat the run's ``inputs`` (:func:`command_options`: the integration user the steps require,
+    the setup user and a pinned app name where given), so that they run as printed."""
     entry = procedure.step(key) if key else None
     task_command = f"cci task run {entry.task}" if entry and entry.task else ""
-    if task_command and integration:
-        task_command += f" -o integration_username {integration}"
+    if task_command:
+        task_command += command_options(inputs)
     task = entry.task if entry else None
     number = (entry.article_step or "Prerequisite") if entry else None
     title = entry.title if entry else title
@@ -129,8 +151,10 @@ def _step(key, why, flow_name, title=None, integration=None) -> dict:
     if done:
         flow_name = None
     if task and flow_name:
-        command = f"cci flow run {flow_name}"
-        text = f"{label} — run `cci flow run {flow_name}` (step {task})"
+        command = f"cci flow run {flow_name}" + command_options(
+            inputs, "sixsense_validate_inputs__"
+        )
+        text = f"{label} — run `{command}` (step {task})"
     elif task:
         command = task_command
         text = f"{label} — run `{task_command}`"

@@ -52,7 +52,8 @@ Reports:
   "not readable" where the org does not list it; then the refresh-token verdict is what ConnectedApplication's
   validity fields establish, ``connected_application``) and whether they break the sync; its session fields
   (``session_policy``) as information;
-- the next step and the flow or task that does it.
+- the next step and the flow or task that does it, as a command that runs as printed: it repeats the run's
+  integration user, and its setup user and pinned ``connected_app_names`` where given (``inputs``).
 
 Writes a JSON, a Markdown and a self-contained HTML report (no token values; the page draws the procedure
 with the org's position on it) and logs a table. Never writes to the org. As a step of a flow (step 2 of
@@ -63,8 +64,9 @@ Return values (dict): ``org``, ``api_access_control`` {{provisioned, enforcing, 
 {{setup, integration}}, ``app`` {{state, names, candidates, installed, admin_approved, blocked, used, access}},
 ``tokens`` {{app_total, integration_user {{app, other_apps}}, setup_user {{app}}}}, ``switch_revokes`` (the
 grants the Permitted Users switch, while still ahead, will revoke: [{{user, app, created, last_used, use_count,
-effect, recently_used}}], or "could not read: why"), ``next_step`` {{step, number,
-task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``markdown_path``, ``html_path``.
+effect, recently_used}}], or "could not read: why"), ``inputs`` {{integration_username, setup_username,
+connected_app_names}} (what the commands repeat; None where not given or not pinned), ``next_step`` {{step,
+number, task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``markdown_path``, ``html_path``.
     """
     task_options = {
         **{
@@ -162,10 +164,23 @@ task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path``, ``ma
         diagnosis["warnings"] = self.warnings
         diagnosis["unreadable"] = self.unreadable
         self._add_warnings(diagnosis)
+        diagnosis["inputs"] = self._inputs()
         diagnosis["next_step"] = next_step(diagnosis)
         diagnosis["switch_revokes"] = self._grants_the_switch_revokes(diagnosis)
         diagnosis["recommendation"] = recommend_model(diagnosis)
         return diagnosis
+
+    def _inputs(self) -> dict:
+        """The options of this run that the next step's commands repeat (``next_step.command_options``):
+        ``{"integration_username", "setup_username" (given, else None), "connected_app_names" (pinned: not
+        the vendor's list, else None)}``."""
+        names = list(self.app_names)
+        default = [n.lower() for n in VENDOR.connected_app_names]
+        return {
+            "integration_username": self.integration_username,
+            "setup_username": self.options.get("setup_username") or None,
+            "connected_app_names": names if [n.lower() for n in names] != default else None,
+        }
 
     def _grants_the_switch_revokes(self, d: dict) -> list[dict] | str:
         """The grants the Permitted Users switch, still ahead, will revoke (issue 17 kind 1), as

@@ -111,8 +111,8 @@ def test_never_used_app_next_step_is_the_setup_users_authorization(make_class_ta
         "sixsense_new_customer",
     )
     assert step["text"] == (
-        "Authorize the 6sense app once as the setup user (article step 1) — run `cci flow run sixsense_new_customer` "
-        "(step sixsense_authorize_setup_user)"
+        "Authorize the 6sense app once as the setup user (article step 1) — run `cci flow run sixsense_new_customer "
+        f"-o sixsense_validate_inputs__integration_username {INTEGRATION}` (step sixsense_authorize_setup_user)"
     )
     assert result["users"]["setup"]["approve_uninstalled_sources"] == [
         "profile System Administrator"
@@ -174,8 +174,8 @@ def test_used_but_not_installed_app_next_step_is_install_in_the_existing_custome
     assert result["app"]["state"] == "used"
     step = result["next_step"]
     assert step["text"] == (
-        "Install the app (article step 2) — run `cci flow run sixsense_existing_customer` "
-        "(step sixsense_install_connected_app)"
+        "Install the app (article step 2) — run `cci flow run sixsense_existing_customer "
+        f"-o sixsense_validate_inputs__integration_username {INTEGRATION}` (step sixsense_install_connected_app)"
     )
     tokens = result["tokens"]["integration_user"]
     assert tokens["app"]["count"] == 1
@@ -286,6 +286,22 @@ def test_complete_setup_next_step_is_verify_and_done(make_class_task, org):
     assert step["command"] == f"cci task run sixsense_verify -o integration_username {INTEGRATION}"
     assert step["task_command"] == step["command"]
     assert_read_only(org)
+
+
+def test_command_options_are_shell_quoted_and_skip_what_was_not_given(runtime):
+    import importlib
+
+    next_step = importlib.import_module("tasks.diagnose.next_step")
+    inputs = {
+        "integration_username": INTEGRATION,
+        "setup_username": None,
+        "connected_app_names": ["6sense Revenue AI", "sfdc_6sense_oauth_app"],
+    }
+    assert next_step.command_options(inputs) == (
+        f" -o integration_username {INTEGRATION} "
+        "-o connected_app_names '6sense Revenue AI,sfdc_6sense_oauth_app'"
+    )
+    assert next_step.command_options({}) == "" and next_step.command_options(None) == ""
 
 
 def test_blocked_app_is_a_hard_stop_before_install(make_class_task, org):

@@ -438,6 +438,32 @@ def test_diagnose_with_the_name_pinned_needs_no_choice(sim_diagnose):
     )
     assert result["app"]["choice_required"] is None
     assert result["app"]["primary"] == "sfdc_6sense_integration_connected_app"
+    # The next step's command repeats the pin (and the users given), so it runs as printed: without it
+    # the flow would stop on the same choice.
+    step = result["next_step"]
+    assert step["command"] == (
+        f"cci flow run {step['flow']} -o sixsense_validate_inputs__integration_username {INTEGRATION} "
+        "-o sixsense_validate_inputs__connected_app_names sfdc_6sense_integration_connected_app"
+    ), step
+    assert f"`{step['command']}`" in step["text"]
+
+
+def test_the_next_step_repeats_the_setup_user_given_and_no_default(sim_diagnose):
+    sim, run = sim_diagnose("new_customer")
+    result = run(integration_username=INTEGRATION, setup_username=ADMIN)
+    assert result["inputs"] == {
+        "integration_username": INTEGRATION,
+        "setup_username": ADMIN,
+        "connected_app_names": None,  # the vendor's list: nothing pinned
+    }
+    step = result["next_step"]
+    assert step["command"] == (
+        f"cci flow run sixsense_new_customer -o sixsense_validate_inputs__integration_username {INTEGRATION} "
+        f"-o sixsense_validate_inputs__setup_username {ADMIN}"
+    ), step
+    assert step["task_command"] == (
+        f"cci task run {step['task']} -o integration_username {INTEGRATION} -o setup_username {ADMIN}"
+    )
 
 
 def test_diagnose_flags_an_eca_that_expires_refresh_tokens_immediately(sim_diagnose):
