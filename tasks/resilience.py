@@ -192,9 +192,8 @@ def client_blocked_message(org_config) -> str:
         f'Salesforce refused cci\'s token refresh: "{CLIENT_BLOCKED_CODE}: this app is blocked by admin". The '
         f"connected app cci logs in through, {refused_client(org_config)}, is blocked in this org (blocking "
         "ends its sessions and prevents new ones: reconnecting through it is refused until it is unblocked). "
-        "Nothing was "
-        "changed. An admin must, in Setup > Connected Apps OAuth Usage, Unblock that app (where API Access "
-        'Control is enforcing, also Install it, set Permitted Users to "Admin approved users are '
+        "Nothing was changed. An admin must, in Setup > Connected Apps OAuth Usage, Unblock that app (where "
+        'API Access Control is enforcing, also Install it, set Permitted Users to "Admin approved users are '
         'pre-authorized" and give your profile or a permission set access to it); then reconnect the org '
         f"(cci org connect <org>) and {RUN_AGAIN}."
     )
