@@ -199,13 +199,12 @@ def row_from_diagnosis(base: dict, d: dict, path: str | None) -> dict:
     )
 
 
-#: What the operator does when the only open check of the connected-app verification is the refresh-token
-#: policy the org cannot show by API (sixsense_verify: "refresh token policy" SKIPPED and mattering).
-REFRESH_POLICY_CHECK = (
-    "The org cannot show the app's Refresh Token Policy by API. Open Setup > Connected Apps OAuth Usage > "
-    "Manage App Policies > Edit Policies for the app: it must be 'Refresh token is valid until revoked' or "
-    "'Expire refresh token if not used for' at least 30 days (set it there if not). Then add "
-    "refresh_token_policy_checked: true to this org's options in the fleet file and run fleet setup again."
+#: What a fleet adds to the verification's own words (which page, which app, which policies keep the sync)
+#: when the only open check of the connected-app verification is the refresh-token policy the org cannot
+#: show by API (sixsense_verify: "refresh token policy" SKIPPED and mattering).
+REFRESH_POLICY_IN_THE_FLEET = (
+    "In the fleet: once checked, add refresh_token_policy_checked: true to this org's options in the fleet "
+    "file and run fleet setup again."
 )
 
 
@@ -267,7 +266,7 @@ def row_from_setup(base: dict, code: int, audit: dict | None, output: str) -> di
             step=f"{stopped.get('step')}. {stopped.get('task')}",
             state_text=f"waiting at step {stopped.get('step')}: check the app's Refresh Token Policy",
             reason="the operator's check of a policy the org cannot show by API",
-            instructions=REFRESH_POLICY_CHECK,
+            instructions=f"{_verification_words(stopped)}\n{REFRESH_POLICY_IN_THE_FLEET}",
             **extra,
         )
     from .runner import CONNECT_RE, error_line  # late: runner imports this module
@@ -286,6 +285,12 @@ def _diagnosis_beside(audit_path: str | None) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _verification_words(step: dict) -> str:
+    """The verification's own message (the audit's ``error``, without the exception's class name): it names
+    the page, the app and the policies that keep the sync."""
+    return re.sub(r"^\w+: ", "", str(step.get("error") or "")).strip()
 
 
 def _error(step: dict | None, output: str) -> str | None:

@@ -63,6 +63,8 @@ def test_the_flow_does_not_pass_on_an_unread_refresh_policy(
     base = {"name": "acme", "flow": "sixsense_new_customer", "cci_org": "sim", "seconds": 1.0}
     row = fleet_report.row_from_setup(base, 1, json.loads(audit.read_text()), "")
     assert row["state"] == "waiting", row
+    assert row["instructions"].startswith(str(error).split("\n")[0]), row["instructions"]
+    assert "- refresh token policy: not checked (not readable:" in row["instructions"]
     assert "refresh_token_policy_checked: true" in row["instructions"]
 
 

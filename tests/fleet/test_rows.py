@@ -193,7 +193,8 @@ def _verify_stopped(failed: list, not_checked: list) -> dict:
         "step": "15",
         "task": "sixsense_verify",
         "status": "failed",
-        "error": "VerificationFailed: Verification incomplete: ...",
+        "error": "VerificationFailed: Verification incomplete:\n  - refresh token policy: not checked (...); "
+        "check it on Manage App Policies of sfdc_6sense_oauth_app ...",
         "return_values": {"passed": False, "failed": failed, "not_checked": not_checked},
     }
     return {"steps": [{"step": "1", "task": "sixsense_validate_inputs", "status": "ok"}, step]}
@@ -205,8 +206,12 @@ def test_only_the_refresh_policy_to_check_is_waiting_for_the_operator():
     row = report.row_from_setup(BASE, 1, _verify_stopped([], ["refresh token policy"]), "")
     assert row["state"] == "waiting"
     assert row["state_text"] == "waiting at step 15: check the app's Refresh Token Policy"
+    assert row["instructions"].startswith(
+        "Verification incomplete:\n  - refresh token policy: not checked (...); check it on Manage App "
+        "Policies of sfdc_6sense_oauth_app ..."
+    ), row["instructions"]
+    assert row["instructions"].endswith(report.REFRESH_POLICY_IN_THE_FLEET)
     assert "refresh_token_policy_checked: true" in row["instructions"]
-    assert "Manage App Policies" in row["instructions"]
 
 
 def test_a_verification_that_failed_or_could_not_read_more_is_failed():
