@@ -54,7 +54,7 @@ def test_each_common_option_is_handed_off_once_in_an_anchor():
             f"{option}: {refs.count(option)} hand-offs, want 1 (the anchor)"
         )
     assert len(refs) <= len(COMMON) + OTHER_HANDOFFS, refs
-    for anchor in ("inputs", "inputs_write", "guided", "guided_write"):
+    for anchor in ("inputs", "inputs_write", "asks", "asks_write", "guided", "guided_write"):
         assert len(re.findall(rf"&{anchor}\b", CONFIG_TEXT)) == 1, anchor
     # The anchors sit in flow steps: an extra top-level key (an anchor block) draws a schema warning.
     assert set(CONFIG) == {
@@ -84,7 +84,8 @@ def test_every_step_after_the_validation_gets_the_validated_options_it_takes(
     where, spec, project_config
 ):
     """What the anchors must deliver: every sixsense step after sixsense_validate_inputs gets the four input
-    options; a step that can write gets confirm_production; a guided step gets the wait options."""
+    options; a step that can write gets confirm_production; a guided step gets the wait options; a step
+    that asks at a terminal (its own ``interactive`` option) gets ``interactive``."""
     import importlib
 
     from cumulusci.core.config import TaskConfig
@@ -108,6 +109,10 @@ def test_every_step_after_the_validation_gets_the_validated_options_it_takes(
             wanted.append("confirm_production")
         if issubclass(cls, guided_step):
             wanted += GUIDED
+        elif "interactive" in cls.task_options and getattr(cls, "interactive_option_is_ours", True):
+            wanted.append(
+                "interactive"
+            )  # it asks at a terminal: the run's "no terminal" must reach it
         for option in wanted:
             assert options.get(option) == ref(option), f"{where}: {task} lacks {option}"
         if getattr(cls, "interactive_option_is_ours", True) is False:

@@ -86,3 +86,34 @@ def test_the_flow_passes_on_the_operators_word_and_the_audit_says_whose(
     assert verify_step["confirmed"] == [
         "refresh_token_policy_checked True: sfdc_6sense_oauth_app's Refresh Token Policy keeps tokens"
     ], verify_step
+
+
+def test_no_terminal_question_when_the_flow_is_run_non_interactively_at_a_terminal(
+    start_sim, run_flow_inprocess, tmp_path, monkeypatch, capsys
+):
+    """``-o sixsense_validate_inputs__interactive False`` reaches the verification (cumulusci.yml's ``*asks``):
+    at a terminal that would answer "y", no question is asked and the run ends "Verification incomplete"
+    (without the hand-off verify would ask, read the "y" and pass)."""
+    from tests.tasks.conftest import Terminal
+
+    sim = start_sim("configured")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("sys.stdin", Terminal("y\n" * 5))
+    options = {
+        "sixsense_verify": {
+            "report_path": str(tmp_path / "verification.json"),
+            "refresh_token_policy_checked": "False",  # the helper's default is the operator's word
+        },
+        **confirmations("configured"),
+    }
+    coordinator, error, output = run_flow_inprocess(
+        sim,
+        "sixsense_new_customer",
+        task_options=options,
+        interactive="False",
+        **FAST,
+        **production_consent(sim),
+    )
+    assert "[y/N]" not in capsys.readouterr().out
+    assert type(error).__name__ == "VerificationFailed", f"{error!r}\n{output}"
+    assert "- refresh token policy: not checked (not readable:" in str(error), error
