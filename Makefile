@@ -64,10 +64,12 @@ runbooks: setup
 ## process, no latency): PYTEST_WORKERS=2 finishes as soon as 4 on 2 cores. See tests/e2e/sweep.py.
 ## Also the half of the flows matrix the suite leaves out (tests/e2e/test_flows.py flow_matrix: the suite
 ## runs every scenario with every flow once, here each pair in both modes), and the "could not read" sweep
-## with every fault kind at every read (tests/tasks/test_unreadable_sweep.py: the suite fails each read once).
+## with every fault kind at every read (tests/tasks/test_unreadable_sweep.py, and the writing tasks':
+## tests/tasks/test_unreadable_writes.py; the suite fails each read once).
 sweep: setup
 	.venv/bin/python -m pytest -n $(PYTEST_WORKERS) -m sweep --run-sweep --tb=short --show-capture=no \
-	  tests/e2e/test_faults.py tests/e2e/test_flows.py tests/tasks/test_unreadable_sweep.py $(PYTEST_ARGS); \
+	  tests/e2e/test_faults.py tests/e2e/test_flows.py tests/tasks/test_unreadable_sweep.py \
+	  tests/tasks/test_unreadable_writes.py $(PYTEST_ARGS); \
 	  status=$$?; \
 	  .venv/bin/python -m tests.e2e.sweep; exit $$status
 

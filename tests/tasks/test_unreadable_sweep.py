@@ -100,7 +100,9 @@ def test_the_sample_fails_every_read_once_and_uses_every_kind(count):
 
 @pytest.mark.parametrize("kind", SWEEP_KINDS)
 @pytest.mark.parametrize("shard", range(SHARDS))
-def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, errors, shard, kind):
+def test_verify_never_passes_on_a_read_it_could_not_make(
+    sim_task, tmp_path, errors, shard, kind, no_sleep
+):
     # The operator's word for the refresh-token policy the org cannot show: without it verify never
     # passes on this org, and the sweep would prove nothing (tests/tasks/test_refresh_policy_by_hand.py).
     checked = {"refresh_token_policy_checked": "True"}
@@ -127,7 +129,9 @@ def test_verify_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, err
 
 @pytest.mark.parametrize("kind", SWEEP_KINDS)
 @pytest.mark.parametrize("shard", range(SHARDS))
-def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_path, shard, kind):
+def test_diagnose_never_concludes_from_a_read_it_could_not_make(
+    sim_task, tmp_path, shard, kind, no_sleep
+):
     points = _points(sim_task, "sixsense_diagnose", {"json_path": str(tmp_path / "clean.json")})
     assert len(points) >= 5, points
     silent = []
@@ -149,7 +153,7 @@ def test_diagnose_never_concludes_from_a_read_it_could_not_make(sim_task, tmp_pa
 
 
 @pytest.mark.parametrize("kind", SWEEP_KINDS)
-def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, kind):
+def test_verify_eca_never_passes_on_a_read_it_could_not_make(sim_task, tmp_path, kind, no_sleep):
     """The same sweep over sixsense_verify_eca, on an org whose ECA route is complete."""
     from tests.conftest import last_seq
     from tests.tasks.test_checks_fail_eca import eca_complete, verify_eca
