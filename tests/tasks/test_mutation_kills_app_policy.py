@@ -7,7 +7,7 @@ dated against the clock they are given."""
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -128,3 +128,43 @@ def test_each_refresh_policy_is_judged_and_described(value, expected):
         assert why == expected[1]
     else:
         assert why.startswith("Expire refresh token after a specific time (1 hours): "), why
+
+
+def test_the_idle_limit_is_at_least_the_vendor_s_own_and_says_so():
+    """Exactly the vendor's idle limit keeps the sync (at least, not more than); an hour less breaks it,
+    and the verdict names the policy read and the limit in days."""
+    limit = app_policy.MIN_IDLE_HOURS
+    ok, why = app_policy.assess_refresh(f"specific_inactivity:{limit}:HOURS", None)
+    assert (ok, why) == (
+        True,
+        f"Expire refresh token if not used for a specific time ({limit} hours)",
+    )
+    ok, why = app_policy.assess_refresh(f"specific_inactivity:{limit - 1}:HOURS", None)
+    assert ok is False
+    assert why == (
+        f"Expire refresh token if not used for a specific time ({limit - 1} hours): shorter than the "
+        f"{limit // 24} days 6sense's own External Client App allows, so a pause of the sync ends it"
+    )
+
+
+def test_a_metadata_without_ip_relaxation_fails_and_says_so():
+    assert app_policy.assess_ip(None, "ENFORCE") == (False, "no ipRelaxation in the app's metadata")
+    assert app_policy.assess_ip("", None) == (False, "no ipRelaxation in the app's metadata")
+
+
+def test_an_eca_period_or_unit_left_empty_is_not_invented():
+    assert (
+        app_policy.eca_refresh_value("SpecificInactivity", "", "Days")
+        == "specific_inactivity:0:DAYS"
+    )
+    assert app_policy.eca_refresh_value("SpecificInactivity", 5, None) == "specific_inactivity:5:"
+
+
+def test_a_grant_used_exactly_the_recent_window_ago_is_recent():
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    edge = (now - timedelta(days=token_loss.RECENT_USE_DAYS)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    assert token_loss.used_recently({"LastUsedDate": edge}, now) is True
+    older = (now - timedelta(days=token_loss.RECENT_USE_DAYS, seconds=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000+0000"
+    )
+    assert token_loss.used_recently({"LastUsedDate": older}, now) is False
