@@ -205,8 +205,9 @@ def diagnosis_page(d: dict, sections: list[tuple[str, list[list]]]) -> str:
                 if nxt.get("command")
                 else ""
             )
-            + f"<p>Model: {text(rec.get('model'))}; recommended flow: <code>cci flow run "
-            f"{text(rec.get('flow'))}</code> ({text(rec.get('why'))})</p>",
+            + f"<p>Model: {text(rec.get('model'))}; recommended flow: <code>"
+            f"{text(rec.get('command'))}</code> "
+            f"({text(rec.get('why'))})</p>",
             "next-step",
             "next",
         ),

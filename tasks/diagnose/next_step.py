@@ -19,7 +19,8 @@ MIGRATE_FLOW = "sixsense_migrate_to_eca"
 
 def recommend_model(diagnosis: dict) -> dict:
     """Which model the org is on and the flow to run (pure). ``{"model": "connected_app" |
-    "external_client_app" | "both" | "neither", "flow": str, "why": str}``.
+    "external_client_app" | "both" | "neither", "flow": str, "command": "cci flow run <flow> -o ..." (the
+    run's inputs repeated, :func:`command_options`), "why": str}``.
 
     The connected app counts when it is installed or has tokens; the 6sense ECA when its packaged
     ExternalClientApplication row exists (facts §6.3). 6sense supports only the ECA now (facts §0): orgs with
@@ -27,6 +28,9 @@ def recommend_model(diagnosis: dict) -> dict:
     integration keeps running), then migrate; orgs with both finish the migration. When a section could
     not be read, ``why`` says the recommendation is provisional and names it."""
     model = _recommend_model(diagnosis)
+    model["command"] = f"cci flow run {model['flow']}" + command_options(
+        diagnosis.get("inputs"), "sixsense_validate_inputs__"
+    )
     unreadable = diagnosis.get("unreadable") or []
     if unreadable:
         model["why"] += (

@@ -149,8 +149,8 @@ def markdown(d: dict) -> str:
         "",
         f"**Next step:** {d['next_step']['text']}",
         "",
-        f"**Model:** {d['recommendation']['model']}; **recommended flow:** `cci flow run "
-        f"{d['recommendation']['flow']}` ({d['recommendation']['why']})",
+        f"**Model:** {d['recommendation']['model']}; **recommended flow:** "
+        f"`{d['recommendation']['command']}` ({d['recommendation']['why']})",
         "",
         f"Why: {d['next_step']['why']}",
         "",

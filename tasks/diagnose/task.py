@@ -129,7 +129,9 @@ number, task, flow, command, why, text, done}}, ``warnings`` (list), ``json_path
         diagnosis["html_path"] = str(html_path)
         self.logger.info(f"Next: {diagnosis['next_step']['text']}")
         rec = diagnosis["recommendation"]
-        self.logger.info(f"Model: {rec['model']}; recommended flow: {rec['flow']} ({rec['why']})")
+        self.logger.info(
+            f"Model: {rec['model']}; recommended flow: {rec['command']} ({rec['why']})"
+        )
         self.logger.info(f"Reports: {json_path}, {md_path}, {html_path}")
         self.return_values = diagnosis
         choice = diagnosis["app"].get("choice_required")

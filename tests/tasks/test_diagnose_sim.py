@@ -464,6 +464,11 @@ def test_the_next_step_repeats_the_setup_user_given_and_no_default(sim_diagnose)
     assert step["task_command"] == (
         f"cci task run {step['task']} -o integration_username {INTEGRATION} -o setup_username {ADMIN}"
     )
+    recommendation = result["recommendation"]
+    assert recommendation["command"] == (
+        f"cci flow run {recommendation['flow']} -o sixsense_validate_inputs__integration_username "
+        f"{INTEGRATION} -o sixsense_validate_inputs__setup_username {ADMIN}"
+    )
 
 
 def test_diagnose_flags_an_eca_that_expires_refresh_tokens_immediately(sim_diagnose):
