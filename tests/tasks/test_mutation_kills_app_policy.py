@@ -168,3 +168,16 @@ def test_a_grant_used_exactly_the_recent_window_ago_is_recent():
         "%Y-%m-%dT%H:%M:%S.000+0000"
     )
     assert token_loss.used_recently({"LastUsedDate": older}, now) is False
+
+
+def test_ip_relaxation_is_read_in_any_case_and_an_unknown_desired_one_means_enforce():
+    assert app_policy.assess_ip("bypass", None) == (True, "Relax IP restrictions")
+    # A desired value the table does not know is read as the strictest, ENFORCE: never an error.
+    assert app_policy.assess_ip("ENFORCE_RELAXREFRESH", "Something_New") == (
+        True,
+        "Enforce IP restrictions, but relax for refresh tokens",
+    )
+    ok, why = app_policy.assess_ip("ENFORCE", "BYPASS")
+    assert ok is False and why.startswith(
+        "Enforce IP restrictions: 6sense's refreshes must come from"
+    )
