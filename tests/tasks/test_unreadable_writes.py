@@ -3,7 +3,8 @@ same task would not make when every read is answered. Each writing task runs alo
 where it has something to write (``tests/tasks/test_production_guard_alone.py`` ``CASES``); each read of its
 clean run is then failed, every time, in one of the could-not-read sweep's three ways (503, refused for the
 connected user's access, a 401 a new session does not cure). The task may stop, or finish; it must never
-write what the clean run did not (by method and object or operation: an extra insert, a deploy, a delete).
+write what the clean run did not (by method and object or operation: an extra insert, a deploy, a delete;
+the same deploy submitted again after its status could not be read is the clean run's write, retried).
 Its error is one line or a short message, never a traceback.
 
 The suite runs the sweep's deterministic sample (every read fails once, the kinds in turn); ``make sweep``
@@ -23,6 +24,19 @@ from tests.tasks.test_unreadable_sweep import SWEEP_KINDS, _cases, _reads
 def _signature(entry: dict) -> tuple[str, str]:
     """A write as the org sees it, without record Ids: the method and the object or operation."""
     return entry["method"], entry["action"] or entry["path"].split("?")[0]
+
+
+#: A Metadata deploy whose status could not be read is submitted again whole (tasks/resilience.py: a deploy
+#: of the same source is idempotent), so a repeat of a deploy the clean run made is that same write.
+DEPLOY = ("POST", "deploy")
+
+
+def _extra(writes: Counter, clean: Counter) -> Counter:
+    """The writes the clean run did not make (a repeated deploy of the clean run's is not one)."""
+    more = writes - clean
+    if clean[DEPLOY]:
+        more.pop(DEPLOY, None)
+    return more
 
 
 def _run(make, task_name, options):
@@ -65,7 +79,7 @@ def test_a_read_that_fails_never_leads_to_another_write(
         if error is not None:
             text = str(error)
             assert "Traceback" not in text and len(text.splitlines()) <= 12, (match, fault, text)
-        more = Counter(_signature(w) for w in writes_since(sim, mark)) - clean
+        more = _extra(Counter(_signature(w) for w in writes_since(sim, mark)), clean)
         if more:
             extra.append((match, fault, dict(more)))
     assert extra == []
