@@ -181,3 +181,63 @@ def test_ip_relaxation_is_read_in_any_case_and_an_unknown_desired_one_means_enfo
     assert ok is False and why.startswith(
         "Enforce IP restrictions: 6sense's refreshes must come from"
     )
+
+
+def test_enforced_ip_relaxation_says_where_refreshes_must_come_from():
+    assert app_policy.assess_ip("ENFORCE", None) == (
+        True,
+        "Enforce IP restrictions: 6sense's refreshes must come from the integration user's profile login "
+        "IP ranges, if it has any",
+    )
+
+
+# -- token_loss.integration_user_token: the one rule after the switch, on rows already read ---------------
+
+APP = {
+    "Name": "sfdc_6sense_oauth_app",
+    "OptionsAllowAdminApprovedUsersOnly": True,
+    "LastModifiedDate": "2026-06-01T00:00:00.000+0000",
+}
+NAMES = ["sfdc_6sense_oauth_app"]
+
+
+def _token(created):
+    return {"UserId": "005I", "AppName": "sfdc_6sense_oauth_app", "CreatedDate": created}
+
+
+def test_the_newest_token_is_named_even_beside_one_without_a_date():
+    verdict = token_loss.integration_user_token(
+        APP,
+        [_token(None), _token("2026-07-01T00:00:00.000+0000")],
+        {"005I"},
+        "005I",
+        NAMES,
+        "int@x",
+    )
+    assert verdict.ok is True
+    assert verdict.actual == (
+        "int@x's token predates the app's last change (ConnectedApplication.LastModifiedDate "
+        "2026-06-01T00:00:00.000+0000), so it survived the switch: pre-authorized; no reauthorization "
+        "needed (2 token(s), newest created 2026-07-01T00:00:00.000+0000; admin approved)"
+    )
+
+
+def test_an_app_without_a_last_change_date_is_never_said_to_be_predated():
+    app = {**APP, "LastModifiedDate": None}
+    verdict = token_loss.integration_user_token(
+        app, [_token("2026-07-01T00:00:00.000+0000")], {"005I"}, "005I", NAMES, "int@x"
+    )
+    assert verdict.actual.startswith(
+        "int@x holds a token created 2026-07-01T00:00:00.000+0000, after"
+    )
+
+
+def test_a_user_without_access_is_named_with_what_it_lacks():
+    verdict = token_loss.integration_user_token(
+        APP, [_token("2026-07-01T00:00:00.000+0000")], set(), "005I", NAMES, "int@x"
+    )
+    assert (verdict.ok, verdict.actual) == (
+        False,
+        "1 token(s), newest created 2026-07-01T00:00:00.000+0000; int@x is not pre-authorized for "
+        "sfdc_6sense_oauth_app (no permission set of it nor its profile has access)",
+    )
