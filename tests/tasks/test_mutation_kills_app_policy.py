@@ -241,3 +241,31 @@ def test_a_user_without_access_is_named_with_what_it_lacks():
         "1 token(s), newest created 2026-07-01T00:00:00.000+0000; int@x is not pre-authorized for "
         "sfdc_6sense_oauth_app (no permission set of it nor its profile has access)",
     )
+
+
+def test_connectedapplication_s_validity_without_a_period_cannot_tell_and_says_why():
+    ok, why = app_policy.assess_validity({"period": None, "idle": False})
+    assert ok is None
+    assert why.endswith(
+        ": 'valid until revoked' or 'Expire refresh token immediately' (ConnectedApplication does not say "
+        "which)"
+    ), why
+
+
+def test_an_idle_period_of_zero_breaks_the_sync():
+    ok, why = app_policy.assess_validity({"period": 0, "idle": True})
+    assert ok is False and why.endswith(": refresh tokens expire as soon as they are unused"), why
+
+
+def test_a_switch_s_lost_grants_are_dated_against_the_clock_given():
+    tokens = [
+        {
+            "UserId": "005A",
+            "AppName": "sfdc_6sense_oauth_app",
+            "CreatedDate": "2019-01-01T00:00:00.000+0000",
+            "LastUsedDate": "2020-01-01T00:00:00.000+0000",
+        }
+    ]
+    now = datetime(2020, 1, 2, tzinfo=UTC)
+    [lost] = token_loss.lost_to_admin_approval(tokens, set(), now)
+    assert lost["recently_used"] is True and lost["effect"] == token_loss.NOT_PRE_AUTHORIZED
