@@ -269,3 +269,20 @@ def test_a_switch_s_lost_grants_are_dated_against_the_clock_given():
     now = datetime(2020, 1, 2, tzinfo=UTC)
     [lost] = token_loss.lost_to_admin_approval(tokens, set(), now)
     assert lost["recently_used"] is True and lost["effect"] == token_loss.NOT_PRE_AUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("period", "unless"),
+    [(1, "months"), (29, "months"), (30, "days or months")],
+)
+def test_a_short_idle_period_without_a_unit_is_undecided_and_says_which_unit_would_do(
+    period, unless
+):
+    """ConnectedApplication gives no unit: 1 might be a month (enough), so it is not called a failure."""
+    ok, why = app_policy.assess_validity({"period": period, "idle": True})
+    assert ok is None
+    assert why == (
+        f"RefreshTokenValidityPeriod {period}, OptionsRefreshTokenValidityMetric true: Expire refresh token "
+        f"if not used for a specific time ({period} hours, days or months; ConnectedApplication gives no "
+        f"unit): shorter than {app_policy.MIN_IDLE_HOURS // 24} days unless the unit is {unless}"
+    )
