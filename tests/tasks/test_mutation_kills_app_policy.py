@@ -286,3 +286,17 @@ def test_a_short_idle_period_without_a_unit_is_undecided_and_says_which_unit_wou
         f"if not used for a specific time ({period} hours, days or months; ConnectedApplication gives no "
         f"unit): shorter than {app_policy.MIN_IDLE_HOURS // 24} days unless the unit is {unless}"
     )
+
+
+def test_pre_authorized_users_are_collected_over_every_chunk_of_users():
+    """Past ``USER_CHUNK`` users the assignees are read chunk by chunk: every chunk's count, not the last's."""
+    users = [f"005{i:015d}" for i in range(2 * token_loss.USER_CHUNK + 50)]
+    granted = {users[5], users[token_loss.USER_CHUNK + 7], users[-1]}
+
+    class Task:
+        def _query(self, soql):
+            if "FROM SetupEntityAccess" in soql:
+                return [{"ParentId": "0PS000000000001AAA"}]
+            return [{"AssigneeId": u} for u in sorted(granted) if f"'{u}'" in soql]
+
+    assert token_loss.pre_authorized_users(Task(), ["0H4000000000001AAA"], users) == granted
