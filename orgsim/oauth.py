@@ -203,10 +203,10 @@ def register(app: Flask, ctx) -> None:
     @app.post("/services/oauth2/token")
     def token():
         """The token endpoint: a known client only (``invalid_client_id``), its secret
-        (``invalid_client``), not blocked on OAuth Usage (``app_blocked``), a refresh token of that client, a single-use code for that client and
-        redirect URI, or a JWT signed for that client's certificate (``invalid_grant``,
-        ``redirect_uri_mismatch``). A code or JWT grant is a new authorization: it creates an OauthToken
-        row (``Identity.issue_session``). Errors are 400 ``{"error", "error_description"}``."""
+        (``invalid_client``), not blocked on OAuth Usage (``app_blocked``), a refresh token of that client, a
+        single-use code for that client and redirect URI, or a JWT signed for that client's certificate
+        (``invalid_grant``, ``redirect_uri_mismatch``). A code or JWT grant is a new authorization: it creates
+        an OauthToken row (``Identity.issue_session``). Errors are 400 ``{"error", "error_description"}``."""
         g.kind = "auth"
         grant = request.form.get("grant_type", "")
         g.action = grant.rsplit(":", 1)[-1] or None
