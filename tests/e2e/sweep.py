@@ -202,8 +202,16 @@ class SweepReport:
         self.chosen = selection()
 
     def pytest_sessionstart(self, session):
-        # A results file must come from this run: a run that records nothing leaves none to print.
-        results_path(self.chosen).unlink(missing_ok=True)
+        # A results file must come from this run: a fault sweep that records nothing leaves none to print.
+        # A run of the other sweeps alone (the could-not-read sweeps, the flows matrix) keeps the last one's.
+        if self._sweeps_faults():
+            results_path(self.chosen).unlink(missing_ok=True)
+
+    def _sweeps_faults(self) -> bool:
+        """Whether this run's paths reach tests/e2e/test_faults.py (no path: the whole suite does)."""
+        faults = (ROOT / "tests" / "e2e" / "test_faults.py").resolve()
+        paths = [Path(str(a).split("::")[0]).resolve() for a in self.config.args] or [ROOT]
+        return any(p == faults or p in faults.parents for p in paths)
 
     def pytest_runtest_logreport(self, report):
         properties = dict(report.user_properties)
