@@ -20,7 +20,7 @@ MIGRATE_FLOW = "sixsense_migrate_to_eca"
 def recommend_model(diagnosis: dict) -> dict:
     """Which model the org is on and the flow to run (pure). ``{"model": "connected_app" |
     "external_client_app" | "both" | "neither", "flow": str, "command": "cci flow run <flow> -o ..." (the
-    run's inputs repeated, :func:`command_options`), "why": str}``.
+    run's inputs repeated, :func:`flow_command`), "why": str}``.
 
     The connected app counts when it is installed or has tokens; the 6sense ECA when its packaged
     ExternalClientApplication row exists (facts §6.3). 6sense supports only the ECA now (facts §0): orgs with
@@ -28,9 +28,7 @@ def recommend_model(diagnosis: dict) -> dict:
     integration keeps running), then migrate; orgs with both finish the migration. When a section could
     not be read, ``why`` says the recommendation is provisional and names it."""
     model = _recommend_model(diagnosis)
-    model["command"] = f"cci flow run {model['flow']}" + command_options(
-        diagnosis.get("inputs"), "sixsense_validate_inputs__"
-    )
+    model["command"] = flow_command(model["flow"], diagnosis.get("inputs"))
     unreadable = diagnosis.get("unreadable") or []
     if unreadable:
         model["why"] += (
@@ -95,9 +93,7 @@ def next_step(diagnosis: dict) -> dict:
     step is to read them, never a step chosen as if what could not be read were absent (issue 17, kind 8).
     """
     flow = EXISTING_FLOW if diagnosis["app"].get("used_by_others") else NEW_FLOW
-    inputs = diagnosis.get("inputs") or {
-        "integration_username": (diagnosis["users"].get("integration") or {}).get("username")
-    }
+    inputs = diagnosis.get("inputs")
 
     def step(key, why, flow_name=flow, title=None):
         return _step(key, why, flow_name, title, inputs)
@@ -139,6 +135,12 @@ def command_options(inputs: dict | None, prefix: str = "") -> str:
     return out
 
 
+def flow_command(flow: str, inputs: dict | None) -> str:
+    """``cci flow run <flow>`` with the run's ``inputs`` given to its first step, sixsense_validate_inputs,
+    which hands them to the others (:func:`command_options`)."""
+    return f"cci flow run {flow}" + command_options(inputs, "sixsense_validate_inputs__")
+
+
 def _step(key, why, flow_name, title=None, inputs=None) -> dict:
     """One ``next_step`` result: the procedure step ``key`` (None: a manual step named ``title``). Its
     commands repeat the run's ``inputs`` (:func:`command_options`: the integration user the steps require,
@@ -155,9 +157,7 @@ def _step(key, why, flow_name, title=None, inputs=None) -> dict:
     if done:
         flow_name = None
     if task and flow_name:
-        command = f"cci flow run {flow_name}" + command_options(
-            inputs, "sixsense_validate_inputs__"
-        )
+        command = flow_command(flow_name, inputs)
         text = f"{label} — run `{command}` (step {task})"
     elif task:
         command = task_command
