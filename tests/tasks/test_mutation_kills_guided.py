@@ -1,0 +1,287 @@
+"""The guided steps (tasks/guided.py) word for word where an operator reads them and no other test read them
+whole (`make mutate`'s survivors): the stop and time-out messages with the resume hint, the API Access Control
+warning and instruction, the "earlier step first" stop of the reauthorization, the install-first stop, the
+slower-checks line of a short API allowance, and the audit entry of a manual step done. Against the fake org
+(tests/tasks/conftest.py), whose answers each test sets."""
+
+from __future__ import annotations
+
+import logging
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from tests.tasks.conftest import (
+    ADMIN,
+    ADMIN_USER,
+    APP,
+    APP_ROW,
+    INSTANCE,
+    INTEGRATION,
+    INTEGRATION_USER,
+    token,
+)
+
+RESUME = "To resume: run the flow again after this step (finished steps are detected and skipped)."
+INSTALL = "Install the app (article step 2)"
+AUTHORIZE = "Authorize the 6sense app once as the setup user (article step 1)"
+NAMES = f"{APP} or sfdc_6sense_integration_connected_app"
+
+
+def _install_pending(org):
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
+
+
+def _install_lines():
+    return [
+        f"To do ({INSTALL}):",
+        f"  1. In Salesforce, log in at {_login()} as a System Administrator ({ADMIN}).",
+        "  2. Open Setup > Apps > Connected Apps > Connected Apps OAuth Usage: "
+        f"{INSTANCE}/lightning/setup/ConnectedAppsUsage/home",
+        f"  3. Locate the 6sense connected app ({NAMES}).",
+        "  4. Select Install next to the app name, then Install to confirm.",
+        f"  5. The app is in use here (tokens held by {ADMIN}), so it is listed on the page.",
+    ]
+
+
+def _login():
+    """The fake org is connected through its My Domain: that login URL, with the environment's host."""
+    return "https://acme.my.salesforce.com (your My Domain; or https://login.salesforce.com)"
+
+
+def test_the_non_interactive_stop_is_the_title_the_numbered_instructions_and_the_resume_hint(
+    make_task, org, errors, caplog
+):
+    caplog.set_level(logging.INFO)
+    _install_pending(org)
+    with pytest.raises(errors.ManualStepPending) as err:
+        make_task("sixsense_install_connected_app", interactive="False")()
+    lines = _install_lines()
+    assert str(err.value) == "\n".join([f"Manual step pending: {INSTALL}.", *lines, RESUME])
+    # each line is logged too, before the stop
+    assert caplog.messages[-len(lines) :] == lines
+
+
+def test_the_time_out_names_the_wait_and_repeats_the_instructions(make_task, org, errors, no_sleep):
+    _install_pending(org)
+    with pytest.raises(errors.ManualStepPending) as err:
+        make_task(
+            "sixsense_install_connected_app",
+            interactive="True",
+            poll_interval="10",
+            wait_timeout="30",
+        )()
+    assert str(err.value) == "\n".join(
+        [f"Timed out after 00:30 waiting for: {INSTALL}.", *_install_lines(), RESUME]
+    )
+
+
+def test_the_wait_is_recorded_for_the_audit_and_a_verified_step_as_done_in_setup(
+    make_task, org, no_sleep
+):
+    answers = iter([[], [APP_ROW]])
+    org.on("FROM ConnectedApplication", records=lambda: next(answers))
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
+    task = make_task(
+        "sixsense_install_connected_app", interactive="True", poll_interval="20", wait_timeout="900"
+    )
+    result = task()
+    detail = f"{APP} installed ({APP_ROW['Id']})"
+    evidence = result.pop("evidence")
+    assert evidence.startswith(
+        f"no SetupAuditTrail entry found in section Connected Apps naming {APP}"
+    )
+    assert result == {
+        "done": True,
+        "status": "verified",
+        "detail": detail,
+        "app_id": APP_ROW["Id"],
+        "app_name": APP,
+    }
+    notes = task.audit_notes
+    assert notes["before"] == "not yet"
+    assert notes["after"] == f"verified: {detail}"
+    assert notes["changed"] == [
+        {
+            "object": f"ConnectedApplication {NAMES}",
+            "action": "manual step done in Setup (verified)",
+            "what": detail,
+            "evidence": evidence,
+        }
+    ]
+    assert notes["evidence"] == evidence
+    [wait] = notes["waits"]
+    assert {k: wait[k] for k in ("what", "timeout_seconds", "poll_interval_seconds", "checks")} == {
+        "what": f"ConnectedApplication {NAMES}",
+        "timeout_seconds": 900,
+        "poll_interval_seconds": 20,
+        "checks": 1,
+    }
+    assert wait["outcome"] == f"done: {detail}"
+    assert wait["seconds"] >= 20
+
+
+def test_an_already_done_step_is_skipped_in_the_audit_with_no_change(make_task, org):
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    task = make_task("sixsense_install_connected_app", interactive="False")
+    task()
+    detail = f"{APP} installed ({APP_ROW['Id']})"
+    assert task.audit_notes["before"] == detail and task.audit_notes["after"] == detail
+    assert task.audit_notes["skipped"] == [f"already done: {detail}"]
+    assert "changed" not in task.audit_notes
+
+
+def test_a_timed_out_wait_is_recorded_as_such(make_task, org, errors, no_sleep):
+    _install_pending(org)
+    task = make_task(
+        "sixsense_install_connected_app", interactive="True", poll_interval="10", wait_timeout="30"
+    )
+    with pytest.raises(errors.ManualStepPending):
+        task()
+    [wait] = task.audit_notes["waits"]
+    assert wait["outcome"] == "timed out" and wait["checks"] == 3
+
+
+def test_api_access_control_enforcing_warns_and_adds_the_confirmation_line(
+    make_task, org, errors, caplog
+):
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(errors.ManualStepPending) as err:
+        make_task(
+            "sixsense_authorize_setup_user",
+            interactive="False",
+            integration_username=INTEGRATION,
+            api_access_control_enforcing="True",
+        )()
+    assert (
+        "API Access Control is enforcing: Salesforce will deny this attempt and keep no token, but the "
+        "attempt makes the app appear on Connected Apps OAuth Usage, which is what "
+        f"'{INSTALL}' needs."
+    ) in caplog.messages
+    lines = str(err.value).splitlines()
+    assert lines[-2].endswith(
+        ". API Access Control is enforcing, so Salesforce denies this attempt (OAUTH_APP_BLOCKED) and "
+        "keeps no token. Once you made the attempt, confirm it: "
+        "-o sixsense_authorize_setup_user__authorization_attempted True"
+    )
+    assert lines[0] == f"Manual step pending: {AUTHORIZE}."
+
+
+def test_without_api_access_control_no_warning_and_no_confirmation_line(
+    make_task, org, errors, caplog
+):
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(errors.ManualStepPending) as err:
+        make_task(
+            "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+        )()
+    assert "API Access Control" not in caplog.text
+    assert "authorization_attempted True" not in str(err.value)
+
+
+def test_the_setup_users_token_or_the_installed_app_is_the_authorization_done(make_task, org):
+    org.on("FROM User", records=[ADMIN_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    result = make_task(
+        "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+    )()
+    assert result == {"done": True, "status": "already done", "detail": f"{APP} is installed"}
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"], app=APP)])
+    result = make_task(
+        "sixsense_authorize_setup_user", interactive="False", integration_username=INTEGRATION
+    )()
+    assert result["detail"] == f"{ADMIN} holds a token for {APP}"
+
+
+def test_reauthorization_before_admin_approval_stops_naming_the_earlier_step(
+    make_task, org, errors
+):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on(
+        "FROM ConnectedApplication",
+        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
+    )
+    org.on("FROM SetupEntityAccess", records=[])
+    org.on("FROM PermissionSetAssignment", records=[])
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(errors.SixsenseOrgError) as err:
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+        )()
+    message = str(err.value)
+    assert message.startswith("Reauthorize in 6sense as the integration user (article step 5): ")
+    assert message.endswith(
+        "; a reauthorization cannot fix this: run sixsense_set_permitted_users (Set Permitted Users to "
+        "admin approved, article step 3) first. Nothing was written."
+    )
+    assert type(err.value).__name__ == "SixsenseOrgError"
+    assert org.writes() == []
+
+
+def test_reauthorization_before_install_says_install_first_word_for_word(make_task, org, errors):
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    with pytest.raises(errors.SixsenseOrgError) as err:
+        make_task("sixsense_reauthorize_integration_user", integration_username=INTEGRATION)()
+    assert str(err.value) == (
+        f"The 6sense connected app ({NAMES}) is not installed in this org: install it first "
+        "(sixsense_install_connected_app (Install the app, article step 2))."
+    )
+
+
+def _usage(total, used):
+    return {"api-usage": SimpleNamespace(total=total, used=used)}
+
+
+def test_a_short_allowance_says_how_often_it_checks_instead(
+    make_task, org, errors, no_sleep, caplog
+):
+    caplog.set_level(logging.INFO)
+    _install_pending(org)
+    task = make_task(
+        "sixsense_install_connected_app", interactive="True", poll_interval="1", wait_timeout="900"
+    )
+    task._init_task = lambda: None
+    task.sf = SimpleNamespace(api_usage=_usage(100_000, 97_000))
+    assert task._remaining_api_requests() == 3_000
+    assert task._paced_interval(1, 900) == 30.0  # 30 checks fit in 1 % of 3,000
+    assert task._paced_interval(60, 900) == 60  # a longer interval is kept
+    assert task._paced_interval(1, 31) == 2.0  # ceil(31 / 30)
+    task.sf = SimpleNamespace(api_usage=_usage(100, 500))
+    assert task._remaining_api_requests() == 0  # never negative
+    task.sf = SimpleNamespace(api_usage={})
+    assert task._remaining_api_requests() is None
+    assert task._paced_interval(7, 900) == 7
+
+
+def test_the_slower_checks_line_word_for_word(sim_task, tmp_path, no_sleep, errors, caplog):
+    from tests.tasks.test_production_guard_alone import scenario_variant
+
+    def allowance(data):
+        data["org"].update(daily_api_requests=100_000, api_requests_used=97_000)
+
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(scenario_variant(tmp_path, "new_customer", allowance))
+    task = make(
+        "sixsense_install_connected_app", interactive="True", poll_interval="1", wait_timeout="60"
+    )
+    with pytest.raises(errors.ManualStepPending):
+        task()
+    [line] = [m for m in caplog.messages if m.startswith("Checking every")]
+    # about 2,990 requests left (the step's own reads count): 29 checks in 60 s, one every 3 s
+    assert re.fullmatch(
+        r"Checking every 00:03 instead of 00:01: a wait spends at most 1% of the 29\d\d API requests the "
+        r"org has left today \(Sforce-Limit-Info\), which its integrations also need\.",
+        line,
+    ), line
