@@ -393,14 +393,12 @@ Return values: done, status (already done | verified), detail, app_id, app_name.
         return False, "not yet"
 
     def _finish(self, status, detail):
+        # Only once _check found the app (already done, or verified after the wait): _app is its row.
         super()._finish(status, detail)
-        app = getattr(self, "_app", None) or {}
-        self.return_values.update({"app_id": app.get("Id"), "app_name": app.get("Name")})
+        self.return_values.update({"app_id": self._app["Id"], "app_name": self._app["Name"]})
 
     def _setup_evidence(self):
-        app = getattr(self, "_app", None) or {}
-        names = [app["Name"]] if app.get("Name") else self.app_names
-        return setup_audit_trail.for_step(self, "install", names)
+        return setup_audit_trail.for_step(self, "install", [self._app["Name"]])
 
     def _instructions(self):
         tokens = self._oauth_tokens(self.app_names)

@@ -91,7 +91,7 @@ def test_the_wait_is_recorded_for_the_audit_and_a_verified_step_as_done_in_setup
     detail = f"{APP} installed ({APP_ROW['Id']})"
     evidence = result.pop("evidence")
     assert evidence.startswith(
-        f"no SetupAuditTrail entry found in section Connected Apps naming {APP}"
+        f"no SetupAuditTrail entry found in section Connected Apps naming {APP} since "
     )
     assert result == {
         "done": True,
