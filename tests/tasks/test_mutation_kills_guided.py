@@ -285,3 +285,46 @@ def test_the_slower_checks_line_word_for_word(sim_task, tmp_path, no_sleep, erro
         r"org has left today \(Sforce-Limit-Info\), which its integrations also need\.",
         line,
     ), line
+
+
+def test_a_finished_step_logs_its_title_and_a_check_result_table(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    make_task("sixsense_install_connected_app", interactive="False")()
+    detail = f"{APP} installed ({APP_ROW['Id']})"
+    at = caplog.messages.index(INSTALL)
+    # wider than the console: one block per row, "header: value" below the first cell
+    assert caplog.messages[at : at + 3] == [
+        INSTALL,
+        f"- ConnectedApplication {NAMES}",
+        f"    result: already done: {detail}",
+    ]
+
+
+def test_install_instructions_count_only_this_apps_tokens(sim_task, errors):
+    """The setup user holds a token for another app only (Pardot): this app was never used here, so the
+    instructions say to repeat step 1, not that the app is listed because it is in use."""
+    from tests.tasks.test_checks_fail import add_token
+
+    sim, make = sim_task("new_customer")
+    add_token(sim, ADMIN, app="Pardot")
+    with pytest.raises(errors.ManualStepPending) as err:
+        make("sixsense_install_connected_app", interactive="False")()
+    assert "it was never used in this org: repeat" in str(err.value)
+    assert "The app is in use here" not in str(err.value)
+
+
+def test_a_finish_table_that_fits_the_console_has_its_header(make_task, org, caplog):
+    """A short subject (here set on the task): title, header, rule, row."""
+    caplog.set_level(logging.INFO)
+    task = make_task("sixsense_install_connected_app", interactive="False")
+    task._progress_subject = lambda: "the app"
+    task._setup_evidence = lambda: None
+    task._app = APP_ROW
+    task._finish("verified", "ok")
+    assert caplog.messages[-4:] == [
+        INSTALL,
+        "check    result",
+        "-------  ------------",
+        "the app  verified: ok",
+    ]
