@@ -8,6 +8,7 @@ the simulator's store, the steps' names from datasets/procedure.yml."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from tests.procedure_table import step_ref
@@ -414,4 +415,190 @@ def test_an_unassigned_set_is_not_assigned(sim_task, tmp_path):
         "not assigned",
         "FAIL",
         step_ref("app_access"),
+    )
+
+
+# -- the same rows against the fake org (milliseconds: `make mutate` runs the fastest tests first) ----------
+
+
+def _fake_verify(make_task, tmp_path, **options):
+    path = tmp_path / "v.json"
+    task = make_task(
+        "sixsense_verify", integration_username=INTEGRATION, report_path=str(path), **options
+    )
+    try:
+        task()
+        error = None
+    except Exception as exc:  # the verdict is asserted by the caller
+        error = exc
+    return json.loads(path.read_text()), error, task
+
+
+def _fake_installed_rows(refresh, ip, permitted="admin approved", token=None):
+    from tests.tasks.conftest import APP_ROW
+
+    approved = permitted == "admin approved"
+    return [
+        (
+            "setup user access",
+            f"{ADMIN} holds CanApproveUninstalledApps until the app is installed",
+            f"not checked: {APP} is installed",
+            "SKIPPED",
+            "",
+        ),
+        ("app installed", INSTALLED, f"{APP} ({APP_ROW['Id']})", "PASS", ""),
+        (
+            "permitted users",
+            "Admin approved users are pre-authorized",
+            permitted,
+            "PASS" if approved else "FAIL",
+            "" if approved else step_ref("permitted_users"),
+        ),
+        refresh,
+        ip,
+        (ACCESS, "SetupEntityAccess row", "granted", "PASS", ""),
+        (ASSIGNMENT, f"assigned to {INTEGRATION}", "assigned", "PASS", ""),
+        (
+            "app not blocked",
+            "not on the blocked list (BlacklistedConsumer)",
+            "not blocked",
+            "PASS",
+            "",
+        ),
+        token,
+    ]
+
+
+REFRESH_HELD_BACK = (
+    "refresh token policy",
+    "infinite",
+    UNREAD_REFRESH,
+    "SKIPPED",
+    f"check it on {PAGE} of {APP} (an app that expires refresh tokens immediately stops 6sense's sync), "
+    "then run again with -o refresh_token_policy_checked True (in a flow: "
+    "-o sixsense_verify__refresh_token_policy_checked True)",
+)
+
+
+def test_fake_org_configured_rows_word_for_word(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    token = (
+        "integration user authorized",
+        TOKEN_EXPECTED,
+        f"{INTEGRATION}'s token predates the app's last change (ConnectedApplication.LastModifiedDate "
+        "2025-10-02T10:00:00.000+0000), so it survived the switch: pre-authorized; no reauthorization "
+        "needed (1 token(s), newest created 2025-09-01T10:00:00.000+0000; admin approved)",
+        "PASS",
+        "",
+    )
+    assert rows(report) == _fake_installed_rows(REFRESH_HELD_BACK, SKIPPED_IP, token=token)
+    assert report["not_checked"] == [
+        SETUP_SKIP,
+        {
+            "check": "refresh token policy",
+            "result": "SKIPPED",
+            "reason": UNREAD_REFRESH,
+            "matters": True,
+            "note": "",
+        },
+        IP_SKIP,
+    ]
+    assert (
+        report["session_policy"] == "OptionsHasSessionLevelPolicy false, MobileSessionTimeout null"
+    )
+    assert task.return_values["not_checked"] == ["refresh token policy"]
+    assert type(error).__name__ == "VerificationFailed"
+
+
+def test_fake_org_not_admin_approved_and_no_token(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org, approved=False, held=False)
+    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    token = (
+        "integration user authorized",
+        TOKEN_EXPECTED,
+        "no token; Permitted Users not admin approved",
+        "FAIL",
+        step_ref("permitted_users"),
+    )
+    refresh = (
+        "refresh token policy",
+        "infinite",
+        f"confirmed by operator, not verifiable by API ({UNREAD_REFRESH})",
+        "SKIPPED",
+        f"check it on {PAGE} of {APP}",
+    )
+    assert rows(report) == _fake_installed_rows(
+        refresh, SKIPPED_IP, permitted="all users may self-authorize", token=token
+    )
+    assert task.return_values["failed"] == ["permitted users", "integration user authorized"]
+    assert task.return_values["not_checked"] == []
+
+
+def test_fake_org_nothing_done_rows_word_for_word(make_task, org, tmp_path):
+    from tests.tasks.conftest import ADMIN_USER, INTEGRATION_USER
+
+    org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
+    report, error, task = _fake_verify(make_task, tmp_path)
+    grant, install = step_ref("app_access"), step_ref("install")
+    assert rows(report) == [
+        (
+            "setup user access",
+            f"{ADMIN} holds CanApproveUninstalledApps",
+            "profile System Administrator",
+            "PASS",
+            "",
+        ),
+        ("app installed", INSTALLED, "no row", "FAIL", install),
+        (
+            "permitted users",
+            "Admin approved users are pre-authorized",
+            "app not installed",
+            "FAIL",
+            step_ref("permitted_users"),
+        ),
+        ("refresh token policy", "infinite", "app not installed", "FAIL", POLICY_FIX),
+        ("IP relaxation", "ENFORCE", "app not installed", "FAIL", POLICY_FIX),
+        (
+            ACCESS,
+            "SetupEntityAccess row",
+            "permission set missing (run sixsense_deploy_access)",
+            "FAIL",
+            grant,
+        ),
+        (ASSIGNMENT, f"assigned to {INTEGRATION}", "not assigned", "FAIL", grant),
+        (
+            "app not blocked",
+            "not on the blocked list (BlacklistedConsumer)",
+            "not blocked",
+            "PASS",
+            "",
+        ),
+        ("integration user authorized", TOKEN_EXPECTED, "app not installed", "FAIL", install),
+    ]
+    assert report["session_policy"] == "not read: app not installed"
+
+
+def test_fake_org_blocked_app_row(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.retrieve_files = {
+        "blacklistedConsumers/Sixsense.blacklistedConsumer": (
+            '<BlacklistedConsumer xmlns="http://soap.sforce.com/2006/04/metadata">'
+            f"<consumerName>{APP}</consumerName><masterLabel>6sense</masterLabel>"
+            "</BlacklistedConsumer>"
+        )
+    }
+    report, error, task = _fake_verify(make_task, tmp_path)
+    assert rows(report)[7] == (
+        "app not blocked",
+        "not on the blocked list (BlacklistedConsumer)",
+        "blocked: Sixsense",
+        "FAIL",
+        "Unblock the app on Connected Apps OAuth Usage",
     )
