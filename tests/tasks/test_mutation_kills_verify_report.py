@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from tests.procedure_table import step_ref
 from tests.tasks.test_checks_fail import (
     ADMIN,
@@ -602,3 +604,122 @@ def test_fake_org_blocked_app_row(make_task, org, tmp_path):
         "FAIL",
         "Unblock the app on Connected Apps OAuth Usage",
     )
+
+
+def _retrieve_raises(monkeypatch, error):
+    """The BlacklistedConsumer retrieve raises ``error`` (cci's Metadata API client, replaced)."""
+    import importlib
+
+    class Raising:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, *args, **kwargs):
+            raise error
+
+    monkeypatch.setattr(importlib.import_module("tasks.verify"), "ApiRetrieveUnpackaged", Raising)
+
+
+def test_fake_org_blocked_list_not_offered_is_skipped_and_a_fresh_token_says_why_it_does_not_matter(
+    make_task, org, tmp_path, monkeypatch
+):
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+    from tests.tasks.conftest import token
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.on("FROM OauthToken", records=[token(INTEGRATION, "005000000000002AAA")])
+    _retrieve_raises(monkeypatch, MetadataApiError("INVALID_TYPE: BlacklistedConsumer", None))
+    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    assert rows(report)[7] == (
+        "app not blocked",
+        "not on the blocked list",
+        "not detectable (INVALID_TYPE: BlacklistedConsumer)",
+        "SKIPPED",
+        "check on Connected Apps OAuth Usage that the app is not blocked",
+    )
+    [skip] = [c for c in report["not_checked"] if c["check"] == "app not blocked"]
+    assert skip["matters"] is False
+    assert skip["note"] == (
+        "the integration user's token for the app, read now, shows the app is not blocked (blocking ends "
+        "all sessions and prevents new ones)"
+    )
+    assert error is None
+
+
+@pytest.mark.parametrize(
+    "raised, actual",
+    [
+        (
+            "refused",
+            "could not check: INSUFFICIENT_ACCESS: no Modify Metadata",
+        ),
+        (
+            "expat",
+            "could not check: Metadata retrieve failed: ValueError: not XML. run the flow again (steps "
+            "already done are skipped)",
+        ),
+        (
+            "dropped",
+            "could not check: Metadata retrieve failed: ConnectionError: reset. Salesforce was busy or "
+            "unreachable, and retrying did not help. Wait a minute, check https://status.salesforce.com and "
+            "the network, then run the flow again (steps already done are skipped).",
+        ),
+    ],
+)
+def test_fake_org_a_failed_blocked_list_read_is_could_not_check(
+    make_task, org, tmp_path, monkeypatch, raised, actual
+):
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+    from tests.tasks.test_verify import configured
+
+    error = {
+        "refused": MetadataApiError("INSUFFICIENT_ACCESS: no Modify Metadata", None),
+        "expat": ValueError("not XML"),
+        "dropped": ConnectionError("reset"),
+    }[raised]
+    configured(org)
+    _retrieve_raises(monkeypatch, error)
+    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    assert rows(report)[7] == (
+        "app not blocked",
+        "not on the blocked list",
+        actual,
+        "UNREADABLE",
+        RECHECK,
+    )
+    assert task.return_values["not_checked"] == ["app not blocked"]
+
+
+def test_fake_org_a_failed_policy_read_is_could_not_check_for_both_policies(
+    make_task, org, tmp_path, monkeypatch
+):
+    import importlib
+
+    from tests.tasks.test_verify import configured
+
+    def fails(task, name):
+        raise ValueError("not XML")
+
+    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "read_oauth_policy", fails)
+    configured(org)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    got = rows(report)[3:5]
+    assert got == [
+        (
+            "refresh token policy",
+            "infinite",
+            "could not check: Metadata API read failed: ValueError: not XML",
+            "UNREADABLE",
+            RECHECK,
+        ),
+        (
+            "IP relaxation",
+            "ENFORCE",
+            "could not check: Metadata API read failed: ValueError: not XML",
+            "UNREADABLE",
+            RECHECK,
+        ),
+    ]
