@@ -79,8 +79,9 @@ def test_the_time_out_names_the_wait_and_repeats_the_instructions(make_task, org
 
 
 def test_the_wait_is_recorded_for_the_audit_and_a_verified_step_as_done_in_setup(
-    make_task, org, no_sleep
+    make_task, org, no_sleep, caplog
 ):
+    caplog.set_level(logging.INFO)
     answers = iter([[], [APP_ROW]])
     org.on("FROM ConnectedApplication", records=lambda: next(answers))
     org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
@@ -112,6 +113,7 @@ def test_the_wait_is_recorded_for_the_audit_and_a_verified_step_as_done_in_setup
         }
     ]
     assert notes["evidence"] == evidence
+    assert f"Evidence: {evidence}" in caplog.messages
     [wait] = notes["waits"]
     assert {k: wait[k] for k in ("what", "timeout_seconds", "poll_interval_seconds", "checks")} == {
         "what": f"ConnectedApplication {NAMES}",
@@ -328,3 +330,15 @@ def test_a_finish_table_that_fits_the_console_has_its_header(make_task, org, cap
         "-------  ------------",
         "the app  verified: ok",
     ]
+
+
+def test_a_one_second_wait_still_checks_once(make_task, org, no_sleep):
+    """The shortest wait (1 s): one sleep, one check, and the step is verified when that check finds it."""
+    answers = iter([[], [APP_ROW]])
+    org.on("FROM ConnectedApplication", records=lambda: next(answers))
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
+    result = make_task(
+        "sixsense_install_connected_app", interactive="True", poll_interval="1", wait_timeout="1"
+    )()
+    assert result["status"] == "verified"
+    assert [c.args for c in no_sleep.call_args_list] == [(1,)]
