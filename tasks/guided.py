@@ -97,8 +97,8 @@ class GuidedStep(SixsenseTask):
             raise ManualStepPending(
                 f"Manual step pending: {self.step_title}.\n{instructions}\n{RESUME_HINT}"
             )
-        done, detail = self._wait()
-        if done:
+        detail = self._wait()
+        if detail is not None:
             self._finish(getattr(self, "_wait_status", "verified"), detail)
             return
         raise ManualStepPending(
@@ -106,8 +106,9 @@ class GuidedStep(SixsenseTask):
             f"{self.step_title}.\n{instructions}\n{RESUME_HINT}"
         )
 
-    def _wait(self) -> tuple[bool, str]:
+    def _wait(self) -> str | None:
         """Poll every poll_interval seconds until done or wait_timeout; logs a progress line per check.
+        Returns the detail of the check that found the step done, or None when the wait timed out.
 
         The clock is real time (``time.monotonic``), so checks that take long count; where ``time.sleep``
         returned early (never on a real run; tests replace it), the seconds asked for count instead, so a
@@ -118,7 +119,6 @@ class GuidedStep(SixsenseTask):
         slept = 0
         elapsed = 0
         checks = 0
-        detail = "not yet"
         started = now_iso()
 
         def record(outcome):
@@ -162,9 +162,9 @@ class GuidedStep(SixsenseTask):
             )
             if done:
                 record(f"done: {detail}")
-                return True, detail
+                return detail
         record("timed out")
-        return False, detail
+        return None
 
     def _remaining_api_requests(self) -> int | None:
         """The org's API requests left today, from the ``Sforce-Limit-Info`` header of this step's last REST
@@ -351,9 +351,9 @@ Return values: done, status (already done | verified | confirmed by operator), d
             )
             done, detail = self._check()
             if done:
-                return True, detail
+                return detail
             self._wait_status = "confirmed by operator"
-            return True, "not verifiable by API"
+            return "not verifiable by API"
         return super()._wait()
 
     def _instructions(self):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -123,6 +124,19 @@ def test_the_wait_is_recorded_for_the_audit_and_a_verified_step_as_done_in_setup
     }
     assert wait["outcome"] == f"done: {detail}"
     assert wait["seconds"] >= 20
+    assert sorted(wait) == [
+        "checks",
+        "finished_at",
+        "outcome",
+        "poll_interval_seconds",
+        "seconds",
+        "started_at",
+        "timeout_seconds",
+        "what",
+    ]
+    started = datetime.fromisoformat(wait["started_at"])
+    assert started <= datetime.fromisoformat(wait["finished_at"])
+    assert started.tzinfo is not None
 
 
 def test_an_already_done_step_is_skipped_in_the_audit_with_no_change(make_task, org):
