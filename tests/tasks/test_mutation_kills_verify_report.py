@@ -723,3 +723,28 @@ def test_fake_org_a_failed_policy_read_is_could_not_check_for_both_policies(
             RECHECK,
         ),
     ]
+
+
+@pytest.mark.parametrize("answer", ["y", "n", ""], ids=["yes", "no", "enter"])
+def test_fake_org_the_refresh_policy_question_word_for_word(
+    make_task, org, tmp_path, terminal, answer
+):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    terminal(answer)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    assert terminal.questions() == [
+        f"{APP}'s Refresh Token Policy cannot be read by API. On {PAGE}, is it 'Refresh token is valid "
+        "until revoked' or 'Expire refresh token if not used for' at least 30 days? [y/N]:"
+    ]
+    refresh = rows(report)[3]
+    if answer == "y":
+        assert refresh[2] == f"confirmed by operator, not verifiable by API ({UNREAD_REFRESH})"
+        assert error is None
+        assert task.audit_notes["confirmed"] == [
+            f"at the terminal: {APP}'s Refresh Token Policy keeps refresh tokens"
+        ]
+    else:
+        assert refresh == REFRESH_HELD_BACK
+        assert task.return_values["not_checked"] == ["refresh token policy"]
