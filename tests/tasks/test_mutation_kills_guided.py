@@ -356,3 +356,41 @@ def test_a_one_second_wait_still_checks_once(make_task, org, no_sleep):
     )()
     assert result["status"] == "verified"
     assert [c.args for c in no_sleep.call_args_list] == [(1,)]
+
+
+def test_the_last_sleep_is_what_is_left_of_the_wait(make_task, org, errors, no_sleep):
+    _install_pending(org)
+    with pytest.raises(errors.ManualStepPending):
+        make_task(
+            "sixsense_install_connected_app",
+            interactive="True",
+            poll_interval="20",
+            wait_timeout="30",
+        )()
+    assert [c.args for c in no_sleep.call_args_list] == [(20,), (10,)]
+
+
+def test_no_wait_for_lack_of_api_allowance_word_for_word_and_in_the_audit(
+    sim_task, tmp_path, no_sleep, errors
+):
+    from tests.tasks.test_production_guard_alone import scenario_variant
+
+    def allowance(data):
+        data["org"].update(daily_api_requests=100_000, api_requests_used=99_950)
+
+    sim, make = sim_task(scenario_variant(tmp_path, "new_customer", allowance))
+    task = make(
+        "sixsense_install_connected_app", interactive="True", poll_interval="1", wait_timeout="900"
+    )
+    with pytest.raises(errors.ManualStepPending) as stopped:
+        task()
+    first, *rest = str(stopped.value).splitlines()
+    assert re.fullmatch(
+        rf"Not waiting for: {re.escape(INSTALL)}\. The org has 4\d API requests left today "
+        r"\(Sforce-Limit-Info\), and a wait spends at most 1% of them: its integrations, 6sense's sync "
+        r"among them, need the rest\.",
+        first,
+    ), first
+    assert rest[0] == f"To do ({INSTALL}):" and rest[-1] == RESUME
+    [wait] = task.audit_notes["waits"]
+    assert wait["outcome"] == "stopped: the org's API allowance" and wait["checks"] == 0
