@@ -394,3 +394,55 @@ def test_no_wait_for_lack_of_api_allowance_word_for_word_and_in_the_audit(
     assert rest[0] == f"To do ({INSTALL}):" and rest[-1] == RESUME
     [wait] = task.audit_notes["waits"]
     assert wait["outcome"] == "stopped: the org's API allowance" and wait["checks"] == 0
+
+
+def test_the_wait_counts_real_seconds_to_the_millisecond(make_task, org, monkeypatch, caplog):
+    """A check that takes time counts: the clock (here a fake one, 20.4567 s per poll) gives the seconds
+    the audit records, to the millisecond, and the progress line shows the check that found it done."""
+    caplog.set_level(logging.INFO)
+    clock = [1000.0]
+
+    def sleep(seconds):
+        clock[0] += 20.4567
+
+    monkeypatch.setattr("time.sleep", sleep)
+    monkeypatch.setattr("time.monotonic", lambda: clock[0])
+    answers = iter([[], [APP_ROW]])
+    org.on("FROM ConnectedApplication", records=lambda: next(answers))
+    org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
+    task = make_task(
+        "sixsense_install_connected_app", interactive="True", poll_interval="20", wait_timeout="900"
+    )
+    task()
+    [wait] = task.audit_notes["waits"]
+    assert wait["seconds"] == 20.457
+    assert (
+        f"[00:20 / 15:00] checking ConnectedApplication {NAMES}: {APP} installed ({APP_ROW['Id']})"
+        in caplog.messages
+    )
+
+
+def test_a_poll_that_finds_the_step_not_done_says_not_yet_whatever_its_check_read(
+    make_task, org, no_sleep, caplog, errors
+):
+    """The reauthorization's check reads why it is not done ("no token ..."); the progress line says
+    "not yet" (the instructions above say what to do)."""
+    caplog.set_level(logging.INFO)
+    from tests.tasks.test_guided import pre_authorized
+
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(errors.ManualStepPending):
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="True",
+            poll_interval="10",
+            wait_timeout="10",
+        )()
+    assert (
+        f"[00:10 / 00:10] checking OauthToken for {NAMES} by {INTEGRATION}: not yet"
+        in caplog.messages
+    )
