@@ -1,0 +1,440 @@
+"""sixsense_verify's rows word for word against the fake org (tests/tasks/conftest.py): the states of
+test_mutation_kills_verify_report.py that the fake org can give, and the branches only a replaced reader
+reaches (the blocked list's and the policy's failed reads, a terminal). Milliseconds each, so `make mutate`,
+which runs each mutant's tests fastest first, meets them before the simulator's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.procedure_table import step_ref
+from tests.tasks.test_checks_fail import (
+    INTEGRATION_PROFILE,
+    profile_policy,  # noqa: F401 - a fixture
+)
+from tests.tasks.test_mutation_kills_verify_report import (
+    ACCESS,
+    ADMIN,
+    APP,
+    ASSIGNMENT,
+    INSTALLED,
+    INTEGRATION,
+    IP_SKIP,
+    PAGE,
+    POLICY_FIX,
+    RECHECK,
+    SETUP_SKIP,
+    SKIPPED_IP,
+    TOKEN_EXPECTED,
+    UNREAD_REFRESH,
+    rows,
+)
+
+
+def _fake_verify(make_task, tmp_path, **options):
+    path = tmp_path / "v.json"
+    task = make_task(
+        "sixsense_verify", integration_username=INTEGRATION, report_path=str(path), **options
+    )
+    try:
+        task()
+        error = None
+    except Exception as exc:  # the verdict is asserted by the caller
+        error = exc
+    return json.loads(path.read_text()), error, task
+
+
+def _fake_installed_rows(refresh, ip, permitted="admin approved", token=None):
+    from tests.tasks.conftest import APP_ROW
+
+    approved = permitted == "admin approved"
+    return [
+        (
+            "setup user access",
+            f"{ADMIN} holds CanApproveUninstalledApps until the app is installed",
+            f"not checked: {APP} is installed",
+            "SKIPPED",
+            "",
+        ),
+        ("app installed", INSTALLED, f"{APP} ({APP_ROW['Id']})", "PASS", ""),
+        (
+            "permitted users",
+            "Admin approved users are pre-authorized",
+            permitted,
+            "PASS" if approved else "FAIL",
+            "" if approved else step_ref("permitted_users"),
+        ),
+        refresh,
+        ip,
+        (ACCESS, "SetupEntityAccess row", "granted", "PASS", ""),
+        (ASSIGNMENT, f"assigned to {INTEGRATION}", "assigned", "PASS", ""),
+        (
+            "app not blocked",
+            "not on the blocked list (BlacklistedConsumer)",
+            "not blocked",
+            "PASS",
+            "",
+        ),
+        token,
+    ]
+
+
+REFRESH_HELD_BACK = (
+    "refresh token policy",
+    "infinite",
+    UNREAD_REFRESH,
+    "SKIPPED",
+    f"check it on {PAGE} of {APP} (an app that expires refresh tokens immediately stops 6sense's sync), "
+    "then run again with -o refresh_token_policy_checked True (in a flow: "
+    "-o sixsense_verify__refresh_token_policy_checked True)",
+)
+
+
+def test_configured_rows_word_for_word(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    token = (
+        "integration user authorized",
+        TOKEN_EXPECTED,
+        f"{INTEGRATION}'s token predates the app's last change (ConnectedApplication.LastModifiedDate "
+        "2025-10-02T10:00:00.000+0000), so it survived the switch: pre-authorized; no reauthorization "
+        "needed (1 token(s), newest created 2025-09-01T10:00:00.000+0000; admin approved)",
+        "PASS",
+        "",
+    )
+    assert rows(report) == _fake_installed_rows(REFRESH_HELD_BACK, SKIPPED_IP, token=token)
+    assert report["not_checked"] == [
+        SETUP_SKIP,
+        {
+            "check": "refresh token policy",
+            "result": "SKIPPED",
+            "reason": UNREAD_REFRESH,
+            "matters": True,
+            "note": "",
+        },
+        IP_SKIP,
+    ]
+    assert (
+        report["session_policy"] == "OptionsHasSessionLevelPolicy false, MobileSessionTimeout null"
+    )
+    assert task.return_values["not_checked"] == ["refresh token policy"]
+    assert type(error).__name__ == "VerificationFailed"
+
+
+def test_not_admin_approved_and_no_token(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org, approved=False, held=False)
+    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    token = (
+        "integration user authorized",
+        TOKEN_EXPECTED,
+        "no token; Permitted Users not admin approved",
+        "FAIL",
+        step_ref("permitted_users"),
+    )
+    refresh = (
+        "refresh token policy",
+        "infinite",
+        f"confirmed by operator, not verifiable by API ({UNREAD_REFRESH})",
+        "SKIPPED",
+        f"check it on {PAGE} of {APP}",
+    )
+    assert rows(report) == _fake_installed_rows(
+        refresh, SKIPPED_IP, permitted="all users may self-authorize", token=token
+    )
+    assert task.return_values["failed"] == ["permitted users", "integration user authorized"]
+    assert task.return_values["not_checked"] == []
+
+
+def test_nothing_done_rows_word_for_word(make_task, org, tmp_path):
+    from tests.tasks.conftest import ADMIN_USER, INTEGRATION_USER
+
+    org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
+    report, error, task = _fake_verify(make_task, tmp_path)
+    grant, install = step_ref("app_access"), step_ref("install")
+    assert rows(report) == [
+        (
+            "setup user access",
+            f"{ADMIN} holds CanApproveUninstalledApps",
+            "profile System Administrator",
+            "PASS",
+            "",
+        ),
+        ("app installed", INSTALLED, "no row", "FAIL", install),
+        (
+            "permitted users",
+            "Admin approved users are pre-authorized",
+            "app not installed",
+            "FAIL",
+            step_ref("permitted_users"),
+        ),
+        ("refresh token policy", "infinite", "app not installed", "FAIL", POLICY_FIX),
+        ("IP relaxation", "ENFORCE", "app not installed", "FAIL", POLICY_FIX),
+        (
+            ACCESS,
+            "SetupEntityAccess row",
+            "permission set missing (run sixsense_deploy_access)",
+            "FAIL",
+            grant,
+        ),
+        (ASSIGNMENT, f"assigned to {INTEGRATION}", "not assigned", "FAIL", grant),
+        (
+            "app not blocked",
+            "not on the blocked list (BlacklistedConsumer)",
+            "not blocked",
+            "PASS",
+            "",
+        ),
+        ("integration user authorized", TOKEN_EXPECTED, "app not installed", "FAIL", install),
+    ]
+    assert report["session_policy"] == "not read: app not installed"
+
+
+def test_blocked_app_row(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.retrieve_files = {
+        "blacklistedConsumers/Sixsense.blacklistedConsumer": (
+            '<BlacklistedConsumer xmlns="http://soap.sforce.com/2006/04/metadata">'
+            f"<consumerName>{APP}</consumerName><masterLabel>6sense</masterLabel>"
+            "</BlacklistedConsumer>"
+        )
+    }
+    report, error, task = _fake_verify(make_task, tmp_path)
+    assert rows(report)[7] == (
+        "app not blocked",
+        "not on the blocked list (BlacklistedConsumer)",
+        "blocked: Sixsense",
+        "FAIL",
+        "Unblock the app on Connected Apps OAuth Usage",
+    )
+
+
+def _retrieve_raises(monkeypatch, error):
+    """The BlacklistedConsumer retrieve raises ``error`` (cci's Metadata API client, replaced)."""
+    import importlib
+
+    class Raising:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, *args, **kwargs):
+            raise error
+
+    monkeypatch.setattr(importlib.import_module("tasks.verify"), "ApiRetrieveUnpackaged", Raising)
+
+
+def test_blocked_list_not_offered_is_skipped_and_a_fresh_token_says_why_it_does_not_matter(
+    make_task, org, tmp_path, monkeypatch
+):
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+    from tests.tasks.conftest import token
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.on("FROM OauthToken", records=[token(INTEGRATION, "005000000000002AAA")])
+    _retrieve_raises(monkeypatch, MetadataApiError("INVALID_TYPE: BlacklistedConsumer", None))
+    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    assert rows(report)[7] == (
+        "app not blocked",
+        "not on the blocked list",
+        "not detectable (INVALID_TYPE: BlacklistedConsumer)",
+        "SKIPPED",
+        "check on Connected Apps OAuth Usage that the app is not blocked",
+    )
+    [skip] = [c for c in report["not_checked"] if c["check"] == "app not blocked"]
+    assert skip["matters"] is False
+    assert skip["note"] == (
+        "the integration user's token for the app, read now, shows the app is not blocked (blocking ends "
+        "all sessions and prevents new ones)"
+    )
+    assert error is None
+
+
+@pytest.mark.parametrize(
+    "raised, actual",
+    [
+        (
+            "refused",
+            "could not check: INSUFFICIENT_ACCESS: no Modify Metadata",
+        ),
+        (
+            "expat",
+            "could not check: Metadata retrieve failed: ValueError: not XML. run the flow again (steps "
+            "already done are skipped)",
+        ),
+        (
+            "dropped",
+            "could not check: Metadata retrieve failed: ConnectionError: reset. Salesforce was busy or "
+            "unreachable, and retrying did not help. Wait a minute, check https://status.salesforce.com and "
+            "the network, then run the flow again (steps already done are skipped).",
+        ),
+    ],
+)
+def test_a_failed_blocked_list_read_is_could_not_check(
+    make_task, org, tmp_path, monkeypatch, raised, actual
+):
+    from cumulusci.salesforce_api.exceptions import MetadataApiError
+
+    from tests.tasks.test_verify import configured
+
+    error = {
+        "refused": MetadataApiError("INSUFFICIENT_ACCESS: no Modify Metadata", None),
+        "expat": ValueError("not XML"),
+        "dropped": ConnectionError("reset"),
+    }[raised]
+    configured(org)
+    _retrieve_raises(monkeypatch, error)
+    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    assert rows(report)[7] == (
+        "app not blocked",
+        "not on the blocked list",
+        actual,
+        "UNREADABLE",
+        RECHECK,
+    )
+    assert task.return_values["not_checked"] == ["app not blocked"]
+
+
+def test_a_failed_policy_read_is_could_not_check_for_both_policies(
+    make_task, org, tmp_path, monkeypatch
+):
+    import importlib
+
+    from tests.tasks.test_verify import configured
+
+    def fails(task, name):
+        raise ValueError("not XML")
+
+    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "read_oauth_policy", fails)
+    configured(org)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    got = rows(report)[3:5]
+    assert got == [
+        (
+            "refresh token policy",
+            "infinite",
+            "could not check: Metadata API read failed: ValueError: not XML",
+            "UNREADABLE",
+            RECHECK,
+        ),
+        (
+            "IP relaxation",
+            "ENFORCE",
+            "could not check: Metadata API read failed: ValueError: not XML",
+            "UNREADABLE",
+            RECHECK,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("answer", ["y", "n", ""], ids=["yes", "no", "enter"])
+def test_the_refresh_policy_question_word_for_word(make_task, org, tmp_path, terminal, answer):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    terminal(answer)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    assert terminal.questions() == [
+        f"{APP}'s Refresh Token Policy cannot be read by API. On {PAGE}, is it 'Refresh token is valid "
+        "until revoked' or 'Expire refresh token if not used for' at least 30 days? [y/N]:"
+    ]
+    refresh = rows(report)[3]
+    if answer == "y":
+        assert refresh[2] == f"confirmed by operator, not verifiable by API ({UNREAD_REFRESH})"
+        assert error is None
+        assert task.audit_notes["confirmed"] == [
+            f"at the terminal: {APP}'s Refresh Token Policy keeps refresh tokens"
+        ]
+    else:
+        assert refresh == REFRESH_HELD_BACK
+        assert task.return_values["not_checked"] == ["refresh token policy"]
+
+
+@pytest.mark.parametrize(
+    "case, actual, result, fix",
+    [
+        ("lacks", "not held", "FAIL", "sixsense_assign_setup_access"),
+        ("missing", f"no user {ADMIN}", "FAIL", "sixsense_assign_setup_access"),
+        (
+            "no such field",
+            "not checkable by SOQL: this org's PermissionSet has no PermissionsCanApproveUninstalledApps",
+            "SKIPPED",
+            f"check in Setup that {ADMIN} holds Approve Uninstalled Connected Apps, or run "
+            "sixsense_assign_setup_access",
+        ),
+    ],
+)
+def test_setup_access_before_install_word_for_word(
+    make_task, org, tmp_path, case, actual, result, fix
+):
+    from tests.tasks.conftest import INTEGRATION_USER, user
+
+    admin = user(ADMIN, "005000000000001AAA", approve=False)
+    org.on("FROM User", records=[INTEGRATION_USER] + ([] if case == "missing" else [admin]))
+    if case == "no such field":
+        org.permission_fields = {"ApiEnabled"}
+    report, error, task = _fake_verify(make_task, tmp_path)
+    assert rows(report)[0] == (
+        "setup user access",
+        f"{ADMIN} holds CanApproveUninstalledApps",
+        actual,
+        result,
+        fix,
+    )
+    matters = [c["matters"] for c in report["not_checked"] if c["check"] == "setup user access"]
+    assert matters == ([True] if result == "SKIPPED" else [])
+
+
+@pytest.mark.usefixtures("profile_policy")
+@pytest.mark.parametrize("granted", [True, False], ids=["granted", "not-granted"])
+def test_a_profile_entry_of_the_policy_is_its_own_access_row(make_task, org, tmp_path, granted):
+    """The policy names a profile: its profile-owned permission set's access row to *this* app (another
+    app's row does not count); a profile the org does not have is named."""
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_PS
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    profile_set = {"Id": "0PS00000000000PAAA", "Profile": {"Name": INTEGRATION_PROFILE}}
+    org.on("IsOwnedByProfile = true", records=[profile_set])
+    access = [{"ParentId": INTEGRATION_PS["Id"], "SetupEntityId": APP_ROW["Id"]}]
+    access.append(
+        {"ParentId": profile_set["Id"], "SetupEntityId": APP_ROW["Id"] if granted else "0H4OTHER"}
+    )
+    org.on("FROM SetupEntityAccess", records=access)
+    report, error, task = _fake_verify(make_task, tmp_path)
+    got = {r[0]: r for r in rows(report)}
+    check = f"app access: profile {INTEGRATION_PROFILE}"
+    assert got[check] == (
+        check,
+        "SetupEntityAccess row",
+        "granted" if granted else "not granted",
+        "PASS" if granted else "FAIL",
+        "" if granted else step_ref("app_access"),
+    )
+    assert list(got).index(check) == list(got).index(ACCESS) + 1
+    assert any("Profile.Name IN ('Minimum Access - API Only Integrations')" in q for q in org.soql)
+
+
+@pytest.mark.usefixtures("profile_policy")
+def test_a_profile_not_in_the_org_is_named(make_task, org, tmp_path):
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.on("IsOwnedByProfile = true", records=[])
+    report, error, task = _fake_verify(make_task, tmp_path)
+    check = f"app access: profile {INTEGRATION_PROFILE}"
+    assert {r[0]: r for r in rows(report)}[check] == (
+        check,
+        "SetupEntityAccess row",
+        f"no profile {INTEGRATION_PROFILE} in this org",
+        "FAIL",
+        step_ref("app_access"),
+    )
