@@ -170,7 +170,7 @@ class GuidedStep(SixsenseTask):
         """The org's API requests left today, from the ``Sforce-Limit-Info`` header of this step's last REST
         response (simple-salesforce's ``api_usage``; no request of its own), or None where the org reports
         none."""
-        usage = (getattr(self.__dict__.get("sf"), "api_usage", None) or {}).get("api-usage")
+        usage = (self.sf.api_usage or {}).get("api-usage")
         if usage is None:
             return None
         return max(0, int(usage.total) - int(usage.used))
@@ -492,9 +492,9 @@ Return values: done, status (already done | verified | manual step remains), det
         and the audit, and ask for consent where there are any; its own app's grants lose none (it is asked
         only where the user holds no token for the app). Runs before the instructions: nothing is instructed
         without the consent. Where an earlier step must run first (``_blocker``), stops naming it."""
-        if getattr(self, "_blocker", None) and not self.plan:
+        if self._blocker and not self.plan:
             raise SixsenseOrgError(f"{self.step_title}: {self._blocker}. Nothing was written.")
-        tokens = getattr(self, "_user_tokens", None)
+        tokens = self._user_tokens  # set by _check, which always runs first
         if tokens is None:  # plan mode before the app is installed: _check did not query
             tokens = self._oauth_tokens(user_id=self.integration_user["Id"])
         wanted = {n.lower() for n in self.app_names}

@@ -274,6 +274,10 @@ def test_a_short_allowance_says_how_often_it_checks_instead(
     assert task._paced_interval(1, 900) == 30.0  # 30 checks fit in 1 % of 3,000
     assert task._paced_interval(60, 900) == 60  # a longer interval is kept
     assert task._paced_interval(1, 31) == 2.0  # ceil(31 / 30)
+    task.sf = SimpleNamespace(api_usage=_usage(100_000, 99_850))
+    assert (
+        task._paced_interval(1, 900) == 900.0
+    )  # 150 left: exactly one check fits, for the whole wait
     task.sf = SimpleNamespace(api_usage=_usage(100, 500))
     assert task._remaining_api_requests() == 0  # never negative
     task.sf = SimpleNamespace(api_usage={})
@@ -445,4 +449,48 @@ def test_a_poll_that_finds_the_step_not_done_says_not_yet_whatever_its_check_rea
     assert (
         f"[00:10 / 00:10] checking OauthToken for {NAMES} by {INTEGRATION}: not yet"
         in caplog.messages
+    )
+
+
+def test_reauthorize_reads_the_users_tokens_once_per_check(make_task, org, errors):
+    """The step's check reads all the integration user's tokens (one query); the consent before the
+    instructions uses that read, not a second one."""
+    from tests.tasks.test_guided import pre_authorized
+
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
+    with pytest.raises(errors.ManualStepPending):
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+            confirm_reauthorization="True",
+        )()
+    user_reads = [q for q in org.soql if "FROM OauthToken WHERE UserId" in q]
+    assert user_reads == [
+        "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount, AppMenuItemId "
+        f"FROM OauthToken WHERE UserId = '{INTEGRATION_USER['Id']}'"
+    ]
+
+
+def test_reauthorize_in_plan_mode_before_install_lists_the_other_apps_sessions(
+    make_task, org, caplog
+):
+    """Plan mode, the app not installed yet (an earlier manual step): the check reads no token, so the
+    sessions the reauthorization may touch are read for the plan."""
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
+    task = make_task(
+        "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
+    )
+    result = task()
+    assert result["status"] == "manual step remains"
+    assert [s["app"] for s in task.audit_notes["sessions_affected"]] == ["Pardot"]
+    assert (
+        f"need confirm_reauthorization True (reauthorizing as {INTEGRATION} may log it out of Pardot)"
+        in task.audit_notes["plan"]
     )
