@@ -164,7 +164,7 @@ remains), detail, method (metadata | guided | none), unverified (list of policy 
 
     def _not_verified(self):
         """Never a pass on a policy that was not read: the step is not done, and says what to check."""
-        label = (self.eca or {}).get("MasterLabel") or " or ".join(self.eca_names)
+        label = self.eca["MasterLabel"]  # a policy is unverified only once the ECA's row was read
         self.logger.warning(
             f"{', '.join(self.unverified)}: not readable by SOQL in this org, so not verified by query. "
             f"Check them in External Client App Manager > {label} > Edit Policies "

@@ -304,11 +304,40 @@ def test_policies_step_unread_refresh_policy_guided_says_to_check_it_and_is_not_
     )
     assert values["unverified"] == ["Refresh Token Policy"]
     warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
-    assert warning.startswith("Refresh Token Policy: not readable by SOQL in this org")
-    assert "Edit Policies" in warning and MANAGER_PATH in warning
+    assert warning == (
+        "Refresh Token Policy: not readable by SOQL in this org, so not verified by query. Check them in "
+        f"External Client App Manager > {ECA_LABEL} > Edit Policies ({task._instance_url()}{MANAGER_PATH}); "
+        "sixsense_verify_eca reports them as not checked."
+    )
     assert any("Select Save." in r.getMessage() for r in caplog.records)
     assert not any("checking ExtlClntAppOauthPlcyCnfg" in r.getMessage() for r in caplog.records)
     assert writes_since(sim, mark) == []
+
+
+def test_policies_step_names_every_unread_policy_comma_separated(sim_task, tmp_path, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    sim, make = eca_complete(sim_task, tmp_path)
+    task = make(
+        "sixsense_set_eca_policies",
+        interactive="True",
+        integration_username=INTEGRATION,
+        confirm_production="True",
+    )
+    without_fields("RefreshTokenPolicyType", "RefreshTokenValidityUnit")(task)
+    task()
+    assert task.return_values["unverified"] == [
+        "Refresh Token Policy",
+        "Refresh token validity unit",
+    ]
+    assert task.return_values["detail"] == (
+        "Refresh Token Policy, Refresh token validity unit not readable by SOQL: not verified"
+    )
+    warning = next(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert warning.startswith(
+        "Refresh Token Policy, Refresh token validity unit: not readable by SOQL in this org"
+    )
 
 
 def test_policies_step_unread_refresh_policy_is_deployed_again_and_still_not_done(sim_task):

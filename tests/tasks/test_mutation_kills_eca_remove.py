@@ -155,3 +155,36 @@ def test_a_delete_acknowledged_but_not_saved_is_named_still_present(migrated, er
     with pytest.raises(errors.SixsenseOrgError) as err:
         _remove(make, remove_connected_app_access="True")
     assert str(err.value) == f"Still present after removal: {ACCESS}."
+
+
+def test_an_integration_user_not_in_the_org_is_named(migrated, errors):
+    sim, make = migrated
+    with pytest.raises(errors.SixsenseInputError) as err:
+        make(TASK, integration_username="nobody@example.com", remove_connected_app_access="True")()
+    assert str(err.value) == (
+        "The integration user nobody@example.com does not exist in this org; check the username "
+        "(-o integration_username ...)."
+    )
+
+
+def test_without_the_eca_installed_nothing_is_removed(sim_task, errors):
+    sim, make = sim_task("connected_app_in_use_eca_absent", org_kind="sandbox")
+    mark = last_seq(sim)
+    with pytest.raises(errors.SixsenseOrgError) as err:
+        _remove(make, remove_connected_app_access="True")
+    assert str(err.value).startswith(
+        f"Not removing anything: {INTEGRATION_USER} holds no token for the 6sense External Client App yet"
+    )
+    assert writes_since(sim, mark) == []
+
+
+def test_the_question_without_a_grant_in_recent_use_names_only_the_count(migrated, terminal):
+    sim, make = migrated
+    sim.org.store.conn.execute(
+        'UPDATE "OauthToken" SET LastUsedDate = ? WHERE AppName = ?',
+        ("2020-01-01T00:00:00.000+0000", APP),
+    )
+    terminal("n")
+    task = _remove(make)
+    assert terminal.questions() == ["Remove these 2 connected-app access grant(s) now? [y/N]:"]
+    assert task.return_values["status"] == "not confirmed"
