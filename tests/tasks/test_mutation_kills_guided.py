@@ -494,3 +494,23 @@ def test_reauthorize_in_plan_mode_before_install_lists_the_other_apps_sessions(
         f"need confirm_reauthorization True (reauthorizing as {INTEGRATION} may log it out of Pardot)"
         in task.audit_notes["plan"]
     )
+
+
+def test_the_sessions_the_reauthorization_may_touch_are_other_apps_only(make_task, org):
+    """Plan mode, Permitted Users not admin approved yet (the step remains): the integration user holds a
+    token for this app (named in another case) and one for Pardot; only Pardot's is listed as touched."""
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on(
+        "FROM ConnectedApplication",
+        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
+    )
+    org.on("FROM SetupEntityAccess", records=[])
+    org.on("FROM PermissionSetAssignment", records=[])
+    own = token(INTEGRATION, INTEGRATION_USER["Id"], app=APP.upper())
+    pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
+    org.on("FROM OauthToken", records=[own, pardot])
+    task = make_task(
+        "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
+    )
+    task()
+    assert [s["app"] for s in task.audit_notes["sessions_affected"]] == ["Pardot"]
