@@ -188,3 +188,16 @@ def test_the_question_without_a_grant_in_recent_use_names_only_the_count(migrate
     task = _remove(make)
     assert terminal.questions() == ["Remove these 2 connected-app access grant(s) now? [y/N]:"]
     assert task.return_values["status"] == "not confirmed"
+
+
+def test_another_users_eca_token_is_not_the_integration_users(sim_task, tmp_path, errors):
+    """The ECA authorized by the admin only: 6sense (the integration user) may still use the connected app."""
+    sim, make = sim_task(
+        scenario_variant(tmp_path, "connected_app_in_use_eca_absent", _eca_installed),
+        org_kind="sandbox",
+    )
+    assert sim.action("authorize", username=SETUP_USER, app=ECA_LABEL).get("ok")
+    mark = last_seq(sim)
+    with pytest.raises(errors.SixsenseOrgError, match="^Not removing anything: "):
+        _remove(make, remove_connected_app_access="True")
+    assert writes_since(sim, mark) == []
