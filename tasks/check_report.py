@@ -44,7 +44,7 @@ class CheckReport:
     - ``SKIPPED``: the org offers no way to read it (``actual`` says why, ``fix`` how to check by hand).
 
     ``passed`` is True only when no check FAILs, none is UNREADABLE and no SKIPPED check *matters* (each
-    task says which skips do not matter, and why, through ``_add(..., matters=False, note=...)``).
+    task says which skips do not matter, and why, through ``_skip(..., matters=False, note=...)``).
 
     The report is ``{"generated_at", "org_id", "instance_url", **fields, "passed", "checks", "not_checked"}``;
     ``not_checked`` lists every SKIPPED or UNREADABLE check as ``{"check", "result", "reason", "matters",
@@ -57,28 +57,29 @@ class CheckReport:
 
     report_title = f"{VENDOR.label} verification"
 
-    def _add(self, check, expected, actual, ok, fix, result=None, matters=True, note=""):
-        """Record one check. ``result`` SKIPPED/UNREADABLE overrides ``ok``; ``matters``/``note`` only
-        count for SKIPPED (an UNREADABLE check always matters)."""
-        result = result or ("PASS" if ok else "FAIL")
+    def _add(self, check, expected, actual, ok, fix=""):
+        """Record a check the org answered: PASS when ``ok``, else FAIL naming ``fix`` (the step to run)."""
+        self._record(check, expected, actual, "PASS" if ok else "FAIL", "" if ok else fix)
+
+    def _skip(self, check, expected, actual, fix, matters=True, note=""):
+        """Record a check the org offers no way to read (SKIPPED): ``fix`` says how to check it by hand;
+        ``matters`` False (with ``note``, why) when it does not keep ``passed`` from being True."""
+        self._record(check, expected, actual, "SKIPPED", fix, matters, note)
+
+    def _add_unreadable(self, check, expected, error):
+        """Record a check whose facts the org did not give (``error``: an :class:`Unreadable` or text)."""
+        self._record(check, expected, f"could not check: {error}", "UNREADABLE", RECHECK_FIX)
+
+    def _record(self, check, expected, actual, result, fix, matters=True, note=""):
+        """One row of the report; ``matters``/``note`` count only for SKIPPED (UNREADABLE always matters)."""
         self.checks.append(
-            {
-                "check": check,
-                "expected": expected,
-                "actual": actual,
-                "result": result,
-                "fix": "" if result == "PASS" else fix,
-            }
+            {"check": check, "expected": expected, "actual": actual, "result": result, "fix": fix}
         )
         self._skip_notes()[check] = (matters, note)
 
     def _skip_notes(self) -> dict[str, tuple[bool, str]]:
         """check -> (matters, note) of every check recorded (a mixin has no ``__init__``: made on first use)."""
         return self.__dict__.setdefault("_skip_notes_by_check", {})
-
-    def _add_unreadable(self, check, expected, error):
-        """Record a check whose facts the org did not give (``error``: an :class:`Unreadable` or text)."""
-        self._add(check, expected, f"could not check: {error}", False, RECHECK_FIX, "UNREADABLE")
 
     def _read_fact(self, fn, *args):
         """``fn(*args)``, or :class:`Unreadable` when Salesforce refuses or fails the read

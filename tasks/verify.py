@@ -168,39 +168,33 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
         check is SKIPPED and does not matter (not PASS: nothing was checked)."""
         check, fix = "setup user access", "sixsense_assign_setup_access"
         if isinstance(app, dict):
-            self._add(
+            self._skip(
                 check,
                 f"{self.setup_username} holds {APPROVE_UNINSTALLED} until the app is installed",
                 f"not checked: {app['Name']} is installed",
-                False,
                 "",
-                "SKIPPED",
                 matters=False,
                 note="the permission is needed only to install the app",
             )
             return
-        if isinstance(setup_user, Unreadable):
-            sources = setup_user
-        elif setup_user is None:
+        if setup_user is None:
             sources = []
         else:
             sources = self._read_fact(self._permission_sources, setup_user, APPROVE_UNINSTALLED)
         expected = f"{self.setup_username} holds {APPROVE_UNINSTALLED}"
         if isinstance(sources, list) and sources:
-            self._add(check, expected, ", ".join(sources), True, "")
+            self._add(check, expected, ", ".join(sources), True)
         elif isinstance(sources, Unreadable):
             self._add_unreadable(check, expected, sources)
         elif isinstance(app, Unreadable):
             self._add_unreadable(check, expected, f"whether the app is installed: {app}")
         elif sources is None:
-            self._add(
+            self._skip(
                 check,
                 expected,
                 f"not checkable by SOQL: this org's PermissionSet has no Permissions{APPROVE_UNINSTALLED}",
-                False,
                 f"check in Setup that {self.setup_username} holds Approve Uninstalled Connected Apps, or "
                 "run sixsense_assign_setup_access",
-                "SKIPPED",
             )
         else:
             self._add(
@@ -291,14 +285,12 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
                 if key == "refresh_token_policy":
                     self._refresh_policy_by_hand(check, expected, app["Name"], why)
                     continue
-                self._add(
+                self._skip(
                     check,
                     expected,
                     f"not readable: this org does not list {app['Name']} as ConnectedApp metadata, the "
                     "only place this policy is kept (ConnectedApplication has no IP relaxation)",
-                    False,
                     f"check it by hand on {app_policy.FIX_PAGE} of {app['Name']}",
-                    "SKIPPED",
                     matters=False,
                     note="an installed third-party app is usually not retrievable; the policy page shows it",
                 )
@@ -334,24 +326,20 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             confirmed = True
             self._record_confirmation(f"{app_name}'s Refresh Token Policy keeps refresh tokens")
         if not confirmed:
-            self._add(
+            self._skip(
                 check,
                 expected,
                 unread,
-                False,
                 f"{by_hand} (an app that expires refresh tokens immediately stops {VENDOR.label}'s sync), "
                 "then run again with -o refresh_token_policy_checked True (in a flow: "
                 "-o sixsense_verify__refresh_token_policy_checked True)",
-                "SKIPPED",
             )
             return
-        self._add(
+        self._skip(
             check,
             expected,
             f"confirmed by operator, not verifiable by API ({unread})",
-            False,
             by_hand,
-            "SKIPPED",
             matters=False,
             note="the operator checked it on the policy page (refresh_token_policy_checked)",
         )
@@ -438,13 +426,11 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             if "INVALID_TYPE" not in str(e):  # refused (e.g. INSUFFICIENT_ACCESS): could not read
                 self._add_unreadable(check, "not on the blocked list", e)
                 return
-            self._add(  # this org's Metadata API does not offer the type
+            self._skip(  # this org's Metadata API does not offer the type
                 check,
                 "not on the blocked list",
                 f"not detectable ({e})",
-                False,
                 "check on Connected Apps OAuth Usage that the app is not blocked",
-                "SKIPPED",
             )
             return
         except SixsenseOrgError as e:

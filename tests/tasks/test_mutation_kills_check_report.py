@@ -58,8 +58,12 @@ def test_a_narrow_table_has_its_title_and_header_line(runtime, caplog):
     caplog.set_level(logging.INFO)
     report = Report(logging.getLogger("check_report_test"))
     report._add("a", "b", "c", True, "fix")
-    report._add("d", "e", "f", False, "g", "SKIPPED", matters=False, note="why")
+    report._skip("d", "e", "f", "g", matters=False, note="why")
     report._finish({})
+    assert report.checks == [
+        {"check": "a", "expected": "b", "actual": "c", "result": "PASS", "fix": ""},
+        {"check": "d", "expected": "e", "actual": "f", "result": "SKIPPED", "fix": "g"},
+    ]
     lines = [r.getMessage() for r in caplog.records]
     assert lines[:3] == [
         "6sense verification",

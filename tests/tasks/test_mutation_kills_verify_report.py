@@ -351,7 +351,12 @@ def test_an_unreadable_app_row_makes_every_app_check_could_not_check(sim_task, t
         assert got[name][2].startswith("could not check: Query failed: INVALID_TYPE"), got[name]
         assert got[name][3:] == ("UNREADABLE", RECHECK)
     assert got[ASSIGNMENT][2:4] == ("assigned", "PASS")
-    assert got["setup user access"][3] == "PASS"  # held whatever the app's row says
+    # held whatever the app's row says, through each source
+    assert got["setup user access"][2:] == (
+        "profile System Administrator, permission set Sixsense_Setup_Access",
+        "PASS",
+        "",
+    )
 
 
 def test_an_uninstalled_app_whose_row_is_unreadable_leaves_setup_access_could_not_check(
