@@ -494,6 +494,10 @@ def test_reauthorize_in_plan_mode_before_install_lists_the_other_apps_sessions(
         f"need confirm_reauthorization True (reauthorizing as {INTEGRATION} may log it out of Pardot)"
         in task.audit_notes["plan"]
     )
+    # the integration user's tokens, not every user's
+    assert [q for q in org.soql if "FROM OauthToken" in q][-1].endswith(
+        f"FROM OauthToken WHERE UserId = '{INTEGRATION_USER['Id']}'"
+    )
 
 
 def test_the_sessions_the_reauthorization_may_touch_are_other_apps_only(make_task, org):
@@ -514,3 +518,30 @@ def test_the_sessions_the_reauthorization_may_touch_are_other_apps_only(make_tas
     )
     task()
     assert [s["app"] for s in task.audit_notes["sessions_affected"]] == ["Pardot"]
+
+
+def test_the_other_apps_sessions_warning_and_table_word_for_word(make_task, org, errors, caplog):
+    caplog.set_level(logging.INFO)
+    from tests.tasks.test_guided import pre_authorized
+
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
+    with pytest.raises(errors.ManualStepPending):
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+            confirm_reauthorization="True",
+        )()
+    at = caplog.messages.index(
+        "Reauthorizing may log the integration user out of other Salesforce integrations such as "
+        "Pardot and Sales Engagement; reauthorize those if they stop syncing."
+    )
+    assert caplog.messages[at + 1 : at + 5] == [
+        f"Other apps' sessions the reauthorization may touch ({INTEGRATION})",
+        "app     tokens  effect",
+        "------  ------  -----------------",
+        "Pardot  1       may be logged out",
+    ]
