@@ -489,7 +489,9 @@ def test_reauthorize_in_plan_mode_before_install_lists_the_other_apps_sessions(
     )
     result = task()
     assert result["status"] == "manual step remains"
-    assert [s["app"] for s in task.audit_notes["sessions_affected"]] == ["Pardot"]
+    assert task.audit_notes["sessions_affected"] == [
+        {"user": INTEGRATION, "app": "Pardot", "tokens": 1, "effect": "may be logged out"}
+    ]
     assert (
         f"need confirm_reauthorization True (reauthorizing as {INTEGRATION} may log it out of Pardot)"
         in task.audit_notes["plan"]
