@@ -151,10 +151,10 @@ def test_a_delete_acknowledged_but_not_saved_is_named_still_present(migrated, er
     """Salesforce answers the DELETE but keeps the row (the simulator's ``lost_write``): the step reads the
     grants again and names what is still there, instead of reporting it removed."""
     sim, make = migrated
-    sim.observer.set_faults("match=SetupEntityAccess:kind=lost_write")
+    sim.observer.set_faults("kind=lost_write")
     with pytest.raises(errors.SixsenseOrgError) as err:
         _remove(make, remove_connected_app_access="True")
-    assert str(err.value) == f"Still present after removal: {ACCESS}."
+    assert str(err.value) == f"Still present after removal: {ACCESS}, {SETUP_SET}."
 
 
 def test_an_integration_user_not_in_the_org_is_named(migrated, errors):
@@ -201,3 +201,33 @@ def test_another_users_eca_token_is_not_the_integration_users(sim_task, tmp_path
     with pytest.raises(errors.SixsenseOrgError, match="^Not removing anything: "):
         _remove(make, remove_connected_app_access="True")
     assert writes_since(sim, mark) == []
+
+
+def test_a_refused_delete_names_the_record(migrated, errors):
+    sim, make = migrated
+    [grant] = sim.org.store.find("SetupEntityAccess", SetupEntityId=_app_id(sim))
+    sim.observer.set_faults("match=sobjects/SetupEntityAccess:kind=refused")
+    with pytest.raises(errors.SixsenseOrgError) as err:
+        _remove(make, remove_connected_app_access="True")
+    assert str(err.value).startswith(f"Delete SetupEntityAccess {grant['Id']} failed: ")
+
+
+def test_on_production_the_question_names_the_removal(sim_task, tmp_path, terminal):
+    sim, make = sim_task(
+        scenario_variant(tmp_path, "connected_app_in_use_eca_absent", _eca_installed),
+        org_kind="production",
+    )
+    assert sim.action("authorize", username=INTEGRATION_USER, app=ECA_LABEL).get("ok")
+    terminal("y")
+    task = _remove(make, remove_connected_app_access="True")
+    [question] = terminal.questions()
+    assert question.endswith(
+        " is a production org. Write to it (remove 2 connected-app access grant(s)) and in the later "
+        "steps of this run? [y/N]:"
+    )
+    assert task.return_values["status"] == "removed"
+
+
+def _app_id(sim) -> str:
+    [row] = sim.org.store.find("ConnectedApplication", Name=APP)
+    return row["Id"]
