@@ -547,3 +547,22 @@ def test_the_other_apps_sessions_warning_and_table_word_for_word(make_task, org,
         "------  ------  -----------------",
         "Pardot  1       may be logged out",
     ]
+
+
+def test_the_vendor_lines_carry_the_oauth_usage_page(make_task, org, errors):
+    from tests.tasks.test_guided import pre_authorized
+
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=[])
+    with pytest.raises(errors.ManualStepPending) as err:
+        make_task(
+            "sixsense_reauthorize_integration_user",
+            integration_username=INTEGRATION,
+            interactive="False",
+        )()
+    assert (
+        f"Check: the integration user appears under Users for {APP} on "
+        f"{INSTANCE}/lightning/setup/ConnectedAppsUsage/home"
+    ) in str(err.value)
