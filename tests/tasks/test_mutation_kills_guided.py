@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -566,3 +566,46 @@ def test_the_vendor_lines_carry_the_oauth_usage_page(make_task, org, errors):
         f"Check: the integration user appears under Users for {APP} on "
         f"{INSTANCE}/lightning/setup/ConnectedAppsUsage/home"
     ) in str(err.value)
+
+
+def test_the_evidence_window_starts_in_utc_whatever_the_machines_time_zone(
+    make_task, org, no_sleep, monkeypatch
+):
+    """The SetupAuditTrail entries are looked up from when the instructions were given, in UTC: on a
+    machine whose local time is 9 hours ahead, a local start would miss the operator's entry."""
+    import time as _time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    _time.tzset()
+    try:
+        answers = iter([[], [APP_ROW]])
+        org.on("FROM ConnectedApplication", records=lambda: next(answers))
+        org.on("FROM OauthToken", records=[token(ADMIN, ADMIN_USER["Id"])])
+        result = make_task(
+            "sixsense_install_connected_app",
+            interactive="True",
+            poll_interval="20",
+            wait_timeout="900",
+        )()
+    finally:
+        monkeypatch.delenv("TZ")
+        _time.tzset()
+    since = re.search(r"since (\S+)$", result["evidence"]).group(1)
+    start = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs((datetime.now(UTC) - start).total_seconds()) < 3600, since
+
+
+def test_plan_mode_reports_the_step_remaining_with_what_its_check_read(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+    org.on("FROM OauthToken", records=[])
+    task = make_task(
+        "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
+    )
+    result = task()
+    title = "Reauthorize in 6sense as the integration user (article step 5)"
+    assert result == {"done": False, "status": "manual step remains", "detail": "app not installed"}
+    assert task.audit_notes["manual_steps_remaining"] == [title]
+    assert f"manual step remains: {title}" in caplog.messages
+    assert task.audit_notes["before"] == "app not installed"
