@@ -421,3 +421,16 @@ def test_an_unassigned_set_is_not_assigned(sim_task, tmp_path):
         "FAIL",
         step_ref("app_access"),
     )
+
+
+def test_an_unreadable_permission_read_is_the_setup_rows_could_not_check(sim_task, tmp_path):
+    sim, make = sim_task("setup_user_lacks_permission")
+    report, error, task = verify(
+        make, tmp_path, sim, "match=PermissionsCanApproveUninstalledApps+%3D+true:kind=503"
+    )
+    setup = rows(report)[0]
+    assert setup[:2] == ("setup user access", f"{ADMIN} holds CanApproveUninstalledApps")
+    assert setup[2].startswith("could not check: Query failed: HTTP 503: Service Unavailable."), (
+        setup[2]
+    )
+    assert setup[3:] == ("UNREADABLE", RECHECK)
