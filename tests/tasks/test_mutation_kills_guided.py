@@ -139,11 +139,13 @@ def test_the_wait_is_recorded_for_the_audit_and_a_verified_step_as_done_in_setup
     assert started.tzinfo is not None
 
 
-def test_an_already_done_step_is_skipped_in_the_audit_with_no_change(make_task, org):
+def test_an_already_done_step_is_skipped_in_the_audit_with_no_change(make_task, org, caplog):
+    caplog.set_level(logging.INFO)
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     task = make_task("sixsense_install_connected_app", interactive="False")
     task()
     detail = f"{APP} installed ({APP_ROW['Id']})"
+    assert f"{INSTALL}: already done ({detail})." in caplog.messages
     assert task.audit_notes["before"] == detail and task.audit_notes["after"] == detail
     assert task.audit_notes["skipped"] == [f"already done: {detail}"]
     assert "changed" not in task.audit_notes
@@ -607,5 +609,6 @@ def test_plan_mode_reports_the_step_remaining_with_what_its_check_read(make_task
     title = "Reauthorize in 6sense as the integration user (article step 5)"
     assert result == {"done": False, "status": "manual step remains", "detail": "app not installed"}
     assert task.audit_notes["manual_steps_remaining"] == [title]
+    assert task.audit_notes["after"] == "unchanged (plan)"
     assert f"manual step remains: {title}" in caplog.messages
     assert task.audit_notes["before"] == "app not installed"
