@@ -23,12 +23,12 @@ from tests.tasks.test_mutation_kills_verify_report import (
     INTEGRATION,
     IP_SKIP,
     PAGE,
-    POLICY_FIX,
     RECHECK,
     SETUP_SKIP,
     SKIPPED_IP,
     TOKEN_EXPECTED,
     UNREAD_REFRESH,
+    nothing_done_rows,
     rows,
 )
 
@@ -156,42 +156,7 @@ def test_nothing_done_rows_word_for_word(make_task, org, tmp_path):
 
     org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
     report, error, task = _fake_verify(make_task, tmp_path)
-    grant, install = step_ref("app_access"), step_ref("install")
-    assert rows(report) == [
-        (
-            "setup user access",
-            f"{ADMIN} holds CanApproveUninstalledApps",
-            "profile System Administrator",
-            "PASS",
-            "",
-        ),
-        ("app installed", INSTALLED, "no row", "FAIL", install),
-        (
-            "permitted users",
-            "Admin approved users are pre-authorized",
-            "app not installed",
-            "FAIL",
-            step_ref("permitted_users"),
-        ),
-        ("refresh token policy", "infinite", "app not installed", "FAIL", POLICY_FIX),
-        ("IP relaxation", "ENFORCE", "app not installed", "FAIL", POLICY_FIX),
-        (
-            ACCESS,
-            "SetupEntityAccess row",
-            "permission set missing (run sixsense_deploy_access)",
-            "FAIL",
-            grant,
-        ),
-        (ASSIGNMENT, f"assigned to {INTEGRATION}", "not assigned", "FAIL", grant),
-        (
-            "app not blocked",
-            "not on the blocked list (BlacklistedConsumer)",
-            "not blocked",
-            "PASS",
-            "",
-        ),
-        ("integration user authorized", TOKEN_EXPECTED, "app not installed", "FAIL", install),
-    ]
+    assert rows(report) == nothing_done_rows()
     assert report["session_policy"] == "not read: app not installed"
 
 
