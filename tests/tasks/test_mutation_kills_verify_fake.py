@@ -5,90 +5,31 @@ which runs each mutant's tests fastest first, meets them before the simulator's.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.procedure_table import step_ref
+from tests.tasks.conftest import APP_ROW
 from tests.tasks.test_checks_fail import (
     INTEGRATION_PROFILE,
     profile_policy,  # noqa: F401 - a fixture
+    verify,
 )
 from tests.tasks.test_mutation_kills_verify_report import (
     ACCESS,
     ADMIN,
     APP,
-    ASSIGNMENT,
-    INSTALLED,
     INTEGRATION,
     IP_SKIP,
     PAGE,
     RECHECK,
+    REFRESH_HELD_BACK,
     SETUP_SKIP,
     SKIPPED_IP,
     TOKEN_EXPECTED,
     UNREAD_REFRESH,
+    installed_rows,
     nothing_done_rows,
     rows,
-)
-
-
-def _fake_verify(make_task, tmp_path, **options):
-    path = tmp_path / "v.json"
-    task = make_task(
-        "sixsense_verify", integration_username=INTEGRATION, report_path=str(path), **options
-    )
-    try:
-        task()
-        error = None
-    except Exception as exc:  # the verdict is asserted by the caller
-        error = exc
-    return json.loads(path.read_text()), error, task
-
-
-def _fake_installed_rows(refresh, ip, permitted="admin approved", token=None):
-    from tests.tasks.conftest import APP_ROW
-
-    approved = permitted == "admin approved"
-    return [
-        (
-            "setup user access",
-            f"{ADMIN} holds CanApproveUninstalledApps until the app is installed",
-            f"not checked: {APP} is installed",
-            "SKIPPED",
-            "",
-        ),
-        ("app installed", INSTALLED, f"{APP} ({APP_ROW['Id']})", "PASS", ""),
-        (
-            "permitted users",
-            "Admin approved users are pre-authorized",
-            permitted,
-            "PASS" if approved else "FAIL",
-            "" if approved else step_ref("permitted_users"),
-        ),
-        refresh,
-        ip,
-        (ACCESS, "SetupEntityAccess row", "granted", "PASS", ""),
-        (ASSIGNMENT, f"assigned to {INTEGRATION}", "assigned", "PASS", ""),
-        (
-            "app not blocked",
-            "not on the blocked list (BlacklistedConsumer)",
-            "not blocked",
-            "PASS",
-            "",
-        ),
-        token,
-    ]
-
-
-REFRESH_HELD_BACK = (
-    "refresh token policy",
-    "infinite",
-    UNREAD_REFRESH,
-    "SKIPPED",
-    f"check it on {PAGE} of {APP} (an app that expires refresh tokens immediately stops 6sense's sync), "
-    "then run again with -o refresh_token_policy_checked True (in a flow: "
-    "-o sixsense_verify__refresh_token_policy_checked True)",
 )
 
 
@@ -96,7 +37,7 @@ def test_configured_rows_word_for_word(make_task, org, tmp_path):
     from tests.tasks.test_verify import configured
 
     configured(org)
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     token = (
         "integration user authorized",
         TOKEN_EXPECTED,
@@ -106,7 +47,7 @@ def test_configured_rows_word_for_word(make_task, org, tmp_path):
         "PASS",
         "",
     )
-    assert rows(report) == _fake_installed_rows(REFRESH_HELD_BACK, SKIPPED_IP, token=token)
+    assert rows(report) == installed_rows(APP_ROW["Id"], REFRESH_HELD_BACK, SKIPPED_IP, token)
     assert report["not_checked"] == [
         SETUP_SKIP,
         {
@@ -129,7 +70,7 @@ def test_not_admin_approved_and_no_token(make_task, org, tmp_path):
     from tests.tasks.test_verify import configured
 
     configured(org, approved=False, held=False)
-    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    report, error, task = verify(make_task, tmp_path, refresh_token_policy_checked="True")
     token = (
         "integration user authorized",
         TOKEN_EXPECTED,
@@ -144,8 +85,8 @@ def test_not_admin_approved_and_no_token(make_task, org, tmp_path):
         "SKIPPED",
         f"check it on {PAGE} of {APP}",
     )
-    assert rows(report) == _fake_installed_rows(
-        refresh, SKIPPED_IP, permitted="all users may self-authorize", token=token
+    assert rows(report) == installed_rows(
+        APP_ROW["Id"], refresh, SKIPPED_IP, token, permitted="all users may self-authorize"
     )
     assert task.return_values["failed"] == ["permitted users", "integration user authorized"]
     assert task.return_values["not_checked"] == []
@@ -155,7 +96,7 @@ def test_nothing_done_rows_word_for_word(make_task, org, tmp_path):
     from tests.tasks.conftest import ADMIN_USER, INTEGRATION_USER
 
     org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     assert rows(report) == nothing_done_rows()
     assert report["session_policy"] == "not read: app not installed"
 
@@ -171,7 +112,7 @@ def test_blocked_app_row(make_task, org, tmp_path):
             "</BlacklistedConsumer>"
         )
     }
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     assert rows(report)[7] == (
         "app not blocked",
         "not on the blocked list (BlacklistedConsumer)",
@@ -206,7 +147,7 @@ def test_blocked_list_not_offered_is_skipped_and_a_fresh_token_says_why_it_does_
     configured(org)
     org.on("FROM OauthToken", records=[token(INTEGRATION, "005000000000002AAA")])
     _retrieve_raises(monkeypatch, MetadataApiError("INVALID_TYPE: BlacklistedConsumer", None))
-    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    report, error, task = verify(make_task, tmp_path, refresh_token_policy_checked="True")
     assert rows(report)[7] == (
         "app not blocked",
         "not on the blocked list",
@@ -257,7 +198,7 @@ def test_a_failed_blocked_list_read_is_could_not_check(
     }[raised]
     configured(org)
     _retrieve_raises(monkeypatch, error)
-    report, error, task = _fake_verify(make_task, tmp_path, refresh_token_policy_checked="True")
+    report, error, task = verify(make_task, tmp_path, refresh_token_policy_checked="True")
     assert rows(report)[7] == (
         "app not blocked",
         "not on the blocked list",
@@ -280,7 +221,7 @@ def test_a_failed_policy_read_is_could_not_check_for_both_policies(
 
     monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "read_oauth_policy", fails)
     configured(org)
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     got = rows(report)[3:5]
     assert got == [
         (
@@ -306,7 +247,7 @@ def test_the_refresh_policy_question_word_for_word(make_task, org, tmp_path, ter
 
     configured(org)
     terminal(answer)
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     assert terminal.questions() == [
         f"{APP}'s Refresh Token Policy cannot be read by API. On {PAGE}, is it 'Refresh token is valid "
         "until revoked' or 'Expire refresh token if not used for' at least 30 days? [y/N]:"
@@ -346,7 +287,7 @@ def test_setup_access_before_install_word_for_word(
     org.on("FROM User", records=[INTEGRATION_USER] + ([] if case == "missing" else [admin]))
     if case == "no such field":
         org.permission_fields = {"ApiEnabled"}
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     assert rows(report)[0] == (
         "setup user access",
         f"{ADMIN} holds CanApproveUninstalledApps",
@@ -363,7 +304,7 @@ def test_setup_access_before_install_word_for_word(
 def test_a_profile_entry_of_the_policy_is_its_own_access_row(make_task, org, tmp_path, granted):
     """The policy names a profile: its profile-owned permission set's access row to *this* app (another
     app's row does not count); a profile the org does not have is named."""
-    from tests.tasks.conftest import APP_ROW, INTEGRATION_PS
+    from tests.tasks.conftest import INTEGRATION_PS
     from tests.tasks.test_verify import configured
 
     configured(org)
@@ -374,7 +315,7 @@ def test_a_profile_entry_of_the_policy_is_its_own_access_row(make_task, org, tmp
         {"ParentId": profile_set["Id"], "SetupEntityId": APP_ROW["Id"] if granted else "0H4OTHER"}
     )
     org.on("FROM SetupEntityAccess", records=access)
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     got = {r[0]: r for r in rows(report)}
     check = f"app access: profile {INTEGRATION_PROFILE}"
     assert got[check] == (
@@ -394,7 +335,7 @@ def test_a_profile_not_in_the_org_is_named(make_task, org, tmp_path):
 
     configured(org)
     org.on("IsOwnedByProfile = true", records=[])
-    report, error, task = _fake_verify(make_task, tmp_path)
+    report, error, task = verify(make_task, tmp_path)
     check = f"app access: profile {INTEGRATION_PROFILE}"
     assert {r[0]: r for r in rows(report)}[check] == (
         check,
