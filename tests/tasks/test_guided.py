@@ -25,6 +25,15 @@ def pre_authorized(org):
     org.on("FROM PermissionSetAssignment", records=[{"AssigneeId": INTEGRATION_USER["Id"]}])
 
 
+def reauthorize_ready(org, tokens):
+    """The reauthorization's org: the integration user, the app installed and admin approved, the user
+    pre-authorized, and ``tokens`` all the user's OauthToken rows."""
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[APP_ROW])
+    pre_authorized(org)
+    org.on("FROM OauthToken", records=tokens)
+
+
 def test_install_already_done_writes_nothing_and_does_not_wait(make_task, org, no_sleep, caplog):
     caplog.set_level(logging.INFO)
     org.on("FROM ConnectedApplication", records=[APP_ROW])
@@ -169,11 +178,8 @@ def test_reauthorize_asks_where_the_integration_user_holds_no_token_for_the_app(
     make_task, org, errors, caplog
 ):
     caplog.set_level(logging.INFO)
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    pre_authorized(org)
     pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
-    org.on("FROM OauthToken", records=[pardot])  # all tokens of the user: none for the 6sense app
+    reauthorize_ready(org, [pardot])  # all tokens of the user: none for the 6sense app
     with pytest.raises(errors.ManualStepPending) as err:
         make_task(
             "sixsense_reauthorize_integration_user",
@@ -194,11 +200,8 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
     make_task, org, errors, caplog
 ):
     caplog.set_level(logging.INFO)
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    pre_authorized(org)
     pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
-    org.on("FROM OauthToken", records=[pardot])
+    reauthorize_ready(org, [pardot])
     for interactive in (
         "False",
         "True",
@@ -219,10 +222,7 @@ def test_reauthorize_with_other_apps_tokens_needs_the_confirmation_when_not_at_a
 def test_reauthorize_consent_words_for_word_and_in_plan_mode(make_task, org, errors, caplog):
     """The refusal names both ways to consent and that nothing was written; plan mode records the need."""
     caplog.set_level(logging.INFO)
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    pre_authorized(org)
-    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
+    reauthorize_ready(org, [token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
     with pytest.raises(errors.ConfirmationRequired) as err:
         make_task(
             "sixsense_reauthorize_integration_user",
@@ -245,10 +245,7 @@ def test_reauthorize_consent_words_for_word_and_in_plan_mode(make_task, org, err
 
 
 def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, org, errors):
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    pre_authorized(org)
-    org.on("FROM OauthToken", records=[])
+    reauthorize_ready(org, [])
     with pytest.raises(errors.ManualStepPending):
         make_task(
             "sixsense_reauthorize_integration_user",
@@ -260,11 +257,8 @@ def test_reauthorize_without_other_apps_tokens_needs_no_confirmation(make_task, 
 def test_reauthorize_already_done_when_the_token_survived_the_switch(make_task, org):
     """A token older than the policy change (APP_ROW's LastModifiedDate), read now, of a pre-authorized user:
     it survived the switch; no reauthorization is asked."""
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    pre_authorized(org)
     old = token(INTEGRATION, INTEGRATION_USER["Id"], created="2025-09-01T00:00:00.000+0000")
-    org.on("FROM OauthToken", records=[old])
+    reauthorize_ready(org, [old])
     result = make_task(
         "sixsense_reauthorize_integration_user",
         integration_username=INTEGRATION,
@@ -280,10 +274,7 @@ def test_reauthorize_already_done_when_the_token_survived_the_switch(make_task, 
 
 
 def test_reauthorize_already_done_with_a_token_newer_than_the_switch(make_task, org):
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[APP_ROW])
-    pre_authorized(org)
-    org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"])])
+    reauthorize_ready(org, [token(INTEGRATION, INTEGRATION_USER["Id"])])
     result = make_task(
         "sixsense_reauthorize_integration_user",
         integration_username=INTEGRATION,
