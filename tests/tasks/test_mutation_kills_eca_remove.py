@@ -28,11 +28,18 @@ TASK = "sixsense_remove_connected_app_access"
 @pytest.fixture
 def migrated(sim_task, tmp_path):
     """(sim, make) of the org the migration leaves: the ECA authorized, the connected app's grants still there."""
+    return _eca_org(sim_task, tmp_path, INTEGRATION_USER)
+
+
+def _eca_org(sim_task, tmp_path, authorized_by=None, org_kind="sandbox"):
+    """(sim, make): the connected app in use and its grants there, the ECA installed and authorized by
+    ``authorized_by`` (None: by nobody yet)."""
     sim, make = sim_task(
         scenario_variant(tmp_path, "connected_app_in_use_eca_absent", _eca_installed),
-        org_kind="sandbox",
+        org_kind=org_kind,
     )
-    assert sim.action("authorize", username=INTEGRATION_USER, app=ECA_LABEL).get("ok")
+    if authorized_by:
+        assert sim.action("authorize", username=authorized_by, app=ECA_LABEL).get("ok")
     return sim, make
 
 
@@ -116,10 +123,7 @@ def test_confirmed_removes_each_grant_records_it_and_then_finds_nothing_left(mig
 
 
 def test_without_the_integration_users_eca_token_nothing_is_removed(sim_task, tmp_path, errors):
-    sim, make = sim_task(
-        scenario_variant(tmp_path, "connected_app_in_use_eca_absent", _eca_installed),
-        org_kind="sandbox",
-    )
+    sim, make = _eca_org(sim_task, tmp_path)
     mark = last_seq(sim)
     with pytest.raises(errors.SixsenseOrgError) as err:
         _remove(make, remove_connected_app_access="True")
@@ -192,11 +196,7 @@ def test_the_question_without_a_grant_in_recent_use_names_only_the_count(migrate
 
 def test_another_users_eca_token_is_not_the_integration_users(sim_task, tmp_path, errors):
     """The ECA authorized by the admin only: 6sense (the integration user) may still use the connected app."""
-    sim, make = sim_task(
-        scenario_variant(tmp_path, "connected_app_in_use_eca_absent", _eca_installed),
-        org_kind="sandbox",
-    )
-    assert sim.action("authorize", username=SETUP_USER, app=ECA_LABEL).get("ok")
+    sim, make = _eca_org(sim_task, tmp_path, SETUP_USER)
     mark = last_seq(sim)
     with pytest.raises(errors.SixsenseOrgError, match="^Not removing anything: "):
         _remove(make, remove_connected_app_access="True")
@@ -213,11 +213,7 @@ def test_a_refused_delete_names_the_record(migrated, errors):
 
 
 def test_on_production_the_question_names_the_removal(sim_task, tmp_path, terminal):
-    sim, make = sim_task(
-        scenario_variant(tmp_path, "connected_app_in_use_eca_absent", _eca_installed),
-        org_kind="production",
-    )
-    assert sim.action("authorize", username=INTEGRATION_USER, app=ECA_LABEL).get("ok")
+    sim, make = _eca_org(sim_task, tmp_path, INTEGRATION_USER, org_kind="production")
     terminal("y")
     task = _remove(make, remove_connected_app_access="True")
     [question] = terminal.questions()
