@@ -113,6 +113,19 @@ def scenario_file(tmp_path, base: str, **changes) -> str:
     return str(path)
 
 
+def configured_with_policy_metadata(tmp_path) -> str:
+    """The configured org whose app is listed as ConnectedApp metadata, the only place its policies are
+    readable (facts §10.4), API Access Control off: every check can pass."""
+    return scenario_file(
+        tmp_path,
+        "configured",
+        features={
+            "api_access_control": {"provisioned": False, "enforcing": False},
+            "connected_app_metadata_retrievable": True,
+        },
+    )
+
+
 # -- running the tasks --------------------------------------------------------------------------------------
 
 
@@ -174,15 +187,7 @@ def assert_unreadable(report, error, name):
 def test_verify_configured_org_passes_every_check(sim_task, tmp_path, caplog):
     """The baseline the failing states below start from: the bundled configured org passes."""
     caplog.set_level(logging.INFO)
-    scenario = scenario_file(
-        tmp_path,
-        "configured",
-        features={
-            "api_access_control": {"provisioned": False, "enforcing": False},
-            "connected_app_metadata_retrievable": True,
-        },
-    )
-    sim, make = sim_task(scenario)  # the app's policies are readable only as ConnectedApp metadata
+    sim, make = sim_task(configured_with_policy_metadata(tmp_path))
     report, error, task = verify(make, tmp_path)
     assert error is None
     assert report["passed"] is True and task.return_values["not_checked"] == []

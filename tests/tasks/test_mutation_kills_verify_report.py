@@ -17,9 +17,9 @@ from tests.tasks.test_checks_fail import (
     INTEGRATION,
     INTEGRATION_SET,
     app_id,
+    configured_with_policy_metadata,
     one,
     profile_policy,  # noqa: F401 - a fixture
-    scenario_file,
     user_id,
     verify,
 )
@@ -192,15 +192,7 @@ def test_the_operators_word_on_the_refresh_policy_is_a_skip_that_does_not_matter
 
 def test_policies_read_as_metadata_pass_with_the_effective_policy_note(sim_task, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    scenario = scenario_file(
-        tmp_path,
-        "configured",
-        features={
-            "api_access_control": {"provisioned": False, "enforcing": False},
-            "connected_app_metadata_retrievable": True,
-        },
-    )
-    sim, make = sim_task(scenario)
+    sim, make = sim_task(configured_with_policy_metadata(tmp_path))
     report, error, task = verify(make, tmp_path)
     refresh_row, ip_row = rows(report)[3:5]
     assert refresh_row[:2] == ("refresh token policy", "infinite")
