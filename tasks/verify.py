@@ -253,38 +253,32 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             f"({POLICY_TEMPLATE.as_posix()}), then "
             f"{procedure.step('reauthorize').ref} if the integration user's token has expired"
         )
-        if not isinstance(app, dict):
-            for check, key, _ in checks:
-                if isinstance(app, Unreadable):
-                    self._add_unreadable(check, policy.get(key) or "-", app)
-                else:
-                    self._add(check, policy.get(key) or "-", "app not installed", False, fix)
-            return
-        try:
-            read = app_policy.read_oauth_policy(self, app["Name"])
-        except (SixsenseOrgError, MetadataApiError) as e:
-            read = Unreadable(e)
-        except Exception as e:  # noqa: BLE001 - cci's Metadata API client raises past _read (ExpatError)
-            read = Unreadable(f"Metadata API read failed: {type(e).__name__}: {e}")
+        read = app  # not installed (None) or Unreadable: nothing more to read
+        if isinstance(app, dict):
+            try:
+                read = app_policy.read_oauth_policy(self, app["Name"])
+            except (SixsenseOrgError, MetadataApiError) as e:
+                read = Unreadable(e)
+            except Exception as e:  # noqa: BLE001 - cci's Metadata API client raises past _read (ExpatError)
+                read = Unreadable(f"Metadata API read failed: {type(e).__name__}: {e}")
         for check, key, assess in checks:
             expected = policy.get(key) or "-"
             if isinstance(read, Unreadable):
                 self._add_unreadable(check, expected, read)
-            elif read is None:
-                # The refresh-token policy: what ConnectedApplication's validity fields establish (§3).
-                verdict = (None, "")
-                if key == "refresh_token_policy":
-                    verdict = self._read_fact(app_policy.validity_verdict, self, app["Id"])
+            elif app is None:
+                self._add(check, expected, "app not installed", False, fix)
+            elif read is None and key == "refresh_token_policy":
+                # What ConnectedApplication's validity fields establish (§3), else the operator's word.
+                verdict = self._read_fact(app_policy.validity_verdict, self, app["Id"])
                 if isinstance(verdict, Unreadable):
                     self._add_unreadable(check, expected, verdict)
                     continue
                 ok, why = verdict
-                if ok is not None:
-                    self._add(check, expected, why, ok, fix)
-                    continue
-                if key == "refresh_token_policy":
+                if ok is None:
                     self._refresh_policy_by_hand(check, expected, app["Name"], why)
-                    continue
+                else:
+                    self._add(check, expected, why, ok, fix)
+            elif read is None:
                 self._skip(
                     check,
                     expected,
@@ -321,7 +315,7 @@ and SKIPPED ones that matter), ``report_path``, ``html_path``.
             not self.plan
             and self.options["interactive"]
             and stdin_is_tty()
-            and click.confirm(question, default=False)
+            and click.confirm(question)  # click's default: no
         ):
             confirmed = True
             self._record_confirmation(f"{app_name}'s Refresh Token Policy keeps refresh tokens")

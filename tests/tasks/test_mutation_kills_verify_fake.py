@@ -344,3 +344,85 @@ def test_a_profile_not_in_the_org_is_named(make_task, org, tmp_path):
         "FAIL",
         step_ref("app_access"),
     )
+
+
+def test_a_desired_policy_that_sets_neither_policy_expects_a_dash(
+    make_task, org, tmp_path, monkeypatch
+):
+    """A policy template without refreshTokenPolicy or ipRelaxation: the rows' expected is "-"."""
+    import importlib
+
+    from tests.tasks.conftest import ADMIN_USER, INTEGRATION_USER
+
+    verify_module = importlib.import_module("tasks.verify")
+    real = verify_module.read_policy_template
+    monkeypatch.setattr(
+        verify_module,
+        "read_policy_template",
+        lambda root: {**real(root), "refresh_token_policy": None, "ip_relaxation": None},
+    )
+    org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
+    report, error, task = verify(make_task, tmp_path)
+    policies = [r for r in rows(report) if r[0] in ("refresh token policy", "IP relaxation")]
+    assert [r[:4] for r in policies] == [
+        ("refresh token policy", "-", "app not installed", "FAIL"),
+        ("IP relaxation", "-", "app not installed", "FAIL"),
+    ]
+
+
+def test_a_refused_policy_read_is_could_not_check_in_salesforces_words(
+    make_task, org, tmp_path, monkeypatch
+):
+    """read_oauth_policy's SixsenseOrgError (a refused listMetadata/readMetadata): its words, not a type."""
+    import importlib
+
+    from tests.tasks.test_verify import configured
+
+    errors = importlib.import_module("tasks.errors")
+
+    def refused(task, name):
+        raise errors.SixsenseOrgError("INSUFFICIENT_ACCESS: Metadata API refused")
+
+    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "read_oauth_policy", refused)
+    configured(org)
+    report, error, task = verify(make_task, tmp_path)
+    assert rows(report)[3:5] == [
+        (
+            name,
+            expected,
+            "could not check: INSUFFICIENT_ACCESS: Metadata API refused",
+            "UNREADABLE",
+            RECHECK,
+        )
+        for name, expected in (("refresh token policy", "infinite"), ("IP relaxation", "ENFORCE"))
+    ]
+
+
+def test_an_unreadable_validity_row_is_could_not_check_for_the_refresh_policy_only(
+    make_task, org, tmp_path, monkeypatch
+):
+    """Not ConnectedApp metadata, and the validity fields' read refused: the refresh-token policy could not
+    be checked (no question asked); IP relaxation stays the skip that does not matter."""
+    import importlib
+
+    from tests.tasks.test_verify import configured
+
+    errors = importlib.import_module("tasks.errors")
+
+    def refused(task, app_id):
+        raise errors.SixsenseOrgError("the app's ConnectedApplication row is gone")
+
+    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "validity_verdict", refused)
+    configured(org)
+    report, error, task = verify(make_task, tmp_path)
+    assert rows(report)[3:5] == [
+        (
+            "refresh token policy",
+            "infinite",
+            "could not check: the app's ConnectedApplication row is gone",
+            "UNREADABLE",
+            RECHECK,
+        ),
+        SKIPPED_IP,
+    ]
+    assert task.return_values["not_checked"] == ["refresh token policy"]
