@@ -227,3 +227,14 @@ def test_on_production_the_question_names_the_removal(sim_task, tmp_path, termin
 def _app_id(sim) -> str:
     [row] = sim.org.store.find("ConnectedApplication", Name=APP)
     return row["Id"]
+
+
+def test_interactive_false_at_a_terminal_asks_nothing_and_removes_nothing(migrated, terminal):
+    """``interactive`` False is the CI setting: even with a terminal there, no question and no removal."""
+    sim, make = migrated
+    mark = last_seq(sim)
+    terminal("y")
+    task = _remove(make, interactive="False")
+    assert terminal.questions() == []
+    assert task.return_values["status"] == "not confirmed"
+    assert writes_since(sim, mark) == []
