@@ -426,3 +426,31 @@ def test_an_unreadable_validity_row_is_could_not_check_for_the_refresh_policy_on
         SKIPPED_IP,
     ]
     assert task.return_values["not_checked"] == ["refresh token policy"]
+
+
+@pytest.mark.parametrize(
+    "period, idle, result", [(0, True, "FAIL"), (720, True, "PASS")], ids=["expires", "keeps"]
+)
+def test_a_validity_that_decides_is_the_refresh_rows_verdict(
+    make_task, org, tmp_path, period, idle, result
+):
+    """Not ConnectedApp metadata, but ConnectedApplication's validity fields decide: the row says so, with
+    the desired policy as expected and no question (ConnectedApplication ... is the actual)."""
+    from tests.tasks.test_mutation_kills_verify_report import POLICY_FIX
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.on(
+        "RefreshTokenValidityPeriod",
+        records=[{"RefreshTokenValidityPeriod": period, "OptionsRefreshTokenValidityMetric": idle}],
+    )
+    report, error, task = verify(make_task, tmp_path)
+    name, expected, actual, got, fix = rows(report)[3]
+    assert (name, expected, got, fix) == (
+        "refresh token policy",
+        "infinite",
+        result,
+        POLICY_FIX if result == "FAIL" else "",
+    )
+    assert actual.startswith("ConnectedApplication ")
+    assert "refresh token policy" not in task.return_values["not_checked"]
