@@ -454,3 +454,25 @@ def test_a_validity_that_decides_is_the_refresh_rows_verdict(
     )
     assert actual.startswith("ConnectedApplication ")
     assert "refresh token policy" not in task.return_values["not_checked"]
+
+
+def test_access_before_install_is_app_not_installed_and_the_assignment_is_still_read(
+    make_task, org, tmp_path
+):
+    """Steps 2 and 4 done (the set deployed and assigned), the app not installed yet: the access row says
+    the app is missing, the assignment passes."""
+    from tests.tasks.conftest import ADMIN_USER, INTEGRATION_PS, INTEGRATION_USER
+
+    org.on("FROM User", records=[INTEGRATION_USER, ADMIN_USER])
+    org.on("FROM PermissionSet WHERE Name IN", records=[INTEGRATION_PS])
+    org.on(
+        "FROM PermissionSetAssignment",
+        records=[{"PermissionSetId": INTEGRATION_PS["Id"], "AssigneeId": INTEGRATION_USER["Id"]}],
+    )
+    report, error, task = verify(make_task, tmp_path)
+    expected = nothing_done_rows()
+    grant = step_ref("app_access")
+    expected[5] = (ACCESS, "SetupEntityAccess row", "app not installed", "FAIL", grant)
+    expected[6] = (expected[6][0], expected[6][1], "assigned", "PASS", "")
+    # (the fake org answers the setup user's permission sources with this assignment too: not compared)
+    assert rows(report)[1:] == expected[1:]
