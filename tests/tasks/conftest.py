@@ -180,6 +180,7 @@ class FakeOrg:
     def __init__(self, rsps: responses.RequestsMock):
         self.rsps = rsps
         self.rules: list[tuple[tuple[str, ...], list]] = []
+        self.refusals: list[tuple[tuple[str, ...], str, str]] = []
         self.permission_fields = {"ApiEnabled", "CanApproveUninstalledApps"}
         self.retrieve_files: dict[str, str] = {}
         self.list_metadata: list[str] = []
@@ -209,6 +210,11 @@ class FakeOrg:
         """Answer queries containing every needle with ``records`` (later rules win)."""
         self.rules.insert(0, (needles, records))
 
+    def refuse(self, *needles: str, code="INSUFFICIENT_ACCESS", message="refused by the fake org"):
+        """Refuse queries containing every needle as Salesforce's REST API does: HTTP 400 with
+        ``[{"errorCode", "message"}]`` (before any ``on`` rule)."""
+        self.refusals.append((needles, code, message))
+
     # -- observation -------------------------------------------------------------------------------------
 
     def writes(self) -> list[str]:
@@ -233,7 +239,12 @@ class FakeOrg:
     # -- callbacks ---------------------------------------------------------------------------------------
 
     def _query(self, request):
-        return 200, {}, json.dumps(self._answer(parse_qs(urlparse(request.url).query)["q"][0]))
+        soql = parse_qs(urlparse(request.url).query)["q"][0]
+        for needles, code, message in self.refusals:
+            if all(n in soql for n in needles):
+                self.soql.append(soql)
+                return 400, {}, json.dumps([{"errorCode": code, "message": message}])
+        return 200, {}, json.dumps(self._answer(soql))
 
     def _answer(self, soql: str) -> dict:
         self.soql.append(soql)

@@ -476,3 +476,56 @@ def test_access_before_install_is_app_not_installed_and_the_assignment_is_still_
     expected[6] = (expected[6][0], expected[6][1], "assigned", "PASS", "")
     # (the fake org answers the setup user's permission sources with this assignment too: not compared)
     assert rows(report)[1:] == expected[1:]
+
+
+@pytest.mark.usefixtures("profile_policy")
+def test_a_refused_profile_read_is_the_profile_rows_could_not_check(make_task, org, tmp_path):
+    """The profile-owned permission sets' read refused: the profile's access row could not be checked, in
+    Salesforce's words; the permission set's own row is still read."""
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.refuse("IsOwnedByProfile = true", message="no access to Profile")
+    report, error, task = verify(make_task, tmp_path)
+    got = {r[0]: r for r in rows(report)}
+    check = f"app access: profile {INTEGRATION_PROFILE}"
+    assert got[check] == (
+        check,
+        "SetupEntityAccess row",
+        "could not check: Query failed: INSUFFICIENT_ACCESS: no access to Profile. Fix what Salesforce "
+        "reports, then run the flow again (steps already done are skipped).",
+        "UNREADABLE",
+        RECHECK,
+    )
+    assert got[ACCESS][3] == "PASS"
+
+
+def test_refused_permission_sets_make_every_policy_set_could_not_check(
+    make_task, org, tmp_path, monkeypatch
+):
+    """Two permission sets in the desired policy and their read refused: each has its own access and
+    assignment rows, could not check."""
+    import importlib
+
+    from tests.tasks.test_verify import configured
+
+    verify_module = importlib.import_module("tasks.verify")
+    real = verify_module.read_policy_template
+    monkeypatch.setattr(
+        verify_module,
+        "read_policy_template",
+        lambda root: {
+            **real(root),
+            "permission_sets": [*real(root)["permission_sets"], "Second_Set"],
+        },
+    )
+    configured(org)
+    org.refuse("FROM PermissionSet WHERE Name IN", message="no access to PermissionSet")
+    report, error, task = verify(make_task, tmp_path)
+    names = [r[0] for r in rows(report) if r[3] == "UNREADABLE"]
+    assert names == [
+        ACCESS,
+        "app access: permission set Second_Set",
+        f"assignment: {ACCESS.removeprefix('app access: permission set ')}",
+        "assignment: Second_Set",
+    ]
