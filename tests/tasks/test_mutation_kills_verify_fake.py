@@ -120,6 +120,15 @@ def test_blocked_app_row(make_task, org, tmp_path):
         "FAIL",
         "Unblock the app on Connected Apps OAuth Usage",
     )
+    # the blocked list is retrieved at the project's API version (cumulusci.yml), in the request and in
+    # its manifest
+    version = task.project_config.project__package__api_version
+    [retrieve] = [
+        c.request for c in org.rsps.calls if c.request.headers.get("SOAPAction") == "retrieve"
+    ]
+    body = retrieve.body.decode() if isinstance(retrieve.body, bytes) else retrieve.body
+    assert f"<apiVersion>{version}</apiVersion>" in body and f"<version>{version}</version>" in body
+    assert "<name>BlacklistedConsumer</name>" in body and "<members>*</members>" in body
 
 
 def _retrieve_raises(monkeypatch, error):
@@ -478,25 +487,36 @@ def test_access_before_install_is_app_not_installed_and_the_assignment_is_still_
     assert rows(report)[1:] == expected[1:]
 
 
-@pytest.mark.usefixtures("profile_policy")
-def test_a_refused_profile_read_is_the_profile_rows_could_not_check(make_task, org, tmp_path):
-    """The profile-owned permission sets' read refused: the profile's access row could not be checked, in
-    Salesforce's words; the permission set's own row is still read."""
+def test_a_refused_profile_read_is_each_profile_rows_could_not_check(
+    make_task, org, tmp_path, monkeypatch
+):
+    """Two profiles in the desired policy and the profile-owned permission sets' read refused: each
+    profile's access row could not be checked, in Salesforce's words; the permission set's own row is
+    still read."""
+    import importlib
+
     from tests.tasks.test_verify import configured
 
+    verify_module = importlib.import_module("tasks.verify")
+    real = verify_module.read_policy_template
+    profiles = [INTEGRATION_PROFILE, "Second Profile"]
+    monkeypatch.setattr(
+        verify_module, "read_policy_template", lambda root: {**real(root), "profiles": profiles}
+    )
     configured(org)
     org.refuse("IsOwnedByProfile = true", message="no access to Profile")
     report, error, task = verify(make_task, tmp_path)
     got = {r[0]: r for r in rows(report)}
-    check = f"app access: profile {INTEGRATION_PROFILE}"
-    assert got[check] == (
-        check,
-        "SetupEntityAccess row",
-        "could not check: Query failed: INSUFFICIENT_ACCESS: no access to Profile. Fix what Salesforce "
-        "reports, then run the flow again (steps already done are skipped).",
-        "UNREADABLE",
-        RECHECK,
-    )
+    for profile in profiles:
+        check = f"app access: profile {profile}"
+        assert got[check] == (
+            check,
+            "SetupEntityAccess row",
+            "could not check: Query failed: INSUFFICIENT_ACCESS: no access to Profile. Fix what "
+            "Salesforce reports, then run the flow again (steps already done are skipped).",
+            "UNREADABLE",
+            RECHECK,
+        )
     assert got[ACCESS][3] == "PASS"
 
 
