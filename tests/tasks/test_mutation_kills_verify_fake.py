@@ -191,12 +191,18 @@ def test_blocked_list_not_offered_is_skipped_and_a_fresh_token_says_why_it_does_
             "unreachable, and retrying did not help. Wait a minute, check https://status.salesforce.com and "
             "the network, then run the flow again (steps already done are skipped).",
         ),
+        (
+            "salesforce",
+            "could not check: Metadata retrieve failed: INSUFFICIENT_ACCESS: no access. Fix what Salesforce "
+            "reports, then run the flow again (steps already done are skipped).",
+        ),
     ],
 )
 def test_a_failed_blocked_list_read_is_could_not_check(
     make_task, org, tmp_path, monkeypatch, raised, actual
 ):
     from cumulusci.salesforce_api.exceptions import MetadataApiError
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
 
     from tests.tasks.test_verify import configured
 
@@ -204,6 +210,12 @@ def test_a_failed_blocked_list_read_is_could_not_check(
         "refused": MetadataApiError("INSUFFICIENT_ACCESS: no Modify Metadata", None),
         "expat": ValueError("not XML"),
         "dropped": ConnectionError("reset"),
+        "salesforce": SalesforceMalformedRequest(
+            "https://x/services/Soap/m/65.0",
+            400,
+            "retrieve",
+            [{"errorCode": "INSUFFICIENT_ACCESS", "message": "no access"}],
+        ),
     }[raised]
     configured(org)
     _retrieve_raises(monkeypatch, error)
