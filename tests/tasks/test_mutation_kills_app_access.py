@@ -372,3 +372,22 @@ def test_the_audit_records_what_was_there_before_and_after(sim_task):
     again()  # all in place: its before is the first run's after, and nothing changes
     assert again.audit_notes["before"] == task.audit_notes["after"]
     assert again.audit_notes["after"] == task.audit_notes["after"]
+
+
+def test_plan_mode_with_only_the_assignment_missing_names_it_and_is_not_already_done(
+    sim_task, caplog
+):
+    """Plan mode, the access row there and the assignment missing: the one change it would make is the
+    assignment, named in the log and the audit; the step is not "already done"; nothing is written."""
+    caplog.set_level(logging.INFO)
+    sim, make, _ = _without_assignment(sim_task)
+    mark = last_seq(sim)
+    task = make("sixsense_grant_app_access", integration_username=INTEGRATION, plan="True")
+    task()
+    would = f"create PermissionSetAssignment {ACCESS_SET} -> {INTEGRATION}"
+    assert task.audit_notes["plan"] == [would]
+    assert f"PLAN: would {would}" in caplog.messages
+    assert not any(m.startswith("already done") for m in caplog.messages)
+    assert "skipped" not in task.audit_notes
+    assert task.return_values["would_create"] == 1
+    assert writes_since(sim, mark) == []
