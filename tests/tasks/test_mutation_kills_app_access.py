@@ -391,3 +391,25 @@ def test_plan_mode_with_only_the_assignment_missing_names_it_and_is_not_already_
     assert "skipped" not in task.audit_notes
     assert task.return_values["would_create"] == 1
     assert writes_since(sim, mark) == []
+
+
+def test_plan_mode_with_everything_in_place_is_already_done(sim_task, caplog):
+    """Plan mode on the configured org: nothing it would create, "already done" in the log and the audit,
+    whose after is its before."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task("configured")
+    mark = last_seq(sim)
+    task = make("sixsense_grant_app_access", integration_username=INTEGRATION, plan="True")
+    task()
+    assert "already done: the access list of the app policy is in place." in caplog.messages
+    assert task.audit_notes["skipped"] == ["already done: access list in place"]
+    assert task.audit_notes["after"] == task.audit_notes["before"]
+    assert task.audit_notes["before"]["assignments"] == [f"{ACCESS_SET} -> {INTEGRATION}"]
+    assert "plan" not in task.audit_notes
+    assert task.return_values == {
+        "setup_entity_access_created": [],
+        "assignments_created": [],
+        "created": 0,
+        "would_create": 0,
+    }
+    assert writes_since(sim, mark) == []
