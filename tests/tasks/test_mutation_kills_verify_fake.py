@@ -131,6 +131,31 @@ def test_blocked_app_row(make_task, org, tmp_path):
     assert "<name>BlacklistedConsumer</name>" in body and "<members>*</members>" in body
 
 
+def _consumer(name: str, label: str) -> str:
+    return (
+        '<BlacklistedConsumer xmlns="http://soap.sforce.com/2006/04/metadata">'
+        f"<consumerName>{name}</consumerName><masterLabel>{label}</masterLabel></BlacklistedConsumer>"
+    )
+
+
+def test_the_blocked_list_names_each_entry_of_this_app_by_consumer_name_or_label(
+    make_task, org, tmp_path
+):
+    """The retrieve's zip holds its manifest first, an entry naming the app by its label only, one by its
+    consumer name only, and another app's: the row names the two of this app."""
+    from tests.tasks.test_verify import configured
+
+    configured(org)
+    org.retrieve_files = {
+        "package.xml": "<Package/>",
+        "blacklistedConsumers/ByLabel.blacklistedConsumer": _consumer("Someone", APP),
+        "blacklistedConsumers/ByName.blacklistedConsumer": _consumer(APP, "6sense"),
+        "blacklistedConsumers/Unrelated.blacklistedConsumer": _consumer("Other", "Other"),
+    }
+    report, error, task = verify(make_task, tmp_path)
+    assert rows(report)[7][2:4] == ("blocked: ByLabel, ByName", "FAIL")
+
+
 def _retrieve_raises(monkeypatch, error):
     """The BlacklistedConsumer retrieve raises ``error`` (cci's Metadata API client, replaced)."""
     import importlib
