@@ -142,7 +142,7 @@ def test_the_blocked_list_names_each_entry_of_this_app_by_consumer_name_or_label
     make_task, org, tmp_path
 ):
     """The retrieve's zip holds its manifest first, an entry naming the app by its label only, one by its
-    consumer name only, and another app's: the row names the two of this app."""
+    consumer name only, another app's, and one named after the app: the row names the three of this app."""
     from tests.tasks.test_verify import configured
 
     configured(org)
@@ -151,9 +151,10 @@ def test_the_blocked_list_names_each_entry_of_this_app_by_consumer_name_or_label
         "blacklistedConsumers/ByLabel.blacklistedConsumer": _consumer("Someone", APP),
         "blacklistedConsumers/ByName.blacklistedConsumer": _consumer(APP, "6sense"),
         "blacklistedConsumers/Unrelated.blacklistedConsumer": _consumer("Other", "Other"),
+        f"blacklistedConsumers/{APP}.blacklistedConsumer": _consumer("Renamed", "Renamed"),
     }
     report, error, task = verify(make_task, tmp_path)
-    assert rows(report)[7][2:4] == ("blocked: ByLabel, ByName", "FAIL")
+    assert rows(report)[7][2:4] == (f"blocked: ByLabel, ByName, {APP}", "FAIL")
 
 
 def _retrieve_raises(monkeypatch, error):
