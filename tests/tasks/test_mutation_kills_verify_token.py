@@ -42,6 +42,14 @@ def test_an_unreadable_token_leaves_an_undetectable_blocked_list_mattering(
     assert token[:2] == ("integration user authorized", TOKEN_EXPECTED)
     assert token[2].startswith("could not check: ") and "no access to OauthToken" in token[2]
     assert token[3:] == ("UNREADABLE", RECHECK)
+    [unread] = [c for c in report["not_checked"] if c["check"] == "integration user authorized"]
+    assert unread == {
+        "check": "integration user authorized",
+        "result": "UNREADABLE",
+        "reason": token[2],
+        "matters": True,
+        "note": "",
+    }
     [skip] = [c for c in report["not_checked"] if c["check"] == "app not blocked"]
     assert (skip["matters"], skip["note"]) == (True, "")
     assert error is not None
