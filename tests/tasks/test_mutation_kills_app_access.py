@@ -413,3 +413,25 @@ def test_plan_mode_with_everything_in_place_is_already_done(sim_task, caplog):
         "would_create": 0,
     }
     assert writes_since(sim, mark) == []
+
+
+def test_at_a_terminal_on_production_the_question_names_the_grant_and_the_table_follows(
+    sim_task, tmp_path, terminal, log_lines
+):
+    """The production guard's question names this step's write; once confirmed, the step logs its table
+    (what was granted, to whom, what it did)."""
+    from tests.tasks.test_terminal_confirmations import _guard_case
+
+    sim, make, task_name, options, mark = _guard_case(
+        "grant_app_access assignment only", sim_task, tmp_path
+    )
+    terminal("y")
+    make(task_name, **options)()
+    org_name = sim.state()["objects"]["Organization"][0]["Name"]
+    assert terminal.questions() == [
+        f"{org_name} is a production org. Write to it (grant the integration user access to the 6sense "
+        "app) and in the later steps of this run? [y/N]:"
+    ]
+    lines = log_lines()
+    at = lines.index("App access")
+    assert lines[at + 1].split() == ["grant", "to", "action"]

@@ -72,3 +72,37 @@ def test_a_narrow_table_has_its_title_and_header_line(runtime, caplog):
     ]
     assert report.return_values["passed"] is True
     assert report.notes["after"] == {"passed": True, "failed": [], "not_checked": []}
+
+
+def test_plan_mode_counts_the_failures_and_the_open_checks_and_writes_no_report(runtime, caplog):
+    """Plan mode: the verdict of the org as it is now, in the log, the audit and the return values (no
+    report paths); nothing is written and nothing raised."""
+    from tasks.check_report import CheckReport
+
+    class Report(_PlanReport, CheckReport):
+        pass
+
+    caplog.set_level(logging.INFO)
+    report = Report(logging.getLogger("check_report_test"))
+    report._add("ok", "x", "x", True)
+    report._add("bad", "x", "y", False, "fix it")
+    report._add_unreadable("unread", "x", "refused")
+    report._skip("open", "x", "not shown", "look", matters=True)
+    report._skip("fine", "x", "not shown", "look", matters=False, note="why not")
+    report._finish({})
+    assert report.return_values == {
+        "passed": False,
+        "failed": ["bad"],
+        "not_checked": ["unread", "open"],
+        "report_path": "",
+        "html_path": "",
+    }
+    assert report.notes["after"] == {
+        "passed": False,
+        "failed": ["bad"],
+        "not_checked": ["unread", "open"],
+    }
+    assert caplog.messages[-1] == (
+        "Plan: 1 of 5 checks fail and 2 cannot be checked in the org as it is now; the steps above "
+        "would address the failures. No report written."
+    )
