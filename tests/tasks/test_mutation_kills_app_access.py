@@ -435,3 +435,31 @@ def test_at_a_terminal_on_production_the_question_names_the_grant_and_the_table_
     lines = log_lines()
     at = lines.index("App access")
     assert lines[at + 1].split() == ["grant", "to", "action"]
+
+
+def _without_access(sim_task, tmp_path):
+    """The ``configured`` org without the permission set's access to the app."""
+    from tests.tasks.test_production_guard_alone import _no_access, scenario_variant
+
+    return sim_task(scenario_variant(tmp_path, "configured", _no_access))
+
+
+def test_a_retried_access_insert_names_itself_in_the_log(sim_task, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    sim, make = _without_access(sim_task, tmp_path)
+    sim.observer.set_faults("match=/sobjects/SetupEntityAccess:kind=UNABLE_TO_LOCK_ROW:times=1")
+    result = _grant(make)
+    assert len(result["setup_entity_access_created"]) == 1
+    retried = [m for m in caplog.messages if "checking what is still missing and retrying" in m]
+    assert len(retried) == 1, caplog.messages
+    assert retried[0].startswith("Insert SetupEntityAccess: ")
+
+
+def test_an_expired_session_at_the_access_insert_names_the_write(sim_task, tmp_path, errors):
+    sim, make = _without_access(sim_task, tmp_path)
+    sim.observer.set_faults("match=/sobjects/SetupEntityAccess:kind=INVALID_SESSION_ID:times=1")
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        _grant(make)
+    assert str(raised.value).startswith(
+        "Insert SetupEntityAccess failed: INVALID_SESSION_ID: the Salesforce session expired"
+    ), raised.value
