@@ -5,6 +5,9 @@ that matters carries no "why it does not matter" note, and the log's table is ti
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+import pytest
 
 from tests.tasks.test_checks_fail import verify
 
@@ -106,3 +109,49 @@ def test_plan_mode_counts_the_failures_and_the_open_checks_and_writes_no_report(
         "Plan: 1 of 5 checks fail and 2 cannot be checked in the org as it is now; the steps above "
         "would address the failures. No report written."
     )
+
+
+class _WrittenReport(_PlanReport):
+    """_PlanReport outside plan mode: ``report_path`` as given, the project at ``repo_root``."""
+
+    plan = False
+
+    def __init__(self, runtime_logger, report_path, repo_root):
+        from types import SimpleNamespace
+
+        super().__init__(runtime_logger)
+        self.options = {"report_path": report_path}
+        self.project_config = SimpleNamespace(repo_root=repo_root)
+        self.org_config = SimpleNamespace(org_id="00D000000000001AAA")
+
+    def _instance_url(self):
+        return "https://example.my.salesforce.com"
+
+
+@pytest.mark.parametrize("in_project", [True, False], ids=["project-root", "no-project-root"])
+def test_a_relative_report_path_is_under_the_project_root_else_the_working_folder(
+    runtime, tmp_path, monkeypatch, in_project
+):
+    from tasks.check_report import CheckReport
+
+    class Report(_WrittenReport, CheckReport):
+        pass
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(project if not in_project else elsewhere)
+    report = Report(
+        logging.getLogger("check_report_test"),
+        "out/verification.json",
+        str(project) if in_project else None,
+    )
+    report._add("a", "b", "b", True)
+    report._finish({})
+    written = project / "out" / "verification.json"
+    named = (
+        written if in_project else Path("out/verification.json")
+    )  # relative to the working folder
+    assert report.return_values["report_path"] == str(named)
+    assert report.return_values["html_path"] == str(named.with_suffix(".html"))
+    assert written.is_file() and written.with_suffix(".html").is_file()
