@@ -143,14 +143,14 @@ def test_a_relative_report_path_is_under_the_project_root_else_the_working_folde
     monkeypatch.chdir(project if not in_project else elsewhere)
     report = Report(
         logging.getLogger("check_report_test"),
-        "out/verification.json",
+        "out/deep/verification.json",
         str(project) if in_project else None,
     )
     report._add("a", "b", "b", True)
     report._finish({})
-    written = project / "out" / "verification.json"
+    written = project / "out" / "deep" / "verification.json"
     named = (
-        written if in_project else Path("out/verification.json")
+        written if in_project else Path("out/deep/verification.json")
     )  # relative to the working folder
     assert report.return_values["report_path"] == str(named)
     assert report.return_values["html_path"] == str(named.with_suffix(".html"))
