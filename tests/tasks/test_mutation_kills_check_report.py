@@ -155,3 +155,33 @@ def test_a_relative_report_path_is_under_the_project_root_else_the_working_folde
     assert report.return_values["report_path"] == str(named)
     assert report.return_values["html_path"] == str(named.with_suffix(".html"))
     assert written.is_file() and written.with_suffix(".html").is_file()
+
+
+def test_the_written_report_names_the_org_and_the_time_in_utc(runtime, tmp_path):
+    import json
+    from datetime import datetime
+
+    from tasks.check_report import CheckReport
+
+    class Report(_WrittenReport, CheckReport):
+        pass
+
+    report = Report(logging.getLogger("check_report_test"), str(tmp_path / "v.json"), None)
+    report._add("a", "b", "b", True)
+    report._finish({"integration_username": "i@example.com"})
+    written = json.loads((tmp_path / "v.json").read_text())
+    assert list(written) == [
+        "generated_at",
+        "org_id",
+        "instance_url",
+        "integration_username",
+        "passed",
+        "checks",
+        "not_checked",
+    ]
+    assert written["org_id"] == "00D000000000001AAA"
+    assert written["instance_url"] == "https://example.my.salesforce.com"
+    assert written["integration_username"] == "i@example.com"
+    assert written["passed"] is True and written["not_checked"] == []
+    at = datetime.fromisoformat(written["generated_at"])
+    assert at.utcoffset().total_seconds() == 0 and at.microsecond == 0
