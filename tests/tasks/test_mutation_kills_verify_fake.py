@@ -417,20 +417,27 @@ def test_a_desired_policy_that_sets_neither_policy_expects_a_dash(
     ]
 
 
+def _policy_read_refused(monkeypatch, reader: str, message: str) -> None:
+    """tasks.app_policy's ``reader`` raises SixsenseOrgError(``message``), as when Salesforce refuses it."""
+    import importlib
+
+    errors = importlib.import_module("tasks.errors")
+
+    def refused(*args):
+        raise errors.SixsenseOrgError(message)
+
+    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), reader, refused)
+
+
 def test_a_refused_policy_read_is_could_not_check_in_salesforces_words(
     make_task, org, tmp_path, monkeypatch
 ):
     """read_oauth_policy's SixsenseOrgError (a refused listMetadata/readMetadata): its words, not a type."""
-    import importlib
-
     from tests.tasks.test_verify import configured
 
-    errors = importlib.import_module("tasks.errors")
-
-    def refused(task, name):
-        raise errors.SixsenseOrgError("INSUFFICIENT_ACCESS: Metadata API refused")
-
-    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "read_oauth_policy", refused)
+    _policy_read_refused(
+        monkeypatch, "read_oauth_policy", "INSUFFICIENT_ACCESS: Metadata API refused"
+    )
     configured(org)
     report, error, task = verify(make_task, tmp_path)
     assert rows(report)[3:5] == [
@@ -450,16 +457,11 @@ def test_an_unreadable_validity_row_is_could_not_check_for_the_refresh_policy_on
 ):
     """Not ConnectedApp metadata, and the validity fields' read refused: the refresh-token policy could not
     be checked (no question asked); IP relaxation stays the skip that does not matter."""
-    import importlib
-
     from tests.tasks.test_verify import configured
 
-    errors = importlib.import_module("tasks.errors")
-
-    def refused(task, app_id):
-        raise errors.SixsenseOrgError("the app's ConnectedApplication row is gone")
-
-    monkeypatch.setattr(importlib.import_module("tasks.app_policy"), "validity_verdict", refused)
+    _policy_read_refused(
+        monkeypatch, "validity_verdict", "the app's ConnectedApplication row is gone"
+    )
     configured(org)
     report, error, task = verify(make_task, tmp_path)
     assert rows(report)[3:5] == [
