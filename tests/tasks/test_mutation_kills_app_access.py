@@ -210,11 +210,8 @@ def test_a_profile_of_the_policy_gets_access_in_the_simulator(
     assert len(rows) == 1
 
 
-def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
-    make_task, org, errors, tasks_module, monkeypatch, runtime
-):
-    """Both permission sets of a policy acknowledged but never saved (every verification finds them
-    missing): the step gives up naming both, comma-separated, instead of reporting them created."""
+def _two_set_policy(org, monkeypatch, tasks_module, runtime) -> list[dict]:
+    """The fake org with the app installed and a policy of two permission sets, both deployed: their rows."""
     from tests.tasks.conftest import APP_ROW, INTEGRATION_USER
 
     app_access = tasks_module("app_access")
@@ -228,6 +225,17 @@ def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on("FROM ConnectedApplication", records=[APP_ROW])
     org.on("FROM PermissionSet WHERE Name IN", records=sets)
+    return sets
+
+
+def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
+    make_task, org, errors, tasks_module, monkeypatch, runtime
+):
+    """Both permission sets of a policy acknowledged but never saved (every verification finds them
+    missing): the step gives up naming both, comma-separated, instead of reporting them created."""
+    from tests.tasks.conftest import APP_ROW
+
+    sets = _two_set_policy(org, monkeypatch, tasks_module, runtime)
     org.on(
         "FROM SetupEntityAccess",
         records=[{"ParentId": s["Id"], "SetupEntityId": APP_ROW["Id"]} for s in sets],
@@ -238,6 +246,29 @@ def test_assignments_never_saved_are_each_named_when_the_step_gives_up(
     assert str(raised.value).startswith(
         f"Sixsense_One, Sixsense_Two is still not assigned to {INTEGRATION} ("
     ), raised.value
+
+
+def test_access_never_saved_is_named_for_each_set_when_the_step_gives_up(
+    make_task, org, errors, tasks_module, monkeypatch, runtime
+):
+    """Both permission sets' access rows acknowledged but never saved: the step gives up naming each grant,
+    comma-separated, with what to do, instead of reporting them created."""
+    from tests.tasks.conftest import APP_ROW, INTEGRATION_USER
+
+    sets = _two_set_policy(org, monkeypatch, tasks_module, runtime)
+    org.on("FROM SetupEntityAccess", records=[])  # the inserts are never saved
+    org.on(
+        "FROM PermissionSetAssignment",
+        records=[{"PermissionSetId": s["Id"], "AssigneeId": INTEGRATION_USER["Id"]} for s in sets],
+    )
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        _grant(make_task)
+    app = APP_ROW["Name"]
+    assert str(raised.value).startswith(
+        f"SetupEntityAccess not found after insert: permission set Sixsense_One -> {app}, permission set "
+        f"Sixsense_Two -> {app} ("
+    ), raised.value
+    assert tasks_module("resilience").TRANSIENT_HINT in str(raised.value)
 
 
 def _profile_access(sim, profile: str) -> int:
