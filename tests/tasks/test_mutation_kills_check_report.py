@@ -185,3 +185,5 @@ def test_the_written_report_names_the_org_and_the_time_in_utc(runtime, tmp_path)
     assert written["passed"] is True and written["not_checked"] == []
     at = datetime.fromisoformat(written["generated_at"])
     assert at.utcoffset().total_seconds() == 0 and at.microsecond == 0
+    # for people and diffs: indented by 2, one line per field, ending with a newline
+    assert (tmp_path / "v.json").read_text() == json.dumps(written, indent=2) + "\n"
