@@ -16,9 +16,9 @@ from tests.tasks.test_guided import reauthorize_ready
 from tests.tasks.test_mutation_kills_guided import NAMES
 
 
-def test_reauthorization_before_admin_approval_stops_naming_the_earlier_step(
-    make_task, org, errors
-):
+def _not_admin_approved(org, tokens: list[dict]) -> None:
+    """The fake org with the app installed, Permitted Users not admin approved, no access granted yet, and
+    the integration user holding ``tokens``."""
     org.on("FROM User", records=[INTEGRATION_USER])
     org.on(
         "FROM ConnectedApplication",
@@ -26,7 +26,19 @@ def test_reauthorization_before_admin_approval_stops_naming_the_earlier_step(
     )
     org.on("FROM SetupEntityAccess", records=[])
     org.on("FROM PermissionSetAssignment", records=[])
-    org.on("FROM OauthToken", records=[])
+    org.on("FROM OauthToken", records=tokens)
+
+
+def _not_installed(org) -> None:
+    """The fake org with the integration user and the app not installed yet."""
+    org.on("FROM User", records=[INTEGRATION_USER])
+    org.on("FROM ConnectedApplication", records=[])
+
+
+def test_reauthorization_before_admin_approval_stops_naming_the_earlier_step(
+    make_task, org, errors
+):
+    _not_admin_approved(org, tokens=[])
     with pytest.raises(errors.SixsenseOrgError) as err:
         make_task(
             "sixsense_reauthorize_integration_user",
@@ -44,8 +56,7 @@ def test_reauthorization_before_admin_approval_stops_naming_the_earlier_step(
 
 
 def test_reauthorization_before_install_says_install_first_word_for_word(make_task, org, errors):
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[])
+    _not_installed(org)
     with pytest.raises(errors.SixsenseOrgError) as err:
         make_task("sixsense_reauthorize_integration_user", integration_username=INTEGRATION)()
     assert str(err.value) == (
@@ -99,8 +110,7 @@ def test_reauthorize_in_plan_mode_before_install_lists_the_other_apps_sessions(
     """Plan mode, the app not installed yet (an earlier manual step): the check reads no token, so the
     sessions the reauthorization may touch are read for the plan."""
     caplog.set_level(logging.INFO)
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[])
+    _not_installed(org)
     org.on("FROM OauthToken", records=[token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")])
     task = make_task(
         "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
@@ -123,16 +133,9 @@ def test_reauthorize_in_plan_mode_before_install_lists_the_other_apps_sessions(
 def test_the_sessions_the_reauthorization_may_touch_are_other_apps_only(make_task, org):
     """Plan mode, Permitted Users not admin approved yet (the step remains): the integration user holds a
     token for this app (named in another case) and one for Pardot; only Pardot's is listed as touched."""
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on(
-        "FROM ConnectedApplication",
-        records=[{**APP_ROW, "OptionsAllowAdminApprovedUsersOnly": False}],
-    )
-    org.on("FROM SetupEntityAccess", records=[])
-    org.on("FROM PermissionSetAssignment", records=[])
     own = token(INTEGRATION, INTEGRATION_USER["Id"], app=APP.upper())
     pardot = token(INTEGRATION, INTEGRATION_USER["Id"], app="Pardot")
-    org.on("FROM OauthToken", records=[own, pardot])
+    _not_admin_approved(org, tokens=[own, pardot])
     task = make_task(
         "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
     )
@@ -178,8 +181,7 @@ def test_the_vendor_lines_carry_the_oauth_usage_page(make_task, org, errors):
 
 def test_plan_mode_reports_the_step_remaining_with_what_its_check_read(make_task, org, caplog):
     caplog.set_level(logging.INFO)
-    org.on("FROM User", records=[INTEGRATION_USER])
-    org.on("FROM ConnectedApplication", records=[])
+    _not_installed(org)
     org.on("FROM OauthToken", records=[])
     task = make_task(
         "sixsense_reauthorize_integration_user", integration_username=INTEGRATION, plan="True"
