@@ -187,3 +187,50 @@ def test_the_written_report_names_the_org_and_the_time_in_utc(runtime, tmp_path)
     assert at.utcoffset().total_seconds() == 0 and at.microsecond == 0
     # for people and diffs: indented by 2, one line per field, ending with a newline
     assert (tmp_path / "v.json").read_text() == json.dumps(written, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("with_failure", [True, False], ids=["a-check-fails", "only-unreadable"])
+def test_the_error_says_failed_when_a_check_fails_else_incomplete_and_the_page_has_the_title(
+    runtime, tmp_path, with_failure
+):
+    from tasks.check_report import CheckReport, VerificationFailed
+
+    class Report(_WrittenReport, CheckReport):
+        report_title = "Example verification"
+
+    report = Report(logging.getLogger("check_report_test"), str(tmp_path / "v.json"), None)
+    if with_failure:
+        report._add("bad", "x", "y", False, "step_x")
+    report._add_unreadable("unread", "e", "boom")
+    with pytest.raises(VerificationFailed) as raised:
+        report._finish({})
+    lines = str(raised.value).splitlines()
+    assert lines[0] == ("Verification failed:" if with_failure else "Verification incomplete:")
+    assert lines[-1] == f"Report: {tmp_path / 'v.json'}"
+    assert ("  - bad: y; run step_x" in lines) is with_failure
+    assert "<title>Example verification</title>" in (tmp_path / "v.html").read_text()
+
+
+@pytest.mark.parametrize("skips", [0, 2], ids=["all-passed", "two-skips-that-do-not-matter"])
+def test_a_passing_verification_logs_its_verdict_and_each_skip_with_its_reason(
+    runtime, tmp_path, caplog, skips
+):
+    from tasks.check_report import CheckReport
+
+    class Report(_WrittenReport, CheckReport):
+        pass
+
+    caplog.set_level(logging.INFO)
+    report = Report(logging.getLogger("check_report_test"), str(tmp_path / "v.json"), None)
+    report._add("a", "b", "b", True)
+    for name in ["s1", "s2"][:skips]:
+        report._skip(
+            name, "e", f"{name} unread", "by hand", matters=False, note=f"{name} is optional"
+        )
+    report._finish({})
+    assert caplog.messages[-1] == (
+        "Verification passed; not every check ran: s1 skipped (s1 unread): s1 is optional; "
+        f"s2 skipped (s2 unread): s2 is optional. Report: {tmp_path / 'v.json'}"
+        if skips
+        else f"All checks passed. Report: {tmp_path / 'v.json'}"
+    )
