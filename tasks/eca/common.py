@@ -90,7 +90,7 @@ def version_text(row: dict) -> str:
     return f"{major}.{minor}.{patch}" + (f" (beta {build})" if row.get("IsBeta") else "")
 
 
-def normalize(field: str, value) -> str:
+def normalize(value) -> str:
     """A policy value as text for comparison (None -> "", 30.0 -> "30")."""
     if value is None:
         return ""
@@ -172,7 +172,7 @@ class EcaMixin:
         )
         if not rows:
             return None
-        return {k: normalize(k, rows[0].get(c)) for k, c in columns.items()}
+        return {k: normalize(rows[0].get(c)) for k, c in columns.items()}
 
     def _policy_differences(self, policies: dict) -> dict:
         return {

@@ -217,4 +217,31 @@ def test_verify_eca_ip_relaxation_could_not_check_where_soql_does_not_expose_it(
     sim, make = eca_complete(sim_task, tmp_path)
     report, error, _ = verify_eca(make, tmp_path, prepare=without_fields("IpRelaxationPolicyType"))
     assert_unreadable(report, error, "policy: IP Relaxation")
-    assert "IpRelaxationPolicyType" in result(report, "policy: IP Relaxation")["actual"]
+    check = result(report, "policy: IP Relaxation")
+    assert (check["expected"], check["actual"]) == (
+        "Enforce or relaxed (as the connected app's)",
+        "could not check: ExtlClntAppOauthPlcyCnfg has no IpRelaxationPolicyType field here",
+    ), check
+
+
+UNKNOWN_VERSION = "04t000000000000AAA"  # a package version id shaped right that no package has
+
+
+def test_verify_eca_package_fails_for_a_version_the_org_does_not_know(sim_task, tmp_path):
+    sim, make = eca_complete(sim_task, tmp_path)
+    report, error, _ = verify_eca(make, tmp_path, package_version=UNKNOWN_VERSION)
+    assert_failed(
+        report, error, "package installed", "sixsense_install_eca_package", "not installed"
+    )
+    assert result(report, "package installed")["expected"] == f"{UNKNOWN_VERSION} or newer"
+
+
+def test_install_eca_package_stops_on_a_version_the_org_does_not_know(sim_task, errors):
+    sim, make = sim_task("eca_not_installed")
+    task = make("sixsense_install_eca_package", version=UNKNOWN_VERSION)
+    with pytest.raises(errors.SixsenseOrgError) as raised:
+        task()
+    assert str(raised.value) == (
+        f"Package version {UNKNOWN_VERSION} is not available to this org (no SubscriberPackageVersion). "
+        "Check the version id with 6sense."
+    )

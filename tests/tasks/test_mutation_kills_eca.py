@@ -233,6 +233,23 @@ def test_the_token_check_counts_the_integration_users_tokens_and_shows_the_newes
     assert actual == f"{len(created)} token(s), newest created {max(created)}", created
 
 
+def test_the_token_read_asks_for_the_integration_users_tokens_only(sim_task, tmp_path):
+    """The ECA's tokens are read for the integration user in the query itself, not for every user who
+    authorized the ECA (bounded reads; a connected user who cannot see others' tokens still gets an answer)."""
+    sim, make = eca_complete(sim_task, tmp_path)
+    soql = []
+
+    def record(task):
+        query = task._query
+        task._query = lambda text, *a, **kw: soql.append(text) or query(text, *a, **kw)
+
+    report, error, _ = verify_eca(make, tmp_path, prepare=record)
+    assert error is None, error
+    user_id = sim.org.store.find("User", Username=INTEGRATION)[0]["Id"]
+    reads = [q for q in soql if "FROM OauthToken" in q]
+    assert reads and all(f"UserId = '{user_id}'" in q for q in reads), soql
+
+
 # -- sixsense_set_eca_policies and sixsense_authorize_eca: the "done" checks ----------------------------------
 
 
@@ -413,12 +430,12 @@ def test_authorize_step_not_done_without_the_integration_users_token(sim_task, t
 
 def test_a_policy_value_is_compared_as_trimmed_text(tasks_module):
     normalize = tasks_module("eca.common").normalize
-    assert normalize("startUrl", None) == ""
-    assert normalize("refreshTokenValidityPeriod", 30.0) == "30"
-    assert normalize("refreshTokenValidityPeriod", 30) == "30"
-    assert normalize("refreshTokenValidityPeriod", 2.5) == "2.5"
-    assert normalize("refreshTokenValidityUnit", " Days ") == "Days"
-    assert normalize("permittedUsersPolicyType", "AllSelfAuthorized") == "AllSelfAuthorized"
+    assert normalize(None) == ""
+    assert normalize(30.0) == "30"
+    assert normalize(30) == "30"
+    assert normalize(2.5) == "2.5"
+    assert normalize(" Days ") == "Days"
+    assert normalize("AllSelfAuthorized") == "AllSelfAuthorized"
 
 
 def test_a_package_version_compares_by_its_four_numbers(tasks_module):
@@ -427,6 +444,26 @@ def test_a_package_version_compares_by_its_four_numbers(tasks_module):
     assert version_tuple(row) == (2, 3, 4, 5)
     assert version_tuple({}) == (0, 0, 0, 0)
     assert version_tuple({"MajorVersion": None, "MinorVersion": "7"}) == (0, 7, 0, 0)
+
+
+def test_an_installed_version_with_the_numbers_asked_for_satisfies_it(tasks_module):
+    """Another id with the same four numbers (Major.Minor.Patch.Build) is that version, not an older one."""
+    numbers = {"MajorVersion": 1, "MinorVersion": 1, "PatchVersion": 0, "BuildNumber": 2}
+    answers = [
+        [{"Id": "04tTARGET", "SubscriberPackageId": "033PKG", **numbers}],
+        [{"SubscriberPackageId": "033PKG", "SubscriberPackageVersionId": "04tOTHER"}],
+        [{"Id": "04tOTHER", "IsBeta": False, **numbers}],
+    ]
+
+    class Status(tasks_module("eca.common").EcaMixin):
+        options = {"package_version": "04tTARGET"}
+
+        def _tooling_query(self, soql):
+            return answers.pop(0)
+
+    status = Status()._package_status()
+    assert status["installed"]["Id"] == "04tOTHER" and status["satisfied"] is True, status
+    assert answers == []
 
 
 def test_verify_eca_refuses_an_integration_user_not_in_the_org(sim_task, tmp_path, errors):
