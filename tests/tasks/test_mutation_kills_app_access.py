@@ -494,3 +494,35 @@ def test_an_expired_session_at_the_access_insert_names_the_write(sim_task, tmp_p
     assert str(raised.value).startswith(
         "Insert SetupEntityAccess failed: INVALID_SESSION_ID: the Salesforce session expired"
     ), raised.value
+
+
+def test_the_log_table_says_what_this_run_created_and_what_was_already_done(
+    sim_task, tasks_module, monkeypatch, runtime
+):
+    """A policy naming a profile, with the integration user's assignment missing: the table has a row per
+    grant (the permission set's access already there, the profile's created) and a row per permission set's
+    assignment (created); run again, every row is already done. Profiles have no assignment row."""
+    _policy_with_profiles(tasks_module, monkeypatch, runtime, ["System Administrator"])
+    sim, make, user_id = _without_assignment(sim_task)
+    app = sim.org.app_state()["name"]
+    tables = []
+    for _ in range(2):
+        task = make(
+            "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
+        )
+        monkeypatch.setattr(task, "_log_table", lambda title, rows: tables.append((title, rows)))
+        task()
+    first, again = tables
+    assert first == (
+        "App access",
+        [
+            ["grant", "to", "action"],
+            [f"access to {app}", f"permission set {ACCESS_SET}", "already done"],
+            [f"access to {app}", "profile System Administrator", "created"],
+            [f"assignment of {ACCESS_SET}", INTEGRATION, "created"],
+        ],
+    )
+    assert again == (
+        "App access",
+        [row[:2] + ["already done"] if i else row for i, row in enumerate(first[1])],
+    )
