@@ -41,6 +41,18 @@ def ci_integration_username(org_id: str, domain: str = "example.com") -> str:
     return f"sixsense.integration.{org_id.lower()}@{domain}"
 
 
+def _recipe(name: str, value: str) -> str:
+    """``check`` of ``generator_yaml`` (option ``name``): a Snowfakery recipe file that exists (relative to
+    the working directory, the project folder for cci), else ``SixsenseInputError`` before the task reads or
+    writes anything."""
+    if not Path(value).expanduser().is_file():
+        raise SixsenseInputError(
+            f"{name} {value} is not a file; pass the Snowfakery recipe, e.g. -o {name} "
+            f"{DEFAULT_RECIPE}, or leave it out for that default."
+        )
+    return value
+
+
 class CreateIntegrationUser(SixsenseOrgMixin, GenerateAndLoadDataFromYaml):
     task_docs = f"""
 Creates the {VENDOR.label} integration user in a scratch org from a Snowfakery recipe
@@ -65,7 +77,7 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
             "required": False,
             "type": "text",
             "default": DEFAULT_RECIPE,
-            "check": lambda value: _recipe(value),
+            "check": _recipe,
         },
         "username": {
             "description": "Username of the integration user. Default: sixsense.integration.<org id>@example.com"
@@ -138,17 +150,6 @@ Return values: ``username``, ``alias``, ``user_id``, ``created`` (bool).
             "user_id": user["Id"],
             "created": created,
         }
-
-
-def _recipe(value: str) -> str:
-    """``generator_yaml``: a Snowfakery recipe file that exists (relative to the working directory, the
-    project folder for cci), else ``SixsenseInputError`` before the task reads or writes anything."""
-    if not Path(value).expanduser().is_file():
-        raise SixsenseInputError(
-            f"generator_yaml {value} is not a file; pass the Snowfakery recipe, e.g. -o generator_yaml "
-            f"{DEFAULT_RECIPE}, or leave it out for that default."
-        )
-    return value
 
 
 def _flow_tasks(flows: dict, flow: str) -> set[str]:

@@ -10,7 +10,7 @@ with a ``"type"`` is parsed by :func:`parse_options` when the task is built, bef
 - ``path``: a report file path that can be written (checked without creating anything; the default too).
 
 A given value is then passed to the entry's ``"check"``
-(a callable ``value -> value`` raising ``SixsenseInputError``), if any. A missing or empty value takes the
+(a callable ``(name, value) -> value`` raising ``SixsenseInputError``, as the parsers are), if any. A missing or empty value takes the
 entry's ``"default"`` (a callable is called; for ``bool``, ``auto`` is
 missing too). A value still holding a ``^^task.value`` reference is left for flowrunner to substitute:
 MetaDeploy and ``cci flow info`` build steps without running the earlier ones. A bad value raises
@@ -118,34 +118,31 @@ def _parse_list(name: str, value) -> list[str]:
     return values
 
 
-def check_username(name: str):
-    """A ``check`` for an option naming one Salesforce user: ``SixsenseInputError`` naming ``name`` for a
-    list of users (commas) or a value that is not a username."""
-
-    def check(value: str) -> str:
-        if "," in value:
-            raise SixsenseInputError(
-                f"{name} names more than one user ({value}); give exactly one username, e.g. "
-                f"-o {name} name@example.com."
-            )
-        if not USERNAME_RE.match(value):
-            raise SixsenseInputError(
-                f"{name} {value!r} is not a Salesforce username (they look like name@example.com); "
-                f"pass one, e.g. -o {name} name@example.com."
-            )
-        return value
-
-    return check
+def check_username(name: str, value: str) -> str:
+    """``check`` of an option naming one Salesforce user: ``value``, else ``SixsenseInputError`` naming the
+    option ``name`` for a list of users (commas) or a value that is not a username."""
+    if "," in value:
+        raise SixsenseInputError(
+            f"{name} names more than one user ({value}); give exactly one username, e.g. "
+            f"-o {name} name@example.com."
+        )
+    if not USERNAME_RE.match(value):
+        raise SixsenseInputError(
+            f"{name} {value!r} is not a Salesforce username (they look like name@example.com); "
+            f"pass one, e.g. -o {name} name@example.com."
+        )
+    return value
 
 
-def check_api_names(values: list[str]) -> list[str]:
-    """``check`` of ``api_names``: each a valid PermissionSet.Name (:data:`API_NAME_RE`)."""
+def check_api_names(name: str, values: list[str]) -> list[str]:
+    """``check`` of a list of permission set API names (option ``name``): each a valid PermissionSet.Name
+    (:data:`API_NAME_RE`), else ``SixsenseInputError`` naming the invalid ones."""
     bad = [n for n in values if not API_NAME_RE.match(n)]
     if bad:
         raise SixsenseInputError(
-            f"api_names holds invalid permission set API name(s) {', '.join(bad)}: an API name begins "
+            f"{name} holds invalid permission set API name(s) {', '.join(bad)}: an API name begins "
             "with a letter and holds only letters, digits and single underscores (e.g. "
-            f"{VENDOR.setup_permission_set}). Pass -o api_names {VENDOR.setup_permission_set}."
+            f"{VENDOR.setup_permission_set}). Pass -o {name} {VENDOR.setup_permission_set}."
         )
     return values
 
@@ -194,7 +191,7 @@ def parse_options(options: dict, task_options: dict) -> dict:
                     f"Option {name} must be at least {spec['minimum']} seconds, got {value!r}: "
                     f"{spec.get('minimum_reason', 'a smaller value is refused')}. Pass e.g. -o {name} 10."
                 )
-            options[name] = spec["check"](value) if "check" in spec else value
+            options[name] = spec["check"](name, value) if "check" in spec else value
     return options
 
 
@@ -207,13 +204,13 @@ COMMON_OPTIONS = {
         "syncs data with).",
         "required": False,
         "type": "text",
-        "check": check_username("integration_username"),
+        "check": check_username,
     },
     "setup_username": {
         "description": "Username of the setup user who makes the one-time authorization. "
         "Default: the user cci is connected as.",
         "type": "text",
-        "check": check_username("setup_username"),
+        "check": check_username,
     },
     "connected_app_names": {
         "description": f"Comma-separated candidate names of the {VENDOR.label} connected app. "

@@ -46,22 +46,6 @@ SKIPPABLE_POLICIES = {
     "startUrl": "Start Page only sets the page shown after authorizing; the integration does not use it",
 }
 
-ECA_OPTIONS = {
-    "eca_names": {
-        "description": f"Comma-separated names the {VENDOR.label} External Client App may carry (DeveloperName or label). "
-        f"Default: {','.join(DEFAULT_ECA_NAMES)}.",
-        "type": "list",
-        "default": DEFAULT_ECA_NAMES,
-    },
-    "package_version": {
-        "description": f"The {VENDOR.label} ECA package version id. Default: {ECA_PACKAGE_VERSION}.",
-        "type": "text",
-        "default": ECA_PACKAGE_VERSION,
-        "check": lambda value: check_package_version("package_version", value),
-    },
-}
-
-
 #: A package version id (SubscriberPackageVersion.Id): key prefix 04t, 15 or 18 characters.
 PACKAGE_VERSION_RE = re.compile(r"^04t[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 
@@ -74,6 +58,22 @@ def check_package_version(option: str, value: str) -> str:
             f"the id, e.g. -o {option} {ECA_PACKAGE_VERSION}, or leave it out for that default."
         )
     return value
+
+
+ECA_OPTIONS = {
+    "eca_names": {
+        "description": f"Comma-separated names the {VENDOR.label} External Client App may carry (DeveloperName or label). "
+        f"Default: {','.join(DEFAULT_ECA_NAMES)}.",
+        "type": "list",
+        "default": DEFAULT_ECA_NAMES,
+    },
+    "package_version": {
+        "description": f"The {VENDOR.label} ECA package version id. Default: {ECA_PACKAGE_VERSION}.",
+        "type": "text",
+        "default": ECA_PACKAGE_VERSION,
+        "check": check_package_version,
+    },
+}
 
 
 def version_tuple(row: dict) -> tuple[int, int, int, int]:

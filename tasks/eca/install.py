@@ -40,7 +40,7 @@ Return values: ``installed`` (bool), ``status`` (already installed | installed |
         "version": {
             "description": f"Package version id. Default: {ECA_PACKAGE_VERSION}.",
             "type": "text",
-            "check": lambda value: check_package_version("version", value),
+            "check": check_package_version,
         },
         **ECA_OPTIONS,
         "plan": SixsenseTask.task_options["plan"],

@@ -153,15 +153,15 @@ def test_an_entry_without_a_type_is_left_as_given(options):
     assert parse(options, {"free": {"description": "x"}}, free="  kept  ") == {"free": "  kept  "}
 
 
-def test_a_checked_option_passes_its_parsed_value_to_the_check(options, errors):
-    def check(value):
+def test_a_checked_option_passes_its_name_and_parsed_value_to_the_check(options, errors):
+    def check(name, value):
         if value == "bad":
-            raise errors.SixsenseInputError("bad value")
+            raise errors.SixsenseInputError(f"bad {name}")
         return value.upper()
 
     specs = {"thing": {"type": "text", "check": check}}
     assert parse(options, specs, thing=" ok ") == {"thing": "OK"}
-    with pytest.raises(errors.SixsenseInputError, match="bad value"):
+    with pytest.raises(errors.SixsenseInputError, match="bad thing"):
         parse(options, specs, thing=" bad ")
 
 
