@@ -106,7 +106,6 @@ remains), detail, method (metadata | guided | none), unverified (list of policy 
             )
         member = self._member() if self.eca else None
         if member and self.plan:
-            self.method = "metadata"
             self._plan_would(f"deploy {MD_TYPE} {member}: {detail}")
             self.return_values = {
                 "done": False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from orgsim.eca import ECA_DEVELOPER_NAME
 from tests.orgsim.simclient import MD_NS, deploy
 
@@ -49,3 +51,62 @@ def test_set_eca_policies_finds_the_generated_name_and_deploys(sim_task, tmp_pat
     assert task.return_values["status"] == "deployed"
     [policy] = sim.org.store.find("ExtlClntAppOauthPlcyCnfg")
     assert policy["RefreshTokenPolicyType"] == "SpecificInactivity"
+
+
+DIFFERENCES = (
+    "Refresh Token Policy is Infinite; Refresh token validity period is none; "
+    "Refresh token validity unit is none"
+)
+
+
+def _policies_step(make, **options):
+    return make(
+        "sixsense_set_eca_policies",
+        interactive=False,
+        integration_username="sixsense.integration@example.com",
+        **options,
+    )
+
+
+def test_plan_mode_names_the_generated_file_it_would_deploy_and_what_differs(sim_task, caplog):
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(SCENARIO)
+    [listed] = sim.org.list_metadata("ExtlClntAppOauthConfigurablePolicies")
+    task = _policies_step(make, plan="True")
+    task()
+    assert task.return_values == {
+        "done": False,
+        "status": "would deploy",
+        "detail": DIFFERENCES,
+        "method": "metadata",
+    }
+    assert (
+        f"PLAN: would deploy ExtlClntAppOauthConfigurablePolicies {listed['fullName']}: {DIFFERENCES}"
+        in caplog.messages
+    )
+
+
+def test_a_deploy_names_every_policy_soql_does_not_show_and_a_second_run_is_already_done(
+    sim_task, caplog
+):
+    """Start Page and the refresh-token policy not exposed to SOQL: the deploy's detail names both, and
+    only the refresh-token policy keeps it from being verified. Exposed again, a second run is already
+    done, and says so."""
+    from tests.tasks.test_checks_fail_eca import without_fields
+
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(SCENARIO)
+    task = _policies_step(make)
+    without_fields("StartUrl", "RefreshTokenPolicyType")(task)
+    task()
+    assert task.return_values["detail"] == (
+        "as 6sense asks (Refresh Token Policy, Start Page not readable by SOQL) "
+        "(metadata deploy, verified by query but for Refresh Token Policy)"
+    )
+    again = _policies_step(make)
+    again()
+    assert (again.return_values["done"], again.return_values["status"]) == (True, "already done")
+    assert (
+        "Set the 6sense External Client App policies: already done (as 6sense asks)."
+        in caplog.messages
+    )
