@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from orgsim.eca import ECA_DEVELOPER_NAME
 from tests.orgsim.simclient import MD_NS, deploy
 
@@ -99,6 +101,22 @@ def test_a_deploy_names_every_policy_soql_does_not_show_and_a_second_run_is_alre
     task = _policies_step(make)
     without_fields("StartUrl", "RefreshTokenPolicyType")(task)
     task()
+    assert task.audit_notes["before"] == (
+        "Refresh token validity period is none; Refresh token validity unit is none"
+    )  # what the check found before the deploy (the refresh-token policy itself unread)
+    [listed] = sim.org.list_metadata("ExtlClntAppOauthConfigurablePolicies")
+    assert task.audit_notes["changed"] == [
+        {
+            "object": "ExtlClntAppOauthConfigurablePolicies",
+            "action": "deployed",
+            "what": listed["fullName"],
+            "details": [  # the file's values before -> after, whatever SOQL shows
+                "refreshTokenPolicyType: 'Infinite' -> 'SpecificInactivity'",
+                "refreshTokenValidityPeriod: '' -> '30'",
+                "refreshTokenValidityUnit: '' -> 'Days'",
+            ],
+        }
+    ]
     assert task.return_values["detail"] == (
         "as 6sense asks (Refresh Token Policy, Start Page not readable by SOQL) "
         "(metadata deploy, verified by query but for Refresh Token Policy)"
@@ -110,3 +128,22 @@ def test_a_deploy_names_every_policy_soql_does_not_show_and_a_second_run_is_alre
         "Set the 6sense External Client App policies: already done (as 6sense asks)."
         in caplog.messages
     )
+
+
+def test_on_production_the_question_names_the_policy_file_it_would_deploy(
+    sim_task, tmp_path, terminal, errors
+):
+    from tests.tasks.test_terminal_confirmations import _guard_case
+
+    sim, make, task_name, options, mark = _guard_case(
+        "set_eca_policies metadata", sim_task, tmp_path
+    )
+    [listed] = sim.org.list_metadata("ExtlClntAppOauthConfigurablePolicies")
+    terminal("n")
+    with pytest.raises(errors.ConfirmationRequired):
+        make(task_name, **options)()
+    org_name = sim.state()["objects"]["Organization"][0]["Name"]
+    assert terminal.questions() == [
+        f"{org_name} is a production org. Write to it (deploy the ECA policies ({listed['fullName']})) "
+        "and in the later steps of this run? [y/N]:"
+    ]

@@ -496,8 +496,8 @@ def test_an_expired_session_at_the_access_insert_names_the_write(sim_task, tmp_p
     ), raised.value
 
 
-def test_the_log_table_says_what_this_run_created_and_what_was_already_done(
-    sim_task, tasks_module, monkeypatch, runtime
+def test_the_log_table_and_the_audit_say_what_this_run_created_and_what_was_already_done(
+    sim_task, tasks_module, monkeypatch, runtime, caplog
 ):
     """A policy naming a profile, with the integration user's assignment missing: the table has a row per
     grant (the permission set's access already there, the profile's created) and a row per permission set's
@@ -505,14 +505,40 @@ def test_the_log_table_says_what_this_run_created_and_what_was_already_done(
     _policy_with_profiles(tasks_module, monkeypatch, runtime, ["System Administrator"])
     sim, make, user_id = _without_assignment(sim_task)
     app = sim.org.app_state()["name"]
-    tables = []
+    caplog.set_level(logging.INFO)
+    tables, tasks = [], []
     for _ in range(2):
         task = make(
             "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
         )
         monkeypatch.setattr(task, "_log_table", lambda title, rows: tables.append((title, rows)))
         task()
+        tasks.append(task)
     first, again = tables
+    assert tasks[0].audit_notes["changed"] == [
+        {
+            "object": "SetupEntityAccess",
+            "action": "created",
+            "what": f"profile System Administrator -> {app}",
+        },
+        {
+            "object": "PermissionSetAssignment",
+            "action": "created",
+            "what": f"{ACCESS_SET} -> {INTEGRATION}",
+        },
+    ]
+    assert tasks[1].audit_notes["changed"] == []
+    assert tasks[1].audit_notes["skipped"] == ["already done: access list in place"]
+    assert "skipped" not in tasks[0].audit_notes
+    assert tasks[0].return_values == {
+        "setup_entity_access_created": [f"profile System Administrator -> {app}"],
+        "assignments_created": [f"{ACCESS_SET} -> {INTEGRATION}"],
+        "created": 2,
+    }
+    assert tasks[1].return_values["created"] == 0
+    assert (
+        caplog.messages.count("already done: the access list of the app policy is in place.") == 1
+    )
     assert first == (
         "App access",
         [
