@@ -147,3 +147,72 @@ def test_on_production_the_question_names_the_policy_file_it_would_deploy(
         f"{org_name} is a production org. Write to it (deploy the ECA policies ({listed['fullName']})) "
         "and in the later steps of this run? [y/N]:"
     ]
+
+
+@pytest.mark.parametrize(
+    "hidden, verified",
+    [
+        ((), "verified by query"),
+        (
+            ("PermittedUsersPolicyType", "RefreshTokenPolicyType"),
+            "verified by query but for Permitted Users, Refresh Token Policy",
+        ),
+    ],
+    ids=["all-shown", "two-hidden"],
+)
+def test_a_deploy_says_what_the_query_verified(sim_task, hidden, verified):
+    from tests.tasks.test_checks_fail_eca import without_fields
+
+    sim, make = sim_task(SCENARIO)
+    task = _policies_step(make)
+    without_fields(*hidden)(task)
+    task()
+    assert task.return_values["detail"].endswith(f"(metadata deploy, {verified})")
+
+
+def test_a_deploy_the_org_does_not_show_falls_back_to_the_guided_step(sim_task, caplog, errors):
+    """The deploy reports success but the policies read back unchanged (a Metadata deploy's answer is not
+    proof): the step says so, and gives the instructions to set them by hand."""
+    caplog.set_level(logging.INFO)
+    sim, make = sim_task(SCENARIO)
+    task = _policies_step(make)
+    task._deploy = lambda member: []  # acknowledged, nothing changed
+    with pytest.raises(errors.ManualStepPending):
+        task()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert (
+        "The policy deploy succeeded but the org does not show the policies; set them by hand:"
+        in warnings
+    )
+    assert task.method == "guided"
+
+
+def test_a_policy_it_cannot_read_or_deploy_is_tabled_as_not_verified(
+    sim_task, tmp_path, monkeypatch
+):
+    from tests.tasks.test_checks_fail_eca import eca_complete, without_fields
+
+    sim, make = eca_complete(sim_task, tmp_path)
+    task = _policies_step(make)
+    without_fields("RefreshTokenPolicyType")(task)
+    tables = []
+    monkeypatch.setattr(task, "_log_table", lambda title, rows: tables.append((title, rows)))
+    task()
+    assert tables == [
+        (
+            "Set the 6sense External Client App policies",
+            [
+                ["check", "result"],
+                [
+                    "ExtlClntAppOauthPlcyCnfg of 6sense External Client App",
+                    "not verified: Refresh Token Policy not readable by SOQL: not verified",
+                ],
+            ],
+        )
+    ]
+    detail = "Refresh Token Policy not readable by SOQL: not verified"
+    assert (task.audit_notes["before"], task.audit_notes["after"]) == (
+        detail,
+        f"not verified: {detail}",
+    )
+    assert "changed" not in task.audit_notes
