@@ -397,6 +397,7 @@ def test_the_audit_records_what_was_there_before_and_after(sim_task):
     assignment = [f"{ACCESS_SET} -> {INTEGRATION}"]
     assert task.audit_notes["before"] == {"setup_entity_access": access, "assignments": []}
     assert task.audit_notes["after"] == {"setup_entity_access": access, "assignments": assignment}
+    assert "skipped" not in task.audit_notes  # the assignment was missing: not "already done"
     again = make(
         "sixsense_grant_app_access", integration_username=INTEGRATION, confirm_production="True"
     )
