@@ -103,7 +103,7 @@ def check_file_path(option: str, value: str) -> str:
     if not probe.is_dir() or not os.access(probe, os.W_OK):
         raise SixsenseInputError(
             f"{option} {value} cannot be written: {probe} is not a writable directory. Pass a path under a "
-            f"directory, e.g. -o {option} .sixsense/{Path(value).name or 'report.json'}."
+            f"directory, e.g. -o {option} .sixsense/{Path(value).name}."
         )
     return value
 
