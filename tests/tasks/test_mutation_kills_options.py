@@ -253,3 +253,37 @@ def test_bool_option_declares_a_bool_with_its_default(options):
         "default": False,
     }
     assert options.bool_option("Say yes.", default=True)["default"] is True
+
+
+def test_the_api_names_check_names_the_option_and_each_invalid_name(options, errors):
+    assert options.check_api_names("api_names", ["Good_Name", "Other1"]) == ["Good_Name", "Other1"]
+    with pytest.raises(errors.SixsenseInputError) as raised:
+        options.check_api_names("api_names", ["Good_Name", "1bad", "two__under"])
+    assert str(raised.value) == (
+        "api_names holds invalid permission set API name(s) 1bad, two__under: an API name begins with a "
+        "letter and holds only letters, digits and single underscores (e.g. Sixsense_Setup_Access). "
+        "Pass -o api_names Sixsense_Setup_Access."
+    )
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            "a@example.com,b@example.com",
+            "setup_username names more than one user (a@example.com,b@example.com); give exactly one "
+            "username, e.g. -o setup_username name@example.com.",
+        ),
+        (
+            "admin",
+            "setup_username 'admin' is not a Salesforce username (they look like name@example.com); "
+            "pass one, e.g. -o setup_username name@example.com.",
+        ),
+    ],
+    ids=["two-users", "not-a-username"],
+)
+def test_the_username_check_names_the_option_and_the_fix(options, errors, value, message):
+    assert options.check_username("setup_username", "admin@example.com") == "admin@example.com"
+    with pytest.raises(errors.SixsenseInputError) as raised:
+        options.check_username("setup_username", value)
+    assert str(raised.value) == message
