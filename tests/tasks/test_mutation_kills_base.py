@@ -257,3 +257,27 @@ def test_without_an_integration_user_a_setup_user_task_alone_is_refused_before_a
     assert str(refused.value).startswith("integration_username is required.")
     assert "-o integration_username <username>" in str(refused.value)
     assert org.soql == [] and org.writes() == []
+
+
+# -- the connected user's rights: read once per flow run ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "checked_in_flow", [True, False], ids=["checked-earlier-in-the-flow", "not-yet"]
+)
+def test_in_a_flow_the_connected_users_rights_are_read_once_per_flow_run(
+    make_task, tasks_module, monkeypatch, checked_in_flow
+):
+    """A step in a flow whose rights an earlier step (sixsense_validate_inputs) read does not read them
+    again; one that needs a right not yet read reads it, and the flow run then holds it."""
+    audit = tasks_module("audit")
+    task = make_task("sixsense_assign_setup_access")
+    flow = type("Flow", (), {})()  # the flow run is keyed by its coordinator: any object stands in
+    monkeypatch.setattr(task, "flow", flow, raising=False)
+    if checked_in_flow:
+        audit.flow_run(flow).rights_checked.update(task.connected_user_needs)
+    reads = []
+    monkeypatch.setattr(task, "_check_connected_user", lambda needs: reads.append(list(needs)))
+    task._require_connected_user_rights()
+    assert reads == ([] if checked_in_flow else [list(task.connected_user_needs)])
+    assert audit.flow_run(flow).rights_checked >= set(task.connected_user_needs)
