@@ -92,7 +92,7 @@ def check_file_path(option: str, value: str) -> str:
     """A report file path whose directory exists or can be created (checked without creating anything):
     ``SixsenseInputError`` naming the option otherwise, before the task reads or writes anything."""
     path = Path(value).expanduser()
-    probe = path if path.is_absolute() else Path.cwd() / path
+    probe = Path.cwd() / path  # an absolute path stays itself (pathlib)
     if probe.is_dir():
         raise SixsenseInputError(
             f"{option} {value} is a directory; pass a file path, e.g. {value}/report.json."
