@@ -281,3 +281,16 @@ def test_in_a_flow_the_connected_users_rights_are_read_once_per_flow_run(
     task._require_connected_user_rights()
     assert reads == ([] if checked_in_flow else [list(task.connected_user_needs)])
     assert audit.flow_run(flow).rights_checked >= set(task.connected_user_needs)
+
+
+def test_a_scratch_my_domain_is_a_scratch_org_whatever_the_org_config_says(
+    make_task, org, monkeypatch
+):
+    """The step judges its own org from its instance URL too: a ``*.scratch.my.salesforce.com`` host is a
+    scratch org (no production consent) even when the org config does not say scratch."""
+    task = make_task("sixsense_assign_setup_access")
+    monkeypatch.setattr(task, "_query", lambda soql: [PRODUCTION])
+    monkeypatch.setattr(
+        task, "_instance_url", lambda: "https://acme-dev-ed.scratch.my.salesforce.com"
+    )
+    assert task._org_kind() == ("scratch", "Acme Corp")
