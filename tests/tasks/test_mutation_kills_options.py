@@ -287,3 +287,7 @@ def test_the_username_check_names_the_option_and_the_fix(options, errors, value,
     with pytest.raises(errors.SixsenseInputError) as raised:
         options.check_username("setup_username", value)
     assert str(raised.value) == message
+
+
+def test_a_seconds_option_without_a_minimum_takes_any_positive_number(options):
+    assert parse(options, {"pause": {"type": "seconds"}}, pause="0.5") == {"pause": 0.5}
