@@ -291,3 +291,11 @@ def test_the_username_check_names_the_option_and_the_fix(options, errors, value,
 
 def test_a_seconds_option_without_a_minimum_takes_any_positive_number(options):
     assert parse(options, {"pause": {"type": "seconds"}}, pause="0.5") == {"pause": 0.5}
+
+
+def test_a_seconds_option_under_its_minimum_without_a_reason_says_it_is_refused(options, errors):
+    with pytest.raises(errors.SixsenseInputError) as raised:
+        parse(options, {"pause": {"type": "seconds", "minimum": 5}}, pause="2")
+    assert str(raised.value) == (
+        "Option pause must be at least 5 seconds, got 2: a smaller value is refused. Pass e.g. -o pause 10."
+    )
