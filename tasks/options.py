@@ -9,12 +9,12 @@ with a ``"type"`` is parsed by :func:`parse_options` when the task is built, bef
 - ``text``: a string, stripped; empty is missing;
 - ``path``: a report file path that can be written (checked without creating anything; the default too).
 
-A given value is then passed to the entry's ``"check"``
-(a callable ``(name, value) -> value`` raising ``SixsenseInputError``, as the parsers are), if any. A missing or empty value takes the
-entry's ``"default"`` (a callable is called; for ``bool``, ``auto`` is
-missing too). A value still holding a ``^^task.value`` reference is left for flowrunner to substitute:
-MetaDeploy and ``cci flow info`` build steps without running the earlier ones. A bad value raises
-``SixsenseInputError`` naming the option and the fix, before anything is read or written.
+A given value is then passed to the entry's ``"check"`` (a callable ``(name, value) -> value`` raising
+``SixsenseInputError``, as the parsers are), if any. A missing or empty value takes the entry's
+``"default"`` (a callable is called; for ``bool``, ``auto`` is missing too). A value still holding a
+``^^task.value`` reference is left for flowrunner to substitute: MetaDeploy and ``cci flow info`` build
+steps without running the earlier ones. A bad value raises ``SixsenseInputError`` naming the option and the
+fix, before anything is read or written.
 """
 
 import os
