@@ -7,12 +7,25 @@ import logging
 import pytest
 
 from orgsim.eca import ECA_DEVELOPER_NAME
+from tests.conftest import INTEGRATION_USER
 from tests.orgsim.simclient import MD_NS, deploy
+from tests.tasks.test_checks_fail_eca import eca_complete, without_fields
+from tests.tasks.test_terminal_confirmations import _guard_case
 
 N = f"{{{MD_NS}}}"
 
 
 SCENARIO = "eca_installed_policies_deployable"
+
+
+def _policies_step(make, **options):
+    """sixsense_set_eca_policies for the integration user, non-interactive (``options``: more options)."""
+    return make(
+        "sixsense_set_eca_policies",
+        interactive=False,
+        integration_username=INTEGRATION_USER,
+        **options,
+    )
 
 
 def test_the_org_generates_the_policy_file_name_and_refuses_another(sim_task, tmp_path):
@@ -43,11 +56,7 @@ def test_the_org_generates_the_policy_file_name_and_refuses_another(sim_task, tm
 
 def test_set_eca_policies_finds_the_generated_name_and_deploys(sim_task, tmp_path):
     sim, make = sim_task(SCENARIO)
-    task = make(
-        "sixsense_set_eca_policies",
-        interactive=False,
-        integration_username="sixsense.integration@example.com",
-    )
+    task = _policies_step(make)
     task()
     assert task.return_values["method"] == "metadata", task.return_values
     assert task.return_values["status"] == "deployed"
@@ -59,15 +68,6 @@ DIFFERENCES = (
     "Refresh Token Policy is Infinite; Refresh token validity period is none; "
     "Refresh token validity unit is none"
 )
-
-
-def _policies_step(make, **options):
-    return make(
-        "sixsense_set_eca_policies",
-        interactive=False,
-        integration_username="sixsense.integration@example.com",
-        **options,
-    )
 
 
 def test_plan_mode_names_the_generated_file_it_would_deploy_and_what_differs(sim_task, caplog):
@@ -94,8 +94,6 @@ def test_a_deploy_names_every_policy_soql_does_not_show_and_a_second_run_is_alre
     """Start Page and the refresh-token policy not exposed to SOQL: the deploy's detail names both, and
     only the refresh-token policy keeps it from being verified. Exposed again, a second run is already
     done, and says so."""
-    from tests.tasks.test_checks_fail_eca import without_fields
-
     caplog.set_level(logging.INFO)
     sim, make = sim_task(SCENARIO)
     task = _policies_step(make)
@@ -133,8 +131,6 @@ def test_a_deploy_names_every_policy_soql_does_not_show_and_a_second_run_is_alre
 def test_on_production_the_question_names_the_policy_file_it_would_deploy(
     sim_task, tmp_path, terminal, errors
 ):
-    from tests.tasks.test_terminal_confirmations import _guard_case
-
     sim, make, task_name, options, mark = _guard_case(
         "set_eca_policies metadata", sim_task, tmp_path
     )
@@ -161,8 +157,6 @@ def test_on_production_the_question_names_the_policy_file_it_would_deploy(
     ids=["all-shown", "two-hidden"],
 )
 def test_a_deploy_says_what_the_query_verified(sim_task, hidden, verified):
-    from tests.tasks.test_checks_fail_eca import without_fields
-
     sim, make = sim_task(SCENARIO)
     task = _policies_step(make)
     without_fields(*hidden)(task)
@@ -190,8 +184,6 @@ def test_a_deploy_the_org_does_not_show_falls_back_to_the_guided_step(sim_task, 
 def test_a_policy_it_cannot_read_or_deploy_is_tabled_as_not_verified(
     sim_task, tmp_path, monkeypatch
 ):
-    from tests.tasks.test_checks_fail_eca import eca_complete, without_fields
-
     sim, make = eca_complete(sim_task, tmp_path)
     task = _policies_step(make)
     without_fields("RefreshTokenPolicyType")(task)
